@@ -1,0 +1,59 @@
+# Foodies: `make run` to try it, `make test` to check it. Everything installs into .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format serve migrate seed clean
+
+# Re-installs whenever requirements.txt changes.
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# A local .env: DEBUG on and a fresh secret. An existing .env is never overwritten.
+.env:
+	@secret=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))'); \
+	sed -e "s|^DEBUG=.*|DEBUG=true|" -e "s|^SECRET_KEY=.*|SECRET_KEY=$$secret|" .env.example > .env
+	@echo "Wrote .env (DEBUG=true, fresh SECRET_KEY)."
+
+migrate: install .env
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed
+
+run: seed
+	@echo ""
+	@echo "  Foodies on http://$(HOST):$(PORT)/"
+	@echo "  API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"
+	@echo "  OpenAPI schema:        http://$(HOST):$(PORT)/api/schema/"
+	@echo "  Admin:                 http://$(HOST):$(PORT)/admin/"
+	@$(PY) manage.py seed --logins
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Production-like: gunicorn, static files collected; settings from the environment/.env.
+serve: install
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) \
+		--workers $${WEB_CONCURRENCY:-3} --timeout 30 --access-logfile -
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import exceptions
+
+admin.site.site_header = "Foodies admin"
+admin.site.site_title = "Foodies admin"
+admin.site.index_title = "Menu and kitchen"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Anything else under /api/ is a JSON 404, also with DEBUG on and without the slash
+    # redirect (a POST must never be redirected).
+    re_path(r"^api/", exceptions.api_not_found),
+]
+
+if settings.DEBUG:
+    # Product images in local runs; production serves MEDIA_ROOT from the web server or
+    # an object store.
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler400 = exceptions.handler400
+handler403 = exceptions.handler403
+handler404 = exceptions.handler404
+handler500 = exceptions.handler500

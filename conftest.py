@@ -1,0 +1,62 @@
+"""Shared fixtures: API clients for anonymous, shopper and staff callers."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # A fast hasher: the suite creates many users; the real one is PBKDF2.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Throttle counters live in the cache; one test must not throttle the next.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def bearer_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def auth_client(user) -> APIClient:
+    return bearer_client(user)
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    return bearer_client(staff_user)
+
+
+@pytest.fixture
+def admin_client_staff(client, staff_user):
+    """Django test client logged in to the admin as staff (session auth)."""
+    client.force_login(staff_user)
+    return client

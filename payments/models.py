@@ -1,0 +1,1 @@
+# Payment and PaymentNotification arrive with the payments issue (DESIGN.md §3, §7).
