@@ -1,0 +1,60 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from catalog.models import Category, Product
+
+MAX_FILTER_PRICE = 10**12
+
+
+class PriceFilter(django_filters.NumberFilter):
+    """Whole rupiah: "12.5" or "abc" are a 400, as are values past any real price."""
+
+    field_class = forms.IntegerField
+
+
+def visible_categories(request):
+    user = getattr(request, "user", None)
+    if user is not None and user.is_staff:
+        return Category.objects.all()
+    return Category.objects.filter(is_active=True)
+
+
+class ProductFilter(django_filters.FilterSet):
+    category = django_filters.ModelChoiceFilter(
+        field_name="category", to_field_name="slug", queryset=visible_categories
+    )
+    kind = django_filters.ChoiceFilter(choices=Product.Kind.choices)
+    available = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_available"
+    )
+    min_price = PriceFilter(field_name="price", lookup_expr="gte", min_value=0, max_value=MAX_FILTER_PRICE)
+    max_price = PriceFilter(field_name="price", lookup_expr="lte", min_value=0, max_value=MAX_FILTER_PRICE)
+    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    ordering = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("price", "price"), ("created_at", "created")),
+        help_text="name, price or created; prefix - for descending.",
+    )
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def filter_available(self, queryset, name, value):
+        return queryset.filter(available=(value == "true"))
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value) | Q(sku__icontains=value) | Q(description__icontains=value)
+        )
+
+    @property
+    def qs(self):
+        qs = super().qs
+        # A stable order for pagination: ties (same price, same name) broken by id.
+        if qs.query.order_by:
+            qs = qs.order_by(*qs.query.order_by, "id")
+        return qs

@@ -1,0 +1,134 @@
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import Category, Product, ProductPrice
+from catalog.services import MAX_PRICE
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    slug = serializers.SlugField(max_length=100, required=False)
+
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name", "position", "is_active"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"position": {"min_value": 0, "max_value": 1_000_000}}
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["slug", "name"]
+
+
+class ProductRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["slug", "name"]
+
+
+class ComponentSerializer(serializers.Serializer):
+    product = ProductRefSerializer(source="component")
+    quantity = serializers.IntegerField()
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """A product as listed: current price and availability come from `product_queryset`."""
+
+    category = CategoryRefSerializer()
+    price = serializers.IntegerField(allow_null=True, help_text="Current price in whole rupiah.")
+    price_version = serializers.IntegerField(allow_null=True)
+    currency = serializers.SerializerMethodField()
+    available = serializers.BooleanField(help_text="For sale and at least one unit can be bought.")
+    stock = serializers.IntegerField(
+        source="stock_available",
+        help_text="Units that can be bought; for a bundle, computed from its components.",
+    )
+    image_url = serializers.SerializerMethodField()
+    components = ComponentSerializer(source="bundle_items", many=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "sku",
+            "category",
+            "kind",
+            "price",
+            "price_version",
+            "currency",
+            "available",
+            "stock",
+            "image_url",
+            "components",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, obj) -> str:
+        return settings.CURRENCY
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_image_url(self, obj) -> str | None:
+        if not obj.image:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(obj.image.url) if request else obj.image.url
+
+
+class ComponentInputSerializer(serializers.Serializer):
+    product = serializers.SlugRelatedField(slug_field="slug", queryset=Product.objects.all())
+    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+
+
+class ProductWriteSerializer(serializers.Serializer):
+    """Staff input for creating and changing a product. Prices change through prices/."""
+
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=200, required=False)
+    sku = serializers.CharField(max_length=64)
+    description = serializers.CharField(required=False, allow_blank=True)
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    kind = serializers.ChoiceField(choices=Product.Kind.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    stock = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False)
+    components = ComponentInputSerializer(many=True, required=False)
+    price = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_PRICE,
+        required=False,
+        write_only=True,
+        help_text="Creates price version 1.",
+    )
+
+    def validate(self, attrs):
+        if "components" in attrs:
+            attrs["components"] = [(c["product"], c["quantity"]) for c in attrs["components"]]
+        if self.instance is not None and "price" in attrs:
+            raise serializers.ValidationError({"price": ["Add a new version with POST prices/ instead."]})
+        return attrs
+
+
+class ProductPriceSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField(help_text="past, current or scheduled")
+
+    class Meta:
+        model = ProductPrice
+        fields = ["version", "amount", "valid_from", "status", "created_at"]
+        read_only_fields = ["version", "status", "created_at"]
+        extra_kwargs = {
+            "amount": {"min_value": 1, "max_value": MAX_PRICE},
+            "valid_from": {"required": False},
+        }
+
+    def get_status(self, obj) -> str:
+        current = self.context.get("current_version")
+        if obj.version == current:
+            return "current"
+        return "scheduled" if obj.valid_from > timezone.now() else "past"

@@ -1,0 +1,127 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single"
+        BUNDLE = "bundle", "Bundle"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    image = models.ImageField(upload_to="products/", blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    is_active = models.BooleanField(default=True)
+    stock = models.PositiveIntegerField(
+        default=0, help_text="Units on hand. A bundle has none of its own: it uses its components'."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(stock__gte=0), name="product_stock_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(kind="single") | models.Q(stock=0), name="product_bundle_has_no_own_stock"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["single", "bundle"]), name="product_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_bundle(self) -> bool:
+        return self.kind == self.Kind.BUNDLE
+
+    def clean(self) -> None:
+        super().clean()
+        if self.is_bundle and self.stock:
+            raise ValidationError({"stock": "A bundle has no stock of its own; set its components' stock."})
+
+
+class BundleItem(models.Model):
+    bundle = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="bundle_items")
+    component = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="in_bundles")
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "component"], name="bundle_item_unique_component"),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="bundle_item_quantity_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(bundle=models.F("component")), name="bundle_item_not_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.component}"
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {}
+        if self.bundle_id and self.bundle.kind != Product.Kind.BUNDLE:
+            errors["bundle"] = "Only a bundle can have components."
+        if self.component_id:
+            if self.component_id == self.bundle_id:
+                errors["component"] = "A bundle cannot contain itself."
+            elif self.component.kind != Product.Kind.SINGLE:
+                errors["component"] = "A bundle cannot contain another bundle; pick single products."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ProductPrice(models.Model):
+    """One version of a product's price. Append-only: a change is a new version."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
+    version = models.PositiveIntegerField(editable=False)
+    amount = models.PositiveBigIntegerField(
+        help_text="Whole rupiah.", validators=[MinValueValidator(1, "A price must be above zero.")]
+    )
+    valid_from = models.DateTimeField(
+        default=timezone.now, help_text="From when this price applies; a future time schedules a change."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "version"], name="product_price_unique_version"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="product_price_amount_positive"),
+            models.CheckConstraint(condition=models.Q(version__gt=0), name="product_price_version_positive"),
+        ]
+        indexes = [models.Index(fields=["product", "valid_from"], name="product_price_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.product} v{self.version}: {self.amount}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Prices are append-only: add a new version instead of editing one.")
+        super().save(*args, **kwargs)

@@ -1,0 +1,218 @@
+"""Every write to the menu. Rule violations raise Django's ValidationError keyed by field,
+which the API answers as 400 and the admin shows on the form.
+
+These run inside the admin's own transaction too, so they are `atomic` but not durable.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+from django.utils.text import slugify
+
+from catalog.models import BundleItem, Category, Product, ProductPrice
+
+MAX_PRICE = 10**12  # one trillion rupiah: far above any menu item, far below BIGINT
+# A new price may start "now" as seen by a client whose clock is slightly behind ours.
+PRICE_BACKDATE_TOLERANCE = timedelta(minutes=5)
+
+
+def unique_slug(*, model, text: str, exclude_pk: int | None = None) -> str:
+    base = slugify(text)[:180] or "item"
+    taken = set(
+        model.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True)
+    )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+# --- categories -------------------------------------------------------------------------
+
+
+def category_create(*, name: str, slug: str = "", position: int = 0, is_active: bool = True) -> Category:
+    category = Category(
+        name=name, slug=slug or unique_slug(model=Category, text=name), position=position, is_active=is_active
+    )
+    category.full_clean()
+    category.save()
+    return category
+
+
+def category_update(*, category: Category, **fields) -> Category:
+    for key in ("name", "slug", "position", "is_active"):
+        if key in fields:
+            setattr(category, key, fields[key])
+    category.full_clean()
+    category.save()
+    return category
+
+
+def category_deactivate(*, category: Category) -> Category:
+    """Hide a category and, through it, its products from shoppers. Idempotent."""
+    if category.is_active:
+        category.is_active = False
+        category.save(update_fields=["is_active", "updated_at"])
+    return category
+
+
+# --- products ---------------------------------------------------------------------------
+
+
+def check_components(*, bundle: Product, components: list[tuple[Product, int]]) -> None:
+    """A bundle holds one or more distinct single products, each with quantity >= 1."""
+    if not components:
+        raise ValidationError({"components": ["A bundle needs at least one component."]})
+    seen: set[int] = set()
+    for component, quantity in components:
+        if component.pk is not None and component.pk == bundle.pk:
+            raise ValidationError({"components": ["A bundle cannot contain itself."]})
+        if component.kind != Product.Kind.SINGLE:
+            raise ValidationError(
+                {"components": [f"{component.slug} is a bundle; a bundle can only contain single products."]}
+            )
+        if component.pk in seen:
+            raise ValidationError({"components": [f"{component.slug} is listed twice."]})
+        if quantity < 1:
+            raise ValidationError({"components": ["Each component's quantity must be at least 1."]})
+        seen.add(component.pk)
+
+
+def _replace_components(*, bundle: Product, components: list[tuple[Product, int]]) -> None:
+    bundle.bundle_items.all().delete()
+    BundleItem.objects.bulk_create(
+        [
+            BundleItem(bundle=bundle, component=component, quantity=quantity)
+            for component, quantity in components
+        ]
+    )
+
+
+@transaction.atomic
+def product_create(
+    *,
+    name: str,
+    sku: str,
+    category: Category,
+    kind: str = Product.Kind.SINGLE,
+    slug: str = "",
+    description: str = "",
+    is_active: bool = True,
+    stock: int = 0,
+    components: list[tuple[Product, int]] | None = None,
+    price: int | None = None,
+    valid_from: datetime | None = None,
+) -> Product:
+    """Create a product; a bundle needs components; `price` opens price version 1."""
+    product = Product(
+        name=name,
+        sku=sku,
+        category=category,
+        kind=kind,
+        slug=slug or unique_slug(model=Product, text=name),
+        description=description,
+        is_active=is_active,
+        stock=stock,
+    )
+    product.full_clean()
+    if kind == Product.Kind.BUNDLE:
+        check_components(bundle=product, components=components or [])
+    elif components:
+        raise ValidationError({"components": ["Only a bundle has components."]})
+    product.save()
+    if kind == Product.Kind.BUNDLE:
+        _replace_components(bundle=product, components=components or [])
+    if price is not None:
+        price_add(product=product, amount=price, valid_from=valid_from, allow_past=True)
+    return product
+
+
+@transaction.atomic
+def product_update(
+    *, product: Product, components: list[tuple[Product, int]] | None = None, **fields
+) -> Product:
+    """Change a product's details and stock; the kind is fixed once created, and prices
+    change only through `price_add`."""
+    if "kind" in fields and fields["kind"] != product.kind:
+        raise ValidationError({"kind": ["A product's kind cannot change; create a new product instead."]})
+    for key in ("name", "slug", "sku", "description", "category", "is_active", "stock", "image"):
+        if key in fields:
+            setattr(product, key, fields[key])
+    product.full_clean()
+    if components is not None:
+        if not product.is_bundle:
+            raise ValidationError({"components": ["Only a bundle has components."]})
+        check_components(bundle=product, components=components)
+    product.save()
+    if components is not None:
+        _replace_components(bundle=product, components=components)
+    return product
+
+
+def product_deactivate(*, product: Product) -> Product:
+    """Take a product off the menu (kept for order history and reactivation). Idempotent."""
+    if product.is_active:
+        product.is_active = False
+        product.save(update_fields=["is_active", "updated_at"])
+    return product
+
+
+def products_set_active(*, products: QuerySet[Product], active: bool) -> int:
+    return products.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
+
+
+def products_mark_sold_out(*, products: QuerySet[Product]) -> int:
+    """Stock to zero for single products; bundles follow their components."""
+    return (
+        products.filter(kind=Product.Kind.SINGLE).exclude(stock=0).update(stock=0, updated_at=timezone.now())
+    )
+
+
+# --- prices -----------------------------------------------------------------------------
+
+
+def check_price_amount(amount: int) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= MAX_PRICE:
+        raise ValidationError({"amount": [f"A price is a whole number of rupiah from 1 to {MAX_PRICE}."]})
+
+
+@transaction.atomic
+def price_add(
+    *, product: Product, amount: int, valid_from: datetime | None = None, allow_past: bool = False
+) -> ProductPrice:
+    """Append the next price version. Versions are numbered under a lock on the product row,
+    so concurrent changes get 1, 2, 3 … without gaps or clashes. A past `valid_from` would
+    rewrite history and is refused unless `allow_past` (seeding)."""
+    check_price_amount(amount)
+    now = timezone.now()
+    valid_from = valid_from or now
+    if not allow_past and valid_from < now - PRICE_BACKDATE_TOLERANCE:
+        raise ValidationError({"valid_from": ["A new price cannot start in the past."]})
+    Product.objects.select_for_update().filter(pk=product.pk).first()
+    last = product.prices.aggregate(last=Max("version"))["last"] or 0
+    return ProductPrice.objects.create(
+        product=product, version=last + 1, amount=amount, valid_from=valid_from
+    )
+
+
+def prices_add_many(*, entries: Iterable[tuple[Product, int, datetime]]) -> None:
+    """Bulk-append prices (seeding): each entry gets its product's next version."""
+    entries = list(entries)
+    last = dict(
+        ProductPrice.objects.filter(product__in=[p for p, _, _ in entries])
+        .values("product")
+        .annotate(last=Max("version"))
+        .values_list("product", "last")
+    )
+    rows = []
+    for product, amount, valid_from in entries:
+        check_price_amount(amount)
+        last[product.pk] = last.get(product.pk, 0) + 1
+        rows.append(
+            ProductPrice(product=product, version=last[product.pk], amount=amount, valid_from=valid_from)
+        )
+    ProductPrice.objects.bulk_create(rows, batch_size=1000)

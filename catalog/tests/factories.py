@@ -1,0 +1,67 @@
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from catalog.models import BundleItem, Category, Product, ProductPrice
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+    position = factory.Sequence(lambda n: n)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    """A single product for sale: active, in stock, with a current price (version 1) of
+    10,000. `price=N` sets the amount; `price=False` makes an unpriced product."""
+
+    class Meta:
+        model = Product
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Product {n:04d}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    category = factory.SubFactory(CategoryFactory)
+    kind = Product.Kind.SINGLE
+    stock = 10
+
+    @factory.post_generation
+    def price(obj, create, extracted, **kwargs):
+        if not create or extracted is False:
+            return
+        amount = 10_000 if extracted is None else extracted
+        ProductPrice.objects.create(
+            product=obj, version=1, amount=amount, valid_from=timezone.now() - timedelta(days=1)
+        )
+
+
+class BundleFactory(ProductFactory):
+    """A bundle of the given components: `components=[(product, quantity), ...]`."""
+
+    kind = Product.Kind.BUNDLE
+    stock = 0
+    name = factory.Sequence(lambda n: f"Bundle {n:04d}")
+    slug = factory.Sequence(lambda n: f"bundle-{n}")
+
+    @factory.post_generation
+    def components(obj, create, extracted, **kwargs):
+        if create and extracted:
+            BundleItem.objects.bulk_create(
+                [BundleItem(bundle=obj, component=component, quantity=qty) for component, qty in extracted]
+            )
+
+
+class ProductPriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductPrice
+
+    product = factory.SubFactory(ProductFactory, price=False)
+    version = factory.Sequence(lambda n: n + 1)
+    amount = 10_000
+    valid_from = factory.LazyFunction(timezone.now)
