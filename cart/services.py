@@ -1,0 +1,71 @@
+"""Every write to carts. A cart holds what the shopper wants; stock is only taken at
+checkout, so adding more than is in stock is allowed and flagged on the line."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404
+
+from accounts.models import User
+from cart.models import Cart, CartItem
+from catalog.models import Product
+from catalog.selectors import product_list
+
+
+def check_quantity(quantity: int) -> None:
+    limit = settings.CART_MAX_QUANTITY
+    if not 1 <= quantity <= limit:
+        raise ValidationError({"quantity": [f"Choose a quantity from 1 to {limit}."]})
+
+
+def cart_lock(*, user: User) -> Cart:
+    """The user's cart, created on first use and row-locked: one writer per cart at a time."""
+    cart, _ = Cart.objects.get_or_create(user=user)
+    return Cart.objects.select_for_update().get(pk=cart.pk)
+
+
+@transaction.atomic
+def cart_add_item(*, user: User, product: Product, quantity: int) -> CartItem:
+    """Add a product for sale; an existing line for it grows (up to CART_MAX_QUANTITY)."""
+    check_quantity(quantity)
+    if not product_list().filter(pk=product.pk).exists():
+        raise ValidationError({"product": ["This product is not for sale."]})
+    cart = cart_lock(user=user)
+    item = CartItem.objects.filter(cart=cart, product=product).first()
+    if item is None:
+        return CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+    total = item.quantity + quantity
+    if total > settings.CART_MAX_QUANTITY:
+        raise ValidationError(
+            {
+                "quantity": [
+                    f"The cart already holds {item.quantity}; at most {settings.CART_MAX_QUANTITY} in all."
+                ]
+            }
+        )
+    CartItem.objects.filter(pk=item.pk).update(quantity=F("quantity") + quantity)
+    item.refresh_from_db()
+    return item
+
+
+@transaction.atomic
+def cart_set_quantity(*, user: User, item_id: int, quantity: int) -> CartItem:
+    check_quantity(quantity)
+    item = CartItem.objects.select_for_update().filter(pk=item_id, cart__user=user).first()
+    if item is None:
+        raise Http404
+    item.quantity = quantity
+    item.save(update_fields=["quantity", "updated_at"])
+    return item
+
+
+def cart_remove_item(*, user: User, item_id: int) -> None:
+    deleted, _ = CartItem.objects.filter(pk=item_id, cart__user=user).delete()
+    if not deleted:
+        raise Http404
+
+
+def cart_clear(*, user: User) -> int:
+    deleted, _ = CartItem.objects.filter(cart__user=user).delete()
+    return deleted
