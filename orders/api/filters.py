@@ -1,0 +1,11 @@
+import django_filters
+
+from orders.models import Order, OrderStatus
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
+
+    class Meta:
+        model = Order
+        fields: list[str] = []

@@ -1,0 +1,157 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Pending payment"
+    PAID = "paid", "Paid"
+    PREPARING = "preparing", "Preparing"
+    READY = "ready", "Ready"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+    REFUNDED = "refunded", "Refunded"
+
+
+# Statuses whose order no longer holds stock (it was given back when the order got there).
+STOCK_RELEASED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED})
+
+
+class Order(models.Model):
+    number = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    # Who ordered, as it was at checkout: kept when the account is deleted.
+    customer_name = models.CharField(max_length=150, blank=True)
+    customer_email = models.EmailField()
+    customer_phone = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
+    subtotal = models.PositiveBigIntegerField()
+    total = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3, default="IDR")
+    notes = models.TextField(blank=True)
+    placed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(
+        help_text="Unpaid by then, the order expires and its stock is released."
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
+            models.Index(fields=["user", "-placed_at"], name="order_user_recent"),
+            models.Index(fields=["-placed_at"], name="order_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def holds_stock(self) -> bool:
+        return self.status not in STOCK_RELEASED_STATUSES
+
+
+class OrderLine(models.Model):
+    """A product as bought: name, SKU and price are copied so history never changes."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    product_slug = models.CharField(max_length=200)
+    product_name = models.CharField(max_length=200)
+    sku = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10)
+    price_version = models.PositiveIntegerField()
+    unit_price = models.PositiveBigIntegerField()
+    quantity = models.PositiveIntegerField()
+    line_total = models.PositiveBigIntegerField()
+    # For a bundle: [{"product_id", "slug", "name", "sku", "quantity"}] per one bundle.
+    components = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(line_total=models.F("unit_price") * models.F("quantity")),
+                name="order_line_total_is_price_times_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_name}"
+
+    def stock_demand(self) -> dict[int, int]:
+        """Units of each stock-holding product this line took: a bundle takes its components."""
+        if self.kind == "bundle":
+            return {c["product_id"]: c["quantity"] * self.quantity for c in self.components}
+        return {self.product_id: self.quantity} if self.product_id else {}
+
+
+class OrderEvent(models.Model):
+    """Append-only audit trail of an order."""
+
+    class Type(models.TextChoices):
+        PLACED = "placed", "Placed"
+        STATUS_CHANGED = "status_changed", "Status changed"
+
+    class Actor(models.TextChoices):
+        USER = "user", "Customer"
+        STAFF = "staff", "Staff"
+        GATEWAY = "gateway", "Payment gateway"
+        SYSTEM = "system", "System"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40, choices=Type.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    actor = models.CharField(max_length=10, choices=Actor.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order}: {self.type} {self.from_status}->{self.to_status}"
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` of one user on checkout, with the request's hash and, once
+    done, the response to replay."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    locked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

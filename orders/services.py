@@ -1,0 +1,402 @@
+"""Every write to orders: placing them, the status machine, stock taken and given back,
+expiry, and the Idempotency-Key records of checkout.
+
+Locks are always taken in one order, so two flows can never wait on each other in a
+cycle: idempotency key row, then cart row or order row, then product rows in id order.
+Stock moves only through conditional UPDATEs (`stock = stock - n WHERE stock >= n`), so
+it can never go below zero, whatever the number of processes.
+"""
+
+import hashlib
+import json
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from cart.models import Cart, CartItem
+from catalog.models import Product
+from orders.exceptions import (
+    CartEmpty,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    InsufficientStock,
+    InvalidTransition,
+    ProductUnavailable,
+)
+from orders.models import STOCK_RELEASED_STATUSES, IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from orders.selectors import checkout_items
+
+S = OrderStatus
+
+# The order state machine (DESIGN.md §4). `order_transition` is the only code that
+# changes Order.status, and it refuses anything not listed here.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED, S.EXPIRED}),
+    S.PAID: frozenset({S.PREPARING, S.REFUNDED}),
+    S.PREPARING: frozenset({S.READY, S.REFUNDED}),
+    S.READY: frozenset({S.COMPLETED}),
+    S.EXPIRED: frozenset({S.PAID}),  # a late settlement, if the stock can be taken again
+    S.CANCELLED: frozenset({S.PAID}),
+}
+# What staff may set by hand (the kitchen flow); `paid` only ever comes from the gateway.
+STAFF_TARGETS = frozenset({S.PREPARING, S.READY, S.COMPLETED, S.CANCELLED, S.REFUNDED})
+
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str
+    user: User | None = None
+
+    @classmethod
+    def of(cls, user: User) -> "Actor":
+        return cls(OrderEvent.Actor.STAFF if user.is_staff else OrderEvent.Actor.USER, user)
+
+
+SYSTEM = Actor(OrderEvent.Actor.SYSTEM)
+GATEWAY = Actor(OrderEvent.Actor.GATEWAY)
+
+
+# --- stock ------------------------------------------------------------------------------
+
+
+def stock_take(*, demand: dict[int, int]) -> dict[int, int]:
+    """Take `demand` units per product id, one conditional UPDATE each in id order.
+
+    Returns the products that were short ({id: requested}); then some stock may already
+    have been taken, and the caller must roll its transaction back (raise)."""
+    short = {}
+    for product_id in sorted(demand):
+        quantity = demand[product_id]
+        taken = Product.objects.filter(pk=product_id, stock__gte=quantity).update(stock=F("stock") - quantity)
+        if not taken:
+            short[product_id] = quantity
+    return short
+
+
+def stock_release(*, demand: dict[int, int]) -> None:
+    """Give units back, in product id order. Products deleted since are skipped."""
+    for product_id in sorted(demand):
+        Product.objects.filter(pk=product_id).update(stock=F("stock") + demand[product_id])
+
+
+def insufficient_stock(*, short: dict[int, int]) -> InsufficientStock:
+    products = Product.objects.filter(pk__in=short).order_by("id")
+    details = [
+        {"slug": p.slug, "name": p.name, "requested": short[p.pk], "available": p.stock} for p in products
+    ]
+    names = ", ".join(d["name"] for d in details)
+    return InsufficientStock(f"Not enough stock for: {names}.", products=details)
+
+
+def order_stock_demand(*, order: Order) -> dict[int, int]:
+    demand: Counter[int] = Counter()
+    for line in order.lines.all():
+        demand.update(line.stock_demand())
+    return dict(demand)
+
+
+# --- state machine ----------------------------------------------------------------------
+
+
+def order_lock(*, order_id: int) -> Order:
+    """The order, row-locked until the end of the caller's transaction."""
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def order_transition(
+    *, order: Order, to_status: str, actor: Actor, data: dict | None = None, now: datetime | None = None
+) -> OrderEvent:
+    """Move a row-locked order to `to_status`, moving its stock along, and log the event.
+
+    Into cancelled/expired the stock is released; out of them (a late payment) it is taken
+    again, and if it is gone InsufficientStock is raised with nothing changed. Anything not
+    in TRANSITIONS raises InvalidTransition."""
+    from_status = order.status
+    if to_status not in TRANSITIONS.get(from_status, frozenset()):
+        raise InvalidTransition(
+            f"An order that is {S(from_status).label.lower()} cannot become {S(to_status).label.lower()}.",
+            status=from_status,
+            requested=to_status,
+        )
+    now = now or timezone.now()
+    if to_status in STOCK_RELEASED_STATUSES:
+        stock_release(demand=order_stock_demand(order=order))
+    elif from_status in STOCK_RELEASED_STATUSES:
+        with transaction.atomic():  # a savepoint: a partial take is undone, the caller goes on
+            short = stock_take(demand=order_stock_demand(order=order))
+            if short:
+                raise insufficient_stock(short=short)
+    order.status = to_status
+    fields = ["status", "updated_at"]
+    if to_status == S.PAID:
+        order.paid_at = now
+        fields.append("paid_at")
+    elif to_status == S.CANCELLED:
+        order.cancelled_at = now
+        fields.append("cancelled_at")
+    order.save(update_fields=fields)
+    return OrderEvent.objects.create(
+        order=order,
+        type=OrderEvent.Type.STATUS_CHANGED,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor.kind,
+        actor_user=actor.user,
+        data=data or {},
+        created_at=now,
+    )
+
+
+@transaction.atomic(durable=True)
+def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
+    """Cancel a pending order and give its stock back. Exactly once: the row lock orders a
+    cancel racing an expiry (or another cancel), and the later one gets InvalidTransition."""
+    order = order_lock(order_id=order.pk)
+    order_transition(
+        order=order, to_status=S.CANCELLED, actor=actor, data={"reason": reason} if reason else None
+    )
+    return order
+
+
+@transaction.atomic(durable=True)
+def order_set_status(*, order: Order, to_status: str, actor: Actor, note: str = "") -> Order:
+    """Staff move an order through the kitchen flow (or cancel / record a refund)."""
+    if to_status not in STAFF_TARGETS:
+        raise InvalidTransition(f"Staff cannot set an order to {to_status}.", requested=to_status)
+    order = order_lock(order_id=order.pk)
+    order_transition(order=order, to_status=to_status, actor=actor, data={"note": note} if note else None)
+    return order
+
+
+@transaction.atomic(durable=True)
+def order_expire(*, order_id: int, now: datetime | None = None) -> bool:
+    """Expire one order if it is still pending and past its time; True if it did. Safe to
+    race with itself, a cancel or a payment: the row lock decides and the rest see it."""
+    now = now or timezone.now()
+    order = order_lock(order_id=order_id)
+    if order.status != S.PENDING_PAYMENT or order.expires_at > now:
+        return False
+    order_transition(order=order, to_status=S.EXPIRED, actor=SYSTEM, now=now)
+    return True
+
+
+def orders_expire_due(*, now: datetime | None = None, limit: int | None = None) -> int:
+    """Expire every pending order past `expires_at`, each in its own short transaction."""
+    now = now or timezone.now()
+    due = Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=now).order_by("expires_at", "id")
+    ids = list(due.values_list("pk", flat=True)[:limit])
+    return sum(order_expire(order_id=order_id, now=now) for order_id in ids)
+
+
+# --- checkout ---------------------------------------------------------------------------
+
+
+def order_number_new(*, now: datetime) -> str:
+    """`FD-YYMMDD-XXXXXXXX`: the local date, then 8 random base32 characters (40 bits), so
+    numbers cannot be guessed from one another."""
+    suffix = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+    return f"FD-{timezone.localtime(now):%y%m%d}-{suffix}"
+
+
+def _line_demand(item: CartItem) -> dict[int, int]:
+    product = item.product
+    if product.is_bundle:
+        return {bi.component_id: bi.quantity * item.quantity for bi in product.bundle_items.all()}
+    return {product.pk: item.quantity}
+
+
+def _is_sellable(item: CartItem) -> bool:
+    if not item.for_sale:
+        return False
+    product = item.product
+    return not product.is_bundle or all(bi.component.is_active for bi in product.bundle_items.all())
+
+
+def _order_line(item: CartItem) -> OrderLine:
+    product = item.product
+    components = [
+        {
+            "product_id": bi.component_id,
+            "slug": bi.component.slug,
+            "name": bi.component.name,
+            "sku": bi.component.sku,
+            "quantity": bi.quantity,
+        }
+        for bi in product.bundle_items.all()
+    ]
+    return OrderLine(
+        product=product,
+        product_slug=product.slug,
+        product_name=product.name,
+        sku=product.sku,
+        kind=product.kind,
+        price_version=item.price_version,
+        unit_price=item.price,
+        quantity=item.quantity,
+        line_total=item.price * item.quantity,
+        components=components,
+    )
+
+
+def _order_create(*, now: datetime, **fields) -> Order:
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Order.objects.create(number=order_number_new(now=now), **fields)
+        except IntegrityError:  # a number clash (about one in 10^12 a day): draw again
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic(durable=True)
+def order_place(
+    *,
+    user: User,
+    item_ids: list[int] | None = None,
+    phone: str | None = None,
+    notes: str = "",
+    idempotency_key: IdempotencyKey | None = None,
+    now: datetime | None = None,
+) -> Order:
+    """Take stock and create a pending order from the chosen cart lines (all when
+    `item_ids` is None), then remove those lines from the cart.
+
+    All or nothing: on a shortfall raises InsufficientStock naming every short product,
+    and nothing changes. Prices and totals come from the catalog, never from the client."""
+    now = now or timezone.now()
+    if idempotency_key is not None:
+        _check_key_still_ours(idempotency_key)
+    # The cart row lock makes a double submit wait, then find its lines gone.
+    cart = Cart.objects.select_for_update().filter(user=user).first()
+    items = checkout_items(user=user, item_ids=item_ids) if cart else []
+    if item_ids is not None:
+        missing = sorted(set(item_ids) - {item.pk for item in items})
+        if missing:
+            raise ValidationError({"items": [f"Not in your cart: {', '.join(map(str, missing))}."]})
+    if not items:
+        raise CartEmpty()
+    unsellable = [item.product for item in items if not _is_sellable(item)]
+    if unsellable:
+        raise ProductUnavailable(products=[{"slug": p.slug, "name": p.name} for p in unsellable])
+
+    demand: Counter[int] = Counter()
+    for item in items:
+        demand.update(_line_demand(item))
+    short = stock_take(demand=dict(demand))
+    if short:
+        raise insufficient_stock(short=short)
+
+    lines = [_order_line(item) for item in items]
+    subtotal = sum(line.line_total for line in lines)
+    order = _order_create(
+        now=now,
+        user=user,
+        customer_name=user.name,
+        customer_email=user.email,
+        customer_phone=phone if phone is not None else user.phone,
+        status=S.PENDING_PAYMENT,
+        subtotal=subtotal,
+        total=subtotal,
+        currency=settings.CURRENCY,
+        notes=notes,
+        placed_at=now,
+        expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_TTL_MINUTES),
+    )
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEvent.Type.PLACED,
+        to_status=S.PENDING_PAYMENT,
+        actor=OrderEvent.Actor.USER,
+        actor_user=user,
+        data={"total": subtotal, "lines": len(lines)},
+        created_at=now,
+    )
+    CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    if idempotency_key is not None:
+        IdempotencyKey.objects.filter(pk=idempotency_key.pk).update(order=order)
+    return order
+
+
+# --- Idempotency-Key --------------------------------------------------------------------
+
+
+def request_fingerprint(*, method: str, path: str, body: object) -> str:
+    canonical = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@transaction.atomic(durable=True)
+def idempotency_claim(
+    *, user: User, key: str, request_hash: str, now: datetime | None = None
+) -> IdempotencyKey:
+    """Claim `key` for a request. Returns the record: COMPLETED (replay its response),
+    IN_PROGRESS with an order (its request died after placing it: replay the order), or
+    IN_PROGRESS and now ours (go ahead). Raises IdempotencyKeyReused for another request
+    body, IdempotencyKeyInFlight while the first request is still running."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=cutoff).delete()
+    record, created = IdempotencyKey.objects.get_or_create(
+        user=user, key=key, defaults={"request_hash": request_hash, "created_at": now, "locked_at": now}
+    )
+    if created:
+        return record
+    record = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
+    if record.request_hash != request_hash:
+        raise IdempotencyKeyReused()
+    if record.state == IdempotencyKey.State.COMPLETED:
+        return record
+    if record.locked_at > now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS):
+        raise IdempotencyKeyInFlight()
+    if record.order_id is None:
+        record.locked_at = now  # the first request died before placing an order: take over
+        record.save(update_fields=["locked_at"])
+    return record
+
+
+def _check_key_still_ours(record: IdempotencyKey) -> None:
+    current = IdempotencyKey.objects.select_for_update().filter(pk=record.pk).first()
+    if current is None or current.order_id is not None or current.locked_at != record.locked_at:
+        raise IdempotencyKeyInFlight()
+
+
+def idempotency_complete(*, record: IdempotencyKey, status: int, body: object) -> None:
+    IdempotencyKey.objects.filter(pk=record.pk).update(
+        state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body
+    )
+
+
+def idempotency_release(*, record: IdempotencyKey) -> None:
+    """Forget a claim whose request failed before placing an order, so a retry with the
+    same key can succeed (nothing was changed by the failed attempt)."""
+    IdempotencyKey.objects.filter(pk=record.pk, order__isnull=True, locked_at=record.locked_at).delete()
+
+
+def idempotency_keys_purge(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def orders_stock_release_all() -> int:
+    """Give back all the stock that orders still hold (data resets only); returns units."""
+    demand: Counter[int] = Counter()
+    held = OrderLine.objects.exclude(order__status__in=STOCK_RELEASED_STATUSES)
+    for line in held.iterator():
+        demand.update(line.stock_demand())
+    stock_release(demand=dict(demand))
+    return sum(demand.values())
