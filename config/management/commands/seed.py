@@ -1,15 +1,28 @@
 """Demo data, safe to run any number of times: what exists is left as it is."""
 
+import time
+from collections.abc import Callable
+
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from accounts.models import User
+from catalog import demo_menu
+from catalog.selectors import category_list
+from catalog.services import MenuSeedResult, menu_seed, products_generate
 
 DEMO_SHOPPERS = [
     ("budi@example.com", "Budi Santoso", "+62 812 1111 2222"),
     ("siti@example.com", "Siti Rahmawati", "+62 813 3333 4444"),
 ]
 DEMO_STAFF = ("staff@example.com", "Foodies Staff")
+PROGRESS_BAR_WIDTH = 40
+
+
+def counted(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"
 
 
 class Command(BaseCommand):
@@ -20,13 +33,33 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--logins", action="store_true", help="Only print the demo logins.")
+        parser.add_argument(
+            "--products",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Also generate N priced, in-stock products (numbered on from earlier runs).",
+        )
 
-    def handle(self, *args, logins: bool = False, **options):
+    def handle(self, *args, logins: bool = False, products: int = 0, **options):
         if logins:
             self.print_logins()
             return
-        created = self.seed_users()
-        self.stdout.write(self.style.SUCCESS(f"Users: {created} created."))
+        if products < 0:
+            raise CommandError("--products takes a number of 0 or more.")
+        # One transaction: a failure anywhere leaves the database as it was.
+        with transaction.atomic(durable=True):
+            users = self.seed_users()
+            menu = menu_seed(categories=demo_menu.CATEGORIES, products=demo_menu.PRODUCTS)
+            started = time.monotonic()
+            if products:
+                self.generate(count=products)
+            elapsed = time.monotonic() - started
+        # Reported only once committed, so the summary never claims what was rolled back.
+        self.stdout.write(self.style.SUCCESS(f"Users: {users} created."))
+        self.stdout.write(self.style.SUCCESS(self.menu_summary(menu)))
+        if products:
+            self.stdout.write(self.style.SUCCESS(f"Products: {products} generated in {elapsed:.1f}s."))
 
     def seed_users(self) -> int:
         accounts = [(email, name, phone, False) for email, name, phone in DEMO_SHOPPERS]
@@ -42,6 +75,52 @@ class Command(BaseCommand):
                 User.objects.create_user(email=email, password=settings.DEMO_PASSWORD, name=name, phone=phone)
             created += 1
         return created
+
+    def generate(self, *, count: int) -> None:
+        try:
+            products_generate(
+                count=count,
+                categories=list(category_list().exclude(slug=demo_menu.BUNDLES_CATEGORY)),
+                on_batch=self.progress(total=count),
+            )
+        except ValidationError as error:
+            raise CommandError(f"Cannot generate products: {' '.join(error.messages)}") from error
+
+    @staticmethod
+    def menu_summary(menu: MenuSeedResult) -> str:
+        if not (menu.categories or menu.products or menu.prices):
+            return "Menu: nothing new."
+        return (
+            f"Menu: {counted(menu.categories, 'category', 'categories')}, "
+            f"{counted(menu.products, 'product', 'products')}, "
+            f"{counted(menu.prices, 'price', 'prices')} created."
+        )
+
+    def progress(self, *, total: int) -> Callable[[int], None]:
+        """A progress bar redrawn in place on a terminal; elsewhere (logs, CI, pipes) a plain
+        line per tenth done, so a million products do not write a thousand lines."""
+        if self.stdout.isatty():
+
+            def redraw(done: int) -> None:
+                filled = PROGRESS_BAR_WIDTH * done // total
+                bar = "#" * filled + "." * (PROGRESS_BAR_WIDTH - filled)
+                self.stdout.write(f"\rGenerating products [{bar}] {done}/{total}", ending="")
+                if done == total:
+                    self.stdout.write("")
+                self.stdout.flush()
+
+            return redraw
+
+        last_tenth = 0
+
+        def log(done: int) -> None:
+            nonlocal last_tenth
+            tenth = 10 * done // total
+            if tenth > last_tenth:
+                last_tenth = tenth
+                self.stdout.write(f"Generating products: {done}/{total} ({100 * done // total}%)")
+
+        return log
 
     def print_logins(self) -> None:
         self.stdout.write(f"  Demo logins (password for all: {settings.DEMO_PASSWORD}):")

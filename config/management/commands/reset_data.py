@@ -1,0 +1,40 @@
+"""Remove shopping data (carts, orders, payments, invoices), give held stock back, and keep
+users and the menu."""
+
+from collections import Counter
+
+from django.apps import apps
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from config.management.guards import refuse_unless_debug
+from orders.services import orders_stock_release_all
+
+# Deleted in this order: later apps' rows point at earlier ones.
+SHOPPING_APPS = ["payments", "invoices", "orders", "cart"]
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete carts, orders, payments and invoices and give the stock their orders hold "
+        "back to the products. Users and the menu stay. Refuses when DEBUG is off unless --force."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even though DEBUG is off.")
+
+    def handle(self, *args, force: bool = False, **options):
+        refuse_unless_debug(command="reset_data", force=force)
+        removed: Counter[str] = Counter()
+        with transaction.atomic(durable=True):
+            returned = orders_stock_release_all()
+            for label in SHOPPING_APPS:
+                for model in apps.get_app_config(label).get_models():
+                    removed.update(model.objects.all().delete()[1])
+        self.stdout.write(f"Returned {returned} unit(s) of stock to the menu.")
+        for model_label in sorted(removed):
+            self.stdout.write(
+                f"Removed {removed[model_label]} {apps.get_model(model_label)._meta.verbose_name_plural}."
+            )
+        if not removed:
+            self.stdout.write("There was nothing else to remove.")

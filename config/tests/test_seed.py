@@ -1,0 +1,277 @@
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from accounts.models import User
+from catalog import demo_menu
+from catalog.models import BundleItem, Category, Product, ProductPrice
+from catalog.selectors import product_list, product_queryset
+from catalog.services import category_deactivate, price_add, product_deactivate, product_update
+from catalog.tests.factories import ProductFactory
+
+MENU_CATEGORIES = ["rice", "noodles", "snacks", "drinks", "desserts", "bundles"]
+MENU_PRODUCTS = 40
+MENU_PRICES = 46
+
+
+def seed(*args: str) -> list[str]:
+    out = StringIO()
+    call_command("seed", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def snapshot() -> dict[str, list[dict]]:
+    return {
+        model.__name__: list(model.objects.order_by("pk").values())
+        for model in (User, Category, Product, BundleItem, ProductPrice)
+    }
+
+
+def generated_skus() -> list[str]:
+    return list(Product.objects.filter(sku__startswith="GEN-").order_by("sku").values_list("sku", flat=True))
+
+
+def test_seed_creates_the_demo_menu(db):
+    output = seed()
+
+    assert output == ["Users: 2 created.", "Menu: 6 categories, 40 products, 46 prices created."]
+    assert list(Category.objects.order_by("position").values_list("slug", flat=True)) == MENU_CATEGORIES
+    assert Product.objects.count() == MENU_PRODUCTS
+    assert ProductPrice.objects.count() == MENU_PRICES
+    assert product_list().count() == MENU_PRODUCTS
+    singles = Product.objects.filter(kind=Product.Kind.SINGLE)
+    assert singles.count() == 35
+    assert singles.filter(stock=0).count() == 0
+    assert singles.filter(category__slug="bundles").count() == 0
+    nasi_goreng = product_queryset().get(sku="RIC-001")
+    assert (nasi_goreng.name, nasi_goreng.slug, nasi_goreng.category.slug, nasi_goreng.stock) == (
+        "Nasi Goreng Spesial",
+        "nasi-goreng-spesial",
+        "rice",
+        40,
+    )
+
+
+def test_seed_bundles_cost_less_than_their_parts_now_and_after_scheduled_rises(db):
+    seed()
+
+    def price_against_parts(now):
+        products = {p.sku: p for p in product_queryset(now=now)}
+        return {
+            p.sku: (p.price, sum(products[i.component.sku].price * i.quantity for i in p.bundle_items.all()))
+            for p in products.values()
+            if p.is_bundle
+        }
+
+    assert price_against_parts(timezone.now()) == {
+        "BDL-001": (27_000, 30_000),
+        "BDL-002": (52_000, 58_000),
+        "BDL-003": (50_000, 58_000),
+        "BDL-004": (165_000, 187_000),
+        "BDL-005": (30_000, 34_000),
+    }
+    assert price_against_parts(timezone.now() + timedelta(days=15)) == {
+        "BDL-001": (27_000, 31_000),
+        "BDL-002": (52_000, 58_000),
+        "BDL-003": (50_000, 60_000),
+        "BDL-004": (165_000, 191_000),
+        "BDL-005": (30_000, 34_000),
+    }
+    bundles = Product.objects.filter(kind=Product.Kind.BUNDLE)
+    assert set(bundles.values_list("stock", "category__slug")) == {(0, "bundles")}
+    assert set(BundleItem.objects.values_list("component__kind", flat=True)) == {Product.Kind.SINGLE}
+
+
+def test_seed_gives_nasi_goreng_a_price_history(db):
+    seed()
+    now = timezone.now()
+
+    nasi_goreng = product_queryset().get(sku="RIC-001")
+    history = list(nasi_goreng.prices.order_by("version").values_list("version", "amount", "valid_from"))
+
+    assert [(version, amount) for version, amount, _ in history] == [(1, 20_000), (2, 23_000), (3, 25_000)]
+    assert all(valid_from < now for _, _, valid_from in history)
+    assert (nasi_goreng.price, nasi_goreng.price_version) == (25_000, 3)
+
+
+def test_seed_schedules_a_price_rise_that_is_not_current_yet(db):
+    seed()
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+    scheduled = ProductPrice.objects.get(product__sku="DRK-001", version=2)
+    es_teh = product_queryset().get(sku="DRK-001")
+    es_teh_later = product_queryset(now=scheduled.valid_from).get(sku="DRK-001")
+
+    assert scheduled.amount == 6_000
+    assert scheduled.valid_from == midnight + timedelta(days=7)
+    assert (es_teh.price, es_teh.price_version) == (5_000, 1)
+    assert (es_teh_later.price, es_teh_later.price_version) == (6_000, 2)
+
+
+def test_seed_twice_changes_nothing(db):
+    seed()
+    before = snapshot()
+
+    output = seed()
+
+    assert output == ["Users: 0 created.", "Menu: nothing new."]
+    assert snapshot() == before
+
+
+def test_seed_keeps_what_staff_changed(db):
+    seed()
+    mie_ayam = Product.objects.get(sku="NOO-001")
+    product_update(product=mie_ayam, stock=3, name="Mie Ayam Jamur")
+    price_add(product=mie_ayam, amount=19_000)
+    product_deactivate(product=Product.objects.get(sku="DSR-004"))
+    category_deactivate(category=Category.objects.get(slug="desserts"))
+    before = snapshot()
+
+    assert seed() == ["Users: 0 created.", "Menu: nothing new."]
+
+    assert snapshot() == before
+    mie_ayam = product_queryset().get(sku="NOO-001")
+    assert (mie_ayam.name, mie_ayam.stock, mie_ayam.price, mie_ayam.price_version) == (
+        "Mie Ayam Jamur",
+        3,
+        19_000,
+        2,
+    )
+
+
+def test_seed_recreates_a_product_staff_deleted(db):
+    seed()
+    Product.objects.get(sku="RIC-006").delete()
+
+    output = seed()
+
+    assert output == ["Users: 0 created.", "Menu: 0 categories, 1 product, 1 price created."]
+    nasi_kuning = product_queryset().get(sku="RIC-006")
+    assert (nasi_kuning.slug, nasi_kuning.stock, nasi_kuning.price, nasi_kuning.price_version) == (
+        "nasi-kuning",
+        30,
+        20_000,
+        1,
+    )
+    assert Product.objects.count() == MENU_PRODUCTS
+
+
+def test_seed_failure_leaves_nothing_behind(db, monkeypatch):
+    broken = {
+        "sku": "BAD-001",
+        "name": "Free Lunch",
+        "category": "rice",
+        "description": "",
+        "prices": [(0, 0)],
+    }
+    monkeypatch.setattr(demo_menu, "PRODUCTS", [*demo_menu.PRODUCTS, broken])
+
+    with pytest.raises(ValidationError):
+        seed()
+
+    assert {name: rows for name, rows in snapshot().items() if rows} == {}
+
+
+def test_seed_products_adds_exactly_that_many_priced_products(db):
+    output = seed("--products", "250")
+
+    assert output[0] == "Generating products: 250/250 (100%)"
+    assert output[1:3] == ["Users: 2 created.", "Menu: 6 categories, 40 products, 46 prices created."]
+    assert output[3].startswith("Products: 250 generated in ")
+    assert Product.objects.count() == MENU_PRODUCTS + 250
+    assert generated_skus() == [f"GEN-{n:06d}" for n in range(1, 251)]
+    generated = product_list().filter(sku__startswith="GEN-")
+    assert generated.count() == 250
+    assert all(p.price is not None and p.price_version == 1 and p.stock > 0 for p in generated)
+    assert set(generated.values_list("category__slug", flat=True)) == set(MENU_CATEGORIES) - {"bundles"}
+    assert ProductPrice.objects.count() == MENU_PRICES + 250
+
+
+def test_seed_products_twice_continues_the_numbering(db):
+    seed("--products", "250")
+    seed("--products", "250")
+
+    generated = Product.objects.filter(sku__startswith="GEN-")
+    assert generated_skus() == [f"GEN-{n:06d}" for n in range(1, 501)]
+    assert len(set(generated.values_list("slug", flat=True))) == 500
+    assert product_list().filter(sku__startswith="GEN-").count() == 500
+
+
+def test_seed_products_numbers_on_past_the_zero_padding(db):
+    ProductFactory(sku="GEN-999999")
+    ProductFactory(sku="GEN-1000000")
+    ProductFactory(sku="GEN-SPECIAL")  # a staff product that only looks generated
+
+    seed("--products", "2")
+
+    assert generated_skus() == ["GEN-1000000", "GEN-1000001", "GEN-1000002", "GEN-999999", "GEN-SPECIAL"]
+    assert Product.objects.get(sku="GEN-1000002").slug == "generated-dish-1000002"
+
+
+def test_seed_products_reports_progress_by_tenths_when_not_a_terminal(db):
+    out = StringIO()  # not a TTY: no bar redrawn with carriage returns
+
+    call_command("seed", "--products", "2500", stdout=out)
+
+    assert out.getvalue().startswith(
+        "Generating products: 1000/2500 (40%)\n"
+        "Generating products: 2000/2500 (80%)\n"
+        "Generating products: 2500/2500 (100%)\n"
+        "Users: 2 created.\n"
+    )
+    assert "\r" not in out.getvalue()
+
+
+def test_seed_products_without_a_category_to_fill_changes_nothing(db):
+    seed()
+    for category in Category.objects.exclude(slug="bundles"):
+        category_deactivate(category=category)
+    before = snapshot()
+
+    with pytest.raises(CommandError, match="Generated products need at least one category"):
+        seed("--products", "10")
+
+    assert snapshot() == before
+
+
+def test_seed_refuses_a_negative_product_count(db):
+    with pytest.raises(CommandError, match="--products takes a number of 0 or more"):
+        seed("--products", "-1")
+
+    assert Product.objects.count() == 0
+
+
+def test_seed_creates_the_staff_account_only_with_debug_on(db, settings):
+    settings.DEBUG = False
+    seed()
+    assert list(User.objects.values_list("email", "is_staff")) == [
+        ("budi@example.com", False),
+        ("siti@example.com", False),
+    ]
+
+    settings.DEBUG = True
+    assert seed()[0] == "Users: 1 created."
+    assert list(User.objects.values_list("email", "is_staff", "is_superuser")) == [
+        ("budi@example.com", False, False),
+        ("siti@example.com", False, False),
+        ("staff@example.com", True, True),
+    ]
+
+
+def test_seed_logins_only_prints(db, settings):
+    settings.DEBUG = True
+
+    output = seed("--logins")
+
+    assert output == [
+        "  Demo logins (password for all: foodies-demo-123):",
+        "    shopper  budi@example.com  (Budi Santoso)",
+        "    shopper  siti@example.com  (Siti Rahmawati)",
+        "    staff    staff@example.com  (admin and kitchen)",
+    ]
+    assert snapshot() == {"User": [], "Category": [], "Product": [], "BundleItem": [], "ProductPrice": []}
