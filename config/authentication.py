@@ -1,3 +1,4 @@
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 
 
@@ -12,3 +13,9 @@ class StaffSessionAuthentication(SessionAuthentication):
         if result is None or not result[0].is_staff:
             return None
         return result
+
+
+class StaffSessionScheme(SessionScheme):
+    """Documents the staff session login in the OpenAPI schema like Django's session auth."""
+
+    target_class = StaffSessionAuthentication

@@ -38,6 +38,8 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = OrderFilter
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Order.objects.none()
         return selectors.order_list(user=self.request.user)
 
     def get_throttles(self):
