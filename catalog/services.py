@@ -105,6 +105,7 @@ def product_create(
     description: str = "",
     is_active: bool = True,
     stock: int = 0,
+    image=None,
     components: list[tuple[Product, int]] | None = None,
     price: int | None = None,
     valid_from: datetime | None = None,
@@ -120,6 +121,8 @@ def product_create(
         is_active=is_active,
         stock=stock,
     )
+    if image:
+        product.image = image
     product.full_clean()
     if kind == Product.Kind.BUNDLE:
         check_components(bundle=product, components=components or [])
@@ -182,6 +185,11 @@ def check_price_amount(amount: int) -> None:
         raise ValidationError({"amount": [f"A price is a whole number of rupiah from 1 to {MAX_PRICE}."]})
 
 
+def check_price_valid_from(*, valid_from: datetime, now: datetime) -> None:
+    if valid_from < now - PRICE_BACKDATE_TOLERANCE:
+        raise ValidationError({"valid_from": ["A new price cannot start in the past."]})
+
+
 @transaction.atomic
 def price_add(
     *, product: Product, amount: int, valid_from: datetime | None = None, allow_past: bool = False
@@ -192,8 +200,8 @@ def price_add(
     check_price_amount(amount)
     now = timezone.now()
     valid_from = valid_from or now
-    if not allow_past and valid_from < now - PRICE_BACKDATE_TOLERANCE:
-        raise ValidationError({"valid_from": ["A new price cannot start in the past."]})
+    if not allow_past:
+        check_price_valid_from(valid_from=valid_from, now=now)
     Product.objects.select_for_update().filter(pk=product.pk).first()
     last = product.prices.aggregate(last=Max("version"))["last"] or 0
     return ProductPrice.objects.create(
