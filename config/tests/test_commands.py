@@ -76,6 +76,7 @@ def test_reset_data_with_force_outside_debug(settings, shop):
     assert Order.objects.count() == 0
 
 
+@pytest.mark.django_db(transaction=True)  # flush truncates: PostgreSQL refuses inside a transaction
 def test_reset_db_flushes_migrates_and_seeds(settings, shop):
     settings.DEBUG = True
     UserFactory(email="someone@example.com")
