@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import (
     BooleanField,
     Case,
+    Exists,
     F,
     IntegerField,
     Min,
@@ -106,10 +107,14 @@ def product_queryset(*, now: datetime | None = None) -> QuerySet[Product]:
 def product_list(*, include_hidden: bool = False, now: datetime | None = None) -> QuerySet[Product]:
     """Products as shoppers see them (active, in an active category, priced); staff pass
     `include_hidden` to see everything."""
+    now = now or timezone.now()
     qs = product_queryset(now=now)
     if not include_hidden:
-        # Spelled out rather than `for_sale=True` so the planner sees plain column tests.
-        qs = qs.filter(is_active=True, category__is_active=True, price__isnull=False)
+        # Spelled out rather than `for_sale=True`: plain column tests and an EXISTS that the
+        # planner runs as one semi-join, instead of a price subquery per product (measured
+        # on 10,000 products: count 22 -> 6 ms, first page 34 -> 16 ms; bench/README.md).
+        priced = Exists(ProductPrice.objects.filter(product=OuterRef("pk"), valid_from__lte=now))
+        qs = qs.filter(priced, is_active=True, category__is_active=True)
     return qs.order_by("name", "id")
 
 
