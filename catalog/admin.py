@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Model, QuerySet, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -263,6 +264,20 @@ class ProductAdmin(admin.ModelAdmin):
         ("Stock and price", {"fields": ["stock", "available_units", "current_price", "current_version"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        if request.method == "POST" and "_save" in request.POST and self.list_editable:
+            # A list edit saves rows in display order; lock them in primary-key order first
+            # (checkout's order), or editing several rows at once could deadlock a checkout.
+            ids = [
+                v
+                for k, v in request.POST.items()
+                if k.endswith("-id") and v.isascii() and v.isdigit() and len(v) < 19
+            ]
+            with transaction.atomic():
+                services.products_lock(products=Product.objects.filter(pk__in=ids))
+                return super().changelist_view(request, extra_context)
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         # Price and availability come from SQL subqueries: a page costs the same number of

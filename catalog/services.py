@@ -45,21 +45,32 @@ def category_create(*, name: str, slug: str = "", position: int = 0, is_active: 
     return category
 
 
+def _save_changed(instance, *, fields: dict, allowed: tuple[str, ...]) -> None:
+    """Set and save only the given fields. A full-row save would write back every column as
+    it was read, undoing a concurrent change (a checkout's stock decrement, say)."""
+    changed = [key for key in allowed if key in fields]
+    for key in changed:
+        setattr(instance, key, fields[key])
+    instance.full_clean()
+    if changed:
+        instance.save(update_fields=[*changed, "updated_at"])
+
+
+def _deactivate(instance):
+    if instance.is_active:
+        instance.is_active = False
+        instance.save(update_fields=["is_active", "updated_at"])
+    return instance
+
+
 def category_update(*, category: Category, **fields) -> Category:
-    for key in ("name", "slug", "position", "is_active"):
-        if key in fields:
-            setattr(category, key, fields[key])
-    category.full_clean()
-    category.save()
+    _save_changed(category, fields=fields, allowed=("name", "slug", "position", "is_active"))
     return category
 
 
 def category_deactivate(*, category: Category) -> Category:
     """Hide a category and, through it, its products from shoppers. Idempotent."""
-    if category.is_active:
-        category.is_active = False
-        category.save(update_fields=["is_active", "updated_at"])
-    return category
+    return _deactivate(category)
 
 
 # --- products ---------------------------------------------------------------------------
@@ -144,15 +155,15 @@ def product_update(
     change only through `price_add`."""
     if "kind" in fields and fields["kind"] != product.kind:
         raise ValidationError({"kind": ["A product's kind cannot change; create a new product instead."]})
-    for key in ("name", "slug", "sku", "description", "category", "is_active", "stock", "image"):
-        if key in fields:
-            setattr(product, key, fields[key])
-    product.full_clean()
     if components is not None:
         if not product.is_bundle:
             raise ValidationError({"components": ["Only a bundle has components."]})
         check_components(bundle=product, components=components)
-    product.save()
+    _save_changed(
+        product,
+        fields=fields,
+        allowed=("name", "slug", "sku", "description", "category", "is_active", "stock", "image"),
+    )
     if components is not None:
         _replace_components(bundle=product, components=components)
     return product
@@ -160,21 +171,26 @@ def product_update(
 
 def product_deactivate(*, product: Product) -> Product:
     """Take a product off the menu (kept for order history and reactivation). Idempotent."""
-    if product.is_active:
-        product.is_active = False
-        product.save(update_fields=["is_active", "updated_at"])
-    return product
+    return _deactivate(product)
 
 
+def products_lock(*, products: QuerySet[Product]) -> list[int]:
+    """Row-lock products in primary-key order, the order checkout takes stock in, so a write
+    to many products at once cannot deadlock with a checkout. Call inside a transaction."""
+    return list(products.order_by("pk").select_for_update().values_list("pk", flat=True))
+
+
+@transaction.atomic
 def products_set_active(*, products: QuerySet[Product], active: bool) -> int:
-    return products.exclude(is_active=active).update(is_active=active, updated_at=timezone.now())
+    ids = products_lock(products=products.exclude(is_active=active))
+    return Product.objects.filter(pk__in=ids).update(is_active=active, updated_at=timezone.now())
 
 
+@transaction.atomic
 def products_mark_sold_out(*, products: QuerySet[Product]) -> int:
     """Stock to zero for single products; bundles follow their components."""
-    return (
-        products.filter(kind=Product.Kind.SINGLE).exclude(stock=0).update(stock=0, updated_at=timezone.now())
-    )
+    ids = products_lock(products=products.filter(kind=Product.Kind.SINGLE).exclude(stock=0))
+    return Product.objects.filter(pk__in=ids).update(stock=0, updated_at=timezone.now())
 
 
 # --- prices -----------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -725,3 +727,29 @@ def test_change_a_single_products_details_and_stock(admin_client_staff, rice):
     rice.refresh_from_db()
     assert (rice.name, rice.stock, rice.description, rice.kind) == ("Steamed rice", 3, "Plain.", "single")
     assert [(version, amount) for version, amount, _ in prices_of(rice)] == [(1, 10_000)]
+
+
+@pytest.mark.postgres_only
+def test_list_edit_locks_rows_in_primary_key_order_before_writing(admin_client_staff):
+    """Checkout takes product locks in id order; a list edit saves rows in display order. The
+    edit must lock every row it may write in id order first, or the two can deadlock."""
+    first = ProductFactory(name="Zucchini", stock=5)  # lower id, shown last (name order)
+    second = ProductFactory(name="Apple", stock=5)
+    values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
+    values[f"{row_prefix(values, first.pk)}-stock"] = "7"
+    values[f"{row_prefix(values, second.pk)}-stock"] = "8"
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client_staff.post(PRODUCTS, {**values, "_save": "Save"})
+
+    assert response.status_code == 302
+    sql = [q["sql"] for q in queries.captured_queries]
+    lock = next(i for i, q in enumerate(sql) if "FOR UPDATE" in q and '"catalog_product"' in q)
+    writes = [i for i, q in enumerate(sql) if q.startswith('UPDATE "catalog_product"')]
+    assert len(writes) == 2
+    assert lock < writes[0]
+    assert re.search(r'SELECT "catalog_product"."id" AS "pk" .* ORDER BY 1 ASC FOR UPDATE', sql[lock])
+    assert dict(Product.objects.filter(pk__in=[first.pk, second.pk]).values_list("pk", "stock")) == {
+        first.pk: 7,
+        second.pk: 8,
+    }

@@ -1,9 +1,13 @@
+import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import BundleItem, Category, Product, ProductPrice
+from catalog.services import product_update, products_mark_sold_out
 from catalog.tests.factories import BundleFactory, CategoryFactory, ProductFactory, ProductPriceFactory
 
 pytestmark = pytest.mark.django_db
@@ -488,3 +492,23 @@ def test_category_in_use_is_deactivated_not_deleted(staff_client):
     ProductFactory(category=CategoryFactory(slug="rice"))
     assert staff_client.delete(f"{CATEGORIES}rice/").status_code == 204
     assert Category.objects.filter(slug="rice").exists()
+
+
+def test_product_update_writes_only_what_changed(staff_client):
+    """A rename must not write back the stock it read: a checkout may have taken some since."""
+    product = ProductFactory(slug="p", stock=10)
+    stale = Product.objects.get(pk=product.pk)
+    Product.objects.filter(pk=product.pk).update(stock=7)  # a checkout, meanwhile
+    product_update(product=stale, name="Renamed")
+    product.refresh_from_db()
+    assert (product.name, product.stock) == ("Renamed", 7)
+
+
+@pytest.mark.postgres_only
+def test_bulk_product_writes_lock_in_primary_key_order():
+    ProductFactory(name="B", stock=3)
+    ProductFactory(name="A", stock=4)
+    with CaptureQueriesContext(connection) as queries:
+        assert products_mark_sold_out(products=Product.objects.order_by("name")) == 2
+    lock = next(q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"])
+    assert re.search(r'SELECT "catalog_product"."id" AS "pk" .* ORDER BY 1 ASC FOR UPDATE', lock)
