@@ -355,8 +355,12 @@ class ProductAdmin(admin.ModelAdmin):
             _adopt(product, self._create(product, components))
         for formset in formsets:
             if isinstance(formset, NewPriceFormSet):
+                # The form refused a past start already; checking again a moment later could
+                # refuse a time at the edge of the tolerance and fail the whole save.
                 formset.new_objects = [
-                    services.price_add(product=product, amount=price.amount, valid_from=price.valid_from)
+                    services.price_add(
+                        product=product, amount=price.amount, valid_from=price.valid_from, allow_past=True
+                    )
                     for price in formset.new_objects
                 ]
 

@@ -86,6 +86,13 @@ class ComponentInputSerializer(serializers.Serializer):
     product = serializers.SlugRelatedField(slug_field="slug", queryset=Product.objects.all())
     quantity = serializers.IntegerField(min_value=1, max_value=1000)
 
+    def validate(self, attrs):
+        # A PATCH makes nested fields optional too; a component still needs both.
+        missing = {name: ["This field is required."] for name in ("product", "quantity") if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
 
 class ProductWriteSerializer(serializers.Serializer):
     """Staff input for creating and changing a product. Prices change through prices/."""

@@ -512,3 +512,12 @@ def test_bulk_product_writes_lock_in_primary_key_order():
         assert products_mark_sold_out(products=Product.objects.order_by("name")) == 2
     lock = next(q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"])
     assert re.search(r'SELECT "catalog_product"."id" AS "pk" .* ORDER BY 1 ASC FOR UPDATE', lock)
+
+
+def test_staff_patch_components_need_product_and_quantity(staff_client):
+    a = ProductFactory(slug="a")
+    BundleFactory(slug="combo", components=[(a, 1)])
+    response = staff_client.patch(f"{PRODUCTS}combo/", {"components": [{"product": "a"}]})
+    assert response.status_code == 400
+    assert response.json() == {"components": {"0": {"quantity": ["This field is required."]}}}
+    assert list(BundleItem.objects.filter(bundle__slug="combo").values_list("component", "quantity")) == [(a.id, 1)]
