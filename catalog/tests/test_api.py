@@ -520,4 +520,6 @@ def test_staff_patch_components_need_product_and_quantity(staff_client):
     response = staff_client.patch(f"{PRODUCTS}combo/", {"components": [{"product": "a"}]})
     assert response.status_code == 400
     assert response.json() == {"components": {"0": {"quantity": ["This field is required."]}}}
-    assert list(BundleItem.objects.filter(bundle__slug="combo").values_list("component", "quantity")) == [(a.id, 1)]
+    assert list(BundleItem.objects.filter(bundle__slug="combo").values_list("component", "quantity")) == [
+        (a.id, 1)
+    ]
