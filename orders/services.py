@@ -202,7 +202,7 @@ def orders_expire_due(*, now: datetime | None = None, limit: int | None = None) 
 
 
 def order_number_new(*, now: datetime) -> str:
-    """`FD-YYMMDD-XXXXXXXX`: the local date, then 8 random base32 characters (40 bits), so
+    """`FD-261121-7K3QX9AB`: the local date, then 8 random base32 characters (40 bits), so
     numbers cannot be guessed from one another."""
     suffix = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
     return f"FD-{timezone.localtime(now):%y%m%d}-{suffix}"
