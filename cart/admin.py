@@ -6,27 +6,21 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from cart.models import Cart, CartItem
+from config.admin_mixins import ReadOnlyAdminMixin
 
 
-class CartItemInline(admin.TabularInline):
+class CartItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CartItem
     fields = ["product", "quantity", "added_at", "updated_at"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CartItem]:
         return super().get_queryset(request).select_related("product")
 
-    def has_add_permission(self, request: HttpRequest, obj: Cart | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Cart | None = None) -> bool:
-        return False
-
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["user", "line_count", "updated_at"]
     list_select_related = ["user"]
     search_fields = ["user__email"]
@@ -36,15 +30,6 @@ class CartAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Cart]:
         return super().get_queryset(request).annotate(line_count=Count("items"))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Cart | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Cart | None = None) -> bool:
-        return False
 
     @admin.display(description="Lines", ordering="line_count")
     def line_count(self, cart: Cart) -> int:

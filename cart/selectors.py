@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 
 from accounts.models import User
-from cart.models import Cart, CartItem
+from cart.models import CartItem
 from catalog.selectors import product_sale_annotations
 
 
@@ -63,7 +63,3 @@ def cart_summary(*, user: User) -> CartSummary:
         line_total = unit_price * item.quantity if unit_price is not None else None
         lines.append(CartLine(item=item, problem=problem, unit_price=unit_price, line_total=line_total))
     return CartSummary(lines=lines)
-
-
-def cart_get(*, user: User) -> Cart | None:
-    return Cart.objects.filter(user=user).first()

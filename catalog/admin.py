@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 
 from catalog import selectors, services
 from catalog.models import BundleItem, Category, Product, ProductPrice
+from config.admin_mixins import ReadOnlyAdminMixin
 from config.money import rupiah
 
 
@@ -124,7 +125,7 @@ class ComponentInline(admin.TabularInline):
     verbose_name_plural = "components (bundles only)"
 
 
-class PriceHistoryInline(admin.TabularInline):
+class PriceHistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Every version so far, read-only: prices are append-only."""
 
     model = ProductPrice
@@ -136,15 +137,6 @@ class PriceHistoryInline(admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ProductPrice]:
         current = selectors.current_prices(product_ref="product_id").values("version")[:1]
         return super().get_queryset(request).annotate(current_version=Subquery(current))
-
-    def has_add_permission(self, request: HttpRequest, obj: Product | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Product | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Product | None = None) -> bool:
-        return False
 
     @admin.display(description="amount")
     def amount_display(self, price: ProductPrice) -> str | None:

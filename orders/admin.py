@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from config.admin_mixins import ReadOnlyAdminMixin
 from config.exceptions import DomainError
 from config.money import rupiah
 from orders import services
@@ -65,7 +66,7 @@ def count_orders(n: int) -> str:
     return f"{n} order" if n == 1 else f"{n} orders"
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderLine
     fields = [
         "product_name",
@@ -79,13 +80,6 @@ class OrderLineInline(admin.TabularInline):
     ]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
 
     @admin.display(description="Components (per bundle)")
     def bundle_components(self, line: OrderLine) -> str:
@@ -102,23 +96,16 @@ class OrderLineInline(admin.TabularInline):
         return rupiah(line.line_total)
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderEvent
     verbose_name_plural = "History"
     fields = ["created_at", "type", "status_change", "actor_display", "data_display"]
     readonly_fields = fields
     ordering = ["created_at", "id"]
     extra = 0
-    can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
         return super().get_queryset(request).select_related("actor_user")
-
-    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
-        return False
 
     @admin.display(description="Status")
     def status_change(self, event: OrderEvent) -> str:
@@ -267,19 +254,11 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(admin.ModelAdmin):
-    """Checkout's Idempotency-Key records, to look into a disputed double submit."""
+class IdempotencyKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Checkout's Idempotency-Key records, to look into a disputed double submit; purged by
+    `purge_idempotency_keys` once they age out."""
 
     list_display = ["key", "user", "state", "order", "response_status", "created_at"]
     list_filter = ["state"]
     list_select_related = ["user", "order"]
     search_fields = ["key", "user__email", "order__number"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: IdempotencyKey | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: IdempotencyKey | None = None) -> bool:
-        return False  # purged by `idempotency_keys_purge` once they age out

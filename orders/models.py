@@ -56,10 +56,6 @@ class Order(models.Model):
     def __str__(self) -> str:
         return self.number
 
-    @property
-    def holds_stock(self) -> bool:
-        return self.status not in STOCK_RELEASED_STATUSES
-
 
 class OrderLine(models.Model):
     """A product as bought: name, SKU and price are copied so history never changes."""

@@ -336,12 +336,26 @@ def test_keys_are_per_user(auth_client):
     assert Order.objects.count() == 2
 
 
+def key_record(user, *, stale: bool = False, order: Order | None = None) -> IdempotencyKey:
+    """A claim on key "k" for `POST orders/ {}`, as a first request leaves it: fresh (still
+    running) or stale (that request died), with or without the order it placed."""
+    claimed = timezone.now()
+    if stale:
+        claimed -= timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS + 1)
+    return IdempotencyKey.objects.create(
+        user=user,
+        key="k",
+        request_hash=request_fingerprint(method="POST", path=ORDERS, body={}),
+        order=order,
+        created_at=claimed,
+        locked_at=claimed,
+    )
+
+
 def test_key_still_in_flight_is_409(auth_client, user):
     a = ProductFactory(slug="a", stock=5)
     add(auth_client, "a")
-    IdempotencyKey.objects.create(
-        user=user, key="k", request_hash=request_fingerprint(method="POST", path=ORDERS, body={})
-    )
+    key_record(user)
     response = auth_client.post(ORDERS, {}, HTTP_IDEMPOTENCY_KEY="k")
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_flight"
@@ -349,33 +363,22 @@ def test_key_still_in_flight_is_409(auth_client, user):
 
 
 def test_key_of_a_request_that_died_before_placing_is_taken_over(auth_client, user):
-    ProductFactory(slug="a", stock=5)
+    a = ProductFactory(slug="a", stock=5)
     add(auth_client, "a")
-    stale = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS + 1)
-    IdempotencyKey.objects.create(
-        user=user,
-        key="k",
-        request_hash=request_fingerprint(method="POST", path=ORDERS, body={}),
-        created_at=stale,
-        locked_at=stale,
-    )
-    assert auth_client.post(ORDERS, {}, HTTP_IDEMPOTENCY_KEY="k").status_code == 201
-    assert Order.objects.count() == 1
-    assert IdempotencyKey.objects.get().state == "completed"
+    key_record(user, stale=True)
+    response = auth_client.post(ORDERS, {}, HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == 201
+    order = Order.objects.get()
+    assert response.json()["number"] == order.number
+    assert stock(a) == [4]
+    record = IdempotencyKey.objects.get()
+    assert (record.state, record.order, record.response_body) == ("completed", order, response.json())
 
 
 def test_key_of_a_request_that_died_after_placing_replays_that_order(auth_client, user):
     a = ProductFactory(slug="a", stock=5)
     order = place_order(user=user, items=[(a, 1)])
-    stale = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_LOCK_SECONDS + 1)
-    IdempotencyKey.objects.create(
-        user=user,
-        key="k",
-        request_hash=request_fingerprint(method="POST", path=ORDERS, body={}),
-        order=order,
-        created_at=stale,
-        locked_at=stale,
-    )
+    key_record(user, stale=True, order=order)
     add(auth_client, "a")
     response = auth_client.post(ORDERS, {}, HTTP_IDEMPOTENCY_KEY="k")
     assert response.status_code == 201
