@@ -101,6 +101,13 @@ class OrderEvent(models.Model):
     class Type(models.TextChoices):
         PLACED = "placed", "Placed"
         STATUS_CHANGED = "status_changed", "Status changed"
+        # Written by the payments and invoices flows through `order_event_log`.
+        PAYMENT_OPENED = "payment_opened", "Payment opened"
+        PAYMENT_UPDATED = "payment_updated", "Payment updated"
+        PAYMENT_FLAGGED = "payment_flagged", "Payment flagged for staff"
+        INVOICE_ISSUED = "invoice_issued", "Invoice issued"
+        CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
+        RECEIPT_SENT = "receipt_sent", "Receipt sent"
 
     class Actor(models.TextChoices):
         USER = "user", "Customer"

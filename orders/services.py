@@ -157,6 +157,21 @@ def order_transition(
     )
 
 
+def order_event_log(
+    *, order: Order, type: str, actor: Actor, data: dict | None = None, now: datetime | None = None
+) -> OrderEvent:
+    """Append an event that is not a status change (a payment flagged, an invoice issued)
+    to the order's audit trail. Call inside the transaction that made the change."""
+    return OrderEvent.objects.create(
+        order=order,
+        type=type,
+        actor=actor.kind,
+        actor_user=actor.user,
+        data=data or {},
+        created_at=now or timezone.now(),
+    )
+
+
 @transaction.atomic(durable=True)
 def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     """Cancel a pending order and give its stock back. Exactly once: the row lock orders a
