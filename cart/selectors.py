@@ -1,4 +1,4 @@
-"""Reads of carts: lines with their product's *current* price and availability."""
+"""Reads of carts: lines with their product's *current* price and what can be bought."""
 
 from dataclasses import dataclass, field
 
@@ -6,39 +6,32 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from cart.models import CartItem
-from catalog.selectors import product_sale_annotations
-
-
-class Problem:
-    INACTIVE = "inactive"  # off the menu, in a hidden category, or without a current price
-    INSUFFICIENT_STOCK = "insufficient_stock"
+from catalog.selectors import components_prefetch
+from catalog.sellability import Sellability, sellability
+from catalog.services import prices_ensure_current
 
 
 def cart_items(*, user: User) -> QuerySet[CartItem]:
-    """The user's cart lines, each annotated with `price`, `price_version`,
-    `stock_available` and `for_sale` of its product (one query)."""
+    """The user's cart lines with product, category and bundle components (two queries)."""
     return (
         CartItem.objects.filter(cart__user=user)
-        .select_related("product")
-        .annotate(**product_sale_annotations(prefix="product__"))
+        .select_related("product__category")
+        .prefetch_related(components_prefetch("product__"))
         .order_by("id")
     )
-
-
-def item_problem(item: CartItem) -> str | None:
-    if not item.for_sale:
-        return Problem.INACTIVE
-    if item.quantity > item.stock_available:
-        return Problem.INSUFFICIENT_STOCK
-    return None
 
 
 @dataclass
 class CartLine:
     item: CartItem
-    problem: str | None
+    verdict: Sellability
     unit_price: int | None
     line_total: int | None
+
+    @property
+    def problem(self) -> str | None:
+        """Why this line cannot be checked out as it is (the sellability rule's reason)."""
+        return self.verdict.reason and self.verdict.reason.value
 
 
 @dataclass
@@ -51,15 +44,18 @@ class CartSummary:
 
     @property
     def total(self) -> int:
-        """What the lines that are for sale cost now; lines marked `inactive` have no price."""
+        """What the lines that are for sale cost now; lines not for sale have no price."""
         return sum(line.line_total for line in self.lines if line.line_total is not None)
 
 
+def cart_line(item: CartItem) -> CartLine:
+    price = item.product.current_price
+    verdict = sellability(item.product, price=price, quantity=item.quantity)
+    unit_price = price if verdict.for_sale else None
+    line_total = unit_price * item.quantity if unit_price is not None else None
+    return CartLine(item=item, verdict=verdict, unit_price=unit_price, line_total=line_total)
+
+
 def cart_summary(*, user: User) -> CartSummary:
-    lines = []
-    for item in cart_items(user=user):
-        problem = item_problem(item)
-        unit_price = item.price if item.for_sale else None
-        line_total = unit_price * item.quantity if unit_price is not None else None
-        lines.append(CartLine(item=item, problem=problem, unit_price=unit_price, line_total=line_total))
-    return CartSummary(lines=lines)
+    prices_ensure_current()
+    return CartSummary(lines=[cart_line(item) for item in cart_items(user=user)])

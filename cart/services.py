@@ -10,7 +10,9 @@ from django.http import Http404
 from accounts.models import User
 from cart.models import Cart, CartItem
 from catalog.models import Product
-from catalog.selectors import product_list
+from catalog.selectors import product_queryset
+from catalog.sellability import REASON_TEXT, sellability
+from catalog.services import prices_ensure_current
 
 
 def check_quantity(quantity: int) -> None:
@@ -25,12 +27,23 @@ def cart_lock(*, user: User) -> Cart:
     return Cart.objects.select_for_update().get(pk=cart.pk)
 
 
+def check_for_sale(product: Product) -> None:
+    """Cart add takes what the sellability rule calls for sale; only stock may be short
+    (the line is then flagged, and checkout has the last word)."""
+    prices_ensure_current()
+    product = product_queryset().get(pk=product.pk)
+    verdict = sellability(product, price=product.current_price)
+    if not verdict.for_sale:
+        raise ValidationError(
+            {"product": [f"{product.name} {REASON_TEXT[verdict.reason]}."]}, code=verdict.reason.value
+        )
+
+
 @transaction.atomic
 def cart_add_item(*, user: User, product: Product, quantity: int) -> CartItem:
     """Add a product for sale; an existing line for it grows (up to CART_MAX_QUANTITY)."""
     check_quantity(quantity)
-    if not product_list().filter(pk=product.pk).exists():
-        raise ValidationError({"product": ["This product is not for sale."]})
+    check_for_sale(product)
     cart = cart_lock(user=user)
     item = CartItem.objects.filter(cart=cart, product=product).first()
     if item is None:

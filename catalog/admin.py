@@ -14,15 +14,20 @@ from django.contrib.admin import widgets
 from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, QuerySet, Subquery
+from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from catalog import selectors, services
-from catalog.models import BundleItem, Category, Product, ProductPrice
+from catalog.exceptions import StockChanged, StockWouldGoNegative
+from catalog.locks import products_lock
+from catalog.models import BundleItem, Category, Product, ProductPrice, StockMovement
+from catalog.sellability import units_available
+from catalog.stock import MAX_STOCK, stock_adjust, stock_sell_out, stock_set
 from config.admin_mixins import ReadOnlyAdminMixin
 from config.money import rupiah
 
@@ -41,7 +46,8 @@ def _adopt(instance: Model, created: Model) -> None:
 def _changed_fields(form: forms.ModelForm) -> dict[str, object]:
     # The form has already put its cleaned values on the instance, converted for the model
     # (a cleared image is "", not the form's False), so they are read back from there.
-    return {name: getattr(form.instance, name) for name in form.changed_data}
+    model_fields = {field.name for field in form.instance._meta.fields}
+    return {name: getattr(form.instance, name) for name in form.changed_data if name in model_fields}
 
 
 # --- categories -------------------------------------------------------------------------
@@ -135,8 +141,7 @@ class PriceHistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ProductPrice]:
-        current = selectors.current_prices(product_ref="product_id").values("version")[:1]
-        return super().get_queryset(request).annotate(current_version=Subquery(current))
+        return super().get_queryset(request).select_related("product")
 
     @admin.display(description="amount")
     def amount_display(self, price: ProductPrice) -> str | None:
@@ -144,9 +149,7 @@ class PriceHistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description="status")
     def status(self, price: ProductPrice) -> str:
-        if price.version == price.current_version:
-            return "current"
-        return "scheduled" if price.valid_from > timezone.now() else "past"
+        return selectors.price_status(price=price, current_version=price.product.current_price_version)
 
 
 class NewPriceForm(forms.ModelForm):
@@ -210,7 +213,8 @@ class NewPriceInline(admin.TabularInline):
 
 
 class InStockFilter(admin.SimpleListFilter):
-    """On units that can be bought now: a bundle's come from its components."""
+    """On units that can be bought now (the sellability rule): a bundle's come from its
+    components."""
 
     title = "in stock"
     parameter_name = "in_stock"
@@ -220,21 +224,156 @@ class InStockFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
         if self.value() == "yes":
-            return queryset.filter(stock_available__gt=0)
+            return queryset.filter(selectors.available_q())
         if self.value() == "no":
-            return queryset.filter(stock_available__lte=0)
+            return queryset.exclude(selectors.available_q())
         return queryset
 
 
+STOCK_CHANGED = (
+    "The stock of {name} changed from {seen} to {now} since the page was loaded; it was not changed."
+)
+
+
+class StockInput(forms.NumberInput):
+    """The stock input and, hidden beside it as `<name>_seen`, the stock the page showed
+    (set by the form from the row as read when the page is rendered)."""
+
+    seen: int | None = None
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        hidden = format_html('<input type="hidden" name="{}_seen" value="{}">', name, self.seen)
+        return super().render(name, value, attrs, renderer) + hidden
+
+
+class StockSetMixin:
+    """A stock set never writes over a change made since the page was loaded: the form
+    carries the stock it showed, and the set happens only while the stock is still that
+    (`stock_set`); a row whose stock input was left alone is not written at all."""
+
+    def _init_stock(self) -> None:
+        if "stock" in self.fields and self.instance.pk is not None:
+            self.fields["stock"].widget = StockInput(attrs=self.fields["stock"].widget.attrs)
+            self.fields["stock"].widget.seen = self.instance.stock
+
+    def seen_stock(self) -> int | None:
+        raw = self.data.get(f"{self.add_prefix('stock')}_seen", "")
+        return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
+
+    def stock_change(self) -> tuple[int, int] | None:
+        """(new value, value the page showed) when the staff member changed the stock."""
+        stock, seen = self.cleaned_data.get("stock"), self.seen_stock()
+        if stock is None or seen is None or stock == seen:
+            return None
+        return stock, seen
+
+
+class StockListForm(StockSetMixin, forms.ModelForm):
+    """A row of the product list: only its stock is editable."""
+
+    class Meta:
+        model = Product
+        fields = ["stock"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_stock()
+
+    def has_changed(self) -> bool:
+        if not hasattr(self, "cleaned_data"):
+            return super().has_changed()
+        return self.stock_change() is not None
+
+
+class ProductForm(StockSetMixin, forms.ModelForm):
+    """The product page. Stock changes two ways, never by blind overwrite: set a new value
+    (checked against the value the page showed) or adjust by a number of units."""
+
+    adjust_stock = forms.IntegerField(
+        required=False,
+        min_value=-MAX_STOCK,
+        max_value=MAX_STOCK,
+        label="Adjust stock by",
+        help_text="Units to add (a delivery) or remove (waste), counted from the stock as it is when saved.",
+    )
+    adjust_reason = forms.CharField(
+        max_length=100, required=False, label="Reason", help_text="Written to the stock ledger."
+    )
+
+    class Meta:
+        model = Product
+        fields = ["name", "slug", "sku", "category", "kind", "description", "is_active", "image", "stock"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_stock()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.instance.pk is None or self.instance.is_bundle:
+            return data
+        change = self.stock_change()
+        delta, reason = data.get("adjust_stock"), (data.get("adjust_reason") or "").strip()
+        if change and delta:
+            raise ValidationError("Either set a new stock or adjust it by a number of units, not both.")
+        current = Product.objects.values_list("stock", flat=True).get(pk=self.instance.pk)
+        if change and current != change[1]:
+            self.add_error(
+                "stock",
+                f"The stock changed from {change[1]} to {current} since the page was loaded; "
+                "check the new value and save again.",
+            )
+        if delta:
+            if not reason:
+                self.add_error("adjust_reason", "Say why the stock changes.")
+            if current + delta < 0:
+                self.add_error("adjust_stock", f"There are {current} in stock; that would go below zero.")
+        return data
+
+
+class StockLedgerMixin:
+    LEDGER_ROWS = 30
+
+    @admin.display(description="stock ledger (latest first)")
+    def stock_ledger(self, product: Product) -> str:
+        movements = list(product.stock_movements.select_related("user").order_by("-id")[: self.LEDGER_ROWS])
+        if not movements:
+            return "No stock movements."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(m.created_at).strftime("%Y-%m-%d %H:%M"),
+                    m.get_reason_display(),
+                    m.quantity,
+                    m.stock_after,
+                    m.order_number or (m.user.email if m.user else ""),
+                    m.note,
+                )
+                for m in movements
+            ),
+        )
+        url = reverse("admin:catalog_stockmovement_changelist") + f"?product__id__exact={product.pk}"
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Reason</th><th>Change</th><th>Stock after</th>"
+            "<th>Order or staff</th><th>Note</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">Whole ledger</a></p>',
+            rows,
+            url,
+        )
+
+
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
+    form = ProductForm
     list_display = [
         "thumbnail",
         "name",
         "sku",
         "category",
         "kind",
-        "current_price",
+        "current_price_display",
         "current_version",
         "stock",
         "available_units",
@@ -250,12 +389,13 @@ class ProductAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "sku", "category", "kind", "description", "is_active"]}),
         ("Image and stock", {"fields": ["image", "stock"]}),
     ]
-    fieldsets = [
-        (None, {"fields": ["name", "slug", "sku", "category", "kind", "description", "is_active"]}),
-        ("Image", {"fields": ["image", "image_preview"]}),
-        ("Stock and price", {"fields": ["stock", "available_units", "current_price", "current_version"]}),
-        ("Dates", {"fields": ["created_at", "updated_at"]}),
-    ]
+    details = (None, {"fields": ["name", "slug", "sku", "category", "kind", "description", "is_active"]})
+    image = ("Image", {"fields": ["image", "image_preview"]})
+    dates = ("Dates", {"fields": ["created_at", "updated_at"]})
+    price = ["current_price_display", "current_version"]
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs) -> type[forms.ModelForm]:
+        return StockListForm
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         if request.method == "POST" and "_save" in request.POST and self.list_editable:
@@ -267,22 +407,39 @@ class ProductAdmin(admin.ModelAdmin):
                 if k.endswith("-id") and v.isascii() and v.isdigit() and len(v) < 19
             ]
             with transaction.atomic():
-                services.products_lock(products=Product.objects.filter(pk__in=ids))
+                products_lock(products=Product.objects.filter(pk__in=ids))
                 return super().changelist_view(request, extra_context)
         return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
-        # Price and availability come from SQL subqueries: a page costs the same number of
-        # queries whatever its size. Components are not listed, so not prefetched.
-        return selectors.product_queryset().prefetch_related(None)
+        # Components come in one more query: a bundle's availability is computed from them.
+        services.prices_ensure_current()
+        return selectors.product_queryset()
 
     def get_fieldsets(self, request: HttpRequest, obj: Product | None = None):
-        return self.add_fieldsets if obj is None else self.fieldsets
+        if obj is None:
+            return self.add_fieldsets
+        if obj.is_bundle:
+            stock = ("Stock and price", {"fields": ["stock", "available_units", *self.price]})
+        else:
+            stock = (
+                "Stock and price",
+                {
+                    "fields": [
+                        "stock",
+                        ("adjust_stock", "adjust_reason"),
+                        "available_units",
+                        *self.price,
+                    ]
+                },
+            )
+        ledger = ("Stock ledger", {"fields": ["stock_ledger"], "classes": ["collapse"]})
+        return [self.details, self.image, stock, ledger, self.dates]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> list[str]:
         if obj is None:
             return []
-        fields = ["kind", "image_preview", "available_units", "current_price", "current_version"]
+        fields = ["kind", "image_preview", "available_units", *self.price, "stock_ledger"]
         fields += ["created_at", "updated_at"]
         if obj.is_bundle:
             fields.append("stock")  # a bundle's stock is its components'
@@ -314,17 +471,17 @@ class ProductAdmin(admin.ModelAdmin):
             '<img src="{}" alt="{}" style="max-height: 15rem">', product.image.url, product.name
         )
 
-    @admin.display(description="price", ordering="price")
-    def current_price(self, product: Product) -> str | None:
-        return _rupiah(product.price)
+    @admin.display(description="price", ordering="current_price")
+    def current_price_display(self, product: Product) -> str | None:
+        return _rupiah(product.current_price)
 
-    @admin.display(description="price version", ordering="price_version")
+    @admin.display(description="price version", ordering="current_price_version")
     def current_version(self, product: Product) -> int | None:
-        return product.price_version
+        return product.current_price_version
 
-    @admin.display(description="available", ordering="stock_available")
+    @admin.display(description="available")
     def available_units(self, product: Product) -> int:
-        return product.stock_available
+        return units_available(product)
 
     # --- saving
 
@@ -342,9 +499,11 @@ class ProductAdmin(admin.ModelAdmin):
             if isinstance(formset, ComponentFormSet) and formset.has_changed():
                 components = formset.components()
         if change:
-            services.product_update(product=product, components=components, **_changed_fields(form))
+            fields = {k: v for k, v in _changed_fields(form).items() if k != "stock"}
+            services.product_update(product=product, components=components, **fields)
+            self._save_stock(request, product, form)
         else:
-            _adopt(product, self._create(product, components))
+            _adopt(product, self._create(product, components, user=request.user))
         for formset in formsets:
             if isinstance(formset, NewPriceFormSet):
                 # The form refused a past start already; checking again a moment later could
@@ -356,8 +515,37 @@ class ProductAdmin(admin.ModelAdmin):
                     for price in formset.new_objects
                 ]
 
+    def _save_stock(self, request: HttpRequest, product: Product, form: StockSetMixin) -> None:
+        """Set (only while still at the value the page showed) or adjust the stock; a change
+        in between is reported, never written over."""
+        if product.is_bundle:
+            return
+        change, delta = form.stock_change(), form.cleaned_data.get("adjust_stock")
+        try:
+            if change:
+                stock_set(
+                    product=product,
+                    value=change[0],
+                    expected=change[1],
+                    user=request.user,
+                    note="Set in the admin",
+                )
+            elif delta:
+                note = form.cleaned_data.get("adjust_reason", "")
+                stock_adjust(product=product, delta=delta, user=request.user, note=note)
+        except StockChanged as error:
+            seen = change[1] if change else "?"
+            now = error.extra["stock"]
+            self.message_user(
+                request, STOCK_CHANGED.format(name=product.name, seen=seen, now=now), messages.ERROR
+            )
+        except StockWouldGoNegative as error:
+            self.message_user(
+                request, f"The stock of {product.name} was not changed: {error.detail}", messages.ERROR
+            )
+
     @staticmethod
-    def _create(product: Product, components: list[tuple[Product, int]] | None) -> Product:
+    def _create(product: Product, components: list[tuple[Product, int]] | None, *, user) -> Product:
         return services.product_create(
             name=product.name,
             sku=product.sku,
@@ -369,6 +557,7 @@ class ProductAdmin(admin.ModelAdmin):
             stock=product.stock,
             image=product.image,
             components=components,
+            user=user,
         )
 
     # --- actions
@@ -376,7 +565,7 @@ class ProductAdmin(admin.ModelAdmin):
     @admin.action(description="Mark sold out", permissions=["change"])
     def mark_sold_out(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         bundles = queryset.filter(kind=Product.Kind.BUNDLE).count()
-        changed = services.products_mark_sold_out(products=queryset)
+        changed = stock_sell_out(products=queryset, user=request.user)
         parts = [ngettext("%d product marked sold out.", "%d products marked sold out.", changed) % changed]
         if bundles:
             parts.append(
@@ -402,3 +591,26 @@ class ProductAdmin(admin.ModelAdmin):
         self.message_user(
             request, ngettext("%d product deactivated.", "%d products deactivated.", changed) % changed
         )
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The stock ledger: every change of every product's stock, append-only."""
+
+    list_display = [
+        "created_at",
+        "product",
+        "reason",
+        "quantity",
+        "stock_after",
+        "order_number",
+        "user",
+        "note",
+    ]
+    list_filter = ["reason", ("product", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["product", "user"]
+    search_fields = ["product__name", "product__sku", "order_number", "note"]
+    date_hierarchy = "created_at"
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return super().has_view_permission(request, obj) or request.user.has_perm("catalog.view_product")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -36,11 +37,29 @@ class Product(models.Model):
     stock = models.PositiveIntegerField(
         default=0, help_text="Units on hand. A bundle has none of its own: it uses its components'."
     )
+    # The price in force, copied from `ProductPrice` by `catalog.services` in the transaction
+    # that adds a version, and switched when a scheduled one comes into force (at
+    # `price_changes_at`). Reads never build a price subquery.
+    current_price = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    current_price_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    price_changes_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the next scheduled price comes into force."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["name", "id"], name="product_name_order"),
+            models.Index(fields=["current_price", "id"], name="product_price_order"),
+            models.Index(fields=["category", "is_active"], name="product_category_active"),
+            models.Index(
+                fields=["price_changes_at"],
+                name="product_price_changes_at",
+                condition=models.Q(price_changes_at__isnull=False),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="product_stock_not_negative"),
             models.CheckConstraint(
@@ -124,4 +143,58 @@ class ProductPrice(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             raise ValueError("Prices are append-only: add a new version instead of editing one.")
+        super().save(*args, **kwargs)
+
+
+class StockReason(models.TextChoices):
+    INITIAL = "initial", "Initial stock"
+    SALE = "sale", "Sale"
+    RELEASE_CANCEL = "release_cancel", "Released: order cancelled"
+    RELEASE_EXPIRE = "release_expire", "Released: order expired"
+    RETAKE_LATE_PAYMENT = "retake_late_payment", "Taken again: late payment"
+    ADJUSTMENT = "adjustment", "Staff adjustment"
+    RESET = "reset", "Data reset"
+
+
+class StockMovement(models.Model):
+    """One change of a product's stock. Append-only: for every product, stock equals the
+    sum of its movements. Written only by `catalog.stock`, in the transaction that moves the
+    stock."""
+
+    Reason = StockReason
+
+    # A product is never deleted by the shop's own flows (it is deactivated); should one be
+    # deleted by hand, its ledger goes with it and every remaining product still balances.
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_movements")
+    quantity = models.IntegerField(help_text="Signed: units added (+) or taken (-).")
+    stock_after = models.PositiveIntegerField(help_text="The product's stock right after this change.")
+    reason = models.CharField(max_length=30, choices=StockReason.choices)
+    # The order behind a sale or release. Catalog code never reads orders; the reference is
+    # for the audit trail, and the number outlives a deleted order.
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="stock_movements"
+    )
+    order_number = models.CharField(max_length=40, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(quantity=0), name="stock_movement_not_zero"),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=StockReason.values), name="stock_movement_reason_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "-id"], name="stock_movement_product")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.quantity:+d} ({self.reason})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("The stock ledger is append-only.")
         super().save(*args, **kwargs)

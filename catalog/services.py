@@ -8,14 +8,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.models import User
+from catalog.locks import products_lock
 from catalog.models import BundleItem, Category, Product, ProductPrice
+from catalog.stock import stock_initial, stock_initial_many
+from catalog.version import catalog_changed
 
 MAX_PRICE = 10**12  # one trillion rupiah: far above any menu item, far below BIGINT
 # A new price may start "now" as seen by a client whose clock is slightly behind ours.
@@ -42,24 +47,30 @@ def category_create(*, name: str, slug: str = "", position: int = 0, is_active: 
     )
     category.full_clean()
     category.save()
+    catalog_changed()
     return category
 
 
 def _save_changed(instance, *, fields: dict, allowed: tuple[str, ...]) -> None:
     """Set and save only the given fields. A full-row save would write back every column as
     it was read, undoing a concurrent change (a checkout's stock decrement, say)."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"Not changed here: {', '.join(sorted(unknown))}.")
     changed = [key for key in allowed if key in fields]
     for key in changed:
         setattr(instance, key, fields[key])
     instance.full_clean()
     if changed:
         instance.save(update_fields=[*changed, "updated_at"])
+        catalog_changed()
 
 
 def _deactivate(instance):
     if instance.is_active:
         instance.is_active = False
         instance.save(update_fields=["is_active", "updated_at"])
+        catalog_changed()
     return instance
 
 
@@ -96,6 +107,7 @@ def check_components(*, bundle: Product, components: list[tuple[Product, int]]) 
 
 
 def _replace_components(*, bundle: Product, components: list[tuple[Product, int]]) -> None:
+    catalog_changed()
     bundle.bundle_items.all().delete()
     BundleItem.objects.bulk_create(
         [
@@ -120,8 +132,10 @@ def product_create(
     components: list[tuple[Product, int]] | None = None,
     price: int | None = None,
     valid_from: datetime | None = None,
+    user: User | None = None,
 ) -> Product:
-    """Create a product; a bundle needs components; `price` opens price version 1."""
+    """Create a product; a bundle needs components; `price` opens price version 1; a
+    starting `stock` is written to the ledger as its `initial` movement."""
     product = Product(
         name=name,
         sku=sku,
@@ -130,16 +144,19 @@ def product_create(
         slug=slug or unique_slug(model=Product, text=name),
         description=description,
         is_active=is_active,
-        stock=stock,
     )
     if image:
         product.image = image
     product.full_clean()
+    if product.is_bundle and stock:
+        raise ValidationError({"stock": ["A bundle has no stock of its own; set its components' stock."]})
     if kind == Product.Kind.BUNDLE:
         check_components(bundle=product, components=components or [])
     elif components:
         raise ValidationError({"components": ["Only a bundle has components."]})
     product.save()
+    catalog_changed()
+    stock_initial(product=product, quantity=stock, user=user)
     if kind == Product.Kind.BUNDLE:
         _replace_components(bundle=product, components=components or [])
     if price is not None:
@@ -151,9 +168,10 @@ def product_create(
 def product_update(
     *, product: Product, components: list[tuple[Product, int]] | None = None, **fields
 ) -> Product:
-    """Change a product's details and stock; the kind is fixed once created, and prices
-    change only through `price_add`."""
-    if "kind" in fields and fields["kind"] != product.kind:
+    """Change a product's details; the kind is fixed once created, prices change only
+    through `price_add`, and stock only through `catalog.stock` (adjust, or set with the
+    expected value)."""
+    if fields.pop("kind", product.kind) != product.kind:
         raise ValidationError({"kind": ["A product's kind cannot change; create a new product instead."]})
     if components is not None:
         if not product.is_bundle:
@@ -162,7 +180,7 @@ def product_update(
     _save_changed(
         product,
         fields=fields,
-        allowed=("name", "slug", "sku", "description", "category", "is_active", "stock", "image"),
+        allowed=("name", "slug", "sku", "description", "category", "is_active", "image"),
     )
     if components is not None:
         _replace_components(bundle=product, components=components)
@@ -174,23 +192,11 @@ def product_deactivate(*, product: Product) -> Product:
     return _deactivate(product)
 
 
-def products_lock(*, products: QuerySet[Product]) -> list[int]:
-    """Row-lock products in primary-key order, the order checkout takes stock in, so a write
-    to many products at once cannot deadlock with a checkout. Call inside a transaction."""
-    return list(products.order_by("pk").select_for_update().values_list("pk", flat=True))
-
-
 @transaction.atomic
 def products_set_active(*, products: QuerySet[Product], active: bool) -> int:
     ids = products_lock(products=products.exclude(is_active=active))
+    catalog_changed()
     return Product.objects.filter(pk__in=ids).update(is_active=active, updated_at=timezone.now())
-
-
-@transaction.atomic
-def products_mark_sold_out(*, products: QuerySet[Product]) -> int:
-    """Stock to zero for single products; bundles follow their components."""
-    ids = products_lock(products=products.filter(kind=Product.Kind.SINGLE).exclude(stock=0))
-    return Product.objects.filter(pk__in=ids).update(stock=0, updated_at=timezone.now())
 
 
 # --- prices -----------------------------------------------------------------------------
@@ -206,13 +212,32 @@ def check_price_valid_from(*, valid_from: datetime, now: datetime) -> None:
         raise ValidationError({"valid_from": ["A new price cannot start in the past."]})
 
 
+def prices_refresh(*, product_ids: Iterable[int], now: datetime | None = None) -> None:
+    """Copy the price in force at `now` into the products' current-price columns, with the
+    time the next scheduled version takes over. Current = the latest `valid_from` not in the
+    future (ties: the higher version). One UPDATE for all the products."""
+    now = now or timezone.now()
+    in_force = ProductPrice.objects.filter(product=OuterRef("pk"), valid_from__lte=now).order_by(
+        "-valid_from", "-version"
+    )
+    upcoming = ProductPrice.objects.filter(product=OuterRef("pk"), valid_from__gt=now).order_by("valid_from")
+    Product.objects.filter(pk__in=list(product_ids)).update(
+        current_price=Subquery(in_force.values("amount")[:1]),
+        current_price_version=Subquery(in_force.values("version")[:1]),
+        price_changes_at=Subquery(upcoming.values("valid_from")[:1]),
+    )
+    transaction.on_commit(_forget_next_switch)
+    catalog_changed()
+
+
 @transaction.atomic
 def price_add(
     *, product: Product, amount: int, valid_from: datetime | None = None, allow_past: bool = False
 ) -> ProductPrice:
-    """Append the next price version. Versions are numbered under a lock on the product row,
-    so concurrent changes get 1, 2, 3 … without gaps or clashes. A past `valid_from` would
-    rewrite history and is refused unless `allow_past` (seeding)."""
+    """Append the next price version and update the product's current price in the same
+    transaction. Versions are numbered under a lock on the product row, so concurrent
+    changes get 1, 2, 3 … without gaps or clashes. A past `valid_from` would rewrite history
+    and is refused unless `allow_past` (seeding)."""
     check_price_amount(amount)
     now = timezone.now()
     valid_from = valid_from or now
@@ -220,9 +245,11 @@ def price_add(
         check_price_valid_from(valid_from=valid_from, now=now)
     Product.objects.select_for_update().filter(pk=product.pk).first()
     last = product.prices.aggregate(last=Max("version"))["last"] or 0
-    return ProductPrice.objects.create(
+    price = ProductPrice.objects.create(
         product=product, version=last + 1, amount=amount, valid_from=valid_from
     )
+    prices_refresh(product_ids=[product.pk], now=now)
+    return price
 
 
 def prices_add_many(*, entries: Iterable[tuple[Product, int, datetime]]) -> None:
@@ -242,6 +269,46 @@ def prices_add_many(*, entries: Iterable[tuple[Product, int, datetime]]) -> None
             ProductPrice(product=product, version=last[product.pk], amount=amount, valid_from=valid_from)
         )
     ProductPrice.objects.bulk_create(rows, batch_size=1000)
+    ids = sorted({product.pk for product, _, _ in entries})
+    for start in range(0, len(ids), 1000):
+        prices_refresh(product_ids=ids[start : start + 1000])
+
+
+# When the next scheduled price anywhere on the menu comes into force, cached so that a
+# read costs no query to find out that nothing is due.
+NEXT_SWITCH_KEY = "catalog:next-price-switch"
+NEXT_SWITCH_CHECK_SECONDS = 5  # bounds staleness when the cache is per process (not Redis)
+
+
+def _forget_next_switch() -> None:
+    cache.delete(NEXT_SWITCH_KEY)
+
+
+def prices_switch_due(*, now: datetime | None = None) -> int:
+    """Bring every product whose scheduled price has come into force up to date (the
+    periodic job; also run on read when due). Safe to run twice at once. Returns how many
+    products changed price."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = products_lock(products=Product.objects.filter(price_changes_at__lte=now))
+        if ids:
+            prices_refresh(product_ids=ids, now=now)
+    return len(ids)
+
+
+def prices_ensure_current(*, now: datetime | None = None) -> None:
+    """Before a read that shows or charges prices: switch any scheduled price whose time has
+    come, so no price is served after its successor took over. Costs no query while nothing
+    is due (the next switch time is cached)."""
+    now = now or timezone.now()
+    next_switch = cache.get(NEXT_SWITCH_KEY)
+    if next_switch is None:
+        found = Product.objects.aggregate(at=Min("price_changes_at"))["at"]
+        next_switch = found.timestamp() if found else float("inf")
+        cache.set(NEXT_SWITCH_KEY, next_switch, timeout=NEXT_SWITCH_CHECK_SECONDS)
+    if next_switch <= now.timestamp():
+        prices_switch_due(now=now)
+        _forget_next_switch()
 
 
 # --- seeding ----------------------------------------------------------------------------
@@ -339,10 +406,12 @@ def products_generate(
                     sku=f"{GENERATED_SKU_PREFIX}{n:06d}",
                     description="Generated for load testing.",
                     category=categories[n % len(categories)],
-                    stock=5 + n * 13 % 96,
                 )
                 for n in numbers
             ]
+        )
+        stock_initial_many(
+            quantities={product: 5 + n * 13 % 96 for n, product in zip(numbers, products, strict=True)}
         )
         prices_add_many(
             entries=[

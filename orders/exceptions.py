@@ -8,18 +8,6 @@ class CartEmpty(DomainError):
     default_detail = "There is nothing to check out."
 
 
-class InsufficientStock(Conflict):
-    """`products`: [{slug, name, requested, available}] for each product that is short."""
-
-    code = "insufficient_stock"
-    default_detail = "Not enough stock."
-
-
-class ProductUnavailable(Conflict):
-    code = "product_unavailable"
-    default_detail = "Some products are no longer for sale; remove them from the selection."
-
-
 class InvalidTransition(Conflict):
     code = "invalid_transition"
 

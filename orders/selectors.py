@@ -3,7 +3,6 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import User
 from cart.models import CartItem
 from cart.selectors import cart_items
-from catalog.models import BundleItem
 from orders.models import Order, OrderEvent
 
 
@@ -19,11 +18,7 @@ def order_list(*, user: User) -> QuerySet[Order]:
 def checkout_items(*, user: User, item_ids: list[int] | None) -> list[CartItem]:
     """The cart lines to check out (all when `item_ids` is None) with current prices,
     availability and, for bundles, their components."""
-    qs = cart_items(user=user).prefetch_related(
-        Prefetch(
-            "product__bundle_items", queryset=BundleItem.objects.select_related("component").order_by("id")
-        )
-    )
+    qs = cart_items(user=user)
     if item_ids is not None:
         qs = qs.filter(pk__in=item_ids)
     return list(qs)

@@ -1,36 +1,30 @@
-"""Every write to orders: placing them, the status machine, stock taken and given back,
-expiry, and the Idempotency-Key records of checkout.
+"""Every write to orders: placing them, the status machine, expiry, and the
+Idempotency-Key records of checkout. Stock is taken and given back through
+`catalog.stock`, the only code that moves it.
 
 Locks are always taken in one order, so two flows can never wait on each other in a
 cycle: idempotency key row, then cart row or order row, then product rows in id order.
-Stock moves only through conditional UPDATEs (`stock = stock - n WHERE stock >= n`), so
-it can never go below zero, whatever the number of processes.
 """
 
 import hashlib
 import json
 import secrets
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
 from cart.models import Cart, CartItem
-from catalog.models import Product
-from orders.exceptions import (
-    CartEmpty,
-    IdempotencyKeyInFlight,
-    IdempotencyKeyReused,
-    InsufficientStock,
-    InvalidTransition,
-    ProductUnavailable,
-)
+from catalog.exceptions import ProductUnavailable
+from catalog.models import StockReason
+from catalog.sellability import sellability
+from catalog.services import prices_switch_due
+from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
+from orders.exceptions import CartEmpty, IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidTransition
 from orders.models import STOCK_RELEASED_STATUSES, IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import checkout_items
 
@@ -69,40 +63,8 @@ GATEWAY = Actor(OrderEvent.Actor.GATEWAY)
 # --- stock ------------------------------------------------------------------------------
 
 
-def stock_take(*, demand: dict[int, int]) -> dict[int, int]:
-    """Take `demand` units per product id, one conditional UPDATE each in id order.
-
-    Returns the products that were short ({id: requested}); then some stock may already
-    have been taken, and the caller must roll its transaction back (raise)."""
-    short = {}
-    for product_id in sorted(demand):
-        quantity = demand[product_id]
-        taken = Product.objects.filter(pk=product_id, stock__gte=quantity).update(stock=F("stock") - quantity)
-        if not taken:
-            short[product_id] = quantity
-    return short
-
-
-def stock_release(*, demand: dict[int, int]) -> None:
-    """Give units back, in product id order. Products deleted since are skipped."""
-    for product_id in sorted(demand):
-        Product.objects.filter(pk=product_id).update(stock=F("stock") + demand[product_id])
-
-
-def insufficient_stock(*, short: dict[int, int]) -> InsufficientStock:
-    products = Product.objects.filter(pk__in=short).order_by("id")
-    details = [
-        {"slug": p.slug, "name": p.name, "requested": short[p.pk], "available": p.stock} for p in products
-    ]
-    names = ", ".join(d["name"] for d in details)
-    return InsufficientStock(f"Not enough stock for: {names}.", products=details)
-
-
-def order_stock_demand(*, order: Order) -> dict[int, int]:
-    demand: Counter[int] = Counter()
-    for line in order.lines.all():
-        demand.update(line.stock_demand())
-    return dict(demand)
+def order_stock_demand(*, order: Order) -> Demand:
+    return demand_total(line.stock_demand() for line in order.lines.all())
 
 
 # --- state machine ----------------------------------------------------------------------
@@ -130,12 +92,13 @@ def order_transition(
         )
     now = now or timezone.now()
     if to_status in STOCK_RELEASED_STATUSES:
-        stock_release(demand=order_stock_demand(order=order))
+        reason = StockReason.RELEASE_CANCEL if to_status == S.CANCELLED else StockReason.RELEASE_EXPIRE
+        stock_release(demand=order_stock_demand(order=order), why=Why.for_order(reason, order))
     elif from_status in STOCK_RELEASED_STATUSES:
-        with transaction.atomic():  # a savepoint: a partial take is undone, the caller goes on
-            short = stock_take(demand=order_stock_demand(order=order))
-            if short:
-                raise insufficient_stock(short=short)
+        # All or nothing in its own savepoint: on a shortfall the caller's transaction goes on.
+        stock_take(
+            demand=order_stock_demand(order=order), why=Why.for_order(StockReason.RETAKE_LATE_PAYMENT, order)
+        )
     order.status = to_status
     fields = ["status", "updated_at"]
     if to_status == S.PAID:
@@ -223,20 +186,6 @@ def order_number_new(*, now: datetime) -> str:
     return f"FD-{timezone.localtime(now):%y%m%d}-{suffix}"
 
 
-def _line_demand(item: CartItem) -> dict[int, int]:
-    product = item.product
-    if product.is_bundle:
-        return {bi.component_id: bi.quantity * item.quantity for bi in product.bundle_items.all()}
-    return {product.pk: item.quantity}
-
-
-def _is_sellable(item: CartItem) -> bool:
-    if not item.for_sale:
-        return False
-    product = item.product
-    return not product.is_bundle or all(bi.component.is_active for bi in product.bundle_items.all())
-
-
 def _order_line(item: CartItem) -> OrderLine:
     product = item.product
     components = [
@@ -255,10 +204,10 @@ def _order_line(item: CartItem) -> OrderLine:
         product_name=product.name,
         sku=product.sku,
         kind=product.kind,
-        price_version=item.price_version,
-        unit_price=item.price,
+        price_version=product.current_price_version,
+        unit_price=product.current_price,
         quantity=item.quantity,
-        line_total=item.price * item.quantity,
+        line_total=product.current_price * item.quantity,
         components=components,
     )
 
@@ -295,22 +244,28 @@ def order_place(
     # The cart row lock makes a double submit wait, then find its lines gone.
     cart = Cart.objects.select_for_update().filter(user=user).first()
     items = checkout_items(user=user, item_ids=item_ids) if cart else []
+    if any(item.product.price_changes_at and item.product.price_changes_at <= now for item in items):
+        # A scheduled price has come into force and nothing has switched it yet: never
+        # charge the old one.
+        prices_switch_due(now=now)
+        items = checkout_items(user=user, item_ids=item_ids)
     if item_ids is not None:
         missing = sorted(set(item_ids) - {item.pk for item in items})
         if missing:
             raise ValidationError({"items": [f"Not in your cart: {', '.join(map(str, missing))}."]})
     if not items:
         raise CartEmpty()
-    unsellable = [item.product for item in items if not _is_sellable(item)]
-    if unsellable:
-        raise ProductUnavailable(products=[{"slug": p.slug, "name": p.name} for p in unsellable])
-
-    demand: Counter[int] = Counter()
+    # The sellability rule decides what is for sale; stock is left to the conditional
+    # UPDATEs below, which are right under concurrency where a read is not.
+    not_for_sale = []
     for item in items:
-        demand.update(_line_demand(item))
-    short = stock_take(demand=dict(demand))
-    if short:
-        raise insufficient_stock(short=short)
+        verdict = sellability(item.product, price=item.product.current_price)
+        if not verdict.for_sale:
+            not_for_sale.append(
+                {"slug": item.product.slug, "name": item.product.name, "reason": verdict.reason}
+            )
+    if not_for_sale:
+        raise ProductUnavailable(products=not_for_sale)
 
     lines = [_order_line(item) for item in items]
     subtotal = sum(line.line_total for line in lines)
@@ -331,6 +286,11 @@ def order_place(
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
+    # Taken after the rows are written, so the product rows stay locked for as short a time
+    # as possible; a shortfall raises and rolls the whole order back.
+    stock_take(
+        demand=demand_total(line.stock_demand() for line in lines), why=Why.for_order(StockReason.SALE, order)
+    )
     OrderEvent.objects.create(
         order=order,
         type=OrderEvent.Type.PLACED,
@@ -409,9 +369,6 @@ def idempotency_keys_purge(*, now: datetime | None = None) -> int:
 
 def orders_stock_release_all() -> int:
     """Give back all the stock that orders still hold (data resets only); returns units."""
-    demand: Counter[int] = Counter()
     held = OrderLine.objects.exclude(order__status__in=STOCK_RELEASED_STATUSES)
-    for line in held.iterator():
-        demand.update(line.stock_demand())
-    stock_release(demand=dict(demand))
-    return sum(demand.values())
+    demand = demand_total(line.stock_demand() for line in held.iterator())
+    return stock_release(demand=demand, why=Why(StockReason.RESET, note="Data reset: orders deleted"))

@@ -2,6 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.models import Product
+from catalog.sellability import Unsellable
 
 
 class CartProductSerializer(serializers.Serializer):
@@ -17,7 +18,7 @@ class CartLineSerializer(serializers.Serializer):
     unit_price = serializers.IntegerField(allow_null=True, help_text="Current price; null when not for sale.")
     line_total = serializers.IntegerField(allow_null=True)
     problem = serializers.ChoiceField(
-        choices=["inactive", "insufficient_stock"],
+        choices=[reason.value for reason in Unsellable],
         allow_null=True,
         help_text="Why this line cannot be checked out as it is; null when it can.",
     )

@@ -3,6 +3,7 @@ from django import forms
 from django.db.models import Q
 
 from catalog.models import Category, Product
+from catalog.selectors import available_q
 
 MAX_FILTER_PRICE = 10**12
 
@@ -28,11 +29,15 @@ class ProductFilter(django_filters.FilterSet):
     available = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")], method="filter_available"
     )
-    min_price = PriceFilter(field_name="price", lookup_expr="gte", min_value=0, max_value=MAX_FILTER_PRICE)
-    max_price = PriceFilter(field_name="price", lookup_expr="lte", min_value=0, max_value=MAX_FILTER_PRICE)
+    min_price = PriceFilter(
+        field_name="current_price", lookup_expr="gte", min_value=0, max_value=MAX_FILTER_PRICE
+    )
+    max_price = PriceFilter(
+        field_name="current_price", lookup_expr="lte", min_value=0, max_value=MAX_FILTER_PRICE
+    )
     search = django_filters.CharFilter(method="filter_search", max_length=100)
     ordering = django_filters.OrderingFilter(
-        fields=(("name", "name"), ("price", "price"), ("created_at", "created")),
+        fields=(("name", "name"), ("current_price", "price"), ("created_at", "created")),
         help_text="name, price or created; prefix - for descending.",
     )
 
@@ -41,7 +46,7 @@ class ProductFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_available(self, queryset, name, value):
-        return queryset.filter(available=(value == "true"))
+        return queryset.filter(available_q()) if value == "true" else queryset.exclude(available_q())
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

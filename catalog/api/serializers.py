@@ -1,10 +1,11 @@
 from django.conf import settings
-from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Category, Product, ProductPrice
+from catalog.selectors import price_status
+from catalog.sellability import Unsellable, sellability
 from catalog.services import MAX_PRICE
+from catalog.stock import MAX_STOCK
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -34,52 +35,77 @@ class ComponentSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
-class ProductSerializer(serializers.ModelSerializer):
-    """A product as listed: current price and availability come from `product_queryset`."""
+_DATETIME = serializers.DateTimeField()
 
+
+class ProductSerializer(serializers.Serializer):
+    """A product as listed, with its current price and what can be bought of it.
+
+    The fields below document the shape; `to_representation` builds it directly (the menu
+    is the most-read resource, and DRF's per-field machinery was most of its cost). A test
+    keeps the two in step."""
+
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    sku = serializers.CharField()
     category = CategoryRefSerializer()
+    kind = serializers.ChoiceField(choices=Product.Kind.choices)
     price = serializers.IntegerField(allow_null=True, help_text="Current price in whole rupiah.")
     price_version = serializers.IntegerField(allow_null=True)
-    currency = serializers.SerializerMethodField()
+    currency = serializers.CharField()
     available = serializers.BooleanField(help_text="For sale and at least one unit can be bought.")
-    stock = serializers.IntegerField(
-        source="stock_available",
-        help_text="Units that can be bought; for a bundle, computed from its components.",
+    unavailable_reason = serializers.ChoiceField(
+        choices=[reason.value for reason in Unsellable],
+        allow_null=True,
+        help_text="Why it cannot be bought now; null when it can.",
     )
-    image_url = serializers.SerializerMethodField()
-    components = ComponentSerializer(source="bundle_items", many=True)
+    stock = serializers.IntegerField(
+        help_text="Units that can be bought; for a bundle, computed from its components."
+    )
+    image_url = serializers.URLField(allow_null=True)
+    components = ComponentSerializer(many=True)
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
 
-    class Meta:
-        model = Product
-        fields = [
-            "id",
-            "slug",
-            "name",
-            "description",
-            "sku",
-            "category",
-            "kind",
-            "price",
-            "price_version",
-            "currency",
-            "available",
-            "stock",
-            "image_url",
-            "components",
-            "is_active",
-            "created_at",
-        ]
-        read_only_fields = fields
+    def to_representation(self, product: Product) -> dict:
+        price = product.current_price
+        verdict = sellability(product, price=price)
+        category = product.category
+        return {
+            "id": product.pk,
+            "slug": product.slug,
+            "name": product.name,
+            "description": product.description,
+            "sku": product.sku,
+            "category": {"slug": category.slug, "name": category.name},
+            "kind": product.kind,
+            "price": price,
+            "price_version": product.current_price_version,
+            "currency": settings.CURRENCY,
+            "available": verdict.ok,
+            "unavailable_reason": verdict.reason and verdict.reason.value,
+            "stock": verdict.available,
+            "image_url": self._image_url(product),
+            "components": [
+                {
+                    "product": {"slug": item.component.slug, "name": item.component.name},
+                    "quantity": item.quantity,
+                }
+                for item in product.bundle_items.all()
+            ]
+            if product.is_bundle
+            else [],
+            "is_active": product.is_active,
+            "created_at": _DATETIME.to_representation(product.created_at),
+        }
 
-    def get_currency(self, obj) -> str:
-        return settings.CURRENCY
-
-    @extend_schema_field(serializers.URLField(allow_null=True))
-    def get_image_url(self, obj) -> str | None:
-        if not obj.image:
+    def _image_url(self, product: Product) -> str | None:
+        if not product.image:
             return None
         request = self.context.get("request")
-        return request.build_absolute_uri(obj.image.url) if request else obj.image.url
+        return request.build_absolute_uri(product.image.url) if request else product.image.url
 
 
 class ComponentInputSerializer(serializers.Serializer):
@@ -94,32 +120,73 @@ class ComponentInputSerializer(serializers.Serializer):
         return attrs
 
 
-class ProductWriteSerializer(serializers.Serializer):
-    """Staff input for creating and changing a product. Prices change through prices/."""
+class ProductUpdateSerializer(serializers.Serializer):
+    """Staff changes to a product. Prices change through prices/; stock is set only together
+    with the value it is expected to have (`expected_stock`), or moved by stock/."""
 
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=200, required=False)
     sku = serializers.CharField(max_length=64)
     description = serializers.CharField(required=False, allow_blank=True)
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
-    kind = serializers.ChoiceField(choices=Product.Kind.choices, required=False)
+    kind = serializers.ChoiceField(
+        choices=Product.Kind.choices, required=False, help_text="Fixed once created; only for creation."
+    )
     is_active = serializers.BooleanField(required=False)
-    stock = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False)
     components = ComponentInputSerializer(many=True, required=False)
-    price = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_PRICE,
+    stock = serializers.IntegerField(
+        min_value=0, max_value=MAX_STOCK, required=False, help_text="Requires `expected_stock`."
+    )
+    expected_stock = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_STOCK,
         required=False,
-        write_only=True,
-        help_text="Creates price version 1.",
+        help_text="The stock you saw; the change is refused (409 stock_changed) if it has moved since.",
+    )
+
+    def validate(self, attrs):
+        if "price" in self.initial_data:
+            raise serializers.ValidationError({"price": ["Add a new version with POST prices/ instead."]})
+        if "components" in attrs:
+            attrs["components"] = [(c["product"], c["quantity"]) for c in attrs["components"]]
+        if ("stock" in attrs) != ("expected_stock" in attrs):
+            raise serializers.ValidationError(
+                {"expected_stock": ["Send `stock` together with `expected_stock`, the value you saw."]}
+            )
+        return attrs
+
+
+class ProductCreateSerializer(ProductUpdateSerializer):
+    """Staff input for a new product: its starting stock and, optionally, its first price."""
+
+    kind = serializers.ChoiceField(choices=Product.Kind.choices, required=False)
+    stock = serializers.IntegerField(
+        min_value=0, max_value=MAX_STOCK, required=False, help_text="Starting stock."
+    )
+    expected_stock = None
+    price = serializers.IntegerField(
+        min_value=1, max_value=MAX_PRICE, required=False, help_text="Creates price version 1."
     )
 
     def validate(self, attrs):
         if "components" in attrs:
             attrs["components"] = [(c["product"], c["quantity"]) for c in attrs["components"]]
-        if self.instance is not None and "price" in attrs:
-            raise serializers.ValidationError({"price": ["Add a new version with POST prices/ instead."]})
         return attrs
+
+
+class StockAdjustSerializer(serializers.Serializer):
+    delta = serializers.IntegerField(
+        min_value=-MAX_STOCK, max_value=MAX_STOCK, help_text="Units to add (positive) or remove (negative)."
+    )
+    reason = serializers.CharField(
+        max_length=50, help_text="Why, in a word or two: delivery, waste, recount."
+    )
+    note = serializers.CharField(max_length=140, required=False, allow_blank=True, default="")
+
+    def validate_delta(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("Give a non-zero number of units.")
+        return value
 
 
 class ProductPriceSerializer(serializers.ModelSerializer):
@@ -135,7 +202,4 @@ class ProductPriceSerializer(serializers.ModelSerializer):
         }
 
     def get_status(self, obj) -> str:
-        current = self.context.get("current_version")
-        if obj.version == current:
-            return "current"
-        return "scheduled" if obj.valid_from > timezone.now() else "past"
+        return price_status(price=obj, current_version=self.context.get("current_version"))

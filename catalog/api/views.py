@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -9,11 +10,14 @@ from catalog import selectors, services
 from catalog.api.filters import ProductFilter
 from catalog.api.serializers import (
     CategorySerializer,
+    ProductCreateSerializer,
     ProductPriceSerializer,
     ProductSerializer,
-    ProductWriteSerializer,
+    ProductUpdateSerializer,
+    StockAdjustSerializer,
 )
 from catalog.models import Product
+from catalog.stock import stock_adjust, stock_set
 from config.permissions import IsStaffOrReadOnly, is_staff
 
 
@@ -44,8 +48,8 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    create=extend_schema(request=ProductWriteSerializer, responses={201: ProductSerializer}),
-    partial_update=extend_schema(request=ProductWriteSerializer, responses=ProductSerializer),
+    create=extend_schema(request=ProductCreateSerializer, responses={201: ProductSerializer}),
+    partial_update=extend_schema(request=ProductUpdateSerializer, responses=ProductSerializer),
     destroy=extend_schema(description="Deactivates the product (kept for order history)."),
 )
 class ProductViewSet(viewsets.ModelViewSet):
@@ -65,16 +69,38 @@ class ProductViewSet(viewsets.ModelViewSet):
         return ProductSerializer(fresh, context=self.get_serializer_context()).data
 
     def create(self, request: Request) -> Response:
-        data = ProductWriteSerializer(data=request.data)
+        data = ProductCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        product = services.product_create(**data.validated_data)
+        product = services.product_create(user=request.user, **data.validated_data)
         return Response(self._reloaded(product), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, slug: str | None = None) -> Response:
         product = self.get_object()
-        data = ProductWriteSerializer(product, data=request.data, partial=True)
+        data = ProductUpdateSerializer(product, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        product = services.product_update(product=product, **data.validated_data)
+        fields = dict(data.validated_data)
+        stock, expected = fields.pop("stock", None), fields.pop("expected_stock", None)
+        with transaction.atomic():
+            product = services.product_update(product=product, **fields)
+            if stock is not None:
+                stock_set(product=product, value=stock, expected=expected, user=request.user)
+        return Response(self._reloaded(product))
+
+    @extend_schema(
+        request=StockAdjustSerializer,
+        responses={200: ProductSerializer},
+        description="Staff: add or remove units (a delivery, waste, a recount). A result below zero "
+        "is 409 `stock_negative` and nothing changes. Every change is written to the stock ledger.",
+    )
+    @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
+    def stock(self, request: Request, slug: str | None = None) -> Response:
+        product = self.get_object()
+        data = StockAdjustSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = data.validated_data["reason"]
+        if data.validated_data["note"]:
+            note = f"{note}: {data.validated_data['note']}"
+        stock_adjust(product=product, delta=data.validated_data["delta"], user=request.user, note=note)
         return Response(self._reloaded(product))
 
     def destroy(self, request: Request, slug: str | None = None) -> Response:
@@ -101,9 +127,9 @@ class ProductViewSet(viewsets.ModelViewSet):
             data = ProductPriceSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             price = services.price_add(product=product, **data.validated_data)
-            current = selectors.product_queryset().values_list("price_version", flat=True).get(pk=product.pk)
+            current = Product.objects.values_list("current_price_version", flat=True).get(pk=product.pk)
             body = ProductPriceSerializer(price, context={"current_version": current}).data
             return Response(body, status=status.HTTP_201_CREATED)
         history = selectors.price_history(product=product)
-        context = {"current_version": product.price_version}
+        context = {"current_version": product.current_price_version}
         return Response(ProductPriceSerializer(history, many=True, context=context).data)

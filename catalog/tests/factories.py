@@ -4,6 +4,8 @@ import factory
 from django.utils import timezone
 
 from catalog.models import BundleItem, Category, Product, ProductPrice
+from catalog.services import prices_refresh
+from catalog.stock import stock_initial
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -31,6 +33,14 @@ class ProductFactory(factory.django.DjangoModelFactory):
     kind = Product.Kind.SINGLE
     stock = 10
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Stock goes through the stock module, so the ledger sums to it from the start.
+        stock = kwargs.pop("stock", 0)
+        product = super()._create(model_class, *args, stock=0, **kwargs)
+        stock_initial(product=product, quantity=stock)
+        return product
+
     @factory.post_generation
     def price(obj, create, extracted, **kwargs):
         if not create or extracted is False:
@@ -39,6 +49,8 @@ class ProductFactory(factory.django.DjangoModelFactory):
         ProductPrice.objects.create(
             product=obj, version=1, amount=amount, valid_from=timezone.now() - timedelta(days=1)
         )
+        prices_refresh(product_ids=[obj.pk])
+        obj.refresh_from_db(fields=["current_price", "current_price_version", "price_changes_at"])
 
 
 class BundleFactory(ProductFactory):
@@ -60,8 +72,14 @@ class BundleFactory(ProductFactory):
 class ProductPriceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ProductPrice
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory, price=False)
     version = factory.Sequence(lambda n: n + 1)
     amount = 10_000
     valid_from = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def _current(obj, create, extracted, **kwargs):
+        if create:
+            prices_refresh(product_ids=[obj.product_id])

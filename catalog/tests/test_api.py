@@ -6,8 +6,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from catalog.api.serializers import ProductSerializer
 from catalog.models import BundleItem, Category, Product, ProductPrice
-from catalog.services import product_update, products_mark_sold_out
+from catalog.services import product_update
+from catalog.stock import stock_sell_out
 from catalog.tests.factories import BundleFactory, CategoryFactory, ProductFactory, ProductPriceFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +44,14 @@ def test_product_detail_has_the_contract_fields(api_client):
         "price_version": 1,
         "currency": "IDR",
         "available": True,
+        "unavailable_reason": None,
         "stock": 7,
         "image_url": None,
         "components": [],
         "is_active": True,
         "created_at": body["created_at"],
     }
+    assert list(body) == list(ProductSerializer().fields)  # the documented shape is the real one
 
 
 def test_bundle_shows_components_and_computed_availability(api_client):
@@ -394,7 +398,7 @@ def test_staff_create_rejects_broken_invariants(staff_client, body, field):
 
 def test_staff_update_stock_and_deactivate(staff_client, api_client):
     ProductFactory(slug="p", stock=3)
-    response = staff_client.patch(f"{PRODUCTS}p/", {"stock": 40, "name": "Renamed"})
+    response = staff_client.patch(f"{PRODUCTS}p/", {"stock": 40, "expected_stock": 3, "name": "Renamed"})
     assert response.status_code == 200
     assert (response.json()["stock"], response.json()["name"]) == (40, "Renamed")
     assert api_client.get(f"{PRODUCTS}p/").json()["stock"] == 40
@@ -406,7 +410,15 @@ def test_staff_update_stock_and_deactivate(staff_client, api_client):
 
 
 @pytest.mark.parametrize(
-    "body", [{"stock": -1}, {"kind": "bundle"}, {"price": 5000}, {"components": []}, {"stock": "many"}]
+    "body",
+    [
+        {"stock": -1, "expected_stock": 3},
+        {"kind": "bundle"},
+        {"price": 5000},
+        {"components": []},
+        {"stock": "many", "expected_stock": 3},
+        {"stock": 5},
+    ],
 )
 def test_staff_update_rejects_broken_invariants(staff_client, body):
     product = ProductFactory(slug="p", stock=3)
@@ -509,7 +521,7 @@ def test_bulk_product_writes_lock_in_primary_key_order():
     ProductFactory(name="B", stock=3)
     ProductFactory(name="A", stock=4)
     with CaptureQueriesContext(connection) as queries:
-        assert products_mark_sold_out(products=Product.objects.order_by("name")) == 2
+        assert stock_sell_out(products=Product.objects.order_by("name"), user=None) == 2
     lock = next(q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"])
     assert re.search(r'SELECT "catalog_product"."id" AS "pk" .* ORDER BY 1 ASC FOR UPDATE', lock)
 

@@ -11,7 +11,14 @@ from accounts.models import User
 from catalog import demo_menu
 from catalog.models import BundleItem, Category, Product, ProductPrice
 from catalog.selectors import product_list, product_queryset
-from catalog.services import category_deactivate, price_add, product_deactivate, product_update
+from catalog.services import (
+    category_deactivate,
+    price_add,
+    prices_switch_due,
+    product_deactivate,
+    product_update,
+)
+from catalog.stock import stock_set
 from catalog.tests.factories import ProductFactory
 
 MENU_CATEGORIES = ["rice", "noodles", "snacks", "drinks", "desserts", "bundles"]
@@ -61,9 +68,13 @@ def test_seed_bundles_cost_less_than_their_parts_now_and_after_scheduled_rises(d
     seed()
 
     def price_against_parts(now):
-        products = {p.sku: p for p in product_queryset(now=now)}
+        prices_switch_due(now=now)
+        products = {p.sku: p for p in product_queryset()}
         return {
-            p.sku: (p.price, sum(products[i.component.sku].price * i.quantity for i in p.bundle_items.all()))
+            p.sku: (
+                p.current_price,
+                sum(products[i.component.sku].current_price * i.quantity for i in p.bundle_items.all()),
+            )
             for p in products.values()
             if p.is_bundle
         }
@@ -96,7 +107,7 @@ def test_seed_gives_nasi_goreng_a_price_history(db):
 
     assert [(version, amount) for version, amount, _ in history] == [(1, 20_000), (2, 23_000), (3, 25_000)]
     assert all(valid_from < now for _, _, valid_from in history)
-    assert (nasi_goreng.price, nasi_goreng.price_version) == (25_000, 3)
+    assert (nasi_goreng.current_price, nasi_goreng.current_price_version) == (25_000, 3)
 
 
 def test_seed_schedules_a_price_rise_that_is_not_current_yet(db):
@@ -105,12 +116,13 @@ def test_seed_schedules_a_price_rise_that_is_not_current_yet(db):
 
     scheduled = ProductPrice.objects.get(product__sku="DRK-001", version=2)
     es_teh = product_queryset().get(sku="DRK-001")
-    es_teh_later = product_queryset(now=scheduled.valid_from).get(sku="DRK-001")
+    prices_switch_due(now=scheduled.valid_from)
+    es_teh_later = product_queryset().get(sku="DRK-001")
 
     assert scheduled.amount == 6_000
     assert scheduled.valid_from == midnight + timedelta(days=7)
-    assert (es_teh.price, es_teh.price_version) == (5_000, 1)
-    assert (es_teh_later.price, es_teh_later.price_version) == (6_000, 2)
+    assert (es_teh.current_price, es_teh.current_price_version) == (5_000, 1)
+    assert (es_teh_later.current_price, es_teh_later.current_price_version) == (6_000, 2)
 
 
 def test_seed_twice_changes_nothing(db):
@@ -126,7 +138,8 @@ def test_seed_twice_changes_nothing(db):
 def test_seed_keeps_what_staff_changed(db):
     seed()
     mie_ayam = Product.objects.get(sku="NOO-001")
-    product_update(product=mie_ayam, stock=3, name="Mie Ayam Jamur")
+    product_update(product=mie_ayam, name="Mie Ayam Jamur")
+    stock_set(product=mie_ayam, value=3, expected=mie_ayam.stock, user=None)
     price_add(product=mie_ayam, amount=19_000)
     product_deactivate(product=Product.objects.get(sku="DSR-004"))
     category_deactivate(category=Category.objects.get(slug="desserts"))
@@ -136,7 +149,7 @@ def test_seed_keeps_what_staff_changed(db):
 
     assert snapshot() == before
     mie_ayam = product_queryset().get(sku="NOO-001")
-    assert (mie_ayam.name, mie_ayam.stock, mie_ayam.price, mie_ayam.price_version) == (
+    assert (mie_ayam.name, mie_ayam.stock, mie_ayam.current_price, mie_ayam.current_price_version) == (
         "Mie Ayam Jamur",
         3,
         19_000,
@@ -152,7 +165,12 @@ def test_seed_recreates_a_product_staff_deleted(db):
 
     assert output == ["Users: 0 created.", "Menu: 0 categories, 1 product, 1 price created."]
     nasi_kuning = product_queryset().get(sku="RIC-006")
-    assert (nasi_kuning.slug, nasi_kuning.stock, nasi_kuning.price, nasi_kuning.price_version) == (
+    assert (
+        nasi_kuning.slug,
+        nasi_kuning.stock,
+        nasi_kuning.current_price,
+        nasi_kuning.current_price_version,
+    ) == (
         "nasi-kuning",
         30,
         20_000,
@@ -187,7 +205,9 @@ def test_seed_products_adds_exactly_that_many_priced_products(db):
     assert generated_skus() == [f"GEN-{n:06d}" for n in range(1, 251)]
     generated = product_list().filter(sku__startswith="GEN-")
     assert generated.count() == 250
-    assert all(p.price is not None and p.price_version == 1 and p.stock > 0 for p in generated)
+    assert all(
+        p.current_price is not None and p.current_price_version == 1 and p.stock > 0 for p in generated
+    )
     assert set(generated.values_list("category__slug", flat=True)) == set(MENU_CATEGORIES) - {"bundles"}
     assert ProductPrice.objects.count() == MENU_PRICES + 250
 

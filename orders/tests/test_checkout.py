@@ -247,7 +247,7 @@ def test_inactive_product_in_cart_is_409_product_unavailable(auth_client, user):
     response = auth_client.post(ORDERS, {})
     assert response.status_code == 409
     assert response.json()["code"] == "product_unavailable"
-    assert response.json()["products"] == [{"slug": "a", "name": "A"}]
+    assert response.json()["products"] == [{"slug": "a", "name": "A", "reason": "inactive"}]
     assert_nothing_changed(user, [a], [5], ["a"])
 
 

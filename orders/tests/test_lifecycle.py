@@ -7,11 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from catalog.exceptions import InsufficientStock
 from catalog.models import Product
 from catalog.tests.factories import BundleFactory, ProductFactory
 from conftest import bearer_client
 from orders import services
-from orders.exceptions import InsufficientStock, InvalidTransition
+from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.tests.factories import place_order
 

@@ -1,0 +1,68 @@
+"""The one answer to "can this product be sold, and how many": used by the catalog's
+`available`/`stock`, the cart's per-line `problem`, cart add and checkout alike.
+
+It reads only what a product read already has: the product and its category, its current
+price, and for a bundle its components (prefetched with `bundle_items__component`). Stock
+itself is only ever *taken* by `catalog.stock`, whose conditional UPDATE has the last word
+under concurrency; this rule tells shoppers what they can expect.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from catalog.models import Product
+
+
+class Unsellable(StrEnum):
+    INACTIVE = "inactive"  # off the menu, or its category is
+    NO_PRICE = "no_price"  # no price in force
+    COMPONENT_INACTIVE = "component_inactive"  # a bundle one of whose components is off the menu
+    INSUFFICIENT_STOCK = "insufficient_stock"  # fewer units than asked for
+
+
+REASON_TEXT = {
+    Unsellable.INACTIVE: "is not on the menu",
+    Unsellable.NO_PRICE: "has no price yet",
+    Unsellable.COMPONENT_INACTIVE: "has a component that is off the menu",
+    Unsellable.INSUFFICIENT_STOCK: "does not have enough stock",
+}
+
+
+@dataclass(frozen=True)
+class Sellability:
+    reason: Unsellable | None
+    available: int  # units that can be bought now; 0 when not for sale
+
+    @property
+    def for_sale(self) -> bool:
+        """On the menu and priced; stock aside."""
+        return self.reason in (None, Unsellable.INSUFFICIENT_STOCK)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+def units_available(product: Product) -> int:
+    """Units on hand: a bundle's is min(component stock // quantity); an inactive component
+    makes it 0."""
+    if not product.is_bundle:
+        return product.stock
+    items = list(product.bundle_items.all())
+    if not items or any(not item.component.is_active for item in items):
+        return 0
+    return min(item.component.stock // item.quantity for item in items)
+
+
+def sellability(product: Product, *, price: int | None, quantity: int = 1) -> Sellability:
+    """Whether `quantity` of `product` can be sold at its current `price`, and if not, why."""
+    if not (product.is_active and product.category.is_active):
+        return Sellability(Unsellable.INACTIVE, 0)
+    if price is None:
+        return Sellability(Unsellable.NO_PRICE, 0)
+    if product.is_bundle and any(not item.component.is_active for item in product.bundle_items.all()):
+        return Sellability(Unsellable.COMPONENT_INACTIVE, 0)
+    available = units_available(product)
+    if quantity > available:
+        return Sellability(Unsellable.INSUFFICIENT_STOCK, available)
+    return Sellability(None, available)

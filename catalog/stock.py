@@ -1,0 +1,260 @@
+"""Every change of `Product.stock`, and its ledger. No other module writes stock.
+
+Each change is one conditional UPDATE that returns the new value (`stock = stock - n WHERE
+stock >= n`, or `stock = value WHERE stock = expected`), so stock can never go below zero
+or be overwritten by a stale value, whatever the number of processes; rows are touched in
+product id order, so two multi-product changes cannot deadlock. Every change that happens
+writes a `StockMovement` in the same transaction: for every product, stock is the sum of
+its movements, and `stock_audit` checks it.
+
+A bundle has no stock of its own: its demand is its components' (`demand_of`).
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F, IntegerField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from catalog.exceptions import InsufficientStock, StockChanged, StockWouldGoNegative
+from catalog.locks import products_lock
+from catalog.models import Product, StockMovement, StockReason
+from catalog.version import catalog_changed
+
+MAX_STOCK = 2_000_000_000  # fits the column with room; far beyond any kitchen
+
+# {product id: units}. Only single products hold stock, so a demand never names a bundle.
+Demand = dict[int, int]
+
+
+@dataclass(frozen=True)
+class Why:
+    """What a stock change is recorded against in the ledger."""
+
+    reason: str
+    order_id: int | None = None
+    order_number: str = ""
+    user: User | None = None
+    note: str = ""
+
+    @classmethod
+    def for_order(cls, reason: str, order) -> "Why":
+        return cls(reason, order_id=order.pk, order_number=order.number)
+
+
+def demand_of(*, product: Product, quantity: int) -> Demand:
+    """The stock rows one line of `quantity` x `product` needs: a bundle takes its
+    components (use `product.bundle_items` prefetched with their component)."""
+    if product.is_bundle:
+        return {item.component_id: item.quantity * quantity for item in product.bundle_items.all()}
+    return {product.pk: quantity}
+
+
+def demand_total(demands: Iterable[Mapping[int, int]]) -> Demand:
+    total: Counter[int] = Counter()
+    for demand in demands:
+        total.update(demand)
+    return dict(total)
+
+
+# --- the one place that writes the column -----------------------------------------------------
+
+
+def _update_returning(sql_set: str, where: str, params: list) -> int | None:
+    table = connection.ops.quote_name(Product._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {sql_set} WHERE {where} RETURNING stock", params)
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _add(product_id: int, delta: int) -> int | None:
+    """stock += delta unless that goes below zero; the new stock, or None if refused (or
+    the product is gone)."""
+    return _update_returning("stock = stock + %s", "id = %s AND stock + %s >= 0", [delta, product_id, delta])
+
+
+def _set(product_id: int, value: int, expected: int) -> int | None:
+    return _update_returning("stock = %s", "id = %s AND stock = %s", [value, product_id, expected])
+
+
+def _record(moves: list[tuple[int, int, int]], why: Why) -> None:
+    if not moves:
+        return
+    catalog_changed()
+    now = timezone.now()
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            product_id=product_id,
+            quantity=delta,
+            stock_after=after,
+            reason=why.reason,
+            order_id=why.order_id,
+            order_number=why.order_number,
+            user=why.user,
+            note=why.note[:200],
+            created_at=now,
+        )
+        for product_id, delta, after in moves
+    )
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def stock_take(*, demand: Demand, why: Why) -> None:
+    """Take every unit of `demand` or none: on any shortfall raises InsufficientStock naming
+    each short product, and this savepoint undoes what was already taken."""
+    moves, short = [], {}
+    for product_id in sorted(demand):
+        quantity = demand[product_id]
+        after = _add(product_id, -quantity)
+        if after is None:
+            short[product_id] = quantity
+        else:
+            moves.append((product_id, -quantity, after))
+    if short:
+        raise insufficient_stock(short=short)
+    _record(moves, why)
+
+
+def stock_release(*, demand: Demand, why: Why) -> int:
+    """Give units back (cancel, expiry, reset). Products deleted since are skipped.
+    Returns the units given back."""
+    moves = []
+    for product_id in sorted(demand):
+        after = _add(product_id, demand[product_id])
+        if after is not None:
+            moves.append((product_id, demand[product_id], after))
+    _record(moves, why)
+    return sum(delta for _, delta, _ in moves)
+
+
+def insufficient_stock(*, short: Demand) -> InsufficientStock:
+    products = Product.objects.filter(pk__in=short).order_by("id")
+    details = [
+        {"slug": p.slug, "name": p.name, "requested": short[p.pk], "available": p.stock} for p in products
+    ]
+    names = ", ".join(d["name"] for d in details)
+    return InsufficientStock(f"Not enough stock for: {names}.", products=details)
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+
+def _check_holds_stock(product: Product) -> None:
+    if product.is_bundle:
+        raise ValidationError({"stock": ["A bundle has no stock of its own; change its components' stock."]})
+
+
+@transaction.atomic
+def stock_adjust(*, product: Product, delta: int, user: User | None, note: str = "") -> int:
+    """Add (or, negative, remove) units: a delivery, waste, a recount. A result below zero
+    raises StockWouldGoNegative and changes nothing. Returns the new stock."""
+    _check_holds_stock(product)
+    if delta == 0 or abs(delta) > MAX_STOCK:
+        raise ValidationError({"delta": [f"Give a non-zero number of units up to {MAX_STOCK}."]})
+    after = _add(product.pk, delta)
+    if after is None:
+        current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+        raise StockWouldGoNegative(
+            f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
+        )
+    _record([(product.pk, delta, after)], Why(StockReason.ADJUSTMENT, user=user, note=note))
+    product.stock = after
+    return after
+
+
+@transaction.atomic
+def stock_set(*, product: Product, value: int, expected: int, user: User | None, note: str = "") -> int:
+    """Set the stock to `value` only while it is still `expected` (what the staff member
+    saw), so a sale in between is never undone: otherwise raises StockChanged with the
+    current stock. Returns the new stock."""
+    _check_holds_stock(product)
+    if not 0 <= value <= MAX_STOCK:
+        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+    if value == expected:
+        current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+        if current != expected:
+            raise StockChanged(stock=current)
+        return current
+    after = _set(product.pk, value, expected)
+    if after is None:
+        current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+        raise StockChanged(f"The stock is now {current}, not {expected}; nothing was changed.", stock=current)
+    _record([(product.pk, value - expected, after)], Why(StockReason.ADJUSTMENT, user=user, note=note))
+    product.stock = after
+    return after
+
+
+@transaction.atomic
+def stock_sell_out(*, products: QuerySet[Product], user: User | None) -> int:
+    """Stock to zero for the single products among `products` (bundles follow their
+    components). Rows are locked in id order first. Returns how many changed."""
+    ids = products_lock(products=products.filter(kind=Product.Kind.SINGLE, stock__gt=0))
+    moves = []
+    for product_id, stock in Product.objects.filter(pk__in=ids).order_by("pk").values_list("pk", "stock"):
+        if stock:
+            moves.append((product_id, -stock, _add(product_id, -stock)))
+    _record(moves, Why(StockReason.ADJUSTMENT, user=user, note="Marked sold out"))
+    return len(moves)
+
+
+def stock_initial(*, product: Product, quantity: int, user: User | None = None) -> None:
+    """The starting stock of a product just created (with none)."""
+    if not 0 <= quantity <= MAX_STOCK:
+        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+    if quantity:
+        _check_holds_stock(product)
+        after = _add(product.pk, quantity)
+        _record([(product.pk, quantity, after)], Why(StockReason.INITIAL, user=user))
+        product.stock = after
+
+
+def stock_initial_many(*, quantities: Mapping[Product, int]) -> None:
+    """Starting stock for many products just created with none (bulk seeding): one UPDATE
+    and one INSERT per batch instead of two queries per product."""
+    products = [product for product, quantity in quantities.items() if quantity]
+    for product in products:
+        product.stock = quantities[product]
+    Product.objects.bulk_update(products, ["stock"], batch_size=1000)
+    catalog_changed()
+    now = timezone.now()
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                product=p, quantity=p.stock, stock_after=p.stock, reason=StockReason.INITIAL, created_at=now
+            )
+            for p in products
+        ],
+        batch_size=1000,
+    )
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drift:
+    product_id: int
+    slug: str
+    stock: int
+    ledger: int
+
+
+def stock_audit() -> list[Drift]:
+    """Every product whose stock differs from the sum of its ledger (one query)."""
+    ledger = Coalesce(Sum("stock_movements__quantity"), Value(0), output_field=IntegerField())
+    rows = (
+        Product.objects.annotate(ledger=ledger)
+        .exclude(stock=F("ledger"))
+        .values_list("pk", "slug", "stock", "ledger")
+        .order_by("pk")
+    )
+    return [Drift(*row) for row in rows]

@@ -1,0 +1,38 @@
+"""The catalog version: one number that every menu, price or stock write moves on, so a
+cached menu response (keyed by it, and its ETag) is never served after a write commits.
+
+It lives in the cache (`CACHE_URL`): shared by every process when that is Redis. A fresh
+value starts from the clock, so a version lost with the cache can never come back and
+match a response cached under it before."""
+
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+
+KEY = "catalog:version"
+
+
+def _fresh() -> int:
+    return time.time_ns() // 1000
+
+
+def catalog_version() -> int:
+    version = cache.get(KEY)
+    if version is None:
+        cache.add(KEY, _fresh(), timeout=None)
+        version = cache.get(KEY)
+    return version
+
+
+def _bump() -> None:
+    try:
+        cache.incr(KEY)
+    except ValueError:  # not in the cache (evicted, or never read): start afresh
+        cache.set(KEY, _fresh(), timeout=None)
+
+
+def catalog_changed() -> None:
+    """Call from any write that changes what the menu shows; takes effect on commit (at
+    once outside a transaction), so no reader caches the old state under the new version."""
+    transaction.on_commit(_bump)
