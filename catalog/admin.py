@@ -341,12 +341,12 @@ class StockLedgerMixin:
             return "No stock movements."
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     timezone.localtime(m.created_at).strftime("%Y-%m-%d %H:%M"),
                     m.get_reason_display(),
-                    m.quantity,
+                    f"{m.quantity:+d}",
                     m.stock_after,
                     m.order_number or (m.user.email if m.user else ""),
                     m.note,

@@ -6,13 +6,24 @@ from cart.selectors import cart_items
 from orders.models import Order, OrderEvent
 
 
-def order_list(*, user: User) -> QuerySet[Order]:
-    """Orders the user may see, newest first: their own, or every order for staff.
-    Lines and events come in two more queries whatever their number."""
-    qs = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
+def with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
+    """What the order representation shows: lines and events come in two more queries
+    whatever their number."""
     return qs.prefetch_related(
         "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id"))
-    ).order_by("-placed_at", "-id")
+    )
+
+
+def order_list(*, user: User) -> QuerySet[Order]:
+    """Orders the user may see, newest first: their own, or every order for staff."""
+    qs = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
+    return with_details(qs).order_by("-placed_at", "-id")
+
+
+def order_detail(*, order_id: int) -> Order:
+    """One order with its details, for answering a write (no access check: the caller
+    already has the order)."""
+    return with_details(Order.objects.all()).get(pk=order_id)
 
 
 def checkout_items(*, user: User, item_ids: list[int] | None) -> list[CartItem]:

@@ -1,5 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from orders import selectors, services
+from orders.api.checkout import checkout, order_body
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     CancelSerializer,
@@ -15,7 +16,7 @@ from orders.api.serializers import (
     OrderSerializer,
     StatusChangeSerializer,
 )
-from orders.models import IdempotencyKey, Order
+from orders.models import Order
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -49,9 +50,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_throttles()
 
     def _order_data(self, order: Order) -> dict:
-        return OrderSerializer(
-            self.get_queryset().get(pk=order.pk), context=self.get_serializer_context()
-        ).data
+        return order_body(order)
 
     @extend_schema(
         request=CheckoutSerializer,
@@ -77,33 +76,16 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         data = CheckoutSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         key = idempotency_key_from(request)
-        if key is None:
-            order = services.order_place(user=request.user, **data.validated_data)
-            return Response(self._order_data(order), status=status.HTTP_201_CREATED)
-
-        record = services.idempotency_claim(
+        result = checkout(
             user=request.user,
-            key=key,
-            request_hash=services.request_fingerprint(method="POST", path=request.path, body=request.data),
+            selection=data.validated_data,
+            idempotency_key=key,
+            request_hash=services.request_fingerprint(method="POST", path=request.path, body=request.data)
+            if key
+            else "",
         )
-        if record.state == IdempotencyKey.State.COMPLETED:
-            return self._replay(record.response_body, record.response_status)
-        if record.order_id is not None:  # the first request placed the order, then died
-            body = self._order_data(record.order)
-            services.idempotency_complete(record=record, status=status.HTTP_201_CREATED, body=body)
-            return self._replay(body, status.HTTP_201_CREATED)
-        try:
-            order = services.order_place(user=request.user, idempotency_key=record, **data.validated_data)
-            body = self._order_data(order)
-        except BaseException:
-            services.idempotency_release(record=record)
-            raise
-        services.idempotency_complete(record=record, status=status.HTTP_201_CREATED, body=body)
-        return Response(body, status=status.HTTP_201_CREATED)
-
-    @staticmethod
-    def _replay(body, status_code: int) -> Response:
-        return Response(body, status=status_code, headers={"Idempotent-Replayed": "true"})
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+        return Response(result.body, status=result.status, headers=headers)
 
     @extend_schema(request=CancelSerializer, responses={200: OrderSerializer, 409: OpenApiResponse()})
     @action(detail=True, methods=["post"])
