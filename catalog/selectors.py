@@ -8,7 +8,7 @@ whatever its size, and no query builds a subquery per row.
 
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from catalog.models import BundleItem, Category, Product, ProductPrice
@@ -25,6 +25,13 @@ def components_prefetch(prefix: str = "") -> Prefetch:
 def product_queryset() -> QuerySet[Product]:
     """Every product with its category and bundle components (two queries in all)."""
     return Product.objects.select_related("category").prefetch_related(components_prefetch())
+
+
+def with_bundle_components(products: list[Product]) -> list[Product]:
+    """Fetch the components of the bundles among `products` (one query, none when there is
+    no bundle): what a page of the menu needs, without a query for pages of singles."""
+    prefetch_related_objects([p for p in products if p.is_bundle], components_prefetch())
+    return products
 
 
 def shopper_visible() -> Q:
@@ -46,12 +53,13 @@ def available_q() -> Q:
 
 
 def product_list(*, include_hidden: bool = False) -> QuerySet[Product]:
-    """Products as shoppers see them; staff pass `include_hidden` to see everything.
+    """Products as shoppers see them; staff pass `include_hidden` to see everything. Bundle
+    components are not fetched: `with_bundle_components` does that for a page.
 
     Scheduled prices that have come into force are switched first, so a list never shows
     (or filters on) a price that has been superseded."""
     prices_ensure_current()
-    qs = product_queryset()
+    qs = Product.objects.select_related("category")
     if not include_hidden:
         qs = qs.filter(shopper_visible())
     return qs.order_by("name", "id")

@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # ETags from the body for GETs that have none (304 when unchanged); catalog reads set
+    # their own from the catalog version when CATALOG_CACHE is on.
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -106,8 +109,15 @@ _db["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (throttle counters) ------------------------------------------------------
+# --- Cache (throttle counters, the catalog version and cached menu responses) -----
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://foodies")}
+_shared_cache = "locmem" not in CACHES["default"]["BACKEND"] and "dummy" not in CACHES["default"]["BACKEND"]
+# Cache anonymous menu responses under the catalog version (see catalog/api/caching.py).
+# Only safe when every process shares the cache: on by default with Redis or Memcached.
+CATALOG_CACHE = env.bool("CATALOG_CACHE", default=_shared_cache)
+# How long a browser or proxy may reuse a menu response without asking again.
+CATALOG_CACHE_MAX_AGE = env.int("CATALOG_CACHE_MAX_AGE", default=5)
+CATALOG_CACHE_TIMEOUT = env.int("CATALOG_CACHE_TIMEOUT", default=300)
 
 # --- Auth ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors, services
+from catalog.api.caching import catalog_cached
 from catalog.api.filters import ProductFilter
 from catalog.api.serializers import (
     CategorySerializer,
@@ -33,6 +34,14 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return selectors.category_list(include_hidden=is_staff(self.request))
+
+    @catalog_cached
+    def list(self, request: Request) -> Response:
+        return super().list(request)
+
+    @catalog_cached
+    def retrieve(self, request: Request, slug: str | None = None) -> Response:
+        return super().retrieve(request, slug=slug)
 
     def perform_create(self, serializer):
         serializer.instance = services.category_create(**serializer.validated_data)
@@ -63,6 +72,17 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return selectors.product_list(include_hidden=is_staff(self.request))
+
+    @catalog_cached
+    def list(self, request: Request) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = selectors.with_bundle_components(self.paginate_queryset(queryset))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @catalog_cached
+    def retrieve(self, request: Request, slug: str | None = None) -> Response:
+        product = selectors.with_bundle_components([self.get_object()])[0]
+        return Response(self.get_serializer(product).data)
 
     def _reloaded(self, product: Product) -> dict:
         fresh = selectors.product_queryset().get(pk=product.pk)
@@ -120,9 +140,9 @@ class ProductViewSet(viewsets.ModelViewSet):
         description="Staff: add the next price version (valid now, or from a future time).",
     )
     @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
+    @catalog_cached
     def prices(self, request: Request, slug: str | None = None) -> Response:
-        products = selectors.product_list(include_hidden=is_staff(request)).prefetch_related(None)
-        product = get_object_or_404(products, slug=slug)
+        product = get_object_or_404(selectors.product_list(include_hidden=is_staff(request)), slug=slug)
         if request.method == "POST":
             data = ProductPriceSerializer(data=request.data)
             data.is_valid(raise_exception=True)

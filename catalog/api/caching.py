@@ -1,0 +1,66 @@
+"""HTTP caching of anonymous catalog reads.
+
+Every anonymous GET of the menu carries `Cache-Control: public, max-age=CATALOG_CACHE_MAX_AGE`
+and an ETag. With `CATALOG_CACHE` on (the default when `CACHE_URL` is shared by every
+process, i.e. Redis or Memcached), the ETag is the catalog version (`catalog.version`), a
+matching `If-None-Match` is answered 304 before any query, and response bodies are kept in
+the cache under the version: any menu, price or stock write bumps it on commit, so no
+cached answer outlives the state it showed. With it off (a per-process cache, where one
+process would not see another's bump), ETags come from the body
+(`ConditionalGetMiddleware`), so 304s are still right, only not free.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import parse_etags
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.services import prices_ensure_current
+from catalog.version import catalog_version
+
+
+def _key(version: int, request: Request) -> str:
+    return f"catalog:response:{version}:{request.get_host()}:{request.get_full_path()}"
+
+
+def _mark(response: Response, etag: str | None) -> Response:
+    if etag:
+        response["ETag"] = etag
+    patch_cache_control(response, public=True, max_age=settings.CATALOG_CACHE_MAX_AGE)
+    patch_vary_headers(response, ["Authorization"])
+    return response
+
+
+def catalog_cached(handler):
+    """Wrap a catalog GET handler (list, retrieve, price history) with the HTTP cache for
+    anonymous callers. Signed-in callers (staff see hidden products) always get a fresh,
+    uncached answer."""
+
+    @wraps(handler)
+    def wrapper(view, request: Request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+            return handler(view, request, *args, **kwargs)
+        if not settings.CATALOG_CACHE:
+            return _mark(handler(view, request, *args, **kwargs), etag=None)
+        # The version must be read before anything else: a write committing meanwhile moves
+        # it on, so what is computed below can only be as new as, or newer than, its key.
+        prices_ensure_current()
+        version = catalog_version()
+        etag = f'"{version}"'
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
+            return _mark(Response(status=304), etag)
+        key = _key(version, request)
+        data = cache.get(key)
+        if data is not None:
+            return _mark(Response(data), etag)
+        response = handler(view, request, *args, **kwargs)
+        if response.status_code == 200:
+            cache.set(key, response.data, timeout=settings.CATALOG_CACHE_TIMEOUT)
+            return _mark(response, etag)
+        return response
+
+    return wrapper
