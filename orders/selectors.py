@@ -9,7 +9,8 @@ from orders.models import Order, OrderEvent
 
 def order_list(*, user: User) -> QuerySet[Order]:
     """Orders the user may see, newest first: their own, or every order for staff.
-    Lines and events come in two more queries whatever their number."""
+    The pickup slot is joined; lines and events come in two more queries whatever their
+    number."""
     qs = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
     return (
         qs.select_related("pickup_slot")
