@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from cart.api.views import CartItemViewSet, CartView
 from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView
+from orders.api.shop import ShopSlotsView, ShopView
 from orders.api.views import OrderViewSet
 
 router = SimpleRouter()
@@ -18,5 +19,7 @@ urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("auth/", include("accounts.api.urls")),
     path("cart/", CartView.as_view(), name="cart"),
+    path("shop/", ShopView.as_view(), name="shop"),
+    path("shop/slots/", ShopSlotsView.as_view(), name="shop-slots"),
     *router.urls,
 ]

@@ -219,6 +219,22 @@ ORDER_PAYMENT_TTL_MINUTES = env.int("ORDER_PAYMENT_TTL_MINUTES", default=60)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # A key still "in progress" after this long belongs to a request that died mid-way.
 IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
+# Pickup slots (orders/pickup.py): length, how far ahead they can be booked, how many
+# orders the kitchen takes per slot unless staff set another number, and the least time
+# between checkout and the start of the slot booked.
+SHOP_NAME = env.str("SHOP_NAME", default="Foodies")
+PICKUP_SLOT_MINUTES = env.int("PICKUP_SLOT_MINUTES", default=15)
+PICKUP_DAYS_AHEAD = env.int("PICKUP_DAYS_AHEAD", default=3)
+PICKUP_SLOT_CAPACITY = env.int("PICKUP_SLOT_CAPACITY", default=5)
+PICKUP_MIN_LEAD_MINUTES = env.int("PICKUP_MIN_LEAD_MINUTES", default=15)
+for _name, _least in [
+    ("PICKUP_SLOT_MINUTES", 1),
+    ("PICKUP_DAYS_AHEAD", 0),
+    ("PICKUP_SLOT_CAPACITY", 0),
+    ("PICKUP_MIN_LEAD_MINUTES", 0),
+]:
+    if globals()[_name] < _least:
+        raise ImproperlyConfigured(f"{_name} must be at least {_least}.")
 # Shown by `seed` and `make run`; only ever created while DEBUG is on.
 DEMO_PASSWORD = "foodies-demo-123"
 

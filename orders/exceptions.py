@@ -21,3 +21,24 @@ class IdempotencyKeyReused(DomainError):
 class IdempotencyKeyInFlight(Conflict):
     code = "idempotency_key_in_flight"
     default_detail = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+class ShopClosed(Conflict):
+    """`next_opening`: when the shop opens next (ISO 8601), or null when nothing is scheduled."""
+
+    code = "shop_closed"
+    default_detail = "The shop is closed now; choose a pickup slot for later."
+
+
+class SlotFull(Conflict):
+    """`next_slots`: [{id, start, end}] of the next slots that still have room."""
+
+    code = "slot_full"
+    default_detail = "This pickup slot is fully booked."
+
+
+class SlotUnavailable(DomainError):
+    """`reason`: unknown, past, too_soon, too_far or closed."""
+
+    code = "slot_unavailable"
+    default_detail = "This pickup slot cannot be booked."

@@ -7,9 +7,9 @@ from orders.models import Order, OrderEvent
 
 
 def with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
-    """What the order representation shows: lines and events come in two more queries
-    whatever their number."""
-    return qs.prefetch_related(
+    """What the order representation shows: the pickup slot is joined; lines and events
+    come in two more queries whatever their number."""
+    return qs.select_related("pickup_slot").prefetch_related(
         "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id"))
     )
 

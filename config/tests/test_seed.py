@@ -20,10 +20,12 @@ from catalog.services import (
 )
 from catalog.stock import stock_set
 from catalog.tests.factories import ProductFactory
+from orders.models import PickupSlot, WeeklyHours
 
 MENU_CATEGORIES = ["rice", "noodles", "snacks", "drinks", "desserts", "bundles"]
 MENU_PRODUCTS = 40
 MENU_PRICES = 46
+NOTHING_NEW_HOURS = "Opening hours and pickup slots: nothing new."
 
 
 def seed(*args: str) -> list[str]:
@@ -35,7 +37,7 @@ def seed(*args: str) -> list[str]:
 def snapshot() -> dict[str, list[dict]]:
     return {
         model.__name__: list(model.objects.order_by("pk").values())
-        for model in (User, Category, Product, BundleItem, ProductPrice)
+        for model in (User, Category, Product, BundleItem, ProductPrice, WeeklyHours, PickupSlot)
     }
 
 
@@ -46,7 +48,13 @@ def generated_skus() -> list[str]:
 def test_seed_creates_the_demo_menu(db):
     output = seed()
 
-    assert output == ["Users: 2 created.", "Menu: 6 categories, 40 products, 46 prices created."]
+    # The slots depend on the time of day: orders/tests/test_pickup.py pins them down.
+    assert output == [
+        "Users: 2 created.",
+        "Menu: 6 categories, 40 products, 46 prices created.",
+        f"Opening hours: 8 weekly ranges, {PickupSlot.objects.count()} pickup slots created.",
+    ]
+    assert WeeklyHours.objects.count() == 8
     assert list(Category.objects.order_by("position").values_list("slug", flat=True)) == MENU_CATEGORIES
     assert Product.objects.count() == MENU_PRODUCTS
     assert ProductPrice.objects.count() == MENU_PRICES
@@ -131,7 +139,7 @@ def test_seed_twice_changes_nothing(db):
 
     output = seed()
 
-    assert output == ["Users: 0 created.", "Menu: nothing new."]
+    assert output == ["Users: 0 created.", "Menu: nothing new.", NOTHING_NEW_HOURS]
     assert snapshot() == before
 
 
@@ -145,7 +153,7 @@ def test_seed_keeps_what_staff_changed(db):
     category_deactivate(category=Category.objects.get(slug="desserts"))
     before = snapshot()
 
-    assert seed() == ["Users: 0 created.", "Menu: nothing new."]
+    assert seed() == ["Users: 0 created.", "Menu: nothing new.", NOTHING_NEW_HOURS]
 
     assert snapshot() == before
     mie_ayam = product_queryset().get(sku="NOO-001")
@@ -163,7 +171,11 @@ def test_seed_recreates_a_product_staff_deleted(db):
 
     output = seed()
 
-    assert output == ["Users: 0 created.", "Menu: 0 categories, 1 product, 1 price created."]
+    assert output == [
+        "Users: 0 created.",
+        "Menu: 0 categories, 1 product, 1 price created.",
+        NOTHING_NEW_HOURS,
+    ]
     nasi_kuning = product_queryset().get(sku="RIC-006")
     assert (
         nasi_kuning.slug,
@@ -200,7 +212,8 @@ def test_seed_products_adds_exactly_that_many_priced_products(db):
 
     assert output[0] == "Generating products: 250/250 (100%)"
     assert output[1:3] == ["Users: 2 created.", "Menu: 6 categories, 40 products, 46 prices created."]
-    assert output[3].startswith("Products: 250 generated in ")
+    assert output[3].startswith("Opening hours: 8 weekly ranges, ")
+    assert output[4].startswith("Products: 250 generated in ")
     assert Product.objects.count() == MENU_PRODUCTS + 250
     assert generated_skus() == [f"GEN-{n:06d}" for n in range(1, 251)]
     generated = product_list().filter(sku__startswith="GEN-")
@@ -294,4 +307,4 @@ def test_seed_logins_only_prints(db, settings):
         "    shopper  siti@example.com  (Siti Rahmawati)",
         "    staff    staff@example.com  (admin and kitchen)",
     ]
-    assert snapshot() == {"User": [], "Category": [], "Product": [], "BundleItem": [], "ProductPrice": []}
+    assert {name: rows for name, rows in snapshot().items() if rows} == {}

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.models import Order, OrderEvent, OrderLine
+from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS
 
 MAX_ID = 2**63 - 1
@@ -55,8 +55,15 @@ class CustomerSerializer(serializers.Serializer):
     phone = serializers.CharField(source="customer_phone")
 
 
+class PickupSlotRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PickupSlot
+        fields = ["id", "start", "end"]
+
+
 class OrderSerializer(serializers.ModelSerializer):
     item_count = serializers.SerializerMethodField()
+    pickup_slot = PickupSlotRefSerializer(allow_null=True, help_text="Null: as soon as possible.")
     customer = CustomerSerializer(source="*")
     lines = OrderLineSerializer(many=True)
     events = OrderEventSerializer(many=True)
@@ -76,6 +83,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "item_count",
             "customer",
             "notes",
+            "pickup_slot",
             "lines",
             "events",
             "payment",
@@ -127,3 +135,35 @@ class StatusChangeSerializer(serializers.Serializer):
 
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+# --- shop: opening hours and pickup slots ------------------------------------------------
+
+
+class OpenRangeSerializer(serializers.Serializer):
+    opens_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField(help_text="May be on the next day: the range runs past midnight.")
+
+
+class ShopSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The shop's time zone: every hour is wall-clock time there.")
+    open_now = serializers.BooleanField()
+    today = OpenRangeSerializer(many=True, help_text="Today's opening hours, in the shop's time zone.")
+    next_opening = serializers.DateTimeField(
+        allow_null=True, help_text="While closed, when the shop opens next; null while open."
+    )
+
+
+class SlotsQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(
+        required=False, help_text="YYYY-MM-DD in the shop's time zone; today when absent."
+    )
+
+
+class PickupSlotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    capacity = serializers.IntegerField()
+    remaining = serializers.IntegerField(help_text="Orders the slot still takes; 0 when full.")

@@ -1,8 +1,12 @@
 """Orders are made the way shoppers make them: through the cart and checkout services."""
 
+from datetime import UTC, datetime, timedelta
+
+import factory
+
 from cart.services import cart_add_item
 from catalog.models import Product
-from orders.models import Order
+from orders.models import Order, PickupSlot
 from orders.services import order_place
 
 
@@ -10,3 +14,16 @@ def place_order(*, user, items: list[tuple[Product, int]], **kwargs) -> Order:
     for product, quantity in items:
         cart_add_item(user=user, product=product, quantity=quantity)
     return order_place(user=user, **kwargs)
+
+
+class PickupSlotFactory(factory.django.DjangoModelFactory):
+    """A slot row as `orders.pickup` makes them; `start` defaults to one a day apart, so
+    give it explicitly where the opening hours matter."""
+
+    class Meta:
+        model = PickupSlot
+
+    start = factory.Sequence(lambda n: datetime(2030, 1, 1, 8, tzinfo=UTC) + timedelta(days=n))
+    end = factory.LazyAttribute(lambda slot: slot.start + timedelta(minutes=15))
+    capacity = 5
+    taken = 0

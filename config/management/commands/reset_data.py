@@ -1,5 +1,5 @@
-"""Remove shopping data (carts, orders, payments, invoices), give held stock back, and keep
-users and the menu."""
+"""Remove shopping data (carts, orders, payments, invoices), give held stock back and free
+the pickup slots, and keep users, the menu, the opening hours and the slots' capacities."""
 
 from collections import Counter
 
@@ -8,16 +8,21 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from config.management.guards import refuse_unless_debug
+from orders.models import HoursException, HoursExceptionRange, PickupSlot, WeeklyHours
+from orders.pickup import pickup_slots_free_all
 from orders.services import orders_stock_release_all
 
 # Deleted in this order: later apps' rows point at earlier ones.
 SHOPPING_APPS = ["payments", "invoices", "orders", "cart"]
+# The shop's setup, kept: the slots are freed instead (their capacities stay).
+KEPT_MODELS = {WeeklyHours, HoursException, HoursExceptionRange, PickupSlot}
 
 
 class Command(BaseCommand):
     help = (
-        "Delete carts, orders, payments and invoices and give the stock their orders hold "
-        "back to the products. Users and the menu stay. Refuses when DEBUG is off unless --force."
+        "Delete carts, orders, payments and invoices, give the stock their orders hold "
+        "back to the products and free the pickup slots. Users, the menu and the opening "
+        "hours stay. Refuses when DEBUG is off unless --force."
     )
 
     def add_arguments(self, parser):
@@ -30,8 +35,11 @@ class Command(BaseCommand):
             returned = orders_stock_release_all()
             for label in SHOPPING_APPS:
                 for model in apps.get_app_config(label).get_models():
-                    removed.update(model.objects.all().delete()[1])
+                    if model not in KEPT_MODELS:
+                        removed.update(model.objects.all().delete()[1])
+            freed = pickup_slots_free_all()
         self.stdout.write(f"Returned {returned} unit(s) of stock to the menu.")
+        self.stdout.write(f"Freed the bookings of {freed} pickup slot(s).")
         for model_label in sorted(removed):
             self.stdout.write(
                 f"Removed {removed[model_label]} {apps.get_model(model_label)._meta.verbose_name_plural}."

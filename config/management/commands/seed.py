@@ -7,11 +7,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from catalog import demo_menu
 from catalog.selectors import category_list
 from catalog.services import MenuSeedResult, menu_seed, products_generate
+from orders.pickup import hours_seed_demo, pickup_slots_ensure
 
 DEMO_SHOPPERS = [
     ("budi@example.com", "Budi Santoso", "+62 812 1111 2222"),
@@ -27,7 +29,8 @@ def counted(n: int, singular: str, plural: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Create demo shopper accounts and the demo menu; while DEBUG is on, also a staff "
+        "Create demo shopper accounts, the demo menu, the weekly opening hours (when there are "
+        "none) and the pickup slots of the booking window; while DEBUG is on, also a staff "
         "account. Idempotent. --products N adds N generated products for load tests."
     )
 
@@ -51,6 +54,8 @@ class Command(BaseCommand):
         with transaction.atomic(durable=True):
             users = self.seed_users()
             menu = menu_seed(categories=demo_menu.CATEGORIES, products=demo_menu.PRODUCTS)
+            hours = hours_seed_demo()
+            slots = pickup_slots_ensure(now=timezone.now())
             started = time.monotonic()
             if products:
                 self.generate(count=products)
@@ -58,6 +63,7 @@ class Command(BaseCommand):
         # Reported only once committed, so the summary never claims what was rolled back.
         self.stdout.write(self.style.SUCCESS(f"Users: {users} created."))
         self.stdout.write(self.style.SUCCESS(self.menu_summary(menu)))
+        self.stdout.write(self.style.SUCCESS(self.hours_summary(hours=hours, slots=slots)))
         if products:
             self.stdout.write(self.style.SUCCESS(f"Products: {products} generated in {elapsed:.1f}s."))
 
@@ -94,6 +100,15 @@ class Command(BaseCommand):
             f"Menu: {counted(menu.categories, 'category', 'categories')}, "
             f"{counted(menu.products, 'product', 'products')}, "
             f"{counted(menu.prices, 'price', 'prices')} created."
+        )
+
+    @staticmethod
+    def hours_summary(*, hours: int, slots: int) -> str:
+        if not (hours or slots):
+            return "Opening hours and pickup slots: nothing new."
+        return (
+            f"Opening hours: {counted(hours, 'weekly range', 'weekly ranges')}, "
+            f"{counted(slots, 'pickup slot', 'pickup slots')} created."
         )
 
     def progress(self, *, total: int) -> Callable[[int], None]:

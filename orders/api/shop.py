@@ -1,0 +1,49 @@
+"""The shop's opening hours and pickup slots, public: a shopper sees them before logging in."""
+
+from dataclasses import asdict
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders import pickup
+from orders.api.serializers import PickupSlotSerializer, ShopSerializer, SlotsQuerySerializer
+
+
+class ShopView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ShopSerializer, tags=["shop"])
+    def get(self, request: Request) -> Response:
+        """Whether the shop is open now, today's hours and, while closed, the next opening."""
+        status = pickup.shop_status(now=timezone.now())
+        body = {"name": settings.SHOP_NAME, "time_zone": settings.TIME_ZONE, **asdict(status)}
+        return Response(ShopSerializer(body).data)
+
+
+class ShopSlotsView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[SlotsQuerySerializer],
+        responses={
+            200: PickupSlotSerializer(many=True),
+            400: OpenApiResponse(description="Not a date, or a date outside the booking window."),
+        },
+        tags=["shop"],
+    )
+    def get(self, request: Request) -> Response:
+        """The pickup slots of a date that can still be booked, full ones with `remaining` 0.
+        Book one by giving its `id` as `pickup_slot` at checkout."""
+        query = SlotsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        now = timezone.now()
+        day = query.validated_data.get("date") or timezone.localdate(now, pickup.shop_zone())
+        slots = pickup.slots_for_date(day=day, now=now)
+        return Response(PickupSlotSerializer(slots, many=True).data)
