@@ -175,13 +175,23 @@ def _schedule(*, first: date, last: date) -> _Schedule:
 # --- is the shop open -----------------------------------------------------------------
 
 
+def hours_configured() -> bool:
+    """Opening hours apply once staff have set any: until then (a new shop) the shop takes
+    orders for "as soon as possible" at any time, and offers no pickup slots."""
+    return WeeklyHours.objects.exists() or HoursException.objects.exists()
+
+
 def shop_is_open(*, at: datetime) -> bool:
+    if not hours_configured():
+        return True
     day = _local_date(at)
     return _contains(_schedule(first=day, last=day).intervals(day, day), at)
 
 
 def shop_status(*, now: datetime) -> ShopStatus:
     """Open now or not, today's hours and, while closed, the next opening."""
+    if not hours_configured():
+        return ShopStatus(open_now=True, today=[], next_opening=None)
     today = _local_date(now)
     horizon = today + timedelta(days=NEXT_OPENING_HORIZON_DAYS)
     schedule = _schedule(first=today, last=horizon)

@@ -24,6 +24,7 @@ from catalog.models import StockReason
 from catalog.sellability import sellability
 from catalog.services import prices_switch_due
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
+from orders import pickup
 from orders.exceptions import CartEmpty, IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidTransition
 from orders.models import STOCK_RELEASED_STATUSES, IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
 from orders.selectors import checkout_items
@@ -94,13 +95,20 @@ def order_transition(
     if to_status in STOCK_RELEASED_STATUSES:
         reason = StockReason.RELEASE_CANCEL if to_status == S.CANCELLED else StockReason.RELEASE_EXPIRE
         stock_release(demand=order_stock_demand(order=order), why=Why.for_order(reason, order))
+        if order.pickup_slot_id:
+            pickup.pickup_slot_release(slot_id=order.pickup_slot_id)
     elif from_status in STOCK_RELEASED_STATUSES:
         # All or nothing in its own savepoint: on a shortfall the caller's transaction goes on.
         stock_take(
             demand=order_stock_demand(order=order), why=Why.for_order(StockReason.RETAKE_LATE_PAYMENT, order)
         )
+        if order.pickup_slot_id and not pickup.pickup_slot_retake(slot_id=order.pickup_slot_id):
+            # The food is paid for; its slot filled up meanwhile: the kitchen fits it in as
+            # soon as possible instead, and the audit trail says so.
+            data = {**(data or {}), "pickup_slot_lost": order.pickup_slot_id}
+            order.pickup_slot = None
     order.status = to_status
-    fields = ["status", "updated_at"]
+    fields = ["status", "updated_at", "pickup_slot"]
     if to_status == S.PAID:
         order.paid_at = now
         fields.append("paid_at")
@@ -230,6 +238,7 @@ def order_place(
     item_ids: list[int] | None = None,
     phone: str | None = None,
     notes: str = "",
+    pickup_slot_id: int | None = None,
     idempotency_key: IdempotencyKey | None = None,
     now: datetime | None = None,
 ) -> Order:
@@ -237,8 +246,11 @@ def order_place(
     `item_ids` is None), then remove those lines from the cart.
 
     All or nothing: on a shortfall raises InsufficientStock naming every short product,
-    and nothing changes. Prices and totals come from the catalog, never from the client."""
+    and nothing changes. Prices and totals come from the catalog, never from the client.
+    Without a pickup slot the shop must be open now (ShopClosed); a slot is booked after
+    the stock, with its capacity taken like stock (SlotFull, SlotUnavailable)."""
     now = now or timezone.now()
+    pickup.check_can_order(now=now, slot_id=pickup_slot_id)
     if idempotency_key is not None:
         _check_key_still_ours(idempotency_key)
     # The cart row lock makes a double submit wait, then find its lines gone.
@@ -291,6 +303,9 @@ def order_place(
     stock_take(
         demand=demand_total(line.stock_demand() for line in lines), why=Why.for_order(StockReason.SALE, order)
     )
+    if pickup_slot_id is not None:  # lock order: products, then the slot
+        order.pickup_slot = pickup.pickup_slot_take(slot_id=pickup_slot_id, now=now)
+        Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot)
     OrderEvent.objects.create(
         order=order,
         type=OrderEvent.Type.PLACED,

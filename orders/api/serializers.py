@@ -123,6 +123,15 @@ class CheckoutSerializer(serializers.Serializer):
         r"^\+?[0-9][0-9 \-]{5,18}$", max_length=20, required=False, help_text="Contact phone for this order."
     )
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    pickup_slot = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        source="pickup_slot_id",
+        help_text="A slot id from shop/slots/; without one the order is for as soon as possible "
+        "and the shop must be open.",
+    )
 
     def validate_items(self, value: list[int]) -> list[int]:
         return list(dict.fromkeys(value))
