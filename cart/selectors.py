@@ -2,28 +2,47 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
 from accounts.models import User
 from cart.models import CartItem
-from catalog.selectors import components_prefetch
+from catalog.models import Option
+from catalog.options import with_option_groups
+from catalog.selectors import with_bundle_components
 from catalog.sellability import Sellability, sellability
+from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_ensure_current
 
 
 def cart_items(*, user: User) -> QuerySet[CartItem]:
-    """The user's cart lines with product, category and bundle components (two queries)."""
-    return (
-        CartItem.objects.filter(cart__user=user)
-        .select_related("product__category")
-        .prefetch_related(components_prefetch("product__"))
-        .order_by("id")
+    """The user's cart lines with product and category; `with_line_details` adds the rest."""
+    return CartItem.objects.filter(cart__user=user).select_related("product__category").order_by("id")
+
+
+def with_line_details(items: list[CartItem]) -> list[CartItem]:
+    """What the sellability rule needs of each line, in a query per kind and none when no
+    line has it: bundle components, the dishes' option groups, the lines' chosen options."""
+    products = list({item.product_id: item.product for item in items}.values())
+    with_bundle_components(products)
+    with_option_groups(products)
+    prefetch_related_objects(
+        [item for item in items if item.options_key],
+        Prefetch("options", queryset=Option.objects.select_related("group")),
     )
+    return items
+
+
+def chosen_options(item: CartItem) -> list[Option]:
+    """The line's options in menu order (groups, then options, as the dish lists them)."""
+    if not item.options_key:
+        return []
+    return sorted(item.options.all(), key=lambda o: (o.group.position, o.group_id, o.position, o.pk))
 
 
 @dataclass
 class CartLine:
     item: CartItem
+    options: list[Option]
     verdict: Sellability
     unit_price: int | None
     line_total: int | None
@@ -50,12 +69,13 @@ class CartSummary:
 
 def cart_line(item: CartItem) -> CartLine:
     price = item.product.current_price
-    verdict = sellability(item.product, price=price, quantity=item.quantity)
-    unit_price = price if verdict.for_sale else None
+    options = chosen_options(item)
+    verdict = sellability(item.product, price=price, quantity=item.quantity, options=options)
+    unit_price = line_unit_price(price, options) if verdict.for_sale else None
     line_total = unit_price * item.quantity if unit_price is not None else None
-    return CartLine(item=item, verdict=verdict, unit_price=unit_price, line_total=line_total)
+    return CartLine(item=item, options=options, verdict=verdict, unit_price=unit_price, line_total=line_total)
 
 
 def cart_summary(*, user: User) -> CartSummary:
     prices_ensure_current()
-    return CartSummary(lines=[cart_line(item) for item in cart_items(user=user)])
+    return CartSummary(lines=[cart_line(item) for item in with_line_details(list(cart_items(user=user)))])

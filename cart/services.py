@@ -1,6 +1,9 @@
 """Every write to carts. A cart holds what the shopper wants; stock is only taken at
 checkout, so adding more than is in stock is allowed and flagged on the line."""
 
+import unicodedata
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,6 +13,7 @@ from django.http import Http404
 from accounts.models import User
 from cart.models import Cart, CartItem
 from catalog.models import Product
+from catalog.options import options_key, options_resolve
 from catalog.selectors import product_queryset
 from catalog.sellability import REASON_TEXT, sellability
 from catalog.services import prices_ensure_current
@@ -39,15 +43,40 @@ def check_for_sale(product: Product) -> None:
         )
 
 
+NOTE_MAX_LENGTH = 140
+
+
+def clean_note(note: str) -> str:
+    """A line's note is one line of plain text: whitespace runs become one space, control
+    characters are refused, and it is at most NOTE_MAX_LENGTH characters."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\n\r" for ch in note):
+        raise ValidationError({"note": ["Use plain text without control characters."]})
+    note = " ".join(note.split())
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ValidationError({"note": [f"Keep the note to {NOTE_MAX_LENGTH} characters."]})
+    return note
+
+
 @transaction.atomic
-def cart_add_item(*, user: User, product: Product, quantity: int) -> CartItem:
-    """Add a product for sale; an existing line for it grows (up to CART_MAX_QUANTITY)."""
+def cart_add_item(
+    *, user: User, product: Product, quantity: int, options: Sequence[int | str] = (), note: str = ""
+) -> CartItem:
+    """Add a product for sale with the shopper's choice of options and a note. The same
+    dish with the same choice and note grows its line (up to CART_MAX_QUANTITY); another
+    choice or note is another line. The choice must meet the dish's option groups."""
     check_quantity(quantity)
     check_for_sale(product)
+    chosen = options_resolve(product=product, refs=list(options))
+    note = clean_note(note)
+    key = options_key(chosen)
     cart = cart_lock(user=user)
-    item = CartItem.objects.filter(cart=cart, product=product).first()
+    item = CartItem.objects.filter(cart=cart, product=product, options_key=key, note=note).first()
     if item is None:
-        return CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+        item = CartItem.objects.create(
+            cart=cart, product=product, quantity=quantity, options_key=key, note=note
+        )
+        item.options.set(chosen)
+        return item
     total = item.quantity + quantity
     if total > settings.CART_MAX_QUANTITY:
         raise ValidationError(

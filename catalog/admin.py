@@ -14,7 +14,7 @@ from django.contrib.admin import widgets
 from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -22,12 +22,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
-from catalog import selectors, services
+from catalog import options, selectors, services
 from catalog.exceptions import StockChanged, StockWouldGoNegative
 from catalog.locks import products_lock
-from catalog.models import BundleItem, Category, Product, ProductPrice, StockMovement
+from catalog.models import BundleItem, Category, Option, OptionGroup, Product, ProductPrice, StockMovement
 from catalog.sellability import units_available
-from catalog.stock import MAX_STOCK, stock_adjust, stock_sell_out, stock_set
+from catalog.stock import MAX_STOCK, option_stock_adjust, stock_adjust, stock_sell_out, stock_set
 from config.admin_mixins import ReadOnlyAdminMixin
 from config.money import rupiah
 
@@ -302,7 +302,18 @@ class ProductForm(StockSetMixin, forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ["name", "slug", "sku", "category", "kind", "description", "is_active", "image", "stock"]
+        fields = [
+            "name",
+            "slug",
+            "sku",
+            "category",
+            "kind",
+            "description",
+            "is_active",
+            "image",
+            "stock",
+            "option_groups",
+        ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -383,6 +394,7 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
     list_editable = ["stock"]
     list_filter = ["category", "kind", "is_active", InStockFilter]
     search_fields = ["name", "sku"]
+    filter_horizontal = ["option_groups"]
     prepopulated_fields = {"slug": ("name",)}
     actions = ["mark_sold_out", "activate", "deactivate"]
     add_fieldsets = [
@@ -390,6 +402,7 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
         ("Image and stock", {"fields": ["image", "stock"]}),
     ]
     details = (None, {"fields": ["name", "slug", "sku", "category", "kind", "description", "is_active"]})
+    choices = ("Options", {"fields": ["option_groups"]})
     image = ("Image", {"fields": ["image", "image_preview"]})
     dates = ("Dates", {"fields": ["created_at", "updated_at"]})
     price = ["current_price_display", "current_version"]
@@ -434,7 +447,7 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
                 },
             )
         ledger = ("Stock ledger", {"fields": ["stock_ledger"], "classes": ["collapse"]})
-        return [self.details, self.image, stock, ledger, self.dates]
+        return [self.details, self.choices, self.image, stock, ledger, self.dates]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> list[str]:
         if obj is None:
@@ -504,6 +517,8 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
             self._save_stock(request, product, form)
         else:
             _adopt(product, self._create(product, components, user=request.user))
+        if "option_groups" in form.changed_data:
+            options.product_set_option_groups(product=product, groups=form.cleaned_data["option_groups"])
         for formset in formsets:
             if isinstance(formset, NewPriceFormSet):
                 # The form refused a past start already; checking again a moment later could
@@ -614,3 +629,106 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return super().has_view_permission(request, obj) or request.user.has_perm("catalog.view_product")
+
+
+# --- dish options ---------------------------------------------------------------------------
+
+
+class OptionForm(forms.ModelForm):
+    """An option row. Its stock is set once, when it is added (empty: unlimited); after that
+    it moves only by an adjustment (written to the stock ledger), never by overwrite."""
+
+    adjust_stock = forms.IntegerField(
+        required=False, min_value=-MAX_STOCK, max_value=MAX_STOCK, label="Adjust stock by"
+    )
+
+    class Meta:
+        model = Option
+        fields = ["name", "slug", "price_delta", "is_active", "position", "stock"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["stock"].disabled = True
+            self.fields["stock"].help_text = "Use 'adjust stock by' to change it."
+
+
+class OptionInline(admin.TabularInline):
+    model = Option
+    form = OptionForm
+    extra = 1
+    can_delete = False  # carts and orders refer to options: deactivate instead
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(OptionGroup)
+class OptionGroupAdmin(admin.ModelAdmin):
+    """Choice groups shared by dishes ("Spice level", "Extras"); attach them on a product's
+    page. Every write goes through `catalog.options` and option stock through the ledger."""
+
+    list_display = ["name", "min_choices", "max_choices", "position", "option_count", "dish_count"]
+    search_fields = ["name", "options__name"]
+    fields = ["name", "min_choices", "max_choices", "position"]
+    inlines = [OptionInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OptionGroup]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_options=Count("options", distinct=True), n_dishes=Count("products", distinct=True))
+        )
+
+    @admin.display(description="options", ordering="n_options")
+    def option_count(self, group: OptionGroup) -> int:
+        return group.n_options
+
+    @admin.display(description="dishes", ordering="n_dishes")
+    def dish_count(self, group: OptionGroup) -> int:
+        return group.n_dishes
+
+    def has_delete_permission(self, request: HttpRequest, obj: OptionGroup | None = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: OptionGroup, form: forms.ModelForm, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in self.fields}
+        if change:
+            options.option_group_update(group=obj, **fields)
+        else:
+            _adopt(obj, options.option_group_create(**fields))
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is not Option:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # writes nothing; records what changed for the history log
+        for row in formset.forms:
+            if not row.has_changed() or not row.cleaned_data:
+                continue
+            data = row.cleaned_data
+            if row.instance.pk is None:
+                created = options.option_create(
+                    group=form.instance,
+                    user=request.user,
+                    **{
+                        k: data.get(k)
+                        for k in ("name", "slug", "price_delta", "is_active", "position", "stock")
+                    },
+                )
+                _adopt(row.instance, created)
+                continue
+            changed = {k: data[k] for k in options.OPTION_FIELDS if k in row.changed_data}
+            options.option_update(option=row.instance, **changed)
+            if data.get("adjust_stock"):
+                try:
+                    option_stock_adjust(
+                        option=row.instance,
+                        delta=data["adjust_stock"],
+                        user=request.user,
+                        note="Set in the admin",
+                    )
+                except (StockWouldGoNegative, ValidationError) as error:
+                    detail = (
+                        error.detail if isinstance(error, StockWouldGoNegative) else " ".join(error.messages)
+                    )
+                    self.message_user(
+                        request, f"{row.instance.name}: stock not changed. {detail}", messages.ERROR
+                    )

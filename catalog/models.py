@@ -45,6 +45,12 @@ class Product(models.Model):
     price_changes_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When the next scheduled price comes into force."
     )
+    option_groups = models.ManyToManyField(
+        "OptionGroup", blank=True, related_name="products", help_text="Choices a shopper makes for this dish."
+    )
+    # Kept by `catalog.services` with `option_groups`, so a page of dishes without choices
+    # costs no query for them.
+    has_options = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,6 +152,61 @@ class ProductPrice(models.Model):
         super().save(*args, **kwargs)
 
 
+class OptionGroup(models.Model):
+    """A choice a shopper makes for a dish: "Spice level" (exactly one) or "Extras" (up to
+    three). Shared by every product it is attached to."""
+
+    name = models.CharField(max_length=100)
+    min_choices = models.PositiveSmallIntegerField(default=0, help_text="0 makes the group optional.")
+    max_choices = models.PositiveSmallIntegerField(default=1)
+    position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(max_choices__gte=1), name="option_group_max_positive"),
+            models.CheckConstraint(
+                condition=models.Q(max_choices__gte=models.F("min_choices")), name="option_group_min_le_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def rule_text(self) -> str:
+        if self.min_choices == self.max_choices:
+            return f"choose {self.min_choices}"
+        if self.min_choices == 0:
+            return f"choose up to {self.max_choices}"
+        return f"choose {self.min_choices} to {self.max_choices}"
+
+
+class Option(models.Model):
+    group = models.ForeignKey(OptionGroup, on_delete=models.CASCADE, related_name="options")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=120, unique=True)
+    price_delta = models.PositiveBigIntegerField(
+        default=0, help_text="Whole rupiah added to the dish's price."
+    )
+    is_active = models.BooleanField(default=True)
+    stock = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units on hand for a limited option; empty means unlimited."
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stock__isnull=True) | models.Q(stock__gte=0),
+                name="option_stock_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group.name}: {self.name}" if self.group_id else self.name
+
+
 class StockReason(models.TextChoices):
     INITIAL = "initial", "Initial stock"
     SALE = "sale", "Sale"
@@ -165,7 +226,13 @@ class StockMovement(models.Model):
 
     # A product is never deleted by the shop's own flows (it is deactivated); should one be
     # deleted by hand, its ledger goes with it and every remaining product still balances.
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_movements")
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, null=True, blank=True, related_name="stock_movements"
+    )
+    # Or a limited option (an extra topping): its stock moves with the dish's.
+    option = models.ForeignKey(
+        Option, on_delete=models.CASCADE, null=True, blank=True, related_name="stock_movements"
+    )
     quantity = models.IntegerField(help_text="Signed: units added (+) or taken (-).")
     stock_after = models.PositiveIntegerField(help_text="The product's stock right after this change.")
     reason = models.CharField(max_length=30, choices=StockReason.choices)
@@ -186,13 +253,22 @@ class StockMovement(models.Model):
         constraints = [
             models.CheckConstraint(condition=~models.Q(quantity=0), name="stock_movement_not_zero"),
             models.CheckConstraint(
+                condition=models.Q(product__isnull=False, option__isnull=True)
+                | models.Q(product__isnull=True, option__isnull=False),
+                name="stock_movement_one_subject",
+            ),
+            models.CheckConstraint(
                 condition=models.Q(reason__in=StockReason.values), name="stock_movement_reason_valid"
             ),
         ]
-        indexes = [models.Index(fields=["product", "-id"], name="stock_movement_product")]
+        indexes = [
+            models.Index(fields=["product", "-id"], name="stock_movement_product"),
+            models.Index(fields=["option", "-id"], name="stock_movement_option"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.product_id}: {self.quantity:+d} ({self.reason})"
+        subject = f"option {self.option_id}" if self.option_id else self.product_id
+        return f"{subject}: {self.quantity:+d} ({self.reason})"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:

@@ -7,23 +7,27 @@ itself is only ever *taken* by `catalog.stock`, whose conditional UPDATE has the
 under concurrency; this rule tells shoppers what they can expect.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from catalog.models import Product
+from catalog.models import Option, Product
+from catalog.options import choice_errors
 
 
 class Unsellable(StrEnum):
     INACTIVE = "inactive"  # off the menu, or its category is
     NO_PRICE = "no_price"  # no price in force
     COMPONENT_INACTIVE = "component_inactive"  # a bundle one of whose components is off the menu
-    INSUFFICIENT_STOCK = "insufficient_stock"  # fewer units than asked for
+    OPTION_UNAVAILABLE = "option_unavailable"  # a chosen option is off the menu, or the choice breaks a rule
+    INSUFFICIENT_STOCK = "insufficient_stock"  # fewer units than asked for (of the dish or a limited option)
 
 
 REASON_TEXT = {
     Unsellable.INACTIVE: "is not on the menu",
     Unsellable.NO_PRICE: "has no price yet",
     Unsellable.COMPONENT_INACTIVE: "has a component that is off the menu",
+    Unsellable.OPTION_UNAVAILABLE: "cannot be had with these options",
     Unsellable.INSUFFICIENT_STOCK: "does not have enough stock",
 }
 
@@ -54,15 +58,31 @@ def units_available(product: Product) -> int:
     return min(item.component.stock // item.quantity for item in items)
 
 
-def sellability(product: Product, *, price: int | None, quantity: int = 1) -> Sellability:
-    """Whether `quantity` of `product` can be sold at its current `price`, and if not, why."""
+def unit_price(price: int, options: Sequence[Option] = ()) -> int:
+    """A dish's price with its chosen options: current price plus each option's delta."""
+    return price + sum(option.price_delta for option in options)
+
+
+def sellability(
+    product: Product, *, price: int | None, quantity: int = 1, options: Sequence[Option] | None = None
+) -> Sellability:
+    """Whether `quantity` of `product` can be sold at its current `price`, and if not, why.
+
+    `options` is the shopper's choice (a cart line, checkout): it must meet the product's
+    groups (prefetched with `catalog.options.with_option_groups`), and a limited option's
+    stock caps what can be bought. None judges the dish alone (the menu)."""
     if not (product.is_active and product.category.is_active):
         return Sellability(Unsellable.INACTIVE, 0)
     if price is None:
         return Sellability(Unsellable.NO_PRICE, 0)
     if product.is_bundle and any(not item.component.is_active for item in product.bundle_items.all()):
         return Sellability(Unsellable.COMPONENT_INACTIVE, 0)
+    if options is not None and choice_errors(product, options):
+        return Sellability(Unsellable.OPTION_UNAVAILABLE, 0)
     available = units_available(product)
+    for option in options or ():
+        if option.stock is not None:
+            available = min(available, option.stock)
     if quantity > available:
         return Sellability(Unsellable.INSUFFICIENT_STOCK, available)
     return Sellability(None, available)

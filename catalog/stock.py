@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.exceptions import InsufficientStock, StockChanged, StockWouldGoNegative
 from catalog.locks import products_lock
-from catalog.models import Product, StockMovement, StockReason
+from catalog.models import Option, Product, StockMovement, StockReason
 from catalog.version import catalog_changed
 
 MAX_STOCK = 2_000_000_000  # fits the column with room; far beyond any kitchen
@@ -65,32 +65,52 @@ def demand_total(demands: Iterable[Mapping[int, int]]) -> Demand:
 # --- the one place that writes the column -----------------------------------------------------
 
 
-def _update_returning(sql_set: str, where: str, params: list) -> int | None:
-    table = connection.ops.quote_name(Product._meta.db_table)
+def _update_returning(model, sql_set: str, where: str, params: list) -> tuple | None:
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET {sql_set} WHERE {where} RETURNING stock", params)
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+        return cursor.fetchone()
 
 
 def _add(product_id: int, delta: int) -> int | None:
     """stock += delta unless that goes below zero; the new stock, or None if refused (or
     the product is gone)."""
-    return _update_returning("stock = stock + %s", "id = %s AND stock + %s >= 0", [delta, product_id, delta])
+    row = _update_returning(
+        Product, "stock = stock + %s", "id = %s AND stock + %s >= 0", [delta, product_id, delta]
+    )
+    return None if row is None else row[0]
 
 
 def _set(product_id: int, value: int, expected: int) -> int | None:
-    return _update_returning("stock = %s", "id = %s AND stock = %s", [value, product_id, expected])
+    row = _update_returning(Product, "stock = %s", "id = %s AND stock = %s", [value, product_id, expected])
+    return None if row is None else row[0]
 
 
-def _record(moves: list[tuple[int, int, int]], why: Why) -> None:
+UNLIMITED = object()  # what `_option_add` answers for an option that keeps no stock
+
+
+def _option_add(option_id: int, delta: int):
+    """The option's new stock, UNLIMITED for an option that keeps none, or None if refused
+    (or the option is gone)."""
+    row = _update_returning(
+        Option,
+        "stock = stock + %s",
+        "id = %s AND (stock IS NULL OR stock + %s >= 0)",
+        [delta, option_id, delta],
+    )
+    if row is None:
+        return None
+    return UNLIMITED if row[0] is None else row[0]
+
+
+def _record(moves: list[tuple[int, int, int]], why: Why, *, subject: str = "product") -> None:
     if not moves:
         return
     catalog_changed()
     now = timezone.now()
     StockMovement.objects.bulk_create(
         StockMovement(
-            product_id=product_id,
+            **{f"{subject}_id": subject_id},
             quantity=delta,
             stock_after=after,
             reason=why.reason,
@@ -100,7 +120,7 @@ def _record(moves: list[tuple[int, int, int]], why: Why) -> None:
             note=why.note[:200],
             created_at=now,
         )
-        for product_id, delta, after in moves
+        for subject_id, delta, after in moves
     )
 
 
@@ -108,9 +128,10 @@ def _record(moves: list[tuple[int, int, int]], why: Why) -> None:
 
 
 @transaction.atomic
-def stock_take(*, demand: Demand, why: Why) -> None:
-    """Take every unit of `demand` or none: on any shortfall raises InsufficientStock naming
-    each short product, and this savepoint undoes what was already taken."""
+def stock_take(*, demand: Demand, why: Why, options: Demand | None = None) -> None:
+    """Take every unit of `demand` (products) and `options` (limited options) or none: on
+    any shortfall raises InsufficientStock naming each short product and option, and this
+    savepoint undoes what was already taken. Products first, then options, each in id order."""
     moves, short = [], {}
     for product_id in sorted(demand):
         quantity = demand[product_id]
@@ -119,28 +140,48 @@ def stock_take(*, demand: Demand, why: Why) -> None:
             short[product_id] = quantity
         else:
             moves.append((product_id, -quantity, after))
-    if short:
-        raise insufficient_stock(short=short)
+    option_moves, options_short = [], {}
+    for option_id in sorted(options or {}):
+        quantity = options[option_id]
+        after = _option_add(option_id, -quantity)
+        if after is None:
+            options_short[option_id] = quantity
+        elif after is not UNLIMITED:
+            option_moves.append((option_id, -quantity, after))
+    if short or options_short:
+        raise insufficient_stock(short=short, options=options_short)
     _record(moves, why)
+    _record(option_moves, why, subject="option")
 
 
-def stock_release(*, demand: Demand, why: Why) -> int:
-    """Give units back (cancel, expiry, reset). Products deleted since are skipped.
-    Returns the units given back."""
+def stock_release(*, demand: Demand, why: Why, options: Demand | None = None) -> int:
+    """Give units back (cancel, expiry, reset). Products and options deleted since are
+    skipped. Returns the product units given back."""
     moves = []
     for product_id in sorted(demand):
         after = _add(product_id, demand[product_id])
         if after is not None:
             moves.append((product_id, demand[product_id], after))
+    option_moves = []
+    for option_id in sorted(options or {}):
+        after = _option_add(option_id, options[option_id])
+        if after is not None and after is not UNLIMITED:
+            option_moves.append((option_id, options[option_id], after))
     _record(moves, why)
+    _record(option_moves, why, subject="option")
     return sum(delta for _, delta, _ in moves)
 
 
-def insufficient_stock(*, short: Demand) -> InsufficientStock:
-    products = Product.objects.filter(pk__in=short).order_by("id")
+def insufficient_stock(*, short: Demand, options: Demand | None = None) -> InsufficientStock:
     details = [
-        {"slug": p.slug, "name": p.name, "requested": short[p.pk], "available": p.stock} for p in products
+        {"slug": p.slug, "name": p.name, "requested": short[p.pk], "available": p.stock}
+        for p in Product.objects.filter(pk__in=short).order_by("id")
     ]
+    if options:
+        details += [
+            {"option": o.slug, "name": o.name, "requested": options[o.pk], "available": o.stock}
+            for o in Option.objects.filter(pk__in=options).order_by("id")
+        ]
     names = ", ".join(d["name"] for d in details)
     return InsufficientStock(f"Not enough stock for: {names}.", products=details)
 
@@ -249,12 +290,50 @@ class Drift:
 
 
 def stock_audit() -> list[Drift]:
-    """Every product whose stock differs from the sum of its ledger (one query)."""
+    """Every product, and every option that keeps a stock, whose stock differs from the sum
+    of its ledger (two queries). An option's drift is reported with `option:` before its slug."""
     ledger = Coalesce(Sum("stock_movements__quantity"), Value(0), output_field=IntegerField())
-    rows = (
+    products = (
         Product.objects.annotate(ledger=ledger)
         .exclude(stock=F("ledger"))
         .values_list("pk", "slug", "stock", "ledger")
         .order_by("pk")
     )
-    return [Drift(*row) for row in rows]
+    options = (
+        Option.objects.filter(stock__isnull=False)
+        .annotate(ledger=ledger)
+        .exclude(stock=F("ledger"))
+        .values_list("pk", "slug", "stock", "ledger")
+        .order_by("pk")
+    )
+    return [Drift(*row) for row in products] + [
+        Drift(pk, f"option:{slug}", st, lg) for pk, slug, st, lg in options
+    ]
+
+
+def option_stock_initial(*, option: Option, quantity: int | None, user: User | None = None) -> None:
+    """The starting stock of a limited option just created (with none); None: unlimited."""
+    if quantity is None:
+        return
+    if not 0 <= quantity <= MAX_STOCK:
+        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+    row = _update_returning(Option, "stock = %s", "id = %s AND stock IS NULL", [quantity, option.pk])
+    if row is not None and quantity:
+        _record([(option.pk, quantity, row[0])], Why(StockReason.INITIAL, user=user), subject="option")
+    option.stock = quantity
+
+
+@transaction.atomic
+def option_stock_adjust(*, option: Option, delta: int, user: User | None, note: str = "") -> int:
+    """Add or remove units of a limited option; below zero raises StockWouldGoNegative."""
+    if option.stock is None:
+        raise ValidationError({"stock": ["This option keeps no stock (unlimited)."]})
+    after = _option_add(option.pk, delta)
+    if after is None:
+        current = Option.objects.values_list("stock", flat=True).get(pk=option.pk)
+        raise StockWouldGoNegative(
+            f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
+        )
+    _record([(option.pk, delta, after)], Why(StockReason.ADJUSTMENT, user=user, note=note), subject="option")
+    option.stock = after
+    return after

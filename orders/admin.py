@@ -88,6 +88,7 @@ class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         "sku",
         "kind",
         "bundle_components",
+        "choices",
         "price_version",
         "unit_price_display",
         "quantity",
@@ -101,6 +102,16 @@ class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         return format_html_join(
             LINE_BREAK, "{} x {} ({})", ((c["quantity"], c["name"], c["sku"]) for c in line.components)
         )
+
+    @admin.display(description="Options and note")
+    def choices(self, line: OrderLine) -> str:
+        options = format_html_join(
+            LINE_BREAK, "<strong>{}:</strong> {}", ((o["group"], o["name"]) for o in line.options)
+        )
+        if not line.note:
+            return options
+        note = format_html('<em style="color:#c53030">Note: {}</em>', line.note)
+        return format_html("{}{}{}", options, LINE_BREAK if line.options else "", note)
 
     @admin.display(description="Unit price")
     def unit_price_display(self, line: OrderLine) -> str:

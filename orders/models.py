@@ -79,6 +79,10 @@ class OrderLine(models.Model):
     line_total = models.PositiveBigIntegerField()
     # For a bundle: [{"product_id", "slug", "name", "sku", "quantity"}] per one bundle.
     components = models.JSONField(default=list, blank=True)
+    # The shopper's choices as they were: [{"option_id", "group", "name", "price_delta"}];
+    # `unit_price` already includes the deltas.
+    options = models.JSONField(default=list, blank=True)
+    note = models.CharField(max_length=140, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -92,6 +96,10 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_name}"
+
+    def option_demand(self) -> dict[int, int]:
+        """Units of each chosen option this line took (only limited options keep stock)."""
+        return {o["option_id"]: self.quantity for o in self.options}
 
     def stock_demand(self) -> dict[int, int]:
         """Units of each stock-holding product this line took: a bundle takes its components."""

@@ -2,7 +2,7 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from cart.models import CartItem
-from cart.selectors import cart_items
+from cart.selectors import cart_items, with_line_details
 from orders.models import Order, OrderEvent
 
 
@@ -32,4 +32,4 @@ def checkout_items(*, user: User, item_ids: list[int] | None) -> list[CartItem]:
     qs = cart_items(user=user)
     if item_ids is not None:
         qs = qs.filter(pk__in=item_ids)
-    return list(qs)
+    return with_line_details(list(qs))

@@ -19,9 +19,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from cart.models import Cart, CartItem
+from cart.selectors import chosen_options
 from catalog.exceptions import ProductUnavailable
 from catalog.models import StockReason
+from catalog.options import options_snapshot
 from catalog.sellability import sellability
+from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
 from orders import pickup
@@ -68,6 +71,10 @@ def order_stock_demand(*, order: Order) -> Demand:
     return demand_total(line.stock_demand() for line in order.lines.all())
 
 
+def order_option_demand(*, order: Order) -> Demand:
+    return demand_total(line.option_demand() for line in order.lines.all())
+
+
 # --- state machine ----------------------------------------------------------------------
 
 
@@ -94,13 +101,19 @@ def order_transition(
     now = now or timezone.now()
     if to_status in STOCK_RELEASED_STATUSES:
         reason = StockReason.RELEASE_CANCEL if to_status == S.CANCELLED else StockReason.RELEASE_EXPIRE
-        stock_release(demand=order_stock_demand(order=order), why=Why.for_order(reason, order))
+        stock_release(
+            demand=order_stock_demand(order=order),
+            options=order_option_demand(order=order),
+            why=Why.for_order(reason, order),
+        )
         if order.pickup_slot_id:
             pickup.pickup_slot_release(slot_id=order.pickup_slot_id)
     elif from_status in STOCK_RELEASED_STATUSES:
         # All or nothing in its own savepoint: on a shortfall the caller's transaction goes on.
         stock_take(
-            demand=order_stock_demand(order=order), why=Why.for_order(StockReason.RETAKE_LATE_PAYMENT, order)
+            demand=order_stock_demand(order=order),
+            options=order_option_demand(order=order),
+            why=Why.for_order(StockReason.RETAKE_LATE_PAYMENT, order),
         )
         if order.pickup_slot_id and not pickup.pickup_slot_retake(slot_id=order.pickup_slot_id):
             # The food is paid for; its slot filled up meanwhile: the kitchen fits it in as
@@ -204,8 +217,10 @@ def _order_line(item: CartItem) -> OrderLine:
             "sku": bi.component.sku,
             "quantity": bi.quantity,
         }
-        for bi in product.bundle_items.all()
+        for bi in (product.bundle_items.all() if product.is_bundle else ())
     ]
+    options = chosen_options(item)
+    price = line_unit_price(product.current_price, options)
     return OrderLine(
         product=product,
         product_slug=product.slug,
@@ -213,10 +228,12 @@ def _order_line(item: CartItem) -> OrderLine:
         sku=product.sku,
         kind=product.kind,
         price_version=product.current_price_version,
-        unit_price=product.current_price,
+        unit_price=price,
         quantity=item.quantity,
-        line_total=product.current_price * item.quantity,
+        line_total=price * item.quantity,
         components=components,
+        options=options_snapshot(options),
+        note=item.note,
     )
 
 
@@ -271,7 +288,7 @@ def order_place(
     # UPDATEs below, which are right under concurrency where a read is not.
     not_for_sale = []
     for item in items:
-        verdict = sellability(item.product, price=item.product.current_price)
+        verdict = sellability(item.product, price=item.product.current_price, options=chosen_options(item))
         if not verdict.for_sale:
             not_for_sale.append(
                 {"slug": item.product.slug, "name": item.product.name, "reason": verdict.reason}
@@ -301,7 +318,9 @@ def order_place(
     # Taken after the rows are written, so the product rows stay locked for as short a time
     # as possible; a shortfall raises and rolls the whole order back.
     stock_take(
-        demand=demand_total(line.stock_demand() for line in lines), why=Why.for_order(StockReason.SALE, order)
+        demand=demand_total(line.stock_demand() for line in lines),
+        options=demand_total(line.option_demand() for line in lines),
+        why=Why.for_order(StockReason.SALE, order),
     )
     if pickup_slot_id is not None:  # lock order: products, then the slot
         order.pickup_slot = pickup.pickup_slot_take(slot_id=pickup_slot_id, now=now)
@@ -384,6 +403,9 @@ def idempotency_keys_purge(*, now: datetime | None = None) -> int:
 
 def orders_stock_release_all() -> int:
     """Give back all the stock that orders still hold (data resets only); returns units."""
-    held = OrderLine.objects.exclude(order__status__in=STOCK_RELEASED_STATUSES)
-    demand = demand_total(line.stock_demand() for line in held.iterator())
-    return stock_release(demand=demand, why=Why(StockReason.RESET, note="Data reset: orders deleted"))
+    held = list(OrderLine.objects.exclude(order__status__in=STOCK_RELEASED_STATUSES).iterator())
+    return stock_release(
+        demand=demand_total(line.stock_demand() for line in held),
+        options=demand_total(line.option_demand() for line in held),
+        why=Why(StockReason.RESET, note="Data reset: orders deleted"),
+    )

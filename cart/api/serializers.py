@@ -1,8 +1,28 @@
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from cart.services import NOTE_MAX_LENGTH
 from catalog.models import Product
+from catalog.options import MAX_OPTIONS_PER_LINE
 from catalog.sellability import Unsellable
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 120}]})
+class OptionRefField(serializers.Field):
+    """An option by id (a JSON integer) or by slug (a string)."""
+
+    default_error_messages = {"invalid": "Name an option by its id (a number) or its slug."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, int) and not isinstance(data, bool) and 1 <= data < 2**63:
+            return data
+        if isinstance(data, str) and 1 <= len(data) <= 120:
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
 
 
 class CartProductSerializer(serializers.Serializer):
@@ -11,10 +31,20 @@ class CartProductSerializer(serializers.Serializer):
     kind = serializers.CharField()
 
 
+class ChosenOptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    group = serializers.CharField(source="group.name")
+    price_delta = serializers.IntegerField()
+
+
 class CartLineSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="item.id")
     product = CartProductSerializer(source="item.product")
     quantity = serializers.IntegerField(source="item.quantity")
+    options = ChosenOptionSerializer(many=True, help_text="The shopper's choices for this dish.")
+    note = serializers.CharField(source="item.note")
     unit_price = serializers.IntegerField(allow_null=True, help_text="Current price; null when not for sale.")
     line_total = serializers.IntegerField(allow_null=True)
     problem = serializers.ChoiceField(
@@ -41,6 +71,17 @@ class CartItemAddSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "No product with slug {value}."},
     )
     quantity = serializers.IntegerField(min_value=1, default=1)
+    options = serializers.ListField(
+        child=OptionRefField(),
+        required=False,
+        default=list,
+        max_length=MAX_OPTIONS_PER_LINE,
+        help_text="Chosen options, by id or slug; each of the dish's groups must get between its "
+        "min_choices and max_choices.",
+    )
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH, help_text="For the kitchen."
+    )
 
 
 class CartItemUpdateSerializer(serializers.Serializer):

@@ -38,6 +38,47 @@ class ComponentSerializer(serializers.Serializer):
 _DATETIME = serializers.DateTimeField()
 
 
+class OptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    price_delta = serializers.IntegerField(help_text="Whole rupiah added to the dish's price.")
+    available = serializers.BooleanField()
+
+
+class OptionGroupSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    min_choices = serializers.IntegerField()
+    max_choices = serializers.IntegerField()
+    options = OptionSerializer(many=True)
+
+
+def option_groups_data(product: Product) -> list[dict]:
+    if not product.has_options:
+        return []
+    return [
+        {
+            "id": group.pk,
+            "name": group.name,
+            "min_choices": group.min_choices,
+            "max_choices": group.max_choices,
+            "options": [
+                {
+                    "id": option.pk,
+                    "slug": option.slug,
+                    "name": option.name,
+                    "price_delta": option.price_delta,
+                    "available": option.is_active and (option.stock is None or option.stock > 0),
+                }
+                for option in group.options.all()
+                if option.is_active
+            ],
+        }
+        for group in product.option_groups.all()
+    ]
+
+
 class ProductSerializer(serializers.Serializer):
     """A product as listed, with its current price and what can be bought of it.
 
@@ -66,6 +107,7 @@ class ProductSerializer(serializers.Serializer):
     )
     image_url = serializers.URLField(allow_null=True)
     components = ComponentSerializer(many=True)
+    option_groups = OptionGroupSerializer(many=True, help_text="Choices the shopper makes for this dish.")
     is_active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
@@ -97,6 +139,7 @@ class ProductSerializer(serializers.Serializer):
             ]
             if product.is_bundle
             else [],
+            "option_groups": option_groups_data(product),
             "is_active": product.is_active,
             "created_at": _DATETIME.to_representation(product.created_at),
         }

@@ -18,6 +18,7 @@ from catalog.api.serializers import (
     StockAdjustSerializer,
 )
 from catalog.models import Product
+from catalog.options import with_option_groups
 from catalog.stock import stock_adjust, stock_set
 from config.permissions import IsStaffOrReadOnly, is_staff
 
@@ -76,16 +77,16 @@ class ProductViewSet(viewsets.ModelViewSet):
     @catalog_cached
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
-        page = selectors.with_bundle_components(self.paginate_queryset(queryset))
+        page = with_option_groups(selectors.with_bundle_components(self.paginate_queryset(queryset)))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @catalog_cached
     def retrieve(self, request: Request, slug: str | None = None) -> Response:
-        product = selectors.with_bundle_components([self.get_object()])[0]
+        product = with_option_groups(selectors.with_bundle_components([self.get_object()]))[0]
         return Response(self.get_serializer(product).data)
 
     def _reloaded(self, product: Product) -> dict:
-        fresh = selectors.product_queryset().get(pk=product.pk)
+        fresh = with_option_groups([selectors.product_queryset().get(pk=product.pk)])[0]
         return ProductSerializer(fresh, context=self.get_serializer_context()).data
 
     def create(self, request: Request) -> Response:

@@ -48,6 +48,7 @@ def test_product_detail_has_the_contract_fields(api_client):
         "stock": 7,
         "image_url": None,
         "components": [],
+        "option_groups": [],
         "is_active": True,
         "created_at": body["created_at"],
     }

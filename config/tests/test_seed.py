@@ -52,6 +52,7 @@ def test_seed_creates_the_demo_menu(db):
     assert output == [
         "Users: 2 created.",
         "Menu: 6 categories, 40 products, 46 prices created.",
+        "Option groups: 2 created.",
         f"Opening hours: 8 weekly ranges, {PickupSlot.objects.count()} pickup slots created.",
     ]
     assert WeeklyHours.objects.count() == 8
@@ -139,7 +140,12 @@ def test_seed_twice_changes_nothing(db):
 
     output = seed()
 
-    assert output == ["Users: 0 created.", "Menu: nothing new.", NOTHING_NEW_HOURS]
+    assert output == [
+        "Users: 0 created.",
+        "Menu: nothing new.",
+        "Option groups: 0 created.",
+        NOTHING_NEW_HOURS,
+    ]
     assert snapshot() == before
 
 
@@ -153,7 +159,12 @@ def test_seed_keeps_what_staff_changed(db):
     category_deactivate(category=Category.objects.get(slug="desserts"))
     before = snapshot()
 
-    assert seed() == ["Users: 0 created.", "Menu: nothing new.", NOTHING_NEW_HOURS]
+    assert seed() == [
+        "Users: 0 created.",
+        "Menu: nothing new.",
+        "Option groups: 0 created.",
+        NOTHING_NEW_HOURS,
+    ]
 
     assert snapshot() == before
     mie_ayam = product_queryset().get(sku="NOO-001")
@@ -174,6 +185,7 @@ def test_seed_recreates_a_product_staff_deleted(db):
     assert output == [
         "Users: 0 created.",
         "Menu: 0 categories, 1 product, 1 price created.",
+        "Option groups: 0 created.",
         NOTHING_NEW_HOURS,
     ]
     nasi_kuning = product_queryset().get(sku="RIC-006")
@@ -211,9 +223,13 @@ def test_seed_products_adds_exactly_that_many_priced_products(db):
     output = seed("--products", "250")
 
     assert output[0] == "Generating products: 250/250 (100%)"
-    assert output[1:3] == ["Users: 2 created.", "Menu: 6 categories, 40 products, 46 prices created."]
-    assert output[3].startswith("Opening hours: 8 weekly ranges, ")
-    assert output[4].startswith("Products: 250 generated in ")
+    assert output[1:4] == [
+        "Users: 2 created.",
+        "Menu: 6 categories, 40 products, 46 prices created.",
+        "Option groups: 2 created.",
+    ]
+    assert output[4].startswith("Opening hours: 8 weekly ranges, ")
+    assert output[5].startswith("Products: 250 generated in ")
     assert Product.objects.count() == MENU_PRODUCTS + 250
     assert generated_skus() == [f"GEN-{n:06d}" for n in range(1, 251)]
     generated = product_list().filter(sku__startswith="GEN-")

@@ -7,8 +7,15 @@ from orders.services import STAFF_TARGETS
 MAX_ID = 2**63 - 1
 
 
+class OrderLineOptionSerializer(serializers.Serializer):
+    group = serializers.CharField()
+    name = serializers.CharField()
+    price_delta = serializers.IntegerField()
+
+
 class OrderLineSerializer(serializers.ModelSerializer):
     components = serializers.SerializerMethodField()
+    options = OrderLineOptionSerializer(many=True, help_text="The choices as they were at checkout.")
 
     class Meta:
         model = OrderLine
@@ -22,6 +29,8 @@ class OrderLineSerializer(serializers.ModelSerializer):
             "quantity",
             "line_total",
             "components",
+            "options",
+            "note",
         ]
 
     @extend_schema_field(

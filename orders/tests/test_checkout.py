@@ -74,6 +74,8 @@ def test_checkout_places_an_order_from_the_whole_cart(auth_client, user):
             "quantity": 2,
             "line_total": 50_000,
             "components": [],
+            "options": [],
+            "note": "",
         },
         {
             "product_slug": "teh",
@@ -85,6 +87,8 @@ def test_checkout_places_an_order_from_the_whole_cart(auth_client, user):
             "quantity": 3,
             "line_total": 15_000,
             "components": [],
+            "options": [],
+            "note": "",
         },
     ]
     assert [(e["type"], e["from_status"], e["to_status"], e["actor"]) for e in body["events"]] == [

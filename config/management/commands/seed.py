@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from catalog import demo_menu
+from catalog.options import options_seed
 from catalog.selectors import category_list
 from catalog.services import MenuSeedResult, menu_seed, products_generate
 from orders.pickup import hours_seed_demo, pickup_slots_ensure
@@ -54,6 +55,7 @@ class Command(BaseCommand):
         with transaction.atomic(durable=True):
             users = self.seed_users()
             menu = menu_seed(categories=demo_menu.CATEGORIES, products=demo_menu.PRODUCTS)
+            option_groups = options_seed(groups=demo_menu.OPTION_GROUPS)
             hours = hours_seed_demo()
             slots = pickup_slots_ensure(now=timezone.now())
             started = time.monotonic()
@@ -63,6 +65,7 @@ class Command(BaseCommand):
         # Reported only once committed, so the summary never claims what was rolled back.
         self.stdout.write(self.style.SUCCESS(f"Users: {users} created."))
         self.stdout.write(self.style.SUCCESS(self.menu_summary(menu)))
+        self.stdout.write(self.style.SUCCESS(f"Option groups: {option_groups} created."))
         self.stdout.write(self.style.SUCCESS(self.hours_summary(hours=hours, slots=slots)))
         if products:
             self.stdout.write(self.style.SUCCESS(f"Products: {products} generated in {elapsed:.1f}s."))
