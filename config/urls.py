@@ -6,10 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import exceptions
 
-admin.site.site_header = "Foodies admin"
-admin.site.site_title = "Foodies admin"
-admin.site.index_title = "Menu and kitchen"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),

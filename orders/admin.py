@@ -14,9 +14,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -268,8 +269,56 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         move = self.admin_site.admin_view(require_POST(self.move_view))
+        kitchen = self.admin_site.admin_view(self.kitchen_view)
         # Before the defaults: their `<path:object_id>/` would swallow `<id>/move/`.
-        return [path("<path:object_id>/move/", move, name="orders_order_move"), *super().get_urls()]
+        return [
+            path("kitchen/", kitchen, name="orders_order_kitchen"),
+            path("<path:object_id>/move/", move, name="orders_order_move"),
+            *super().get_urls(),
+        ]
+
+    KITCHEN_REFRESH_SECONDS = 30
+
+    def kitchen_view(self, request: HttpRequest) -> HttpResponse:
+        """The kitchen board: today's orders to cook (paid, preparing, ready) by pickup time,
+        each line with its options and note, moved along with one click. Refreshes itself."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        orders = list(
+            Order.objects.filter(status__in=[S.PAID, S.PREPARING, S.READY])
+            .filter(Q(pickup_slot__start__gte=today) | Q(pickup_slot__isnull=True, paid_at__gte=today))
+            .select_related("pickup_slot")
+            .prefetch_related("lines")
+            .order_by(F("pickup_slot__start").asc(nulls_first=True), "paid_at", "id")
+        )
+        can_move = self.has_move_permission(request)
+        groups: dict[str, list[dict]] = {}
+        for order in orders:
+            label = (
+                f"{timezone.localtime(order.pickup_slot.start):%a %d %b %H:%M}"
+                if order.pickup_slot
+                else "As soon as possible"
+            )
+            allowed = services.TRANSITIONS.get(order.status, frozenset())
+            moves = [(status, KITCHEN_MOVES[status][0]) for status in (S.PREPARING, S.READY, S.COMPLETED)]
+            groups.setdefault(label, []).append(
+                {
+                    "order": order,
+                    "badge": status_badge(order.status),
+                    "moves": [(status, text) for status, text in moves if status in allowed]
+                    if can_move
+                    else [],
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Kitchen board",
+            "opts": self.model._meta,
+            "groups": groups,
+            "refresh_seconds": self.KITCHEN_REFRESH_SECONDS,
+        }
+        return TemplateResponse(request, "admin/orders/order/kitchen.html", context)
 
     def move_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The buttons on an order's page: the same move as the action, for this order."""
@@ -282,6 +331,8 @@ class OrderAdmin(admin.ModelAdmin):
         if to_status not in KITCHEN_MOVES:
             return HttpResponseBadRequest("Unknown move.")
         self.move_orders(request, [order], to_status=to_status)
+        if request.POST.get("next") == "kitchen":
+            return HttpResponseRedirect(reverse("admin:orders_order_kitchen"))
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

@@ -1,0 +1,60 @@
+"""The admin index's dashboard: what the shop needs to know at a glance today. Each panel
+shows only to staff who may see the model behind it."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import Product
+from catalog.selectors import available_q
+from orders.models import Order, OrderStatus
+
+
+@dataclass
+class Panel:
+    title: str
+    rows: list[tuple[str, int, str]] = field(default_factory=list)  # label, count, link
+
+
+def _today_start():
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def dashboard_for(user) -> list[Panel]:
+    panels = []
+    if user.has_perm("orders.view_order"):
+        orders = reverse("admin:orders_order_changelist")
+        today = _today_start()
+        by_status = dict(
+            Order.objects.filter(placed_at__gte=today)
+            .values_list("status")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        since = f"placed_at__gte={today.strftime('%Y-%m-%d')}"
+        panels.append(
+            Panel(
+                "Orders placed today",
+                [
+                    (label, by_status.get(value, 0), f"{orders}?status__exact={value}&{since}")
+                    for value, label in OrderStatus.choices
+                ],
+            )
+        )
+        waiting = Order.objects.filter(status__in=[OrderStatus.PAID, OrderStatus.PREPARING]).count()
+        panels.append(
+            Panel(
+                "Kitchen", [("Waiting (paid or preparing)", waiting, reverse("admin:orders_order_kitchen"))]
+            )
+        )
+    if user.has_perm("catalog.view_product"):
+        products = reverse("admin:catalog_product_changelist")
+        sold_out = Product.objects.filter(is_active=True).exclude(available_q()).count()
+        panels.append(
+            Panel(
+                "Menu", [("Sold out or unavailable", sold_out, f"{products}?in_stock=no&is_active__exact=1")]
+            )
+        )
+    return panels
