@@ -23,6 +23,7 @@ from config.exceptions import DomainError
 from config.money import rupiah
 from orders import services
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from payments.admin import PaymentInline, PaymentNotificationInline
 
 S = OrderStatus
 
@@ -149,7 +150,7 @@ class OrderAdmin(admin.ModelAdmin):
         ("Amounts", {"fields": ["subtotal_display", "total_display", "currency"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, PaymentNotificationInline, OrderEventInline]
 
     # --- permissions: view and move, never add, edit or delete --------------------------
 

@@ -9,10 +9,10 @@ from orders.models import Order, OrderEvent
 
 def order_list(*, user: User) -> QuerySet[Order]:
     """Orders the user may see, newest first: their own, or every order for staff.
-    Lines and events come in two more queries whatever their number."""
+    Lines, events and payment attempts come in three more queries whatever their number."""
     qs = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
     return qs.prefetch_related(
-        "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id"))
+        "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")), "payments"
     ).order_by("-placed_at", "-id")
 
 
