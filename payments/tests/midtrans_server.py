@@ -35,6 +35,7 @@ STATUS_SAMPLES = {
     "refund": "php_test_refund",
     "partial_refund": "status_partial_refund_doc",
 }
+REFUNDABLE = ("settlement", "capture", "partial_refund")
 STATUS_CODES = {"pending": "201", "deny": "202", "cancel": "202", "failure": "202", "expire": "407"}
 
 
@@ -185,18 +186,14 @@ class FakeMidtrans:
     def _refund(self, handler: "Handler", order_id: str, body: dict[str, Any]) -> None:
         if self.refund_answer is not None:
             return handler.answer(200, {**self.refund_answer, "order_id": order_id})
-        current = self.status_of(order_id)
-        if current is None or current["transaction_status"] not in (
-            "settlement",
-            "capture",
-            "partial_refund",
-        ):
-            return handler.answer(412, api_sample("cancel_412_error"))
         with self.lock:
             repeated = body.get("refund_key") in self.refund_keys
             self.refund_keys.add(body.get("refund_key"))
         if repeated:
             return handler.answer(406, api_sample("refund_406_duplicate_refund_key"))
+        current = self.status_of(order_id)
+        if current is None or current["transaction_status"] not in REFUNDABLE:
+            return handler.answer(412, api_sample("cancel_412_error"))
         gross = int(float(current["gross_amount"]))
         already = int(float(current.get("refund_amount") or 0))
         if not 0 < body["amount"] <= gross - already:

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from payments.services import payments_reconcile_pending
 
@@ -17,5 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="Ask about at most this many attempts.")
 
     def handle(self, *args, min_age: int = 60, limit: int | None = None, **options):
+        if min_age < 0:
+            raise CommandError("--min-age must be 0 or more seconds.")
         changed = payments_reconcile_pending(min_age_seconds=min_age, limit=limit)
         self.stdout.write(f"Reconciled {changed} payment attempt(s).")
