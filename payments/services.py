@@ -191,7 +191,6 @@ def target_status(answer: GatewayAnswer) -> str | None:
 class Applied:
     outcome: str
     detail: str
-    changed: bool
 
 
 def _payment_apply(
@@ -240,9 +239,7 @@ def _payment_apply_locked(
     to_status = target_status(answer)
     if to_status is None:
         logger.warning("Payment %s: transaction_status %r not handled", payment, answer.transaction_status)
-        return Applied(
-            Outcome.IGNORED, f"transaction_status {answer.transaction_status!r} is not handled.", False
-        )
+        return Applied(Outcome.IGNORED, f"transaction_status {answer.transaction_status!r} is not handled.")
     if to_status == P.REFUNDED:
         refunded = payment.amount
     elif to_status == P.PARTIALLY_REFUNDED:
@@ -251,42 +248,55 @@ def _payment_apply_locked(
         refunded = payment.refunded_amount
     mismatch = answer.gross_amount != payment.amount
 
+    already_mismatched = payment.flag_reason.startswith(MISMATCH)
     if not _payment_move_allowed(payment=payment, to_status=to_status, refunded_amount=refunded):
-        if mismatch and not payment.flag_reason:
+        if mismatch and not already_mismatched:
             _flag(
                 order=order, payment=payment, reason=_mismatch_reason(answer, payment), actor=actor, now=now
             )
-            return Applied(Outcome.REJECTED, payment.flag_reason, True)
+            return Applied(Outcome.REJECTED, payment.flag_reason)
         if to_status == payment.status:
-            return Applied(Outcome.DUPLICATE, f"The attempt is already {payment.status}.", False)
+            return Applied(Outcome.DUPLICATE, f"The attempt is already {payment.status}.")
         return Applied(
-            Outcome.IGNORED, f"Stale: the attempt is {payment.status}, not going back to {to_status}.", False
+            Outcome.IGNORED, f"Stale: the attempt is {payment.status}, not going back to {to_status}."
         )
 
     from_status = payment.status
     counted = payment.counts_for_order
+    # Flags are decided before saving: the database allows one paying attempt per order, so
+    # a settlement that must not pay it is saved as needing a refund from the start.
+    flag = None
+    if mismatch and not already_mismatched:
+        flag = _mismatch_reason(answer, payment)
+    elif to_status == P.SETTLED and not mismatch and order.status not in PAYABLE_ORDER_STATUSES:
+        flag = f"Double payment: the order was already {order.status} when this attempt settled."
     payment.status = to_status
     payment.refunded_amount = refunded
     payment.raw_status = answer.raw
     payment.transaction_id = answer.transaction_id or payment.transaction_id
     payment.payment_type = answer.payment_type or payment.payment_type
-    fields = ["status", "refunded_amount", "raw_status", "transaction_id", "payment_type", "updated_at"]
+    if flag:
+        payment.flag_reason = flag[:300]
+    elif from_status == P.CHALLENGE and payment.flag_reason == CHALLENGE_FLAG:
+        payment.flag_reason = ""  # staff decided at the gateway: nothing left to look at
     if to_status == P.SETTLED:
         payment.settled_at = now
-        fields.append("settled_at")
-        if mismatch:
-            payment.needs_refund, payment.flag_reason = True, _mismatch_reason(answer, payment)
-        elif order.status not in (S.PENDING_PAYMENT, *STOCK_RELEASED_STATUSES):
-            # Decided before saving: the database allows one paying attempt per order.
-            payment.needs_refund = True
-            payment.flag_reason = (
-                f"Double payment: the order was already {order.status} when this attempt settled."
-            )
-        fields += ["needs_refund", "flag_reason"]
-    if to_status == P.REFUNDED and payment.needs_refund:
+        payment.needs_refund = payment.needs_refund or bool(mismatch or flag)
+    elif to_status == P.REFUNDED:
         payment.needs_refund = False  # the money that should not have been kept went back
-        fields.append("needs_refund")
-    payment.save(update_fields=fields)
+    payment.save(
+        update_fields=[
+            "status",
+            "refunded_amount",
+            "raw_status",
+            "transaction_id",
+            "payment_type",
+            "flag_reason",
+            "needs_refund",
+            "settled_at",
+            "updated_at",
+        ]
+    )
     order_event_log(
         order=order,
         type=OrderEvent.Type.PAYMENT_UPDATED,
@@ -302,23 +312,20 @@ def _payment_apply_locked(
             **({"refunded_amount": refunded} if to_status in (P.REFUNDED, P.PARTIALLY_REFUNDED) else {}),
         },
     )
+    if flag:
+        _flag_event(order=order, payment=payment, reason=payment.flag_reason, actor=actor, now=now)
+    if mismatch:  # recorded as the gateway says, never applied to the order
+        return Applied(Outcome.REJECTED, _mismatch_reason(answer, payment))
 
-    if mismatch:
-        _flag_event(
-            order=order, payment=payment, reason=_mismatch_reason(answer, payment), actor=actor, now=now
-        )
-        return Applied(Outcome.REJECTED, payment.flag_reason or _mismatch_reason(answer, payment), True)
     detail = f"{from_status} -> {to_status}"
     if to_status == P.SETTLED:
-        if payment.needs_refund:
-            _flag_event(order=order, payment=payment, reason=payment.flag_reason, actor=actor, now=now)
-        else:
+        if not payment.needs_refund:
             _payment_settled(order=order, payment=payment, actor=actor, now=now)
     elif to_status == P.CHALLENGE:
         _flag(
             order=order,
             payment=payment,
-            reason="Fraud detection challenged this payment: accept or deny it in the Midtrans dashboard.",
+            reason=CHALLENGE_FLAG,
             actor=actor,
             now=now,
         )
@@ -332,12 +339,17 @@ def _payment_apply_locked(
         )
     elif to_status == P.REFUNDED and counted:
         _order_refunded(order=order, payment=payment, actor=actor, now=now)
-    return Applied(Outcome.APPLIED, detail, True)
+    return Applied(Outcome.APPLIED, detail)
+
+
+MISMATCH = "Amount mismatch"
+CHALLENGE_FLAG = "Fraud detection challenged this payment: accept or deny it in the Midtrans dashboard."
+PAYABLE_ORDER_STATUSES = (S.PENDING_PAYMENT, *STOCK_RELEASED_STATUSES)
 
 
 def _mismatch_reason(answer: GatewayAnswer, payment: Payment) -> str:
     return (
-        f"Amount mismatch: the gateway reports {answer.raw.get('gross_amount')!s:.30}, "
+        f"{MISMATCH}: the gateway reports {answer.raw.get('gross_amount')!s:.30}, "
         f"this attempt is for {payment.amount}. Never applied to the order."
     )
 
@@ -672,6 +684,7 @@ def _unstarted_expiry(payment: Payment) -> GatewayAnswer:
 
 
 RECONCILABLE = (P.PENDING, P.CHALLENGE)
+CHANGED = (Outcome.APPLIED, Outcome.REJECTED)  # outcomes that wrote something
 
 
 def payments_reconcile_pending(
@@ -691,7 +704,7 @@ def payments_reconcile_pending(
         except PaymentGatewayError as exc:
             logger.warning("Reconciling %s failed: %s", payment.gateway_order_id, exc.detail)
             continue
-        changed += outcome in (Outcome.APPLIED, Outcome.REJECTED)
+        changed += outcome in CHANGED
     return changed
 
 
@@ -708,7 +721,7 @@ def orders_expire_due_reconciled(*, now: datetime | None = None, limit: int | No
         open_attempts = Payment.objects.filter(order_id=order_id, status__in=RECONCILABLE).exclude(token="")
         for payment in open_attempts.order_by("attempt"):
             try:
-                changed += payment_reconcile(payment=payment, now=now) in (Outcome.APPLIED, Outcome.REJECTED)
+                changed += payment_reconcile(payment=payment, now=now) in CHANGED
             except PaymentGatewayError as exc:
                 logger.warning(
                     "Reconciling %s before expiry failed: %s", payment.gateway_order_id, exc.detail

@@ -161,10 +161,12 @@ def test_a_challenged_capture_accepted_later_pays_the_order(api_client, midtrans
         midtrans,
         notification("doc_card_capture_accept", payment=payment, fraud_status="challenge"),
     )
+    payment.refresh_from_db()
+    assert payment.flag_reason.startswith("Fraud detection challenged")
     settle(api_client, midtrans, payment, "doc_card_capture_accept")  # staff accepted it in the dashboard
     payment.refresh_from_db()
     order.refresh_from_db()
-    assert (payment.status, order.status) == ("settled", "paid")
+    assert (payment.status, payment.flag_reason, order.status) == ("settled", "", "paid")
 
 
 def test_a_denied_card_then_paid_in_the_same_snap_session_pays(api_client, midtrans, order, payment):
