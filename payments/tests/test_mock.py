@@ -226,3 +226,14 @@ def test_the_finish_page(client):
     response = client.get("/payments/finish/?order_id=FD-1-1&status_code=200&transaction_status=settlement")
     assert response.status_code == 200
     assert "<code>FD-1-1</code>" in response.content.decode()
+
+
+def test_the_page_refuses_an_unknown_button(payment, order):
+    client = csrf_client()
+    response = press(client, payment, "capture")
+    assert response.status_code == 302
+    assert "Choose one of the buttons." in client.get(page_url(payment)).content.decode()
+    assert (MockTransaction.objects.get().transaction_status, PaymentNotification.objects.count()) == (
+        "pending",
+        0,
+    )

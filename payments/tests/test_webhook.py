@@ -559,3 +559,19 @@ def test_a_crash_is_a_500_midtrans_retries(api_client, midtrans, order, payment,
     assert notifications() == [("error", 500, True)]
     order.refresh_from_db()
     assert order.status == "pending_payment"
+
+
+def test_an_attempt_of_another_gateway_is_unknown(api_client, midtrans, order):
+    mock_attempt = Payment.objects.create(
+        order=order,
+        attempt=1,
+        gateway="mock",
+        gateway_order_id=f"{order.number}-1",
+        amount=30_000,
+        token="t",
+        expires_at=order.expires_at,
+    )
+    response = deliver(api_client, midtrans, notification("doc_gopay_settlement", payment=mock_attempt))
+    assert response.status_code == 404
+    mock_attempt.refresh_from_db()
+    assert mock_attempt.status == "pending"
