@@ -1,6 +1,6 @@
 """Everything under /api/v1/: the one DRF router plus the few plain API views."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from cart.api.views import CartItemViewSet, CartView
@@ -8,6 +8,7 @@ from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView
 from orders.api.shop import ShopSlotsView, ShopView
 from orders.api.views import OrderViewSet
+from payments.api.views import MidtransNotificationView, MockPaymentView
 
 router = SimpleRouter()
 router.register("categories", CategoryViewSet, basename="category")
@@ -21,5 +22,12 @@ urlpatterns = [
     path("cart/", CartView.as_view(), name="cart"),
     path("shop/", ShopView.as_view(), name="shop"),
     path("shop/slots/", ShopSlotsView.as_view(), name="shop-slots"),
+    # With or without the slash: Midtrans does not follow redirects.
+    re_path(
+        r"^payments/midtrans/notification/?$",
+        MidtransNotificationView.as_view(),
+        name="midtrans-notification",
+    ),
+    path("payments/mock/<str:token>/", MockPaymentView.as_view(), name="mock-payment"),
     *router.urls,
 ]

@@ -4,6 +4,7 @@
 off unless asked for, and then `SECRET_KEY` must be given.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,6 +236,30 @@ for _name, _least in [
 ]:
     if globals()[_name] < _least:
         raise ImproperlyConfigured(f"{_name} must be at least {_least}.")
+# --- Payments (DESIGN.md §7) --------------------------------------------------------
+# The shop's public address: Snap's "finish" redirect and the mock gateway's page live there.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+MIDTRANS_SERVER_KEY = env.str("MIDTRANS_SERVER_KEY", default="")
+MIDTRANS_CLIENT_KEY = env.str("MIDTRANS_CLIENT_KEY", default="")
+MIDTRANS_IS_PRODUCTION = env.bool("MIDTRANS_IS_PRODUCTION", default=False)
+# Empty: midtransclient's own sandbox or production URLs. The Snap one ends in /snap/v1.
+MIDTRANS_SNAP_BASE_URL = env.str("MIDTRANS_SNAP_BASE_URL", default="").rstrip("/")
+MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="").rstrip("/")
+# Act on the status API's answer rather than on the notification's body.
+MIDTRANS_VERIFY_STATUS = env.bool("MIDTRANS_VERIFY_STATUS", default=True)
+MIDTRANS_TIMEOUT_CONNECT = env.float("MIDTRANS_TIMEOUT_CONNECT", default=3.05)
+MIDTRANS_TIMEOUT_READ = env.float("MIDTRANS_TIMEOUT_READ", default=10.0)
+# `midtrans` or `mock`; the mock (offline, for development and demos) unless a server key is set.
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="midtrans" if MIDTRANS_SERVER_KEY else "mock")
+if PAYMENT_GATEWAY not in ("midtrans", "mock"):
+    raise ImproperlyConfigured("PAYMENT_GATEWAY must be `midtrans` or `mock`.")
+if PAYMENT_GATEWAY == "midtrans" and not MIDTRANS_SERVER_KEY:
+    raise ImproperlyConfigured("PAYMENT_GATEWAY=midtrans needs MIDTRANS_SERVER_KEY.")
+# The key the mock gateway signs its notifications with; by default derived from SECRET_KEY.
+MOCK_GATEWAY_KEY = env.str(
+    "MOCK_GATEWAY_KEY", default="mock-" + hashlib.sha256(f"mock-gateway:{SECRET_KEY}".encode()).hexdigest()
+)
+
 # Shown by `seed` and `make run`; only ever created while DEBUG is on.
 DEMO_PASSWORD = "foodies-demo-123"
 

@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The mock gateway's payment page and Snap's "finish" page (HTML).
+    path("payments/", include("payments.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on and without the slash
     # redirect (a POST must never be redirected).
     re_path(r"^api/", exceptions.api_not_found),

@@ -39,6 +39,7 @@ from orders.models import (
     PickupSlot,
     WeeklyHours,
 )
+from payments.admin import PaymentInline, PaymentNotificationInline
 
 S = OrderStatus
 
@@ -186,7 +187,7 @@ class OrderAdmin(admin.ModelAdmin):
         ("Amounts", {"fields": ["subtotal_display", "total_display", "currency"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, PaymentNotificationInline, OrderEventInline]
 
     # --- permissions: view and move, never add, edit or delete --------------------------
 

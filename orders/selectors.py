@@ -7,10 +7,10 @@ from orders.models import Order, OrderEvent
 
 
 def with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
-    """What the order representation shows: the pickup slot is joined; lines and events
-    come in two more queries whatever their number."""
+    """What the order representation shows: the pickup slot is joined; lines, events and
+    payment attempts come in three more queries whatever their number."""
     return qs.select_related("pickup_slot").prefetch_related(
-        "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id"))
+        "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")), "payments"
     )
 
 

@@ -3,6 +3,8 @@ from rest_framework import serializers
 
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS
+from payments.api.serializers import PaymentSerializer
+from payments.selectors import payment_current, payment_error
 
 MAX_ID = 2**63 - 1
 
@@ -76,7 +78,7 @@ class OrderSerializer(serializers.ModelSerializer):
     customer = CustomerSerializer(source="*")
     lines = OrderLineSerializer(many=True)
     events = OrderEventSerializer(many=True)
-    # Filled in by the payments and invoices issues; until then an order has neither.
+    # The current payment attempt (prefetched with the order: see orders.selectors.order_list).
     payment = serializers.SerializerMethodField()
     payment_error = serializers.SerializerMethodField()
     invoice = serializers.SerializerMethodField()
@@ -107,13 +109,14 @@ class OrderSerializer(serializers.ModelSerializer):
     def get_item_count(self, order: Order) -> int:
         return sum(line.quantity for line in order.lines.all())
 
-    @extend_schema_field(serializers.JSONField(allow_null=True))
-    def get_payment(self, order: Order) -> None:
-        return None
+    @extend_schema_field(PaymentSerializer(allow_null=True))
+    def get_payment(self, order: Order) -> dict | None:
+        payment = payment_current(order=order)
+        return None if payment is None else PaymentSerializer(payment).data
 
     @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_payment_error(self, order: Order) -> None:
-        return None
+    def get_payment_error(self, order: Order) -> str | None:
+        return payment_error(order=order)
 
     @extend_schema_field(serializers.JSONField(allow_null=True))
     def get_invoice(self, order: Order) -> None:

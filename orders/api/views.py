@@ -1,7 +1,7 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from orders.api.serializers import (
     StatusChangeSerializer,
 )
 from orders.models import Order
+from payments.services import payment_open
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -96,6 +97,26 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         order = services.order_cancel(
             order=self.get_object(), actor=services.Actor.of(request.user), **data.validated_data
         )
+        return Response(self._order_data(order))
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: OrderSerializer,
+            404: OpenApiResponse(description="Not your order."),
+            409: OpenApiResponse(description="The order is not pending payment (or is being opened)."),
+            502: OpenApiResponse(description="payment_gateway_error: the gateway refused."),
+            503: OpenApiResponse(description="payment_gateway_error: the gateway could not be reached."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def pay(self, request: Request, number: str | None = None) -> Response:
+        """The order's payment: its current attempt while that is pending and open, else a
+        new attempt at the gateway. Only the shopper who placed the order may pay it."""
+        order = self.get_object()
+        if order.user_id != request.user.pk:  # staff see every order, but pay only their own
+            raise NotFound()
+        payment_open(order=order)
         return Response(self._order_data(order))
 
     @extend_schema(request=StatusChangeSerializer, responses={200: OrderSerializer, 409: OpenApiResponse()})

@@ -174,7 +174,8 @@ def test_change_page_is_read_only_with_lines_components_and_history(admin_client
     assert "Rp 78.000" in html  # 2 x 25.000 + 28.000
     assert "1 x Nasi Goreng (NG-1)<br>2 x Es Teh (ET-1)" in html
     assert "lines: 2<br>total: 78000" in html  # the placed event's data
-    lines, history = response.context["inline_admin_formsets"]
+    lines, payments, notifications, history = response.context["inline_admin_formsets"]
+    assert (list(payments), list(notifications)) == ([], [])  # paid here without the payments flow
     assert [(f.original.product_name, f.original.quantity) for f in lines] == [
         ("Nasi Goreng", 2),
         ("Paket Hemat", 1),
@@ -183,7 +184,7 @@ def test_change_page_is_read_only_with_lines_components_and_history(admin_client
         ("", S.PENDING_PAYMENT),
         (S.PENDING_PAYMENT, S.PAID),
     ]
-    for inline in (lines, history):
+    for inline in (lines, payments, notifications, history):
         assert (inline.has_add_permission, inline.has_change_permission, inline.has_delete_permission) == (
             False,
             False,

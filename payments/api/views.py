@@ -1,0 +1,65 @@
+"""The gateway's webhook and the mock gateway's JSON endpoint: no login (the gateway's
+signature, or the mock token, is the credential), no CSRF, JSON in and out."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import services
+from payments.api.serializers import MockActionSerializer, NotificationAnswerSerializer
+from payments.gateways.mock import mock_transaction_get
+
+
+class MidtransNotificationView(APIView):
+    """Midtrans's HTTP notification. Answered with the handler's status: 200 when taken
+    (also for repeats), 400 malformed, 403 bad signature, 404 unknown order_id, 503 when the
+    status could not be confirmed (Midtrans retries on anything but 2xx)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes: list = []  # the raw body is what is signed and stored
+
+    @extend_schema(
+        request={"application/json": {"type": "object", "additionalProperties": True}},
+        responses={
+            200: NotificationAnswerSerializer,
+            400: OpenApiResponse(NotificationAnswerSerializer, description="Malformed notification."),
+            403: OpenApiResponse(NotificationAnswerSerializer, description="Invalid signature."),
+            404: OpenApiResponse(NotificationAnswerSerializer, description="Unknown order_id."),
+            503: OpenApiResponse(NotificationAnswerSerializer, description="Status not confirmed; retry."),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        status_code, answer = services.notification_handle(raw_body=request.body)
+        return Response(answer, status=status_code)
+
+
+class MockPaymentView(APIView):
+    """The mock gateway's payment page as JSON: pay, deny, cancel or let expire the mock
+    transaction behind `token`; a signed notification then goes through the webhook."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=MockActionSerializer,
+        responses={
+            200: NotificationAnswerSerializer,
+            404: OpenApiResponse(description="Unknown token, or the mock gateway is not in use."),
+            409: OpenApiResponse(description="The mock transaction is no longer open."),
+        },
+        auth=[],
+    )
+    def post(self, request: Request, token: str) -> Response:
+        tx = mock_transaction_get(token=token)  # an unknown token is a 404 whatever the body
+        data = MockActionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        status_code, answer = services.payment_mock_complete(token=token, **data.validated_data)
+        tx.refresh_from_db()
+        return Response(
+            {"order_id": tx.gateway_order_id, "transaction_status": tx.transaction_status, **answer},
+            status=status_code,
+        )

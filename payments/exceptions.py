@@ -1,0 +1,44 @@
+from rest_framework import status
+
+from config.exceptions import Conflict, DomainError
+
+
+class PaymentGatewayError(DomainError):
+    """The gateway refused to open or change a payment. The order is as it was."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    code = "payment_gateway_error"
+    default_detail = "The payment gateway refused the request."
+
+
+class PaymentGatewayUnavailable(PaymentGatewayError):
+    """The gateway could not be reached or did not answer in time; retrying may work."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The payment gateway cannot be reached right now; please try again."
+
+
+class PaymentNotAllowed(Conflict):
+    code = "payment_not_allowed"
+    default_detail = "This order cannot be paid now."
+
+
+class PaymentOpening(Conflict):
+    code = "payment_opening"
+    default_detail = "A payment for this order is being opened; try again in a moment."
+
+
+class RefundNotAllowed(Conflict):
+    code = "refund_not_allowed"
+    default_detail = "This payment cannot be refunded."
+
+
+class MockTransactionNotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class MockTransactionClosed(Conflict):
+    code = "mock_transaction_closed"
+    default_detail = "This mock transaction is no longer waiting for payment."
