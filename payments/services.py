@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.exceptions import InsufficientStock
+from catalog.exceptions import InsufficientStock
 from orders.models import STOCK_RELEASED_STATUSES, Order, OrderEvent, OrderStatus
 from orders.services import (
     GATEWAY,
