@@ -1,0 +1,37 @@
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User
+from invoices.models import CreditNote, Invoice
+
+
+def invoice_list(*, user: User) -> QuerySet[Invoice]:
+    """Invoices the user may see, newest first: those of their own orders, or all for
+    staff. The order comes joined and the credit notes in one more query."""
+    qs = Invoice.objects.all() if user.is_staff else Invoice.objects.filter(order__user=user)
+    return (
+        qs.select_related("order")
+        .prefetch_related(Prefetch("credit_notes", queryset=CreditNote.objects.order_by("issued_at", "id")))
+        .order_by("-issued_at", "-id")
+    )
+
+
+def invoice_get(*, user: User, number: str) -> Invoice:
+    """One invoice by number, if the user may see it; else Invoice.DoesNotExist (another
+    user's invoice is indistinguishable from one that does not exist)."""
+    return invoice_list(user=user).get(number=number)
+
+
+def credit_note_get(*, user: User, invoice_number: str, number: str) -> CreditNote:
+    """One credit note of one invoice the user may see; else CreditNote.DoesNotExist."""
+    qs = CreditNote.objects.select_related("invoice")
+    if not user.is_staff:
+        qs = qs.filter(invoice__order__user=user)
+    return qs.get(invoice__number=invoice_number, number=number)
+
+
+def documents_without_pdf() -> tuple[QuerySet[Invoice], QuerySet[CreditNote]]:
+    """Invoices and credit notes whose PDF has not been rendered yet, oldest first."""
+    return (
+        Invoice.objects.filter(pdf="").order_by("issued_at", "id"),
+        CreditNote.objects.filter(pdf="").order_by("issued_at", "id"),
+    )
