@@ -29,9 +29,11 @@ def credit_note_get(*, user: User, invoice_number: str, number: str) -> CreditNo
     return qs.get(invoice__number=invoice_number, number=number)
 
 
-def documents_without_pdf() -> tuple[QuerySet[Invoice], QuerySet[CreditNote]]:
-    """Invoices and credit notes whose PDF has not been rendered yet, oldest first."""
-    return (
-        Invoice.objects.filter(pdf="").order_by("issued_at", "id"),
-        CreditNote.objects.filter(pdf="").order_by("issued_at", "id"),
-    )
+def documents_to_render(*, force: bool = False) -> tuple[QuerySet[Invoice], QuerySet[CreditNote]]:
+    """Invoices and credit notes whose PDF has not been rendered yet (all of them with
+    `force`), oldest first."""
+    invoices = Invoice.objects.order_by("issued_at", "id")
+    credit_notes = CreditNote.objects.order_by("issued_at", "id")
+    if not force:
+        invoices, credit_notes = invoices.filter(pdf=""), credit_notes.filter(pdf="")
+    return invoices, credit_notes

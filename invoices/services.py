@@ -327,7 +327,7 @@ def _document_render_pdf(document: Document, *, force: bool) -> Document:
     )
     if not recorded:
         storage.delete(name)  # another render recorded its file first; that one stands
-    elif current:
+    elif current and current != name:  # the same name when the old file had gone missing
         transaction.on_commit(lambda: storage.delete(current))  # the file it replaced
     document.refresh_from_db(fields=PDF_FIELDS)
     return document

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from invoices.api.serializers import InvoiceRefSerializer
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import STAFF_TARGETS
 
@@ -60,7 +61,7 @@ class OrderSerializer(serializers.ModelSerializer):
     customer = CustomerSerializer(source="*")
     lines = OrderLineSerializer(many=True)
     events = OrderEventSerializer(many=True)
-    # Filled in by the payments and invoices issues; until then an order has neither.
+    # Filled in by the payments issue; until then an order has none.
     payment = serializers.SerializerMethodField()
     payment_error = serializers.SerializerMethodField()
     invoice = serializers.SerializerMethodField()
@@ -98,9 +99,11 @@ class OrderSerializer(serializers.ModelSerializer):
     def get_payment_error(self, order: Order) -> None:
         return None
 
-    @extend_schema_field(serializers.JSONField(allow_null=True))
-    def get_invoice(self, order: Order) -> None:
-        return None
+    @extend_schema_field(InvoiceRefSerializer(allow_null=True))
+    def get_invoice(self, order: Order) -> dict | None:
+        # The reverse one-to-one is joined by order_list; no invoice reads as None.
+        invoice = getattr(order, "invoice", None)
+        return None if invoice is None else InvoiceRefSerializer(invoice, context=self.context).data
 
 
 class CheckoutSerializer(serializers.Serializer):

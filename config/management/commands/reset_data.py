@@ -1,5 +1,10 @@
 """Remove shopping data (carts, orders, payments, invoices), give held stock back, and keep
-users and the menu."""
+users and the menu.
+
+Invoices go too, with their credit notes, PDFs and number series: they document orders that
+no longer exist. Numbering restarts at INV-<year>-000001, which is acceptable only because
+this wipes every order as well, and why the command refuses without --force when DEBUG is
+off (a production book of invoices must never be reset)."""
 
 from collections import Counter
 
@@ -8,16 +13,20 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from config.management.guards import refuse_unless_debug
+from invoices.services import invoices_delete_all
 from orders.services import orders_stock_release_all
 
 # Deleted in this order: later apps' rows point at earlier ones.
 SHOPPING_APPS = ["payments", "invoices", "orders", "cart"]
+# Apps whose rows go through their own service (files, protected references).
+DELETERS = {"invoices": invoices_delete_all}
 
 
 class Command(BaseCommand):
     help = (
-        "Delete carts, orders, payments and invoices and give the stock their orders hold "
-        "back to the products. Users and the menu stay. Refuses when DEBUG is off unless --force."
+        "Delete carts, orders, payments and invoices (with their PDFs and number series) and "
+        "give the stock their orders hold back to the products. Users and the menu stay. "
+        "Refuses when DEBUG is off unless --force."
     )
 
     def add_arguments(self, parser):
@@ -29,6 +38,9 @@ class Command(BaseCommand):
         with transaction.atomic(durable=True):
             returned = orders_stock_release_all()
             for label in SHOPPING_APPS:
+                if label in DELETERS:
+                    removed.update(DELETERS[label]())
+                    continue
                 for model in apps.get_app_config(label).get_models():
                     removed.update(model.objects.all().delete()[1])
         self.stdout.write(f"Returned {returned} unit(s) of stock to the menu.")
