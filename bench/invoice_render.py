@@ -6,7 +6,8 @@ process so memory figures do not leak from one into the next. Needs no database.
 
 For each line count and font subsetter it prints: the first render in the process (fonts
 and stylesheets loaded cold), the median and 95th percentile of the following renders,
-the peak Python heap of one render (tracemalloc) and the process's peak RSS (which
+the median CPU time of a render (steadier than wall time on a shared machine), the peak
+Python heap of one render (tracemalloc) and the process's peak RSS (which
 includes WeasyPrint, Pango and the fonts), the PDF size and its page count.
 
 Font subsetting: WeasyPrint 70 subsets the embedded fonts with HarfBuzz's libharfbuzz-subset
@@ -116,11 +117,12 @@ def child(lines: int, repeat: int, subsetter: str) -> dict:
     start = time.perf_counter()
     pdf = render()
     cold = time.perf_counter() - start
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         render()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     tracemalloc.start()
     render()
     heap_peak = tracemalloc.get_traced_memory()[1] / 1024 / 1024
@@ -131,6 +133,7 @@ def child(lines: int, repeat: int, subsetter: str) -> dict:
     return {
         "cold_ms": cold * 1000,
         "median_ms": statistics.median(times) * 1000,
+        "cpu_ms": statistics.median(cpu_times) * 1000,
         "p95_ms": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))] * 1000,
         "heap_mb": heap_peak,
         "rss_mb": peak_rss_mb(),
@@ -154,10 +157,10 @@ def main() -> None:
 
     subsetters = ["harfbuzz", "fonttools"] if args.subsetter == "both" else [args.subsetter]
     print(
-        "| lines | subsetter | first render ms | median ms | p95 ms | peak Python heap MB "
+        "| lines | subsetter | first render ms | median ms | p95 ms | median CPU ms | peak Python heap MB "
         "| peak RSS MB (growth) | PDF KB | pages |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for lines in args.lines:
         for subsetter in subsetters:
             out = subprocess.run(
@@ -169,10 +172,11 @@ def main() -> None:
             )
             r = json.loads(out.stdout.strip().splitlines()[-1])
             if "skipped" in r:
-                print(f"| {lines} | {subsetter} | skipped: {r['skipped']} | | | | | | |")
+                print(f"| {lines} | {subsetter} | skipped: {r['skipped']} | | | | | | | |")
                 continue
             print(
                 f"| {lines} | {subsetter} | {r['cold_ms']:.0f} | {r['median_ms']:.0f} | {r['p95_ms']:.0f} "
+                f"| {r['cpu_ms']:.0f} "
                 f"| {r['heap_mb']:.1f} | {r['rss_mb']:.0f} ({r['rss_growth_mb']:+.0f}) "
                 f"| {r['pdf_kb']:.0f} | {r['pages']} |",
                 flush=True,
