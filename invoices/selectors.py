@@ -1,4 +1,4 @@
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, Sum
 
 from accounts.models import User
 from invoices.models import CreditNote, Invoice
@@ -27,6 +27,12 @@ def credit_note_get(*, user: User, invoice_number: str, number: str) -> CreditNo
     if not user.is_staff:
         qs = qs.filter(invoice__order__user=user)
     return qs.get(invoice__number=invoice_number, number=number)
+
+
+def invoice_credited(*, invoice: Invoice) -> int:
+    """Rupiah credited so far against `invoice` (its total minus this may still be
+    credited: what a full refund of a partly refunded order credits)."""
+    return invoice.credit_notes.aggregate(total=Sum("amount"))["total"] or 0
 
 
 def documents_to_render(*, force: bool = False) -> tuple[QuerySet[Invoice], QuerySet[CreditNote]]:

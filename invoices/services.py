@@ -22,11 +22,11 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from invoices.exceptions import CreditExceedsInvoice, InvalidCreditAmount, OrderNotPaid, RefundReferenceReused
 from invoices.models import NUMBER_PREFIX, CreditNote, Document, DocumentKind, Invoice, InvoiceSequence
+from invoices.selectors import invoice_credited
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.services import SYSTEM, order_event_log, order_lock
 
@@ -210,11 +210,6 @@ def invoice_issue(
         now=issued_at,
     )
     return invoice
-
-
-def invoice_credited(*, invoice: Invoice) -> int:
-    """Rupiah credited so far against `invoice`."""
-    return invoice.credit_notes.aggregate(total=Sum("amount"))["total"] or 0
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from catalog.tests.factories import ProductFactory
 from conftest import bearer_client
 from invoices import pdf
 from invoices.models import Invoice
+from invoices.selectors import invoice_credited, invoice_get
 from invoices.services import credit_note_issue
 from invoices.tests.factories import invoiced_order, pdf_text
 from orders.tests.factories import place_order
@@ -197,3 +198,17 @@ def test_order_list_query_count_stays_flat_with_invoices(auth_client, user, rice
     invoices = [o["invoice"] for o in response.json()["results"]]
     assert invoices[0] is None
     assert all(i is not None for i in invoices[1:])
+
+
+# --- the selectors behind the views -------------------------------------------------------
+
+
+def test_invoice_get_sees_only_what_the_user_may(user, staff_user, invoice):
+    assert invoice_get(user=user, number=invoice.number).pk == invoice.pk
+    assert invoice_get(user=staff_user, number=invoice.number).pk == invoice.pk
+    with pytest.raises(Invoice.DoesNotExist):
+        invoice_get(user=UserFactory(), number=invoice.number)
+    assert invoice_credited(invoice=invoice) == 0
+    credit_note_issue(invoice=invoice, amount=1_500)
+    credit_note_issue(invoice=invoice, amount=500)
+    assert invoice_credited(invoice=invoice) == 2_000
