@@ -9,10 +9,12 @@ from orders.models import Order, OrderEvent
 
 def order_list(*, user: User) -> QuerySet[Order]:
     """Orders the user may see, newest first: their own, or every order for staff.
-    The invoice comes joined; lines and events in two more queries whatever their number."""
+    The invoice comes joined (without its snapshot); lines and events in two more queries
+    whatever their number."""
     qs = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
     return (
         qs.select_related("invoice")
+        .defer("invoice__snapshot")  # the order shows only the number
         .prefetch_related(
             "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id"))
         )
