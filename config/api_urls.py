@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from cart.api.views import CartItemViewSet, CartView
 from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView
+from invoices.api.views import InvoiceViewSet
 from orders.api.shop import ShopSlotsView, ShopView
 from orders.api.views import OrderViewSet
 from payments.api.views import MidtransNotificationView, MockPaymentView
@@ -15,6 +16,7 @@ router.register("categories", CategoryViewSet, basename="category")
 router.register("products", ProductViewSet, basename="product")
 router.register("cart/items", CartItemViewSet, basename="cart-item")
 router.register("orders", OrderViewSet, basename="order")
+router.register("invoices", InvoiceViewSet, basename="invoice")
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),

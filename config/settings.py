@@ -140,8 +140,13 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Invoice and credit note PDFs: outside MEDIA_ROOT, never given a URL; served only by
+# views that check who is asking. Swap the "private" backend for an object store (a
+# private bucket) by configuration: the code only uses Django's storage API.
+PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(BASE_DIR / "private")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "invoices.storage.PrivateFileSystemStorage"},  # at PRIVATE_ROOT
     # Compressed, unhashed names: works with or without `collectstatic` (the only static
     # files are the admin's and Swagger UI's, so cache-busting hashes buy little).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -220,10 +225,13 @@ ORDER_PAYMENT_TTL_MINUTES = env.int("ORDER_PAYMENT_TTL_MINUTES", default=60)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # A key still "in progress" after this long belongs to a request that died mid-way.
 IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
+# The seller printed on every invoice and credit note (frozen into each at issue).
+SHOP_NAME = env.str("SHOP_NAME", default="Foodies")
+SHOP_ADDRESS = env.str("SHOP_ADDRESS", default="Jl. Sabang No. 10, Menteng, Jakarta Pusat 10350")
+SHOP_TAX_ID = env.str("SHOP_TAX_ID", default="")
 # Pickup slots (orders/pickup.py): length, how far ahead they can be booked, how many
 # orders the kitchen takes per slot unless staff set another number, and the least time
 # between checkout and the start of the slot booked.
-SHOP_NAME = env.str("SHOP_NAME", default="Foodies")
 PICKUP_SLOT_MINUTES = env.int("PICKUP_SLOT_MINUTES", default=15)
 PICKUP_DAYS_AHEAD = env.int("PICKUP_DAYS_AHEAD", default=3)
 PICKUP_SLOT_CAPACITY = env.int("PICKUP_SLOT_CAPACITY", default=5)
@@ -271,5 +279,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's own loggers have their own levels; they follow LOG_LEVEL too.
-    "loggers": {"django": {"level": LOG_LEVEL}, "django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"level": LOG_LEVEL},
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs every render step, and fontTools every table it subsets, at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -180,6 +180,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "paid_at",
                     "cancelled_at",
                     "updated_at",
+                    "invoice_link",
                 ]
             },
         ),
@@ -226,6 +227,18 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Total", ordering="total")
     def total_display(self, order: Order) -> str:
         return rupiah(order.total)
+
+    @admin.display(description="Invoice")
+    def invoice_link(self, order: Order) -> str:
+        invoice = getattr(order, "invoice", None)  # the reverse one-to-one; None until paid
+        if invoice is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> (<a href="{}">PDF</a>)',
+            reverse("admin:invoices_invoice_change", args=[invoice.pk]),
+            invoice.number,
+            reverse("admin:invoices_invoice_pdf", args=[invoice.pk]),
+        )
 
     # --- moving orders ------------------------------------------------------------------
 

@@ -7,10 +7,14 @@ from orders.models import Order, OrderEvent
 
 
 def with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
-    """What the order representation shows: the pickup slot is joined; lines, events and
+    """What the order representation shows: the pickup slot and invoice are joined; lines, events and
     payment attempts come in three more queries whatever their number."""
-    return qs.select_related("pickup_slot").prefetch_related(
-        "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")), "payments"
+    return (
+        qs.select_related("pickup_slot", "invoice")
+        .defer("invoice__snapshot")  # the order shows only the invoice's number
+        .prefetch_related(
+            "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")), "payments"
+        )
     )
 
 

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from invoices.api.serializers import InvoiceRefSerializer
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS
 from payments.api.serializers import PaymentSerializer
@@ -118,9 +119,11 @@ class OrderSerializer(serializers.ModelSerializer):
     def get_payment_error(self, order: Order) -> str | None:
         return payment_error(order=order)
 
-    @extend_schema_field(serializers.JSONField(allow_null=True))
-    def get_invoice(self, order: Order) -> None:
-        return None
+    @extend_schema_field(InvoiceRefSerializer(allow_null=True))
+    def get_invoice(self, order: Order) -> dict | None:
+        # The reverse one-to-one is joined by order_list; no invoice reads as None.
+        invoice = getattr(order, "invoice", None)
+        return None if invoice is None else InvoiceRefSerializer(invoice, context=self.context).data
 
 
 class CheckoutSerializer(serializers.Serializer):

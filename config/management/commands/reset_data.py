@@ -1,5 +1,10 @@
 """Remove shopping data (carts, orders, payments, invoices), give held stock back and free
-the pickup slots, and keep users, the menu, the opening hours and the slots' capacities."""
+the pickup slots, and keep users, the menu, the opening hours and the slots' capacities.
+
+Invoices go too, with their credit notes, PDFs and number series: they document orders that
+no longer exist. Numbering restarts at INV-<year>-000001, which is acceptable only because
+this wipes every order as well, and why the command refuses without --force when DEBUG is
+off (a production book of invoices must never be reset)."""
 
 from collections import Counter
 
@@ -8,6 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from config.management.guards import refuse_unless_debug
+from invoices.services import invoices_delete_all
 from orders.models import HoursException, HoursExceptionRange, PickupSlot, WeeklyHours
 from orders.pickup import pickup_slots_free_all
 from orders.services import orders_stock_release_all
@@ -17,12 +23,15 @@ SHOPPING_APPS = ["payments", "invoices", "orders", "cart"]
 # The shop's setup, kept: the slots are freed instead (their capacities stay).
 KEPT_MODELS = {WeeklyHours, HoursException, HoursExceptionRange, PickupSlot}
 
+# Apps whose rows go through their own service (files, protected references).
+DELETERS = {"invoices": invoices_delete_all}
+
 
 class Command(BaseCommand):
     help = (
-        "Delete carts, orders, payments and invoices, give the stock their orders hold "
-        "back to the products and free the pickup slots. Users, the menu and the opening "
-        "hours stay. Refuses when DEBUG is off unless --force."
+        "Delete carts, orders, payments and invoices (with their PDFs and number series), give "
+        "the stock their orders hold back to the products and free the pickup slots. Users, the "
+        "menu and the opening hours stay. Refuses when DEBUG is off unless --force."
     )
 
     def add_arguments(self, parser):
@@ -34,6 +43,9 @@ class Command(BaseCommand):
         with transaction.atomic(durable=True):
             returned = orders_stock_release_all()
             for label in SHOPPING_APPS:
+                if label in DELETERS:
+                    removed.update(DELETERS[label]())
+                    continue
                 for model in apps.get_app_config(label).get_models():
                     if model not in KEPT_MODELS:
                         removed.update(model.objects.all().delete()[1])

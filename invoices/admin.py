@@ -1,0 +1,166 @@
+"""Invoices and credit notes for staff: read-only (documents are never edited after issue),
+with PDF downloads served by the admin itself and an action that re-renders PDFs from
+their snapshots through the same services as everything else."""
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from config.admin_mixins import ReadOnlyAdminMixin
+from config.money import rupiah
+from invoices import services
+from invoices.http import pdf_response
+from invoices.models import CreditNote, Invoice
+from invoices.templatetags.invoice_format import shop_datetime
+
+LINE_BREAK = mark_safe("<br>")
+
+
+def count_invoices(n: int) -> str:
+    return f"{n} invoice" if n == 1 else f"{n} invoices"
+
+
+def pdf_link(url: str, document: Invoice | CreditNote) -> str:
+    state = "" if document.pdf else " (rendered on first download)"
+    return format_html('<a href="{}">{}</a>{}', url, document.pdf_filename, state)
+
+
+class CreditNoteInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CreditNote
+    fields = ["number", "issued_at", "amount_display", "reason", "refund_reference", "download"]
+    readonly_fields = fields
+    ordering = ["issued_at", "id"]
+    extra = 0
+
+    @admin.display(description="Amount")
+    def amount_display(self, credit_note: CreditNote) -> str:
+        return rupiah(credit_note.amount)
+
+    @admin.display(description="PDF")
+    def download(self, credit_note: CreditNote) -> str:
+        return pdf_link(reverse("admin:invoices_creditnote_pdf", args=[credit_note.pk]), credit_note)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["number", "order_link", "customer", "total_display", "issued_at", "status", "download"]
+    list_filter = ["status", "year"]
+    list_select_related = ["order"]
+    search_fields = ["number", "order__number", "order__customer_email", "order__customer_name"]
+    date_hierarchy = "issued_at"
+    actions = ["rerender_pdf"]
+    fieldsets = [
+        (None, {"fields": ["number", "order_link", "status", "issued_at", "total_display", "currency"]}),
+        ("As printed", {"fields": ["seller", "customer", "lines", "payment"]}),
+        ("PDF", {"fields": ["download", "pdf_sha256", "pdf_size", "rendered_at"]}),
+        ("Snapshot", {"fields": ["snapshot_json"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    inlines = [CreditNoteInline]
+
+    def has_rerender_permission(self, request: HttpRequest) -> bool:
+        """Re-rendering rewrites no document data, only its PDF: viewing staff may do it."""
+        return self.has_view_permission(request)
+
+    # --- columns and fields -------------------------------------------------------------
+
+    @admin.display(description="Order", ordering="order__number")
+    def order_link(self, invoice: Invoice) -> str:
+        url = reverse("admin:orders_order_change", args=[invoice.order_id])
+        return format_html('<a href="{}">{}</a>', url, invoice.order.number)
+
+    @admin.display(description="Customer", ordering="order__customer_email")
+    def customer(self, invoice: Invoice) -> str:
+        buyer = invoice.snapshot["buyer"]
+        return format_html("{}<br>{}", buyer["name"] or "—", buyer["email"])
+
+    @admin.display(description="Total", ordering="total")
+    def total_display(self, invoice: Invoice) -> str:
+        return rupiah(invoice.total)
+
+    @admin.display(description="PDF")
+    def download(self, invoice: Invoice) -> str:
+        return pdf_link(reverse("admin:invoices_invoice_pdf", args=[invoice.pk]), invoice)
+
+    @admin.display(description="Seller")
+    def seller(self, invoice: Invoice) -> str:
+        seller = invoice.snapshot["seller"]
+        return format_html_join(LINE_BREAK, "{}", ((v,) for v in seller.values() if v))
+
+    @admin.display(description="Lines")
+    def lines(self, invoice: Invoice) -> str:
+        rows = []
+        for line in invoice.snapshot["lines"]:
+            unit, total = rupiah(line["unit_price"]), rupiah(line["line_total"])
+            rows.append(f"{line['quantity']} x {line['name']} at {unit} = {total}")
+            rows.extend(f"\u2003— {c['quantity']} x {c['name']} (per bundle)" for c in line["components"])
+        return format_html_join(LINE_BREAK, "{}", ((row,) for row in rows))
+
+    @admin.display(description="Payment")
+    def payment(self, invoice: Invoice) -> str:
+        payment = invoice.snapshot["payment"]
+        return format_html(
+            "{} via {}<br>Transaction {}<br>Paid at {}",
+            payment["method_label"],
+            payment["gateway_label"] or "—",
+            payment["transaction_id"] or "—",
+            shop_datetime(payment["paid_at"]),
+        )
+
+    @admin.display(description="Snapshot (JSON)")
+    def snapshot_json(self, invoice: Invoice) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(invoice.snapshot, indent=2, ensure_ascii=False))
+
+    # --- actions ------------------------------------------------------------------------
+
+    @admin.action(description="Re-render PDF (with its credit notes)", permissions=["rerender"])
+    def rerender_pdf(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
+        done, failed = 0, []
+        for invoice in queryset.prefetch_related("credit_notes"):
+            try:
+                services.invoice_render_pdf(invoice=invoice, force=True)
+                for credit_note in invoice.credit_notes.all():
+                    services.credit_note_render_pdf(credit_note=credit_note, force=True)
+            except Exception as exc:  # reported to staff; the other invoices still go
+                failed.append(f"{invoice.number}: {exc}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"Re-rendered {count_invoices(done)}.", messages.SUCCESS)
+        if failed:
+            self.message_user(request, f"Failed: {' '.join(failed)}", messages.ERROR)
+
+    # --- downloads ----------------------------------------------------------------------
+
+    def get_urls(self):
+        invoice_pdf = self.admin_site.admin_view(self.invoice_pdf_view)
+        credit_note_pdf = self.admin_site.admin_view(self.credit_note_pdf_view)
+        # Most specific first: `<path:object_id>/pdf/` would swallow `credit-notes/<pk>/pdf/`,
+        # and the defaults' `<path:object_id>/` would swallow both.
+        return [
+            path("credit-notes/<int:pk>/pdf/", credit_note_pdf, name="invoices_creditnote_pdf"),
+            path("<path:object_id>/pdf/", invoice_pdf, name="invoices_invoice_pdf"),
+            *super().get_urls(),
+        ]
+
+    def invoice_pdf_view(self, request: HttpRequest, object_id: str) -> FileResponse:
+        invoice = self.get_object(request, unquote(object_id))
+        if invoice is None:
+            raise Http404
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        return pdf_response(services.invoice_pdf_open(invoice=invoice), invoice.pdf_filename)
+
+    def credit_note_pdf_view(self, request: HttpRequest, pk: int) -> FileResponse:
+        credit_note = get_object_or_404(CreditNote.objects.select_related("invoice"), pk=pk)
+        if not self.has_view_permission(request, credit_note.invoice):
+            raise PermissionDenied
+        return pdf_response(services.credit_note_pdf_open(credit_note=credit_note), credit_note.pdf_filename)

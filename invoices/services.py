@@ -1,0 +1,385 @@
+"""Every write to invoices: issuing invoices and credit notes with gapless numbers, and
+rendering their PDFs into private storage.
+
+Issuing runs inside the caller's transaction (the payment webhook's, which has just marked
+the order paid): the invoice and its number commit or roll back with the payment, so a
+failed payment leaves no invoice and no hole in the series. Locks are taken in one order
+everywhere: order row, then invoice row, then the year's counter row; the counter is
+always last and held only until the caller commits.
+
+Rendering never runs inside that transaction: a background task (or the first download)
+calls it after commit. It writes the file first and then records it with a conditional
+UPDATE, so two renders racing each other cannot leave a row pointing at a half-written or
+deleted file.
+"""
+
+import hashlib
+from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from invoices.exceptions import CreditExceedsInvoice, InvalidCreditAmount, OrderNotPaid, RefundReferenceReused
+from invoices.models import NUMBER_PREFIX, CreditNote, Document, DocumentKind, Invoice, InvoiceSequence
+from invoices.selectors import invoice_credited
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from orders.services import SYSTEM, order_event_log, order_lock
+
+SNAPSHOT_VERSION = 1
+
+# Orders that have been paid and not refunded: the ones an invoice may be issued for.
+INVOICEABLE_STATUSES = frozenset(
+    {OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED}
+)
+
+# Midtrans `payment_type` values (and what staff record by hand) as printed on invoices.
+PAYMENT_METHOD_LABELS = {
+    "bank_transfer": "Bank transfer (virtual account)",
+    "echannel": "Mandiri Bill Payment",
+    "permata": "Permata virtual account",
+    "credit_card": "Credit or debit card",
+    "gopay": "GoPay",
+    "shopeepay": "ShopeePay",
+    "qris": "QRIS",
+    "cstore": "Convenience store",
+    "akulaku": "Akulaku",
+    "kredivo": "Kredivo",
+    "cash": "Cash",
+}
+GATEWAY_LABELS = {"midtrans": "Midtrans", "mock": "Mock gateway (test payments)"}
+
+PDF_FIELDS = ["pdf", "pdf_sha256", "pdf_size", "rendered_at"]
+
+
+def shop_timezone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def shop_year(moment: datetime) -> int:
+    """The calendar year of `moment` in the shop's time zone (a series restarts on 1 January
+    in Jakarta, whatever zone a server or request runs in)."""
+    return moment.astimezone(shop_timezone()).year
+
+
+def shop_iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(shop_timezone()).isoformat(timespec="seconds") if moment else None
+
+
+def document_number(*, kind: str, year: int, serial: int) -> str:
+    """`INV-2026-000001`, `CN-2026-000001`."""
+    return f"{NUMBER_PREFIX[kind]}-{year}-{serial:06d}"
+
+
+def payment_method_label(method: str) -> str:
+    return PAYMENT_METHOD_LABELS.get(method) or method.replace("_", " ").capitalize() or "Not recorded"
+
+
+def sequence_next(*, kind: str, now: datetime | None = None) -> tuple[int, int, datetime]:
+    """Take the next number of a series: returns (year, serial, issued_at).
+
+    Must run inside a transaction: the year's counter row stays locked until it ends, so
+    concurrent issuers queue and get consecutive numbers in the order they got the lock,
+    and a rollback gives the number back. The row is created race-free (INSERT … ON
+    CONFLICT DO NOTHING, then lock it). Without `now`, the time of issue is read after the
+    lock is granted, so numbers and times of issue rise together; if the year turned while
+    waiting, the new year's counter is used instead."""
+    while True:
+        issued_at = now or timezone.now()
+        year = shop_year(issued_at)
+        InvoiceSequence.objects.bulk_create([InvoiceSequence(kind=kind, year=year)], ignore_conflicts=True)
+        sequence = InvoiceSequence.objects.select_for_update().get(kind=kind, year=year)
+        if now is None:
+            issued_at = timezone.now()
+            if shop_year(issued_at) != year:
+                continue
+        sequence.last_number += 1
+        sequence.save(update_fields=["last_number"])
+        return year, sequence.last_number, issued_at
+
+
+def seller_snapshot() -> dict:
+    return {"name": settings.SHOP_NAME, "address": settings.SHOP_ADDRESS, "tax_id": settings.SHOP_TAX_ID}
+
+
+def line_snapshot(line: OrderLine) -> dict:
+    return {
+        "name": line.product_name,
+        "sku": line.sku,
+        "kind": line.kind,
+        "price_version": line.price_version,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "line_total": line.line_total,
+        # Per one bundle, as on the order line; internal product ids stay out.
+        "components": [
+            {"name": c["name"], "sku": c["sku"], "quantity": c["quantity"]} for c in line.components
+        ],
+    }
+
+
+def invoice_snapshot(
+    *,
+    order: Order,
+    issued_at: datetime,
+    paid_at: datetime,
+    payment_method: str,
+    transaction_id: str,
+    gateway: str,
+) -> dict:
+    """Everything an invoice prints, as it is now, in plain JSON."""
+    return {
+        "version": SNAPSHOT_VERSION,
+        "issued_at": shop_iso(issued_at),
+        "seller": seller_snapshot(),
+        "buyer": {"name": order.customer_name, "email": order.customer_email, "phone": order.customer_phone},
+        "order": {
+            "number": order.number,
+            "placed_at": shop_iso(order.placed_at),
+            "paid_at": shop_iso(paid_at),
+        },
+        "lines": [line_snapshot(line) for line in order.lines.order_by("id")],
+        "subtotal": order.subtotal,
+        "total": order.total,
+        "currency": order.currency,
+        "payment": {
+            "method": payment_method,
+            "method_label": payment_method_label(payment_method),
+            "gateway": gateway,
+            "gateway_label": GATEWAY_LABELS.get(gateway, gateway),
+            "transaction_id": transaction_id,
+            "paid_at": shop_iso(paid_at),
+        },
+    }
+
+
+@transaction.atomic
+def invoice_issue(
+    *,
+    order: Order,
+    payment_method: str,
+    transaction_id: str,
+    paid_at: datetime | None = None,
+    gateway: str = "",
+    now: datetime | None = None,
+) -> Invoice:
+    """Issue the invoice of a paid order, inside the caller's (paying) transaction.
+
+    Idempotent: an order that already has an invoice gets that invoice back, unchanged
+    (the order row lock makes concurrent calls for one order wait and then find it).
+    Raises OrderNotPaid for an order that is not (or no longer) paid. `paid_at` defaults
+    to the order's; `now` fixes the time of issue (tests, imports)."""
+    order = order_lock(order_id=order.pk)
+    existing = Invoice.objects.filter(order=order).first()
+    if existing is not None:
+        return existing
+    if order.status not in INVOICEABLE_STATUSES:
+        raise OrderNotPaid(
+            f"Order {order.number} is {OrderStatus(order.status).label.lower()}: only a paid order gets an invoice.",
+            order=order.number,
+            status=order.status,
+        )
+    year, serial, issued_at = sequence_next(kind=DocumentKind.INVOICE, now=now)
+    number = document_number(kind=DocumentKind.INVOICE, year=year, serial=serial)
+    invoice = Invoice.objects.create(
+        order=order,
+        number=number,
+        year=year,
+        serial=serial,
+        issued_at=issued_at,
+        snapshot=invoice_snapshot(
+            order=order,
+            issued_at=issued_at,
+            paid_at=paid_at or order.paid_at or issued_at,
+            payment_method=payment_method,
+            transaction_id=transaction_id,
+            gateway=gateway,
+        ),
+        total=order.total,
+        currency=order.currency,
+    )
+    order_event_log(
+        order=order,
+        type=OrderEvent.Type.INVOICE_ISSUED,
+        actor=SYSTEM,
+        data={"number": number, "total": order.total},
+        now=issued_at,
+    )
+    return invoice
+
+
+@transaction.atomic
+def credit_note_issue(
+    *,
+    invoice: Invoice,
+    amount: int,
+    reason: str = "",
+    refund_reference: str = "",
+    now: datetime | None = None,
+) -> CreditNote:
+    """Issue a credit note for a refund of `amount` rupiah against `invoice`, whose status
+    becomes credited (all of it) or partially credited. The invoice itself is not changed.
+
+    Call inside the transaction that records the refund. The invoice row lock orders
+    concurrent credit notes, so they can never add up to more than the invoice total
+    (CreditExceedsInvoice, nothing written). Idempotent per `refund_reference`: the same
+    reference returns its credit note; with another amount it raises RefundReferenceReused."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidCreditAmount(amount=amount)
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("order").get(pk=invoice.pk)
+    if refund_reference:
+        existing = invoice.credit_notes.filter(refund_reference=refund_reference).first()
+        if existing is not None:
+            if existing.amount != amount:
+                raise RefundReferenceReused(
+                    refund_reference=refund_reference, credit_note=existing.number, amount=existing.amount
+                )
+            return existing
+    credited = invoice_credited(invoice=invoice)
+    remaining = invoice.total - credited
+    if amount > remaining:
+        raise CreditExceedsInvoice(
+            f"Invoice {invoice.number} has {remaining} rupiah left to credit, not {amount}.",
+            invoice=invoice.number,
+            total=invoice.total,
+            credited=credited,
+            remaining=remaining,
+        )
+    year, serial, issued_at = sequence_next(kind=DocumentKind.CREDIT_NOTE, now=now)
+    number = document_number(kind=DocumentKind.CREDIT_NOTE, year=year, serial=serial)
+    credit_note = CreditNote.objects.create(
+        invoice=invoice,
+        number=number,
+        year=year,
+        serial=serial,
+        issued_at=issued_at,
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason,
+        refund_reference=refund_reference,
+        snapshot={
+            "version": SNAPSHOT_VERSION,
+            "issued_at": shop_iso(issued_at),
+            "seller": seller_snapshot(),
+            "buyer": invoice.snapshot["buyer"],
+            "invoice": {
+                "number": invoice.number,
+                "issued_at": invoice.snapshot["issued_at"],
+                "total": invoice.total,
+            },
+            "order": {"number": invoice.snapshot["order"]["number"]},
+            "amount": amount,
+            "currency": invoice.currency,
+            "reason": reason,
+            "refund_reference": refund_reference,
+            "credited_before": credited,
+            "remaining": remaining - amount,
+            "full_refund": credited == 0 and amount == invoice.total,
+        },
+    )
+    status = Invoice.Status.CREDITED if amount == remaining else Invoice.Status.PARTIALLY_CREDITED
+    Invoice.objects.filter(pk=invoice.pk).update(status=status)
+    order_event_log(
+        order=invoice.order,
+        type=OrderEvent.Type.CREDIT_NOTE_ISSUED,
+        actor=SYSTEM,
+        data={
+            "number": number,
+            "invoice": invoice.number,
+            "amount": amount,
+            "refund_reference": refund_reference,
+        },
+        now=issued_at,
+    )
+    return credit_note
+
+
+# --- PDFs -------------------------------------------------------------------------------
+
+
+def _document_render_pdf(document: Document, *, force: bool) -> Document:
+    from invoices.pdf import document_pdf  # WeasyPrint loads only where PDFs are made
+
+    model = type(document)
+    current = model.objects.filter(pk=document.pk).values_list("pdf", flat=True).get()
+    if current and not force:
+        document.refresh_from_db(fields=PDF_FIELDS)
+        return document
+    content = document_pdf(kind=model.KIND, number=document.number, snapshot=document.snapshot)
+    storage = document.pdf.storage
+    name = storage.save(
+        document.pdf.field.generate_filename(document, document.pdf_filename), ContentFile(content)
+    )
+    recorded = model.objects.filter(pk=document.pk, pdf=current).update(
+        pdf=name,
+        pdf_sha256=hashlib.sha256(content).hexdigest(),
+        pdf_size=len(content),
+        rendered_at=timezone.now(),
+    )
+    if not recorded:
+        storage.delete(name)  # another render recorded its file first; that one stands
+    elif current and current != name:  # the same name when the old file had gone missing
+        transaction.on_commit(lambda: storage.delete(current))  # the file it replaced
+    document.refresh_from_db(fields=PDF_FIELDS)
+    return document
+
+
+def invoice_render_pdf(*, invoice: Invoice, force: bool = False) -> Invoice:
+    """Render the invoice's PDF from its snapshot into private storage, with its sha256 and
+    size. Idempotent: does nothing if it is already rendered, unless `force`. Call after
+    the issuing transaction has committed (a background task, the first download)."""
+    return _document_render_pdf(invoice, force=force)
+
+
+def credit_note_render_pdf(*, credit_note: CreditNote, force: bool = False) -> CreditNote:
+    """As invoice_render_pdf, for a credit note."""
+    return _document_render_pdf(credit_note, force=force)
+
+
+def _document_pdf_open(document: Document) -> File:
+    if not document.pdf:
+        _document_render_pdf(document, force=False)
+    try:
+        return document.pdf.storage.open(document.pdf.name, "rb")
+    except FileNotFoundError:  # the row names a file the storage lost: make it again
+        _document_render_pdf(document, force=True)
+        return document.pdf.storage.open(document.pdf.name, "rb")
+
+
+def invoice_pdf_open(*, invoice: Invoice) -> File:
+    """The invoice's PDF opened for reading (the caller closes it); rendered first if it is
+    missing. For downloads and e-mail attachments."""
+    return _document_pdf_open(invoice)
+
+
+def credit_note_pdf_open(*, credit_note: CreditNote) -> File:
+    """As invoice_pdf_open, for a credit note."""
+    return _document_pdf_open(credit_note)
+
+
+# --- data reset -------------------------------------------------------------------------
+
+
+def invoices_delete_all() -> Counter[str]:
+    """Delete every credit note, invoice and number series (data resets only: numbering
+    starts again at 000001), and their PDFs once the caller's transaction commits.
+    Returns the number of rows removed per model label."""
+    files = [
+        (document.pdf.storage, document.pdf.name)
+        for model in (CreditNote, Invoice)
+        for document in model.objects.exclude(pdf="").only("pdf")
+    ]
+    removed: Counter[str] = Counter()
+    for model in (CreditNote, Invoice, InvoiceSequence):
+        removed.update(model.objects.all().delete()[1])
+
+    def delete_files() -> None:
+        for storage, name in files:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
+    return removed

@@ -1,0 +1,49 @@
+"""Filters for the invoice templates. They format snapshot values (ISO strings, integer
+rupiah) without looking at the active time zone or language, so a document renders the
+same wherever and whenever it is rendered."""
+
+from datetime import datetime, timedelta
+
+from django import template
+
+from config.money import rupiah as format_rupiah
+
+register = template.Library()
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Indonesia's three zones by their offset; anything else prints as UTC±hh:mm.
+ZONE_NAMES = {timedelta(hours=7): "WIB", timedelta(hours=8): "WITA", timedelta(hours=9): "WIT"}
+
+
+@register.filter
+def rupiah(amount: int | None) -> str:
+    return "" if amount is None else format_rupiah(amount)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@register.filter
+def shop_date(value: str | None) -> str:
+    """From an ISO time: `2026-11-21T14:05:00+07:00` -> `21 Nov 2026`."""
+    moment = _parse(value)
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}" if moment else ""
+
+
+@register.filter
+def shop_datetime(value: str | None) -> str:
+    """From an ISO time: `2026-11-21T14:05:00+07:00` -> `21 Nov 2026, 14:05 WIB`."""
+    moment = _parse(value)
+    if moment is None:
+        return ""
+    offset = moment.utcoffset() or timedelta(0)
+    return f"{shop_date(value)}, {moment:%H:%M} {ZONE_NAMES.get(offset) or _utc_label(offset)}"
+
+
+def _utc_label(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    if not minutes:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes > 0 else '-'}{hours:02d}:{rest:02d}"
