@@ -26,6 +26,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.exceptions import InsufficientStock
+from invoices.models import Invoice
+from invoices.selectors import invoice_credited
+from invoices.services import credit_note_issue, invoice_issue
 from orders.models import STOCK_RELEASED_STATUSES, Order, OrderEvent, OrderStatus
 from orders.services import (
     GATEWAY,
@@ -339,6 +342,8 @@ def _payment_apply_locked(
         )
     elif to_status == P.REFUNDED and counted:
         _order_refunded(order=order, payment=payment, actor=actor, now=now)
+    if to_status in (P.REFUNDED, P.PARTIALLY_REFUNDED) and counted:
+        _refund_credited(order=order, payment=payment, now=now)
     return Applied(Outcome.APPLIED, detail)
 
 
@@ -407,6 +412,33 @@ def _order_paid(
         actor=actor,
         now=now,
         data={"gateway_order_id": payment.gateway_order_id, "payment_type": payment.payment_type},
+    )
+    invoice_issue(
+        order=order,
+        payment_method=payment.payment_type,
+        transaction_id=payment.transaction_id,
+        paid_at=order.paid_at,
+        gateway=payment.gateway,
+        now=now,
+    )
+
+
+def _refund_credited(*, order: Order, payment: Payment, now: datetime) -> None:
+    """Money went back on the attempt that paid the order: its invoice gets a credit note
+    for what has not been credited yet. The reference is the attempt and the total refunded
+    so far, so a repeated notification never credits twice."""
+    invoice = Invoice.objects.filter(order=order).first()
+    if invoice is None:
+        return
+    amount = min(payment.refunded_amount, invoice.total) - invoice_credited(invoice=invoice)
+    if amount <= 0:
+        return
+    credit_note_issue(
+        invoice=invoice,
+        amount=amount,
+        reason="Refunded in full" if payment.status == P.REFUNDED else "Partly refunded",
+        refund_reference=f"{payment.gateway_order_id}:{payment.refunded_amount}",
+        now=now,
     )
 
 

@@ -192,8 +192,8 @@ def test_order_list_query_count_stays_flat_with_invoices(auth_client, user, rice
     for _ in range(6):
         invoiced_order(user=user, items=[(rice, 1)])
     place_order(user=user, items=[(rice, 1)])
-    # user (JWT), count, orders joined with their invoices, lines, events
-    with django_assert_num_queries(5):
+    # user (JWT), count, orders joined with their invoices, lines, events, payments
+    with django_assert_num_queries(6):
         response = auth_client.get("/api/v1/orders/")
     invoices = [o["invoice"] for o in response.json()["results"]]
     assert invoices[0] is None

@@ -13,6 +13,7 @@ A refusal in step 2 (bad selection, not for sale, short of stock) changes nothin
 forgets the key, so the shopper may retry with it.
 """
 
+import logging
 from dataclasses import dataclass, replace
 
 from rest_framework import status
@@ -21,6 +22,10 @@ from accounts.models import User
 from orders import selectors, services
 from orders.api.serializers import OrderSerializer
 from orders.models import IdempotencyKey, Order
+from payments.exceptions import PaymentGatewayError
+from payments.services import payment_open
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,13 @@ def order_body(order: Order) -> dict:
 
 
 def _placed(order: Order) -> CheckoutResult:
+    """The order is placed (committed); open its payment, outside any transaction. If the
+    gateway fails, the order stands with `payment: null` and `payment_error`, and
+    `POST orders/{number}/pay/` tries again."""
+    try:
+        payment_open(order=order)
+    except PaymentGatewayError:
+        logger.warning("Order %s: the gateway could not open a payment at checkout", order.number)
     return CheckoutResult(status=status.HTTP_201_CREATED, body=order_body(order))
 
 

@@ -92,14 +92,15 @@ def test_checkout_places_an_order_from_the_whole_cart(auth_client, user):
         },
     ]
     assert [(e["type"], e["from_status"], e["to_status"], e["actor"]) for e in body["events"]] == [
-        ("placed", "", "pending_payment", "user")
+        ("placed", "", "pending_payment", "user"),
+        ("payment_opened", "", "", "system"),
     ]
-    assert (body["payment"], body["payment_error"], body["invoice"], body["paid_at"]) == (
-        None,
-        None,
-        None,
-        None,
-    )
+    # The payment is opened at checkout (the mock gateway in tests), for the order's total.
+    payment = body["payment"]
+    assert (payment["gateway"], payment["status"], payment["amount"]) == ("mock", "pending", 65_000)
+    assert payment["gateway_order_id"] == f"{body['number']}-1"
+    assert payment["redirect_url"].endswith(f"/payments/mock/{payment['token']}/")
+    assert (body["payment_error"], body["invoice"], body["paid_at"]) == (None, None, None)
     placed_at = datetime.fromisoformat(body["placed_at"])
     assert before <= placed_at <= timezone.now()
     assert datetime.fromisoformat(body["expires_at"]) - placed_at == timedelta(

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Product
+from invoices.models import Invoice
 from orders import services as order_services
 from orders.models import Order, OrderEvent
 from payments.models import Payment, PaymentNotification
@@ -100,7 +101,13 @@ def test_a_settlement_pays_the_order(
     order.refresh_from_db()
     assert (order.status, order.paid_at) == ("paid", payment.settled_at)
     assert stock_of(product) == 7  # taken at checkout, not again
-    assert event_types(order) == ["placed", "payment_opened", "payment_updated", "status_changed"]
+    assert event_types(order) == [
+        "placed",
+        "payment_opened",
+        "payment_updated",
+        "status_changed",
+        "invoice_issued",
+    ]
     status_requests = midtrans.requests_to("/status")
     assert len(status_requests) == (1 if verify else 0)
     [row] = PaymentNotification.objects.all()
@@ -195,7 +202,12 @@ def test_refund_refunds_the_order(api_client, midtrans, order, product, payment)
     assert (payment.status, payment.refunded_amount, payment.needs_refund) == ("refunded", 30_000, False)
     assert order.status == "refunded"
     assert stock_of(product) == 7  # the food was sold; a refund does not restock
-    assert event_types(order)[-2:] == ["payment_updated", "status_changed"]
+    assert event_types(order)[-3:] == ["payment_updated", "status_changed", "credit_note_issued"]
+    invoice = Invoice.objects.get(order=order)
+    assert (invoice.status, list(invoice.credit_notes.values_list("amount", flat=True))) == (
+        "credited",
+        [30_000],
+    )
 
 
 def test_partial_refund_records_the_amount_and_keeps_the_order(api_client, midtrans, order, payment):
@@ -209,12 +221,14 @@ def test_partial_refund_records_the_amount_and_keeps_the_order(api_client, midtr
     payment.refresh_from_db()
     order.refresh_from_db()
     assert (payment.status, payment.refunded_amount, order.status) == ("partially_refunded", 12_000, "paid")
-    event = OrderEvent.objects.filter(order=order).last()
+    event = OrderEvent.objects.filter(order=order, type="payment_updated").last()
     assert (event.type, event.data["to"], event.data["refunded_amount"]) == (
         "payment_updated",
         "partially_refunded",
         12_000,
     )
+    invoice = Invoice.objects.get(order=order)
+    assert list(invoice.credit_notes.values_list("amount", flat=True)) == [12_000]
     # The same partial refund again is a duplicate; a larger one moves; the rest refunds.
     assert deliver(api_client, midtrans, partial).json()["outcome"] == "duplicate"
     more = notification("doc_card_partial_refund", payment=payment, refund_amount="20000.00")
@@ -225,6 +239,14 @@ def test_partial_refund_records_the_amount_and_keeps_the_order(api_client, midtr
     payment.refresh_from_db()
     order.refresh_from_db()
     assert (payment.status, payment.refunded_amount, order.status) == ("refunded", 30_000, "refunded")
+    # One credit note per refund step, together exactly what went back.
+    assert list(invoice.credit_notes.order_by("id").values_list("amount", flat=True)) == [
+        12_000,
+        8_000,
+        10_000,
+    ]
+    invoice.refresh_from_db()
+    assert invoice.status == "credited"
 
 
 def test_settlement_then_deny_fails_the_payment_and_flags_it(api_client, midtrans, order, payment):
@@ -262,7 +284,13 @@ def test_five_deliveries_one_transition(api_client, midtrans, order, payment):
     assert [(a.status_code, a.json()["outcome"]) for a in answers] == [(200, "applied")] + [
         (200, "duplicate")
     ] * 4
-    assert event_types(order) == ["placed", "payment_opened", "payment_updated", "status_changed"]
+    assert event_types(order) == [
+        "placed",
+        "payment_opened",
+        "payment_updated",
+        "status_changed",
+        "invoice_issued",
+    ]
     assert [o for o, _, _ in notifications()] == ["applied"] + ["duplicate"] * 4
 
 
@@ -280,7 +308,13 @@ def test_a_pending_after_the_settlement_changes_nothing(
     payment.refresh_from_db()
     order.refresh_from_db()
     assert (payment.status, order.status) == ("settled", "paid")
-    assert event_types(order) == ["placed", "payment_opened", "payment_updated", "status_changed"]
+    assert event_types(order) == [
+        "placed",
+        "payment_opened",
+        "payment_updated",
+        "status_changed",
+        "invoice_issued",
+    ]
 
 
 def test_the_status_api_answer_wins_over_the_body(api_client, midtrans, order, payment):
