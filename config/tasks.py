@@ -18,6 +18,17 @@ tests) the same task body runs in this process right after the commit, once: the
 nothing to wait between retries, and the periodic jobs and their cron commands pick up
 whatever it left undone. Either way an exception never reaches the code that committed:
 it is logged with the task's context.
+
+Adding a task: put it in the app's `tasks.py` as a `@shared_task` that calls one service
+(ids as arguments, never model instances). If it calls the network, let Celery retry the
+network's error type only, e.g.
+
+    @shared_task(autoretry_for=(PaymentGatewayError,), retry_backoff=True,
+                 retry_backoff_max=300, max_retries=5)
+
+and give it a base whose `failure_context` names what it was about (orders.tasks.OrderTask
+logs the order number). A periodic one also gets an entry in `_periodic` in settings, with
+its interval from the environment.
 """
 
 import logging
