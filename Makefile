@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format serve migrate seed clean
+.PHONY: install run test lint format serve worker beat migrate seed clean
 
 # Re-installs whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -55,5 +55,13 @@ serve: install
 	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) \
 		--workers $${WEB_CONCURRENCY:-3} --timeout 30 --access-logfile -
 
+# Background work with a broker (CELERY_BROKER_URL in the environment or .env): one or more
+# workers, and exactly one beat. Without a broker the app runs its tasks itself.
+worker: install
+	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=$${CELERY_CONCURRENCY:-2}
+
+beat: install
+	$(VENV)/bin/celery -A config beat --loglevel=INFO
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache celerybeat-schedule*

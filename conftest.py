@@ -32,6 +32,28 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture
+def use_broker(monkeypatch):
+    """`use_broker(url)`: this process's Celery app publishes to `url` for one test (the
+    tests' default is no broker: tasks run in-process)."""
+    from kombu import pools
+
+    from config.celery import app
+
+    def forget_connections() -> None:
+        # Celery and kombu keep their connection pools once made; the next URL needs new ones.
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    def use(url: str) -> None:
+        forget_connections()
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+
+    yield use
+    forget_connections()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttle counters live in the cache; one test must not throttle the next.

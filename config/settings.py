@@ -268,6 +268,82 @@ MOCK_GATEWAY_KEY = env.str(
     "MOCK_GATEWAY_KEY", default="mock-" + hashlib.sha256(f"mock-gateway:{SECRET_KEY}".encode()).hexdigest()
 )
 
+# --- E-mail (receipts) -------------------------------------------------------------
+# EMAIL_URL: smtp://user:password@host:587 (smtp+tls://, smtp+ssl://), consolemail:// (the
+# default: printed by `make run`), filemail:////absolute/dir, dummymail://.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+for _key in ("EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_FILE_PATH"):
+    if _email.get(_key) not in (None, ""):
+        globals()[_key] = _email[_key]
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# Seconds an SMTP connection may hang before the send fails (and its task retries).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Foodies <no-reply@foodies.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A receipt being sent is claimed for this long: a duplicate task leaves it alone meanwhile,
+# and if the sender died, the sweep (send_due_receipts) sends it again after that.
+RECEIPT_CLAIM_SECONDS = env.int("RECEIPT_CLAIM_SECONDS", default=600)
+# How far back the sweep looks for paid orders whose receipt has not gone out.
+RECEIPT_SWEEP_HOURS = env.int("RECEIPT_SWEEP_HOURS", default=24)
+# Retries of one receipt task (exponential backoff, at most RECEIPT_RETRY_MAX_SECONDS apart).
+RECEIPT_MAX_RETRIES = env.int("RECEIPT_MAX_RETRIES", default=5)
+RECEIPT_RETRY_MAX_SECONDS = env.int("RECEIPT_RETRY_MAX_SECONDS", default=300)
+
+# --- Background work (Celery; config/celery.py, README "Background work") ------------
+# Unset: no broker, no worker; each task runs in the app process after its transaction
+# commits (config/tasks.py). Set, e.g. redis://127.0.0.1:6379/0: workers run them.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="foodies")
+# Nothing reads task results: every outcome is in the database.
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Acknowledge after the task ran, and give a task back when its worker process dies: a task
+# lost halfway runs again, which is safe because every task is idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+# Redis hands an unacknowledged task to another worker after this long: keep it above the
+# longest task and the longest retry delay.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
+)
+# Periodic jobs (celery beat). Each interval in seconds; each run expires after one
+# interval, so a worker that was down does not work through a backlog of stale runs.
+SCHEDULE_EXPIRE_ORDERS_SECONDS = env.int("SCHEDULE_EXPIRE_ORDERS_SECONDS", default=60)
+SCHEDULE_SWITCH_PRICES_SECONDS = env.int("SCHEDULE_SWITCH_PRICES_SECONDS", default=60)
+SCHEDULE_SEND_DUE_RECEIPTS_SECONDS = env.int("SCHEDULE_SEND_DUE_RECEIPTS_SECONDS", default=300)
+SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS = env.int("SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS", default=86400)
+_periodic = {
+    "expire-due-orders": ("orders.tasks.expire_due_orders", SCHEDULE_EXPIRE_ORDERS_SECONDS),
+    "switch-due-prices": ("catalog.tasks.switch_due_prices", SCHEDULE_SWITCH_PRICES_SECONDS),
+    "send-due-receipts": ("orders.tasks.send_due_receipts", SCHEDULE_SEND_DUE_RECEIPTS_SECONDS),
+    "purge-idempotency-keys": (
+        "orders.tasks.purge_idempotency_keys",
+        SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS,
+    ),
+    # --- reconcile pending payments (payments issue) ------------------------------------
+    # Add the entry here together with payments/tasks.py (a schedule entry must never name
+    # a task that does not exist; config/tests/test_tasks.py checks):
+    #   "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
+    # with SCHEDULE_RECONCILE_PAYMENTS_SECONDS = env.int(..., default=300) above.
+}
+for _name, (_task, _seconds) in _periodic.items():
+    if _seconds < 1:
+        raise ImproperlyConfigured(f"The interval of {_name} must be at least 1 second, not {_seconds}.")
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": float(seconds), "options": {"expires": float(seconds)}}
+    for name, (task, seconds) in _periodic.items()
+}
+
 # Shown by `seed` and `make run`; only ever created while DEBUG is on.
 DEMO_PASSWORD = "foodies-demo-123"
 

@@ -178,6 +178,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "placed_at",
                     "expires_at",
                     "paid_at",
+                    "receipt_sent_at",
                     "cancelled_at",
                     "updated_at",
                     "invoice_link",

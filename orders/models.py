@@ -16,6 +16,10 @@ class OrderStatus(models.TextChoices):
 
 # Statuses whose order no longer holds stock (it was given back when the order got there).
 STOCK_RELEASED_STATUSES = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED})
+# Statuses of an order that was paid for and not refunded: the ones a receipt is sent for.
+RECEIPT_STATUSES = frozenset(
+    {OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED}
+)
 
 
 class Order(models.Model):
@@ -43,6 +47,10 @@ class Order(models.Model):
     pickup_slot = models.ForeignKey(
         "PickupSlot", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
+    # The paid order's receipt e-mail (orders.services.order_receipt_send): when it went out,
+    # and while it is being sent, since when (a claim that others respect for a while).
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+    receipt_claimed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -56,6 +64,12 @@ class Order(models.Model):
             models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
             models.Index(fields=["user", "-placed_at"], name="order_user_recent"),
             models.Index(fields=["-placed_at"], name="order_recent"),
+            # The receipt sweep's search: paid orders whose receipt has not gone out (few).
+            models.Index(
+                fields=["paid_at"],
+                condition=models.Q(paid_at__isnull=False, receipt_sent_at__isnull=True),
+                name="order_receipt_unsent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,9 +1,15 @@
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from cart.models import CartItem
 from cart.selectors import cart_items, with_line_details
-from orders.models import Order, OrderEvent
+from orders.models import RECEIPT_STATUSES, Order, OrderEvent
+
+# The sweep leaves an order paid this recently to the receipt task its payment enqueued.
+RECEIPT_SWEEP_GRACE = timedelta(minutes=1)
 
 
 def with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
@@ -37,3 +43,22 @@ def checkout_items(*, user: User, item_ids: list[int] | None) -> list[CartItem]:
     if item_ids is not None:
         qs = qs.filter(pk__in=item_ids)
     return with_line_details(list(qs))
+
+
+def order_for_receipt(*, order_id: int) -> Order:
+    """An order with what its receipt shows: lines and pickup slot."""
+    return Order.objects.select_related("pickup_slot").prefetch_related("lines").get(pk=order_id)
+
+
+def orders_receipt_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Ids of orders paid in the last RECEIPT_SWEEP_HOURS (and at least a minute ago) whose
+    receipt has not gone out and is not being sent now (no claim, or a lapsed one)."""
+    lapsed = now - timedelta(seconds=settings.RECEIPT_CLAIM_SECONDS)
+    due = Order.objects.filter(
+        Q(receipt_claimed_at__isnull=True) | Q(receipt_claimed_at__lte=lapsed),
+        status__in=RECEIPT_STATUSES,
+        receipt_sent_at__isnull=True,
+        paid_at__gte=now - timedelta(hours=settings.RECEIPT_SWEEP_HOURS),
+        paid_at__lte=now - RECEIPT_SWEEP_GRACE,
+    )
+    return list(due.order_by("paid_at", "id").values_list("pk", flat=True)[:limit])

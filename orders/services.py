@@ -8,13 +8,18 @@ cycle: idempotency key row, then cart row or order row, then product rows in id 
 
 import hashlib
 import json
+import logging
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,10 +32,22 @@ from catalog.sellability import sellability
 from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
+from config.money import rupiah
+from config.tasks import enqueue
 from orders import pickup
 from orders.exceptions import CartEmpty, IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidTransition
-from orders.models import STOCK_RELEASED_STATUSES, IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
-from orders.selectors import checkout_items
+from orders.models import (
+    RECEIPT_STATUSES,
+    STOCK_RELEASED_STATUSES,
+    IdempotencyKey,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
+from orders.selectors import checkout_items, order_for_receipt
+
+logger = logging.getLogger(__name__)
 
 S = OrderStatus
 
@@ -195,6 +212,117 @@ def orders_expire_due(*, now: datetime | None = None, limit: int | None = None) 
     due = Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=now).order_by("expires_at", "id")
     ids = list(due.values_list("pk", flat=True)[:limit])
     return sum(order_expire(order_id=order_id, now=now) for order_id in ids)
+
+
+# --- after payment: the receipt ---------------------------------------------------------
+
+# One file attached to the receipt: (file name, content, MIME type), as EmailMessage.attach takes.
+Attachment = tuple[str, bytes, str]
+
+
+def order_paid_side_effects(*, order: Order) -> None:
+    """Call in the transaction that made `order` paid. Does no work of its own: once that
+    transaction commits, the receipt is sent (by a worker, or in this process without a
+    broker), so the webhook's transaction stays database-only and fast."""
+    from orders.tasks import send_receipt  # tasks import the services; import it when used
+
+    enqueue(send_receipt, order.pk)
+
+
+def order_receipt_send(
+    *,
+    order_id: int,
+    attachments: Callable[[Order], Sequence[Attachment]] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """E-mail the receipt of a paid order to its customer; True if this call sent it.
+
+    Once per order, however many copies run at once: a call first claims the receipt with
+    one conditional UPDATE (not sent, not claimed or the claim lapsed, order paid), then
+    sends with no lock or transaction open, then records it with a RECEIPT_SENT event. A
+    call that finds it sent, claimed or the order not paid (or gone) returns False.
+
+    At least once rather than at most once: a failed send (SMTP down, a failing
+    `attachments`) gives the claim back and raises, so the task retries; a sender that died
+    holding the claim leaves it to lapse after RECEIPT_CLAIM_SECONDS, and the sweep
+    (`orders_receipt_due`) sends again. The one way to get two e-mails is a crash after the
+    mail server accepted the message and before the record: a rare duplicate receipt was
+    judged better than a lost one.
+
+    `attachments(order)` gives files to attach (the invoice PDF); called only when sending."""
+    now = now or timezone.now()
+    lapsed = now - timedelta(seconds=settings.RECEIPT_CLAIM_SECONDS)
+    claimed = Order.objects.filter(
+        Q(receipt_claimed_at__isnull=True) | Q(receipt_claimed_at__lte=lapsed),
+        pk=order_id,
+        status__in=RECEIPT_STATUSES,
+        receipt_sent_at__isnull=True,
+    ).update(receipt_claimed_at=now)
+    if not claimed:
+        return False
+    try:
+        order = order_for_receipt(order_id=order_id)
+        message = receipt_message(order=order)
+        for filename, content, mimetype in attachments(order) if attachments else ():
+            message.attach(filename, content, mimetype)
+        message.send()
+    except BaseException:
+        # Give the claim back (only ours: a later claimant's stands), so a retry can send.
+        Order.objects.filter(pk=order_id, receipt_claimed_at=now, receipt_sent_at__isnull=True).update(
+            receipt_claimed_at=None
+        )
+        raise
+    with transaction.atomic():
+        sent_at = timezone.now()
+        recorded = Order.objects.filter(pk=order_id, receipt_sent_at__isnull=True).update(
+            receipt_sent_at=sent_at, receipt_claimed_at=None
+        )
+        if recorded:
+            order_event_log(
+                order=order,
+                type=OrderEvent.Type.RECEIPT_SENT,
+                actor=SYSTEM,
+                data={"to": order.customer_email},
+                now=sent_at,
+            )
+        else:  # our claim lapsed while we were sending and another sender finished first
+            logger.warning("The receipt of order %s was sent twice", order.number)
+    return True
+
+
+def receipt_message(*, order: Order) -> EmailMultiAlternatives:
+    """The receipt e-mail of `order` (with its lines and pickup slot loaded), text and HTML."""
+    lines = [
+        {
+            "quantity": line.quantity,
+            "name": line.product_name,
+            "unit_price": rupiah(line.unit_price),
+            "line_total": rupiah(line.line_total),
+            "components": [f"{c['quantity']} x {c['name']}" for c in line.components],
+        }
+        for line in order.lines.all()
+    ]
+    slot = order.pickup_slot
+    context = {
+        "shop_name": settings.SHOP_NAME,
+        "order": order,
+        "lines": lines,
+        "subtotal": rupiah(order.subtotal),
+        "total": rupiah(order.total),
+        "paid_at": timezone.localtime(order.paid_at) if order.paid_at else None,
+        "pickup": (
+            f"{timezone.localtime(slot.start):%A %d %B %Y, %H:%M}-{timezone.localtime(slot.end):%H:%M}"
+            if slot
+            else None
+        ),
+    }
+    message = EmailMultiAlternatives(
+        subject=f"{settings.SHOP_NAME} receipt for order {order.number}",
+        body=render_to_string("orders/receipt_email.txt", context),
+        to=[order.customer_email],
+    )
+    message.attach_alternative(render_to_string("orders/receipt_email.html", context), "text/html")
+    return message
 
 
 # --- checkout ---------------------------------------------------------------------------

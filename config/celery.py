@@ -1,0 +1,35 @@
+"""The Celery app: background work for Foodies (README, "Background work").
+
+Settings come from Django's (the `CELERY_` ones in config/settings.py, from the
+environment); tasks are found in each app's `tasks.py`. Code never calls `.delay()`
+itself: it goes through `config.tasks.enqueue`, which waits for the transaction to commit
+and, without `CELERY_BROKER_URL`, runs the task in the same process instead.
+"""
+
+import os
+
+from celery import Celery, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("foodies", task_cls="config.tasks:FoodiesTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def broker_configured() -> bool:
+    """True when tasks go to a broker and its workers; False in the embedded default."""
+    return bool(app.conf.broker_url)
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _require_broker(**kwargs) -> None:
+    # Without a broker Celery would quietly dial amqp://localhost and retry for ever.
+    # SystemExit, because Celery logs and swallows any Exception a signal handler raises.
+    if not broker_configured():
+        raise SystemExit(
+            "CELERY_BROKER_URL is not set: a worker or beat needs a broker, e.g. "
+            "CELERY_BROKER_URL=redis://127.0.0.1:6379/0. Without one, the app runs its tasks "
+            "itself after each commit and nothing else needs to run."
+        )
