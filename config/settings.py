@@ -319,22 +319,21 @@ CELERY_BEAT_SCHEDULE_FILENAME = env.str(
 # Periodic jobs (celery beat). Each interval in seconds; each run expires after one
 # interval, so a worker that was down does not work through a backlog of stale runs.
 SCHEDULE_EXPIRE_ORDERS_SECONDS = env.int("SCHEDULE_EXPIRE_ORDERS_SECONDS", default=60)
+SCHEDULE_RECONCILE_PAYMENTS_SECONDS = env.int("SCHEDULE_RECONCILE_PAYMENTS_SECONDS", default=180)
+# Reconciliation asks only about attempts at least this old (a fresh one is still with the shopper).
+RECONCILE_MIN_AGE_SECONDS = env.int("RECONCILE_MIN_AGE_SECONDS", default=60)
 SCHEDULE_SWITCH_PRICES_SECONDS = env.int("SCHEDULE_SWITCH_PRICES_SECONDS", default=60)
 SCHEDULE_SEND_DUE_RECEIPTS_SECONDS = env.int("SCHEDULE_SEND_DUE_RECEIPTS_SECONDS", default=300)
 SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS = env.int("SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS", default=86400)
 _periodic = {
-    "expire-due-orders": ("orders.tasks.expire_due_orders", SCHEDULE_EXPIRE_ORDERS_SECONDS),
+    "expire-due-orders": ("payments.tasks.expire_due_orders", SCHEDULE_EXPIRE_ORDERS_SECONDS),
+    "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
     "switch-due-prices": ("catalog.tasks.switch_due_prices", SCHEDULE_SWITCH_PRICES_SECONDS),
     "send-due-receipts": ("orders.tasks.send_due_receipts", SCHEDULE_SEND_DUE_RECEIPTS_SECONDS),
     "purge-idempotency-keys": (
         "orders.tasks.purge_idempotency_keys",
         SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS,
     ),
-    # --- reconcile pending payments (payments issue) ------------------------------------
-    # Add the entry here together with payments/tasks.py (a schedule entry must never name
-    # a task that does not exist; config/tests/test_tasks.py checks):
-    #   "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
-    # with SCHEDULE_RECONCILE_PAYMENTS_SECONDS = env.int(..., default=300) above.
 }
 for _name, (_task, _seconds) in _periodic.items():
     if _seconds < 1:

@@ -12,9 +12,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.tasks import FoodiesTask, enqueue
+from invoices.services import invoice_receipt_attachments
 from orders.models import Order
 from orders.selectors import orders_receipt_due
-from orders.services import idempotency_keys_purge, order_receipt_send, orders_expire_due
+from orders.services import idempotency_keys_purge, order_receipt_send
 
 
 class OrderTask(FoodiesTask):
@@ -25,13 +26,6 @@ class OrderTask(FoodiesTask):
         order_id = kwargs.get("order_id", args[0] if args else None)
         number = Order.objects.filter(pk=order_id).values_list("number", flat=True).first()
         return f"order {number or '(no longer exists)'} (id {order_id})"
-
-
-@shared_task
-def expire_due_orders() -> int:
-    """Every minute: expire pending orders past their payment window, release their stock.
-    Two runs at once expire each order once (row lock per order)."""
-    return orders_expire_due()
 
 
 @shared_task
@@ -55,7 +49,7 @@ def purge_idempotency_keys() -> int:
 def send_receipt(order_id: int) -> bool:
     """E-mail a paid order's receipt, once per order (order_receipt_send says how). When
     the retries run out the receipt stays unsent and the sweep tries again later."""
-    return order_receipt_send(order_id=order_id)
+    return order_receipt_send(order_id=order_id, attachments=invoice_receipt_attachments)
 
 
 @shared_task

@@ -26,9 +26,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.exceptions import InsufficientStock
+from config.tasks import enqueue
 from invoices.models import Invoice
 from invoices.selectors import invoice_credited
 from invoices.services import credit_note_issue, invoice_issue
+from invoices.tasks import render_credit_note_pdf, render_invoice_pdf
 from orders.models import STOCK_RELEASED_STATUSES, Order, OrderEvent, OrderStatus
 from orders.services import (
     GATEWAY,
@@ -38,6 +40,7 @@ from orders.services import (
     order_event_log,
     order_expire,
     order_lock,
+    order_paid_side_effects,
     order_transition,
 )
 from payments.exceptions import (
@@ -413,7 +416,7 @@ def _order_paid(
         now=now,
         data={"gateway_order_id": payment.gateway_order_id, "payment_type": payment.payment_type},
     )
-    invoice_issue(
+    invoice = invoice_issue(
         order=order,
         payment_method=payment.payment_type,
         transaction_id=payment.transaction_id,
@@ -421,6 +424,10 @@ def _order_paid(
         gateway=payment.gateway,
         now=now,
     )
+    # After commit, outside this request when a worker runs: the PDF, then the receipt
+    # (which attaches it, rendering it if the first task has not yet).
+    enqueue(render_invoice_pdf, invoice.pk)
+    order_paid_side_effects(order=order)
 
 
 def _refund_credited(*, order: Order, payment: Payment, now: datetime) -> None:
@@ -433,13 +440,14 @@ def _refund_credited(*, order: Order, payment: Payment, now: datetime) -> None:
     amount = min(payment.refunded_amount, invoice.total) - invoice_credited(invoice=invoice)
     if amount <= 0:
         return
-    credit_note_issue(
+    credit_note = credit_note_issue(
         invoice=invoice,
         amount=amount,
         reason="Refunded in full" if payment.status == P.REFUNDED else "Partly refunded",
         refund_reference=f"{payment.gateway_order_id}:{payment.refunded_amount}",
         now=now,
     )
+    enqueue(render_credit_note_pdf, credit_note.pk)
 
 
 def _order_refunded(*, order: Order, payment: Payment, actor: Actor, now: datetime) -> None:

@@ -27,7 +27,8 @@ def test_every_scheduled_job_names_a_registered_task():
     app.loader.import_default_modules()
     schedule = app.conf.beat_schedule
     assert {name: entry["task"] for name, entry in schedule.items()} == {
-        "expire-due-orders": "orders.tasks.expire_due_orders",
+        "expire-due-orders": "payments.tasks.expire_due_orders",
+        "reconcile-payments": "payments.tasks.reconcile_payments",
         "switch-due-prices": "catalog.tasks.switch_due_prices",
         "send-due-receipts": "orders.tasks.send_due_receipts",
         "purge-idempotency-keys": "orders.tasks.purge_idempotency_keys",

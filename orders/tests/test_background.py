@@ -22,8 +22,9 @@ from config.tasks import enqueue
 from orders import services
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderStatus
 from orders.selectors import orders_receipt_due
-from orders.tasks import expire_due_orders, purge_idempotency_keys, send_due_receipts, send_receipt
+from orders.tasks import purge_idempotency_keys, send_due_receipts, send_receipt
 from orders.tests.factories import PickupSlotFactory, place_order
+from payments.tasks import expire_due_orders
 
 S = OrderStatus
 SMTP_FAILING = "django.core.mail.backends.smtp.EmailBackend"

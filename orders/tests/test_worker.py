@@ -29,8 +29,8 @@ from catalog.tests.factories import BundleFactory, ProductFactory
 from config.tasks import enqueue
 from orders import services
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.tasks import expire_due_orders
 from orders.tests.factories import place_order
+from payments.tasks import expire_due_orders
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -250,12 +250,14 @@ def test_expiry_from_two_workers_at_once_releases_stock_once(start_worker):
             enqueue(expire_due_orders)
 
     def finished() -> list[str]:
-        runs = [value for worker in workers for value in succeeded(worker, "orders.tasks.expire_due_orders")]
+        runs = [
+            value for worker in workers for value in succeeded(worker, "payments.tasks.expire_due_orders")
+        ]
         return runs if len(runs) == 4 else []
 
     runs = wait_for(finished, timeout=TASK_TIMEOUT, what="four expiry runs", log=workers[0].log)
     assert sum(int(value) for value in runs) == 30
-    assert all(succeeded(worker, "orders.tasks.expire_due_orders") for worker in workers)
+    assert all(succeeded(worker, "payments.tasks.expire_due_orders") for worker in workers)
     assert set(Order.objects.values_list("status", flat=True)) == {S.EXPIRED}
     assert OrderEvent.objects.filter(to_status=S.EXPIRED).count() == 30
     assert Product.objects.get(pk=rice.pk).stock == 100
