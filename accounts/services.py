@@ -2,6 +2,7 @@
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -14,6 +15,18 @@ __all__ = ["RefreshTokenInvalid", "RefreshTokenReused"]  # raised here; callers 
 from accounts.models import RefreshTokenRotation, User, normalize_email
 
 EMAIL_TAKEN = "An account with this email already exists."
+EMAIL_MAX_LENGTH = 254  # User.email's column
+
+
+def check_email(*, email: str) -> str:
+    """The email as it will be stored (normalized), refused when that form is not a valid
+    address: lower-casing can change an address (`İ` becomes `i` plus a combining dot, which
+    the validator rejects) and lengthen it, so validation runs after normalization."""
+    email = normalize_email(email)
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError(EmailValidator.message, code="invalid")
+    EmailValidator()(email)
+    return email
 
 
 def check_password_strength(*, password: str, user: User, field: str = "password") -> None:
@@ -27,7 +40,10 @@ def check_password_strength(*, password: str, user: User, field: str = "password
 @transaction.atomic(durable=True)
 def user_register(*, email: str, password: str, name: str = "") -> User:
     """Create a shopper account (never staff). Raises ValidationError (400)."""
-    email = normalize_email(email)
+    try:
+        email = check_email(email=email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.messages}) from exc
     check_password_strength(password=password, user=User(email=email, name=name))
     if User.objects.filter(email=email).exists():
         raise ValidationError({"email": [EMAIL_TAKEN]}, code="unique")

@@ -2,6 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from catalog.models import Product
+from config.fields import SlugRefField, StrictIntegerField
 
 
 class CartProductSerializer(serializers.Serializer):
@@ -34,13 +35,13 @@ class CartSerializer(serializers.Serializer):
 
 
 class CartItemAddSerializer(serializers.Serializer):
-    product = serializers.SlugRelatedField(
+    product = SlugRefField(
         slug_field="slug",
         queryset=Product.objects.all(),
         error_messages={"does_not_exist": "No product with slug {value}."},
     )
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1)
 
 
 class CartItemUpdateSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY)

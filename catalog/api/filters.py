@@ -1,16 +1,17 @@
 import django_filters
-from django import forms
 from django.db.models import Q
 
 from catalog.models import Category, Product
+from config.fields import QueryIntegerField
 
 MAX_FILTER_PRICE = 10**12
 
 
 class PriceFilter(django_filters.NumberFilter):
-    """Whole rupiah: "12.5" or "abc" are a 400, as are values past any real price."""
+    """Whole rupiah in ASCII digits: "12.5", "abc" or "١٢" are a 400, as are values past any
+    real price."""
 
-    field_class = forms.IntegerField
+    field_class = QueryIntegerField
 
 
 def visible_categories(request):
@@ -24,9 +25,13 @@ class ProductFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         field_name="category", to_field_name="slug", queryset=visible_categories
     )
-    kind = django_filters.ChoiceFilter(choices=Product.Kind.choices)
+    kind = django_filters.ChoiceFilter(
+        choices=Product.Kind.choices, error_messages={"invalid_choice": "Choose single or bundle."}
+    )
     available = django_filters.ChoiceFilter(
-        choices=[("true", "true"), ("false", "false")], method="filter_available"
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_available",
+        error_messages={"invalid_choice": "Choose true or false."},
     )
     min_price = PriceFilter(field_name="price", lookup_expr="gte", min_value=0, max_value=MAX_FILTER_PRICE)
     max_price = PriceFilter(field_name="price", lookup_expr="lte", min_value=0, max_value=MAX_FILTER_PRICE)
@@ -34,6 +39,9 @@ class ProductFilter(django_filters.FilterSet):
     ordering = django_filters.OrderingFilter(
         fields=(("name", "name"), ("price", "price"), ("created_at", "created")),
         help_text="name, price or created; prefix - for descending.",
+        error_messages={
+            "invalid_choice": "Order by name, price or created, each optionally prefixed with -."
+        },
     )
 
     class Meta:

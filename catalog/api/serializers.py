@@ -5,16 +5,19 @@ from rest_framework import serializers
 
 from catalog.models import Category, Product, ProductPrice
 from catalog.services import MAX_PRICE
+from config.fields import SlugRefField, StrictChoiceField, StrictIntegerField
 
 
 class CategorySerializer(serializers.ModelSerializer):
     slug = serializers.SlugField(max_length=100, required=False)
+    position = StrictIntegerField(
+        min_value=0, max_value=1_000_000, required=False, help_text="Lower comes first."
+    )
 
     class Meta:
         model = Category
         fields = ["id", "slug", "name", "position", "is_active"]
         read_only_fields = ["id"]
-        extra_kwargs = {"position": {"min_value": 0, "max_value": 1_000_000}}
 
 
 class CategoryRefSerializer(serializers.ModelSerializer):
@@ -83,8 +86,12 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class ComponentInputSerializer(serializers.Serializer):
-    product = serializers.SlugRelatedField(slug_field="slug", queryset=Product.objects.all())
-    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+    product = SlugRefField(
+        slug_field="slug",
+        queryset=Product.objects.all(),
+        error_messages={"does_not_exist": "No product with slug {value}."},
+    )
+    quantity = StrictIntegerField(min_value=1, max_value=1000)
 
     def validate(self, attrs):
         # A PATCH makes nested fields optional too; a component still needs both.
@@ -101,12 +108,16 @@ class ProductWriteSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=200, required=False)
     sku = serializers.CharField(max_length=64)
     description = serializers.CharField(required=False, allow_blank=True)
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
-    kind = serializers.ChoiceField(choices=Product.Kind.choices, required=False)
+    category = SlugRefField(
+        slug_field="slug",
+        queryset=Category.objects.all(),
+        error_messages={"does_not_exist": "No category with slug {value}."},
+    )
+    kind = StrictChoiceField(choices=Product.Kind.choices, required=False)
     is_active = serializers.BooleanField(required=False)
-    stock = serializers.IntegerField(min_value=0, max_value=2_000_000_000, required=False)
+    stock = StrictIntegerField(min_value=0, max_value=2_000_000_000, required=False)
     components = ComponentInputSerializer(many=True, required=False)
-    price = serializers.IntegerField(
+    price = StrictIntegerField(
         min_value=1,
         max_value=MAX_PRICE,
         required=False,
@@ -123,16 +134,14 @@ class ProductWriteSerializer(serializers.Serializer):
 
 
 class ProductPriceSerializer(serializers.ModelSerializer):
+    amount = StrictIntegerField(min_value=1, max_value=MAX_PRICE, help_text="Whole rupiah.")
     status = serializers.SerializerMethodField(help_text="past, current or scheduled")
 
     class Meta:
         model = ProductPrice
         fields = ["version", "amount", "valid_from", "status", "created_at"]
         read_only_fields = ["version", "status", "created_at"]
-        extra_kwargs = {
-            "amount": {"min_value": 1, "max_value": MAX_PRICE},
-            "valid_from": {"required": False},
-        }
+        extra_kwargs = {"valid_from": {"required": False}}
 
     def get_status(self, obj) -> str:
         current = self.context.get("current_version")

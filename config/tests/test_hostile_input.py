@@ -267,3 +267,251 @@ def test_staff_browsable_api_errors_are_left_alone(admin_client_staff):
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
     assert b"This field may not be blank." in response.content
+
+
+# --- 9. integers taken strictly -------------------------------------------------------------
+
+NOT_INTEGERS = ["\u0661", "1", "1 ", " 1", "1.0", 1.0, True, "+1", "1_0", "\uff11", None, [1], {"n": 1}]
+
+
+def cart_lines(user) -> list[tuple[str, int]]:
+    return list(CartItem.objects.filter(cart__user=user).values_list("product__slug", "quantity"))
+
+
+@pytest.mark.parametrize("quantity", NOT_INTEGERS, ids=repr)
+def test_cart_add_takes_only_json_integers(shopper, user, quantity):
+    ProductFactory(slug="nasi")
+    response = shopper.post(f"{API}/cart/items/", {"product": "nasi", "quantity": quantity})
+    assert response.status_code == 400
+    assert list(response.json()) == ["quantity"]
+    assert cart_lines(user) == []
+
+
+@pytest.mark.parametrize("quantity", NOT_INTEGERS, ids=repr)
+def test_cart_update_takes_only_json_integers(shopper, user, quantity):
+    ProductFactory(slug="nasi")
+    item = shopper.post(f"{API}/cart/items/", {"product": "nasi", "quantity": 2}).json()["items"][0]["id"]
+    response = shopper.patch(f"{API}/cart/items/{item}/", {"quantity": quantity})
+    assert response.status_code == 400
+    assert list(response.json()) == ["quantity"]
+    assert cart_lines(user) == [("nasi", 2)]
+
+
+def test_cart_update_requires_the_quantity(shopper, user):
+    ProductFactory(slug="nasi")
+    item = shopper.post(f"{API}/cart/items/", {"product": "nasi", "quantity": 2}).json()["items"][0]["id"]
+    response = shopper.patch(f"{API}/cart/items/{item}/", {})
+    assert response.status_code == 400
+    assert response.json() == {"quantity": ["This field is required."]}
+    assert cart_lines(user) == [("nasi", 2)]
+
+
+def test_a_json_integer_is_still_taken(shopper, user):
+    ProductFactory(slug="nasi")
+    assert shopper.post(f"{API}/cart/items/", {"product": "nasi", "quantity": 3}).status_code == 201
+    assert cart_lines(user) == [("nasi", 3)]
+
+
+@pytest.mark.parametrize("item", ["1", 1.0, True, "\u0661"], ids=repr)
+def test_checkout_items_take_only_json_integers(shopper, user, item):
+    nasi = ProductFactory(slug="nasi", stock=5)
+    shopper.post(f"{API}/cart/items/", {"product": "nasi", "quantity": 1})
+    response = shopper.post(f"{API}/orders/", {"items": [item]})
+    assert response.status_code == 400
+    assert list(response.json()) == ["items"]
+    assert Product.objects.get(pk=nasi.pk).stock == 5
+    assert cart_lines(user) == [("nasi", 1)]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/products/", {"stock": "5"}, "stock"),
+        ("/products/", {"stock": 5.0}, "stock"),
+        ("/products/", {"price": "1000"}, "price"),
+        ("/products/", {"price": True}, "price"),
+        ("/products/", {"components": [{"product": "rice", "quantity": "2"}]}, "components"),
+        ("/categories/", {"name": "X", "position": "1"}, "position"),
+        ("/products/rice/prices/", {"amount": "1000"}, "amount"),
+        ("/products/rice/prices/", {"amount": 1000.0}, "amount"),
+    ],
+)
+def test_staff_integer_inputs_are_strict(staff, path, body, field):
+    CategoryFactory(slug="cat")
+    rice = ProductFactory(slug="rice", price=5000)
+    base = {"name": "X", "sku": "X-1", "category": "cat", "price": 1000, "kind": "single"}
+    if "components" in body:
+        base["kind"] = "bundle"
+    payload = {**base, **body} if path == "/products/" else body
+    products, categories, prices = Product.objects.count(), Category.objects.count(), rice.prices.count()
+    response = staff.post(API + path, payload)
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert (Product.objects.count(), Category.objects.count(), rice.prices.count()) == (
+        products,
+        categories,
+        prices,
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page_size=\u0665",
+        "page_size=%205",
+        "page_size=%2B5",
+        "page_size=5.0",
+        "page_size=5_0",
+        "min_price=\u0661",
+        "min_price=1.0",
+        "max_price=%201",
+        "max_price=1e3",
+    ],
+)
+def test_integer_query_parameters_are_ascii_digits(anon, query):
+    ProductFactory()
+    body = assert_json_error(anon.get(f"{API}/products/?{query}"), 400)
+    assert list(body) == [query.split("=")[0]]
+
+
+@pytest.mark.parametrize("page", ["\u0661", "%201", "1.0", "%2B1"])
+def test_page_numbers_are_ascii_digits(anon, page):
+    ProductFactory()
+    assert_json_error(anon.get(f"{API}/products/?page={page}"), 404, "not_found")
+
+
+def test_ascii_integer_query_parameters_still_work(anon):
+    ProductFactory(price=5000)
+    response = anon.get(f"{API}/products/?page=1&page_size=5&min_price=1000&max_price=6000")
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+
+
+# --- 9. error messages do not echo input back -----------------------------------------------
+
+
+def assert_short_errors(response, field: str) -> list[str]:
+    assert response.status_code == 400, response.content[:300]
+    messages = response.json()[field]
+    text = json.dumps(messages)
+    assert len(text) < 200, text
+    assert "{'" not in text  # no Python repr
+    return messages
+
+
+def test_a_non_string_slug_is_not_echoed_as_a_python_repr(shopper, user):
+    response = shopper.post(f"{API}/cart/items/", {"product": {"slug": "x"}, "quantity": 1})
+    assert assert_short_errors(response, "product") == ["Expected a slug (text), got an object."]
+    assert cart_lines(user) == []
+
+
+def test_a_long_unknown_slug_is_echoed_truncated(shopper, user):
+    response = shopper.post(f"{API}/cart/items/", {"product": "x" * 5000, "quantity": 1})
+    [message] = assert_short_errors(response, "product")
+    assert message == 'No product with slug "' + "x" * 40 + '\u2026".'
+    assert cart_lines(user) == []
+
+
+def test_a_short_unknown_slug_is_echoed_whole(shopper):
+    response = shopper.post(f"{API}/cart/items/", {"product": "nasi-uduk", "quantity": 1})
+    assert response.json() == {"product": ['No product with slug "nasi-uduk".']}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/products/", {"name": "X", "sku": "X", "category": "y" * 5000}, "category"),
+        ("/products/", {"name": "X", "sku": "X", "category": "cat", "kind": "k" * 5000}, "kind"),
+        ("/products/", {"name": "X", "sku": "X", "category": "cat", "kind": {"a": 1}}, "kind"),
+        ("/products/", {"name": "X", "sku": "X", "category": ["cat"]}, "category"),
+    ],
+)
+def test_staff_errors_do_not_echo_input_in_full(staff, path, body, field):
+    CategoryFactory(slug="cat")
+    assert_short_errors(staff.post(API + path, body), field)
+    assert not Product.objects.exists()
+
+
+def test_component_errors_do_not_echo_input_in_full(staff):
+    CategoryFactory(slug="cat")
+    body = {"name": "X", "sku": "X", "category": "cat", "kind": "bundle"}
+    response = staff.post(
+        API + "/products/", {**body, "components": [{"product": "z" * 5000, "quantity": 1}]}
+    )
+    assert response.status_code == 400
+    assert len(json.dumps(response.json())) < 200
+    assert not Product.objects.exists()
+
+
+def test_status_change_errors_do_not_echo_input_in_full(staff, user):
+    from orders.tests.factories import place_order
+
+    order = place_order(user=user, items=[(ProductFactory(), 1)])
+    response = staff.post(f"{API}/orders/{order.number}/status/", {"status": "s" * 5000})
+    assert_short_errors(response, "status")
+    order.refresh_from_db()
+    assert order.status == "pending_payment"
+
+
+@pytest.mark.parametrize("param", ["kind", "available", "ordering", "category"])
+def test_filter_errors_do_not_echo_input_in_full(anon, param):
+    ProductFactory()
+    assert_short_errors(anon.get(f"{API}/products/?{param}={'q' * 5000}"), param)
+
+
+def test_order_filter_errors_do_not_echo_input_in_full(shopper):
+    assert_short_errors(shopper.get(f"{API}/orders/?status={'q' * 5000}"), "status")
+
+
+# --- 9. emails are stored in a form the project's own validator accepts ----------------------
+
+
+def test_an_email_that_lowercases_into_an_invalid_one_is_refused(anon):
+    response = anon.post(
+        f"{API}/auth/register/", {"email": "\u0130dris@example.com", "password": "a-long-Passphrase-9"}
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["email"]
+    assert User.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "Idris@Example.COM",
+        "idris@B\u00dcCHER.de",
+        "a@\u0130stanbul.com",
+        "\u0130dris@example.com",
+        "x@\u212a.com",
+    ],
+)
+def test_whatever_registers_is_stored_valid_and_normalized(anon, email):
+    from django.core.validators import validate_email
+
+    response = anon.post(f"{API}/auth/register/", {"email": email, "password": "a-long-Passphrase-9"})
+    assert response.status_code in (201, 400), response.content
+    if response.status_code == 400:
+        assert list(response.json()) == ["email"]
+        assert User.objects.count() == 0
+        return
+    stored = User.objects.get().email
+    validate_email(stored)
+    assert stored == stored.lower()
+    assert response.json()["email"] == stored
+
+
+def test_the_admin_refuses_such_an_email_too(admin_client_staff):
+    users = User.objects.count()
+    response = admin_client_staff.post(
+        "/admin/accounts/user/add/",
+        {
+            "email": "\u0130dris@example.com",
+            "name": "Idris",
+            "usable_password": "true",
+            "password1": "a-long-Passphrase-9",
+            "password2": "a-long-Passphrase-9",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert b"Enter a valid email address." in response.content
+    assert User.objects.count() == users

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.fields import StrictChoiceField, StrictIntegerField
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services import STAFF_TARGETS
 
@@ -105,7 +106,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class CheckoutSerializer(serializers.Serializer):
     items = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        child=StrictIntegerField(min_value=1, max_value=MAX_ID),
         source="item_ids",
         required=False,
         max_length=500,
@@ -121,7 +122,7 @@ class CheckoutSerializer(serializers.Serializer):
 
 
 class StatusChangeSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=sorted(STAFF_TARGETS))
+    status = StrictChoiceField(choices=sorted(STAFF_TARGETS))
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
