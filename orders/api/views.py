@@ -5,7 +5,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from orders import selectors, services
 from orders.api.filters import OrderFilter
@@ -15,6 +14,7 @@ from orders.api.serializers import (
     OrderSerializer,
     StatusChangeSerializer,
 )
+from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
 from orders.models import IdempotencyKey, Order
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -44,9 +44,14 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_throttles(self):
         if self.action == "create":
-            self.throttle_scope = "checkout"
-            return [ScopedRateThrottle()]
+            return [CheckoutThrottle()]
         return super().get_throttles()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.action == "create":  # counted by outcome, error answers included
+            checkout_throttle_record(request, response)
+        return response
 
     def _order_data(self, order: Order) -> dict:
         return OrderSerializer(
