@@ -44,4 +44,6 @@ class CartItemAddSerializer(serializers.Serializer):
 
 
 class CartItemUpdateSerializer(serializers.Serializer):
+    patch_in_full = True  # PATCH cart/items/{id}/ needs the quantity (config.schema documents it so)
+
     quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY)

@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category, Product
 from config.fields import QueryIntegerField
@@ -7,6 +8,7 @@ from config.fields import QueryIntegerField
 MAX_FILTER_PRICE = 10**12
 
 
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_FILTER_PRICE})
 class PriceFilter(django_filters.NumberFilter):
     """Whole rupiah in ASCII digits: "12.5", "abc" or "١٢" are a 400, as are values past any
     real price."""
@@ -35,7 +37,9 @@ class ProductFilter(django_filters.FilterSet):
     )
     min_price = PriceFilter(field_name="price", lookup_expr="gte", min_value=0, max_value=MAX_FILTER_PRICE)
     max_price = PriceFilter(field_name="price", lookup_expr="lte", min_value=0, max_value=MAX_FILTER_PRICE)
-    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    search = extend_schema_field({"type": "string", "maxLength": 100})(
+        django_filters.CharFilter(method="filter_search", max_length=100)
+    )
     ordering = django_filters.OrderingFilter(
         fields=(("name", "name"), ("price", "price"), ("created_at", "created")),
         help_text="name, price or created; prefix - for descending.",
@@ -48,7 +52,7 @@ class ProductFilter(django_filters.FilterSet):
         model = Product
         fields: list[str] = []
 
-    def filter_available(self, queryset, name, value):
+    def filter_available(self, queryset, name, value: str):
         return queryset.filter(available=(value == "true"))
 
     def filter_search(self, queryset, name, value):

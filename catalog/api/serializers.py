@@ -128,9 +128,19 @@ class ProductWriteSerializer(serializers.Serializer):
     def validate(self, attrs):
         if "components" in attrs:
             attrs["components"] = [(c["product"], c["quantity"]) for c in attrs["components"]]
-        if self.instance is not None and "price" in attrs:
-            raise serializers.ValidationError({"price": ["Add a new version with POST prices/ instead."]})
         return attrs
+
+
+class ProductUpdateSerializer(ProductWriteSerializer):
+    """Staff input for changing a product: as for creating, without a price (a new price is a
+    new version, `POST prices/`). A `price` sent anyway is refused, not silently ignored."""
+
+    price = None
+
+    def validate(self, attrs):
+        if "price" in self.initial_data:
+            raise serializers.ValidationError({"price": ["Add a new version with POST prices/ instead."]})
+        return super().validate(attrs)
 
 
 class ProductPriceSerializer(serializers.ModelSerializer):

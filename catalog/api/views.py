@@ -11,6 +11,7 @@ from catalog.api.serializers import (
     CategorySerializer,
     ProductPriceSerializer,
     ProductSerializer,
+    ProductUpdateSerializer,
     ProductWriteSerializer,
 )
 from catalog.models import Product
@@ -45,7 +46,7 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
 @extend_schema_view(
     create=extend_schema(request=ProductWriteSerializer, responses={201: ProductSerializer}),
-    partial_update=extend_schema(request=ProductWriteSerializer, responses=ProductSerializer),
+    partial_update=extend_schema(request=ProductUpdateSerializer, responses=ProductSerializer),
     destroy=extend_schema(description="Deactivates the product (kept for order history)."),
 )
 class ProductViewSet(viewsets.ModelViewSet):
@@ -72,7 +73,7 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     def partial_update(self, request: Request, slug: str | None = None) -> Response:
         product = self.get_object()
-        data = ProductWriteSerializer(product, data=request.data, partial=True)
+        data = ProductUpdateSerializer(product, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         product = services.product_update(product=product, **data.validated_data)
         return Response(self._reloaded(product))

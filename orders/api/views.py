@@ -29,6 +29,15 @@ def idempotency_key_from(request: Request) -> str | None:
     return key
 
 
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    # As checked above; a header loses leading and trailing spaces on the way in.
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+    OpenApiParameter.HEADER,
+    description="1 to 255 printable ASCII characters. Retries with the same key and body return the first response.",
+)
+
+
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     """Shoppers see and act on their own orders (another user's is a 404); staff see all."""
 
@@ -60,14 +69,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=CheckoutSerializer,
-        parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                str,
-                OpenApiParameter.HEADER,
-                description="Retries with the same key and body return the first response.",
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: OrderSerializer,
             400: OpenApiResponse(description="Invalid input, or cart_empty."),
