@@ -25,6 +25,7 @@ class CategoryViewSet(viewsets.ModelViewSet):
     serializer_class = CategorySerializer
     permission_classes = [IsStaffOrReadOnly]
     lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]{1,100}"  # Category.slug; anything else is a 404
     filter_backends: list = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -55,6 +56,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     permission_classes = [IsStaffOrReadOnly]
     lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]{1,200}"  # Product.slug; anything else is a 404
     filterset_class = ProductFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

@@ -515,3 +515,13 @@ def test_the_admin_refuses_such_an_email_too(admin_client_staff):
     assert response.status_code == 200  # the form again, with the error
     assert b"Enter a valid email address." in response.content
     assert User.objects.count() == users
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/products/" + "a" * 201 + "/", "/categories/" + "a" * 101 + "/", "/products/nasi%20uduk/prices/"],
+)
+def test_slugs_that_cannot_exist_are_a_json_404(anon, staff, path):
+    for client in (anon, staff):
+        assert_json_error(client.get(API + path), 404, "not_found")
+    assert_json_error(staff.patch(API + path, {"name": "x"}), 404, "not_found")

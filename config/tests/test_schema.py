@@ -260,3 +260,10 @@ def test_integer_inputs_are_integers(schema):
     product = request_schema(schema, op(schema, "post", "/products/"))
     assert product["properties"]["stock"]["type"] == "integer"
     assert product["properties"]["price"]["maximum"] > 0
+
+
+def test_slug_path_parameters_have_their_pattern(schema):
+    slug = param(op(schema, "get", "/products/{slug}/"), "slug", "path")
+    assert slug["schema"] == {"type": "string", "pattern": "^[-a-zA-Z0-9_]{1,200}$"}
+    slug = param(op(schema, "get", "/categories/{slug}/"), "slug", "path")
+    assert slug["schema"] == {"type": "string", "pattern": "^[-a-zA-Z0-9_]{1,100}$"}
