@@ -24,7 +24,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_number(self, request, paginator):
         raw = request.query_params.get(self.page_query_param)
-        if not raw:
+        if raw is None:
             return 1
         if raw in self.last_page_strings:
             return paginator.num_pages

@@ -20,6 +20,9 @@ from config.authentication import StaffSessionAuthentication
 from config.parsers import JSONParser
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Text input never contains U+0000 (config.parsers, config.middleware refuse it): said so on
+# every string a client sends that has no stricter pattern of its own.
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -131,6 +134,9 @@ class FoodiesAutoSchema(AutoSchema):
         if operation is not None:
             self._register_error_components()
             operation["responses"] = self._with_error_responses(operation)
+            for parameter in operation.get("parameters", []):
+                _refuse_nul(parameter.get("schema", {}))
+                _refuse_nul(parameter.get("schema", {}).get("items", {}))
         return operation
 
     # --- who may call --------------------------------------------------------------------
@@ -234,3 +240,40 @@ class FoodiesAutoSchema(AutoSchema):
             if status.startswith("4") and "$ref" not in response and "content" not in response:
                 response["content"] = _json(ERROR)
         return dict(sorted(responses.items()))
+
+
+def _refuse_nul(schema: dict) -> None:
+    if schema.get("type") == "string" and not {"pattern", "enum", "format"} & schema.keys():
+        schema["pattern"] = NO_NUL_PATTERN
+
+
+def refuse_nul_in_request_bodies(result: dict, generator, request, public) -> dict:
+    """POSTPROCESSING_HOOKS: every string in a request body (the components they use,
+    followed through $ref, nested objects, arrays and oneOf) gets NO_NUL_PATTERN unless it
+    has a pattern, enum or format of its own. Run after the components are final, so a
+    field's own validators (and drf-spectacular's blank-string alternative) come first."""
+    schemas = result.get("components", {}).get("schemas", {})
+    pending = [
+        content["schema"]
+        for item in result.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "requestBody" in operation
+        for content in operation["requestBody"]["content"].values()
+    ]
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[-1]
+            if name not in seen and name in schemas:
+                seen.add(name)
+                pending.append(schemas[name])
+            continue
+        _refuse_nul(node)
+        pending.extend(node.get("properties", {}).values())
+        pending.extend(node.get(key) for key in ("items", "additionalProperties"))
+        for key in ("oneOf", "anyOf", "allOf"):
+            pending.extend(node.get(key, []))
+    return result

@@ -374,7 +374,7 @@ def test_integer_query_parameters_are_ascii_digits(anon, query):
     assert list(body) == [query.split("=")[0]]
 
 
-@pytest.mark.parametrize("page", ["\u0661", "%201", "1.0", "%2B1"])
+@pytest.mark.parametrize("page", ["\u0661", "%201", "1.0", "%2B1", ""])
 def test_page_numbers_are_ascii_digits(anon, page):
     ProductFactory()
     assert_json_error(anon.get(f"{API}/products/?page={page}"), 404, "not_found")

@@ -190,7 +190,29 @@ def test_price_filters_are_bounded_integers(schema):
 
 
 def test_search_has_its_length_limit(schema):
-    assert param(op(schema, "get", "/products/"), "search")["schema"] == {"type": "string", "maxLength": 100}
+    assert param(op(schema, "get", "/products/"), "search")["schema"] == {
+        "type": "string",
+        "maxLength": 100,
+        "pattern": r"^[^\x00]*$",
+    }
+
+
+def test_text_input_is_documented_without_nul(schema):
+    register = request_schema(schema, op(schema, "post", "/auth/register/"))
+    assert register["properties"]["name"] == {
+        "type": "string",
+        "default": "",
+        "maxLength": 150,
+        "pattern": r"^[^\x00]*$",
+    }
+    assert register["properties"]["password"]["pattern"] == r"^[^\x00]*$"
+    assert "pattern" not in register["properties"]["email"]  # format: email says more
+    checkout = request_schema(schema, op(schema, "post", "/orders/"))
+    assert checkout["properties"]["notes"]["pattern"] == r"^[^\x00]*$"
+    assert checkout["properties"]["phone"]["pattern"].startswith("^\\+?[0-9]")  # its own, stricter
+    # Responses are not input: no pattern there.
+    product = schema["components"]["schemas"]["Product"]
+    assert "pattern" not in product["properties"]["name"]
 
 
 def test_page_and_page_size_are_bounded(schema):
