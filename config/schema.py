@@ -236,9 +236,10 @@ class FoodiesAutoSchema(AutoSchema):
         for status in self._error_statuses(operation):
             responses.setdefault(status, _ref("responses", ERROR_RESPONSES[status][0]))
         for status, response in responses.items():
-            # A view's own 4xx (a 409 described in words) gets the Error body.
+            # A view's own 4xx described in words (a 409) gets the body of its status.
             if status.startswith("4") and "$ref" not in response and "content" not in response:
-                response["content"] = _json(ERROR)
+                shared = ERROR_RESPONSES.get(status)
+                response["content"] = shared[1]["content"] if shared else _json(ERROR)
         return dict(sorted(responses.items()))
 
 
