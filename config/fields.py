@@ -64,6 +64,17 @@ class StrictIntegerField(serializers.IntegerField):
         return data
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean and nothing else: `true`/`false`, never `0`, `1`, `"true"` or `"yes"`."""
+
+    default_error_messages = {"invalid": "Must be true or false (a JSON boolean)."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
 class QueryIntegerField(forms.IntegerField):
     """Django forms (and so django-filter) counterpart of StrictIntegerField for query
     strings, where every value is text: ASCII digits only (see `parse_query_int`)."""

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from catalog.models import Category, Product, ProductPrice
 from catalog.services import MAX_PRICE
-from config.fields import SlugRefField, StrictChoiceField, StrictIntegerField
+from config.fields import SlugRefField, StrictBooleanField, StrictChoiceField, StrictIntegerField
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -13,6 +13,7 @@ class CategorySerializer(serializers.ModelSerializer):
     position = StrictIntegerField(
         min_value=0, max_value=1_000_000, required=False, help_text="Lower comes first."
     )
+    is_active = StrictBooleanField(required=False)
 
     class Meta:
         model = Category
@@ -114,7 +115,7 @@ class ProductWriteSerializer(serializers.Serializer):
         error_messages={"does_not_exist": "No category with slug {value}."},
     )
     kind = StrictChoiceField(choices=Product.Kind.choices, required=False)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
     stock = StrictIntegerField(min_value=0, max_value=2_000_000_000, required=False)
     components = ComponentInputSerializer(many=True, required=False)
     price = StrictIntegerField(

@@ -525,3 +525,18 @@ def test_slugs_that_cannot_exist_are_a_json_404(anon, staff, path):
     for client in (anon, staff):
         assert_json_error(client.get(API + path), 404, "not_found")
     assert_json_error(staff.patch(API + path, {"name": "x"}), 404, "not_found")
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes", "1", None], ids=repr)
+def test_booleans_are_json_booleans(staff, value):
+    category = CategoryFactory(slug="rice", is_active=True)
+    response = staff.patch(f"{API}/categories/rice/", {"is_active": value})
+    assert response.status_code == 400
+    assert list(response.json()) == ["is_active"]
+    category.refresh_from_db()
+    assert category.is_active is True
+    product = ProductFactory(slug="nasi", category=category)
+    response = staff.patch(f"{API}/products/nasi/", {"is_active": value})
+    assert response.status_code == 400
+    assert list(response.json()) == ["is_active"]
+    assert Product.objects.get(pk=product.pk).is_active is True
