@@ -1,7 +1,10 @@
 """Requests an attacker (or a fuzzer) sends: each must get a clear JSON 4xx and change nothing.
 
 Issue 7, items 4 to 9. The clients here never re-raise a server error into the test, so a
-regression shows up as the 500 (or HTML page) a real client would get."""
+regression shows up as the 500 (or HTML page) a real client would get. Elsewhere: item 8
+(refresh-token rotation, with a PostgreSQL race) in accounts/tests/test_token_rotation.py,
+the checkout throttle in orders/tests/test_checkout_throttle.py, gunicorn's limits in
+config/tests/test_server_limits.py, the schema in config/tests/test_schema.py."""
 
 import json
 
