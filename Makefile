@@ -48,12 +48,13 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Production-like: gunicorn, static files collected; settings from the environment/.env.
+# Production-like: gunicorn (request limits and timeout in gunicorn.conf.py), static files
+# collected; settings from the environment/.env.
 serve: install
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py migrate --noinput
-	$(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) \
-		--workers $${WEB_CONCURRENCY:-3} --timeout 30 --access-logfile -
+	$(VENV)/bin/gunicorn config.wsgi:application --config gunicorn.conf.py --bind $(HOST):$(PORT) \
+		--workers $${WEB_CONCURRENCY:-3} --access-logfile -
 
 # Background work with a broker (CELERY_BROKER_URL in the environment or .env): one or more
 # workers, and exactly one beat. Without a broker the app runs its tasks itself.

@@ -3,15 +3,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from accounts.models import User, normalize_email
+from accounts.models import User
+from accounts.services import check_email
 
 
 class EmailNormalizingMixin:
-    """Lower-case the email before the unique check, so `Alice@X.com` is a clear form error
-    when `alice@x.com` exists instead of a database error."""
+    """Normalize (and re-validate) the email before the unique check, so `Alice@X.com` is a
+    clear form error when `alice@x.com` exists instead of a database error."""
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
+        email = check_email(email=self.cleaned_data["email"])
         clash = User.objects.filter(email=email)
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)

@@ -3,6 +3,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 
 def normalize_email(email: str) -> str:
@@ -72,3 +73,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email
+
+
+class RefreshTokenRotation(models.Model):
+    """A refresh token that was exchanged for a new one (and blacklisted by that exchange).
+
+    The blacklist alone cannot tell a rotated token from one revoked by a logout or a
+    password change; only the reuse of a *rotated* token is a sign of theft. One row per
+    token (the primary key), written in the same transaction as the new token."""
+
+    token = models.OneToOneField(OutstandingToken, on_delete=models.CASCADE, primary_key=True)
+    rotated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"rotated {self.token_id} at {self.rotated_at:%Y-%m-%d %H:%M:%S}"

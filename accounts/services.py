@@ -2,13 +2,31 @@
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
-from accounts.models import User, normalize_email
+from accounts.exceptions import RefreshTokenInvalid, RefreshTokenReused
+
+__all__ = ["RefreshTokenInvalid", "RefreshTokenReused"]  # raised here; callers catch them from services
+from accounts.models import RefreshTokenRotation, User, normalize_email
 
 EMAIL_TAKEN = "An account with this email already exists."
+EMAIL_MAX_LENGTH = 254  # User.email's column
+
+
+def check_email(*, email: str) -> str:
+    """The email as it will be stored (normalized), refused when that form is not a valid
+    address: lower-casing can change an address (`İ` becomes `i` plus a combining dot, which
+    the validator rejects) and lengthen it, so validation runs after normalization."""
+    email = normalize_email(email)
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError(EmailValidator.message, code="invalid")
+    EmailValidator()(email)
+    return email
 
 
 def check_password_strength(*, password: str, user: User, field: str = "password") -> None:
@@ -22,7 +40,10 @@ def check_password_strength(*, password: str, user: User, field: str = "password
 @transaction.atomic(durable=True)
 def user_register(*, email: str, password: str, name: str = "") -> User:
     """Create a shopper account (never staff). Raises ValidationError (400)."""
-    email = normalize_email(email)
+    try:
+        email = check_email(email=email)
+    except ValidationError as exc:
+        raise ValidationError({"email": exc.messages}) from exc
     check_password_strength(password=password, user=User(email=email, name=name))
     if User.objects.filter(email=email).exists():
         raise ValidationError({"email": [EMAIL_TAKEN]}, code="unique")
@@ -50,6 +71,48 @@ def tokens_revoke_all(*, user: User) -> int:
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
     return len(created)
+
+
+def token_refresh_rotate(*, refresh: str) -> RefreshToken:
+    """Exchange a refresh token for a new one (its access token via `.access_token`).
+
+    Each refresh token is exchanged at most once, also under concurrency: its
+    OutstandingToken row is locked while the exchange is decided, so of N simultaneous
+    requests one wins. Presenting an already-exchanged token again (the losers of such a
+    race included) is taken as theft: every refresh token of the user is revoked, that is
+    committed, then RefreshTokenReused (401) is raised. A token revoked otherwise (logout,
+    password change) or invalid is RefreshTokenInvalid (401) and changes nothing."""
+    try:
+        # Signature, expiry and claims; the blacklist is checked below, under the row lock.
+        token = UntypedToken(refresh)
+    except TokenError as exc:
+        raise RefreshTokenInvalid(str(exc)) from exc
+    if token.get(jwt_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+        raise RefreshTokenInvalid("Token has wrong type.")
+    with transaction.atomic(durable=True):
+        outstanding = (
+            OutstandingToken.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(jti=token[jwt_settings.JTI_CLAIM])
+            .first()
+        )
+        if outstanding is None or outstanding.user is None:
+            raise RefreshTokenInvalid()
+        user = outstanding.user
+        reused = RefreshTokenRotation.objects.filter(token=outstanding).exists()
+        if reused:
+            tokens_revoke_all(user=user)
+        else:
+            if BlacklistedToken.objects.filter(token=outstanding).exists():
+                raise RefreshTokenInvalid("Token is blacklisted.")
+            if not user.is_active:
+                raise RefreshTokenInvalid("No active account found for the given token.")
+            BlacklistedToken.objects.create(token=outstanding)
+            RefreshTokenRotation.objects.create(token=outstanding)
+            new = RefreshToken.for_user(user)
+    if reused:
+        raise RefreshTokenReused()
+    return new
 
 
 @transaction.atomic(durable=True)

@@ -23,6 +23,9 @@ class Unsellable(StrEnum):
     INSUFFICIENT_STOCK = "insufficient_stock"  # fewer units than asked for (of the dish or a limited option)
 
 
+# The reasons as the API lists them (one named enum in the OpenAPI schema).
+REASONS = [reason.value for reason in Unsellable]
+
 REASON_TEXT = {
     Unsellable.INACTIVE: "is not on the menu",
     Unsellable.NO_PRICE: "has no price yet",

@@ -33,6 +33,10 @@ class ProfileSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "email", "date_joined"]
 
 
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=2000)
+
+
 class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 

@@ -6,10 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
 from accounts import services
 from accounts.api.serializers import (
@@ -17,6 +17,7 @@ from accounts.api.serializers import (
     LogoutSerializer,
     PasswordChangeSerializer,
     ProfileSerializer,
+    RefreshSerializer,
     RegisterSerializer,
     TokenPairSerializer,
     UserSerializer,
@@ -42,6 +43,24 @@ class TokenView(TokenObtainPairView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+
+class TokenRefreshView(TokenViewBase):
+    """Exchange a refresh token for a new pair. Each refresh token works once: presenting
+    one that was already exchanged (a copy of it) logs out every session of the account."""
+
+    serializer_class = RefreshSerializer
+
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer})
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            refresh = services.token_refresh_rotate(refresh=serializer.validated_data["refresh"])
+        except services.RefreshTokenInvalid as exc:
+            # SimpleJWT's 401 (with its WWW-Authenticate header), as for any bad token.
+            raise InvalidToken(exc.detail) from exc
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
 
 class LogoutView(APIView):

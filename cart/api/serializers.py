@@ -5,7 +5,8 @@ from rest_framework import serializers
 from cart.services import NOTE_MAX_LENGTH
 from catalog.models import Product
 from catalog.options import MAX_OPTIONS_PER_LINE
-from catalog.sellability import Unsellable
+from catalog.sellability import REASONS
+from config.fields import SlugRefField, StrictIntegerField
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 120}]})
@@ -48,7 +49,7 @@ class CartLineSerializer(serializers.Serializer):
     unit_price = serializers.IntegerField(allow_null=True, help_text="Current price; null when not for sale.")
     line_total = serializers.IntegerField(allow_null=True)
     problem = serializers.ChoiceField(
-        choices=[reason.value for reason in Unsellable],
+        choices=REASONS,
         allow_null=True,
         help_text="Why this line cannot be checked out as it is; null when it can.",
     )
@@ -65,12 +66,12 @@ class CartSerializer(serializers.Serializer):
 
 
 class CartItemAddSerializer(serializers.Serializer):
-    product = serializers.SlugRelatedField(
+    product = SlugRefField(
         slug_field="slug",
         queryset=Product.objects.all(),
         error_messages={"does_not_exist": "No product with slug {value}."},
     )
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1)
     options = serializers.ListField(
         child=OptionRefField(),
         required=False,
@@ -85,4 +86,6 @@ class CartItemAddSerializer(serializers.Serializer):
 
 
 class CartItemUpdateSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=1)
+    patch_in_full = True  # PATCH cart/items/{id}/ needs the quantity (config.schema documents it so)
+
+    quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY)

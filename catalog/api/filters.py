@@ -1,17 +1,20 @@
 import django_filters
-from django import forms
 from django.db.models import Q
+from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category, Product
 from catalog.selectors import available_q
+from config.fields import QueryIntegerField
 
 MAX_FILTER_PRICE = 10**12
 
 
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": MAX_FILTER_PRICE})
 class PriceFilter(django_filters.NumberFilter):
-    """Whole rupiah: "12.5" or "abc" are a 400, as are values past any real price."""
+    """Whole rupiah in ASCII digits: "12.5", "abc" or "١٢" are a 400, as are values past any
+    real price."""
 
-    field_class = forms.IntegerField
+    field_class = QueryIntegerField
 
 
 def visible_categories(request):
@@ -25,9 +28,13 @@ class ProductFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         field_name="category", to_field_name="slug", queryset=visible_categories
     )
-    kind = django_filters.ChoiceFilter(choices=Product.Kind.choices)
+    kind = django_filters.ChoiceFilter(
+        choices=Product.Kind.choices, error_messages={"invalid_choice": "Choose single or bundle."}
+    )
     available = django_filters.ChoiceFilter(
-        choices=[("true", "true"), ("false", "false")], method="filter_available"
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_available",
+        error_messages={"invalid_choice": "Choose true or false."},
     )
     min_price = PriceFilter(
         field_name="current_price", lookup_expr="gte", min_value=0, max_value=MAX_FILTER_PRICE
@@ -35,10 +42,15 @@ class ProductFilter(django_filters.FilterSet):
     max_price = PriceFilter(
         field_name="current_price", lookup_expr="lte", min_value=0, max_value=MAX_FILTER_PRICE
     )
-    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    search = extend_schema_field({"type": "string", "maxLength": 100})(
+        django_filters.CharFilter(method="filter_search", max_length=100)
+    )
     ordering = django_filters.OrderingFilter(
         fields=(("name", "name"), ("current_price", "price"), ("created_at", "created")),
         help_text="name, price or created; prefix - for descending.",
+        error_messages={
+            "invalid_choice": "Order by name, price or created, each optionally prefixed with -."
+        },
     )
 
     class Meta:

@@ -3,19 +3,23 @@ from rest_framework import serializers
 
 from catalog.models import Category, Product, ProductPrice
 from catalog.selectors import price_status
-from catalog.sellability import Unsellable, sellability
+from catalog.sellability import REASONS, sellability
 from catalog.services import MAX_PRICE
 from catalog.stock import MAX_STOCK
+from config.fields import SlugRefField, StrictBooleanField, StrictChoiceField, StrictIntegerField
 
 
 class CategorySerializer(serializers.ModelSerializer):
     slug = serializers.SlugField(max_length=100, required=False)
+    position = StrictIntegerField(
+        min_value=0, max_value=1_000_000, required=False, help_text="Lower comes first."
+    )
+    is_active = StrictBooleanField(required=False)
 
     class Meta:
         model = Category
         fields = ["id", "slug", "name", "position", "is_active"]
         read_only_fields = ["id"]
-        extra_kwargs = {"position": {"min_value": 0, "max_value": 1_000_000}}
 
 
 class CategoryRefSerializer(serializers.ModelSerializer):
@@ -98,7 +102,7 @@ class ProductSerializer(serializers.Serializer):
     currency = serializers.CharField()
     available = serializers.BooleanField(help_text="For sale and at least one unit can be bought.")
     unavailable_reason = serializers.ChoiceField(
-        choices=[reason.value for reason in Unsellable],
+        choices=REASONS,
         allow_null=True,
         help_text="Why it cannot be bought now; null when it can.",
     )
@@ -152,8 +156,12 @@ class ProductSerializer(serializers.Serializer):
 
 
 class ComponentInputSerializer(serializers.Serializer):
-    product = serializers.SlugRelatedField(slug_field="slug", queryset=Product.objects.all())
-    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+    product = SlugRefField(
+        slug_field="slug",
+        queryset=Product.objects.all(),
+        error_messages={"does_not_exist": "No product with slug {value}."},
+    )
+    quantity = StrictIntegerField(min_value=1, max_value=1000)
 
     def validate(self, attrs):
         # A PATCH makes nested fields optional too; a component still needs both.
@@ -164,23 +172,28 @@ class ComponentInputSerializer(serializers.Serializer):
 
 
 class ProductUpdateSerializer(serializers.Serializer):
-    """Staff changes to a product. Prices change through prices/; stock is set only together
-    with the value it is expected to have (`expected_stock`), or moved by stock/."""
+    """Staff changes to a product. Prices change through prices/ (a `price` sent here is
+    refused, not silently ignored); stock is set only together with the value it is expected
+    to have (`expected_stock`), or moved by stock/."""
 
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=200, required=False)
     sku = serializers.CharField(max_length=64)
     description = serializers.CharField(required=False, allow_blank=True)
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
-    kind = serializers.ChoiceField(
-        choices=Product.Kind.choices, required=False, help_text="Fixed once created; only for creation."
+    category = SlugRefField(
+        slug_field="slug",
+        queryset=Category.objects.all(),
+        error_messages={"does_not_exist": "No category with slug {value}."},
     )
-    is_active = serializers.BooleanField(required=False)
+    kind = StrictChoiceField(
+        choices=Product.Kind.choices, required=False, help_text="Fixed once created: a change is refused."
+    )
+    is_active = StrictBooleanField(required=False)
     components = ComponentInputSerializer(many=True, required=False)
-    stock = serializers.IntegerField(
+    stock = StrictIntegerField(
         min_value=0, max_value=MAX_STOCK, required=False, help_text="Requires `expected_stock`."
     )
-    expected_stock = serializers.IntegerField(
+    expected_stock = StrictIntegerField(
         min_value=0,
         max_value=MAX_STOCK,
         required=False,
@@ -202,12 +215,10 @@ class ProductUpdateSerializer(serializers.Serializer):
 class ProductCreateSerializer(ProductUpdateSerializer):
     """Staff input for a new product: its starting stock and, optionally, its first price."""
 
-    kind = serializers.ChoiceField(choices=Product.Kind.choices, required=False)
-    stock = serializers.IntegerField(
-        min_value=0, max_value=MAX_STOCK, required=False, help_text="Starting stock."
-    )
+    kind = StrictChoiceField(choices=Product.Kind.choices, required=False)
+    stock = StrictIntegerField(min_value=0, max_value=MAX_STOCK, required=False, help_text="Starting stock.")
     expected_stock = None
-    price = serializers.IntegerField(
+    price = StrictIntegerField(
         min_value=1, max_value=MAX_PRICE, required=False, help_text="Creates price version 1."
     )
 
@@ -218,7 +229,7 @@ class ProductCreateSerializer(ProductUpdateSerializer):
 
 
 class StockAdjustSerializer(serializers.Serializer):
-    delta = serializers.IntegerField(
+    delta = StrictIntegerField(
         min_value=-MAX_STOCK, max_value=MAX_STOCK, help_text="Units to add (positive) or remove (negative)."
     )
     reason = serializers.CharField(
@@ -233,16 +244,14 @@ class StockAdjustSerializer(serializers.Serializer):
 
 
 class ProductPriceSerializer(serializers.ModelSerializer):
+    amount = StrictIntegerField(min_value=1, max_value=MAX_PRICE, help_text="Whole rupiah.")
     status = serializers.SerializerMethodField(help_text="past, current or scheduled")
 
     class Meta:
         model = ProductPrice
         fields = ["version", "amount", "valid_from", "status", "created_at"]
         read_only_fields = ["version", "status", "created_at"]
-        extra_kwargs = {
-            "amount": {"min_value": 1, "max_value": MAX_PRICE},
-            "valid_from": {"required": False},
-        }
+        extra_kwargs = {"valid_from": {"required": False}}
 
     def get_status(self, obj) -> str:
         return price_status(price=obj, current_version=self.context.get("current_version"))

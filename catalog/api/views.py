@@ -30,6 +30,7 @@ class CategoryViewSet(viewsets.ModelViewSet):
     serializer_class = CategorySerializer
     permission_classes = [IsStaffOrReadOnly]
     lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]{1,100}"  # Category.slug; anything else is a 404
     filter_backends: list = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -68,10 +69,13 @@ class ProductViewSet(viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     permission_classes = [IsStaffOrReadOnly]
     lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]{1,200}"  # Product.slug; anything else is a 404
     filterset_class = ProductFilter
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no database
+            return Product.objects.none()
         return selectors.product_list(include_hidden=is_staff(self.request))
 
     @catalog_cached

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.fields import StrictChoiceField, StrictIntegerField
 from invoices.api.serializers import InvoiceRefSerializer
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS
@@ -128,7 +129,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class CheckoutSerializer(serializers.Serializer):
     items = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        child=StrictIntegerField(min_value=1, max_value=MAX_ID),
         source="item_ids",
         required=False,
         max_length=500,
@@ -138,7 +139,7 @@ class CheckoutSerializer(serializers.Serializer):
         r"^\+?[0-9][0-9 \-]{5,18}$", max_length=20, required=False, help_text="Contact phone for this order."
     )
     notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    pickup_slot = serializers.IntegerField(
+    pickup_slot = StrictIntegerField(
         min_value=1,
         max_value=MAX_ID,
         required=False,
@@ -153,7 +154,7 @@ class CheckoutSerializer(serializers.Serializer):
 
 
 class StatusChangeSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=sorted(STAFF_TARGETS))
+    status = StrictChoiceField(choices=sorted(STAFF_TARGETS))
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

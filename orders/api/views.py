@@ -5,7 +5,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from orders import selectors, services
 from orders.api.checkout import checkout, order_body
@@ -16,6 +15,7 @@ from orders.api.serializers import (
     OrderSerializer,
     StatusChangeSerializer,
 )
+from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
 from orders.models import Order
 from payments.services import payment_open
 
@@ -29,6 +29,15 @@ def idempotency_key_from(request: Request) -> str | None:
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
         raise ValidationError({IDEMPOTENCY_HEADER: ["Use 1 to 255 printable ASCII characters."]})
     return key
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    # As checked above; a header loses leading and trailing spaces on the way in.
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+    OpenApiParameter.HEADER,
+    description="1 to 255 printable ASCII characters. Retries with the same key and body return the first response.",
+)
 
 
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
@@ -46,28 +55,27 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_throttles(self):
         if self.action == "create":
-            self.throttle_scope = "checkout"
-            return [ScopedRateThrottle()]
+            return [CheckoutThrottle()]
         return super().get_throttles()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.action == "create":  # counted by outcome, error answers included
+            checkout_throttle_record(request, response)
+        return response
 
     def _order_data(self, order: Order) -> dict:
         return order_body(order)
 
     @extend_schema(
         request=CheckoutSerializer,
-        parameters=[
-            OpenApiParameter(
-                IDEMPOTENCY_HEADER,
-                str,
-                OpenApiParameter.HEADER,
-                description="Retries with the same key and body return the first response.",
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: OrderSerializer,
-            400: OpenApiResponse(description="Invalid input, or cart_empty."),
+            400: OpenApiResponse(description="Invalid input, cart_empty, or slot_unavailable."),
             409: OpenApiResponse(
-                description="insufficient_stock, product_unavailable, or key still in flight."
+                description="insufficient_stock, product_unavailable, shop_closed, slot_full, "
+                "or the Idempotency-Key still in flight."
             ),
             422: OpenApiResponse(description="Idempotency-Key reused with another body."),
         },
