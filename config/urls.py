@@ -5,6 +5,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import exceptions
+from config.bench import bench_urlpatterns
 
 admin.site.site_header = "Foodies admin"
 admin.site.site_title = "Foodies admin"
@@ -19,6 +20,9 @@ urlpatterns = [
     # redirect (a POST must never be redirected).
     re_path(r"^api/", exceptions.api_not_found),
 ]
+
+# The benchmark's reference view (`bench/run.py`); never routed unless asked for.
+urlpatterns += bench_urlpatterns(enabled=settings.BENCH_ROUTES)
 
 if settings.DEBUG:
     # Product images in local runs; production serves MEDIA_ROOT from the web server or
