@@ -57,3 +57,9 @@ serve: install
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# Load benchmark (bench/README.md): a scratch PostgreSQL database, gunicorn, wrk (installed
+# with apt-get when missing). Options through BENCH_ARGS, e.g. BENCH_ARGS="--scenarios list".
+.PHONY: bench
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)
