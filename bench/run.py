@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import report, scratch, wrk  # noqa: E402
-from bench.server import Server, machine_busy_seconds  # noqa: E402
+from bench.server import PrivateRedis, Server, machine_busy_seconds  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,8 +65,14 @@ def parse_args() -> argparse.Namespace:
         default=True,
         help="even split of the connections over the workers (bench/gunicorn_worker.py; default: yes)",
     )
-    parser.add_argument(
-        "--cache-url", default=None, help="CACHE_URL for the app, e.g. redis://127.0.0.1:6379/5"
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-url", default=None, help="CACHE_URL for the app (default: per-process memory)"
+    )
+    cache.add_argument(
+        "--redis",
+        action="store_true",
+        help="start a private redis-server for the run and use it as the cache",
     )
     parser.add_argument(
         "--save",
@@ -265,6 +271,8 @@ def effective_settings(args: argparse.Namespace, env: dict[str, str], server: Se
         "wrk_threads": args.threads,
         "gunicorn": server.command[1:] if server else None,
         "accept_limit_per_worker": server.accept_limit if server and server.balanced else None,
+        # gunicorn reads it from its working directory; the options above override it.
+        "gunicorn_conf_py": (ROOT / "gunicorn.conf.py").exists(),
         "env": {k: v for k, v in env.items() if k != "SECRET_KEY"},
         "django": {
             "DEBUG": settings.DEBUG,
@@ -281,7 +289,8 @@ def main() -> None:
     began = time.monotonic()
     wrk_path = None if args.profile else wrk.ensure_wrk()
     database = scratch.ScratchDatabase(kind=args.db, server_url=args.pg, name=args.db_name)
-    env = scratch.app_env(database_url=database.url, cache_url=args.cache_url)
+    redis = PrivateRedis() if args.redis else None
+    env = scratch.app_env(database_url=database.url, cache_url=redis.url if redis else args.cache_url)
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     server_env = {**os.environ}
@@ -294,6 +303,8 @@ def main() -> None:
     database.create()
     server = None
     try:
+        if redis:
+            redis.start()
         django.setup()
         from django.core.management import call_command
         from django.db import connections
@@ -401,6 +412,8 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        if redis is not None:
+            redis.stop()
         if "django.db" in sys.modules:
             from django.db import connections
 

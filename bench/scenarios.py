@@ -87,14 +87,14 @@ class Context:
         return f"{prefix}{next(self._labels)}"
 
     def requests_for(self, seconds: float, *, connections: int | None = None, like: str = "cart-add") -> int:
-        """How many distinct requests `seconds` of load could send: 1.5x the rate measured for
-        `like` (else half the bare view's), plus a margin of 20 per connection."""
+        """How many distinct requests `seconds` of load could send: at the larger of 1.5x the
+        rate measured for `like` and a quarter of the bare view's, plus 20 per connection."""
         if self.budget is not None:
             return self.budget
         if seconds <= 0:
             return 0
-        rate = self.rates.get(like) or 0.5 * self.rates.get("bare", 1000.0)
-        return math.ceil(1.5 * rate * seconds) + 20 * (connections or self.connections)
+        rate = max(1.5 * self.rates.get(like, 0.0), 0.25 * self.rates.get("bare", 2000.0))
+        return math.ceil(rate * seconds) + 20 * (connections or self.connections)
 
 
 @dataclass(frozen=True)

@@ -157,8 +157,12 @@ def test_revalidation_is_skipped_when_the_server_sends_no_etag():
 
 def test_write_workloads_are_sized_from_the_rate_measured_earlier():
     ctx = context(None)
+    assert ctx.requests_for(10) == 5000 + 160  # nothing measured yet: a quarter of 2000 req/s
+    ctx.rates["bare"] = 1000.0
     ctx.rates["cart-add"] = 100.0
-    assert ctx.requests_for(10) == 1500 + 160
+    assert ctx.requests_for(10) == 2500 + 160  # a quarter of the bare view's rate is more
+    ctx.rates["cart-add"] = 400.0
+    assert ctx.requests_for(10, connections=16) == 6000 + 320
     assert ctx.requests_for(0) == 0
     ctx.budget = 7
     assert ctx.requests_for(10) == 7
