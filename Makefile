@@ -66,3 +66,9 @@ beat: install
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache celerybeat-schedule*
+
+# Load benchmark (bench/README.md): a scratch PostgreSQL database, gunicorn, wrk (installed
+# with apt-get when missing). Options through BENCH_ARGS, e.g. BENCH_ARGS="--scenarios list".
+.PHONY: bench
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)

@@ -1,34 +1,40 @@
-"""Load benchmark: the menu and checkout under concurrent HTTP load, on 127.0.0.1 only.
+"""Load benchmark: each API scenario's throughput as a ratio to a bare view, in one run.
 
-Sets up a scratch database, seeds the demo menu plus generated products, starts gunicorn
-with production-like settings, sends a bounded number of requests from threads, and
-prints latency percentiles and throughput per scenario. After the checkout scenario it
-checks that stock adds up (nothing oversold, nothing lost).
+Makes a scratch database (PostgreSQL `foodies_bench` by default), migrates, seeds the demo
+menu plus generated products and a few hundred shoppers, starts gunicorn (gthread,
+production settings) on 127.0.0.1, and drives each scenario with wrk for a fixed time and
+number of connections. Prints req/s, latency percentiles, errors and the ratio to the bare
+view measured in the same run, checks the targets, and writes bench/results/latest.json
+(plus a timestamped copy). The server is stopped and the database dropped at the end,
+also on failure. See bench/README.md.
 
-    .venv/bin/python bench/run.py                       # PostgreSQL scratch db (default)
-    .venv/bin/python bench/run.py --db sqlite           # SQLite file in /tmp
-    .venv/bin/python bench/run.py --products 10000 --requests 600 --concurrency 8
-
-The scratch database is dropped (PostgreSQL) or deleted (SQLite) afterwards.
+    make bench                                     # everything, PostgreSQL
+    .venv/bin/python bench/run.py --scenarios list,detail --duration 5
+    .venv/bin/python bench/run.py --profile detail  # in-process, cProfile + query counts
+    .venv/bin/python bench/run.py --db sqlite
 """
 
 import argparse
-import json
+import math
 import os
-import secrets
-import statistics
-import subprocess
+import resource
+import signal
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
+import warnings
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_NAME = "foodies_bench"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import report, scratch, wrk  # noqa: E402
+from bench.server import PrivateRedis, Server, machine_busy_seconds  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -36,210 +42,383 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--products", type=int, default=10_000, help="generated products on top of the menu")
-    parser.add_argument("--requests", type=int, default=400, help="requests per read scenario")
-    parser.add_argument("--concurrency", type=int, default=8, help="client threads")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--shoppers", type=int, default=200, help="checkouts in the checkout scenario")
-    parser.add_argument("--port", type=int, default=8765)
-    return parser.parse_args()
+    parser.add_argument(
+        "--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server (without a database)"
+    )
+    parser.add_argument("--db-name", default="foodies_bench", help="scratch PostgreSQL database (dropped)")
+    parser.add_argument(
+        "--products", type=int, default=10_000, help="generated products besides the demo menu"
+    )
+    parser.add_argument("--users", type=int, default=300, help="shoppers for cart read and add to cart")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--server-threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--duration", type=float, default=10, help="seconds of load per scenario")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load first (0: none)")
+    parser.add_argument("--connections", type=int, default=8, help="keep-alive connections wrk holds open")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--scenarios", default="", help="comma-separated names (default: all); bare always runs"
+    )
+    parser.add_argument(
+        "--balanced",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="even split of the connections over the workers (bench/gunicorn_worker.py; default: yes)",
+    )
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache-url", default=None, help="CACHE_URL for the app (default: per-process memory)"
+    )
+    cache.add_argument(
+        "--redis",
+        action="store_true",
+        help="start a private redis-server for the run and use it as the cache",
+    )
+    parser.add_argument(
+        "--save",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write bench/results/ (default: yes)",
+    )
+    parser.add_argument("--profile", metavar="SCENARIO", help="profile one scenario in-process instead")
+    parser.add_argument("--profile-requests", type=int, default=200, help="requests per profile pass")
+    args = parser.parse_args()
+    if args.connections < args.threads:
+        parser.error("--connections must be at least --threads")
+    # Whole multiples: every wrk thread then serves the same shoppers throughout.
+    args.users = math.ceil(max(args.users, args.threads) / args.threads) * args.threads
+    return args
 
 
-def scratch_env(args: argparse.Namespace) -> dict[str, str]:
-    if args.db == "postgres":
-        url = f"postgres://postgres@127.0.0.1:5432/{PG_NAME}"
-    else:
-        url = f"sqlite:////tmp/{PG_NAME}.sqlite3"
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
-        # The benchmark measures the service, not the throttle.
-        "THROTTLE_LOGIN": "100000/min",
-        "THROTTLE_CHECKOUT": "100000/min",
-        "LOG_LEVEL": "ERROR",
-    }
+def _terminate(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")
 
 
-def create_database(args: argparse.Namespace) -> None:
-    if args.db == "postgres":
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", PG_NAME], check=True)
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", PG_NAME], check=True)
-    else:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"/tmp/{PG_NAME}.sqlite3{suffix}").unlink(missing_ok=True)
+def select(args: argparse.Namespace) -> list:
+    from bench.scenarios import BARE, BARE_AGAIN, BY_NAME, SCENARIOS
+
+    if args.profile:
+        scenario = BY_NAME.get(args.profile)
+        if scenario is None or scenario.prepare is None:
+            runnable = [s.name for s in SCENARIOS if s.prepare and s is not BARE_AGAIN]
+            raise SystemExit(f"--profile takes one of: {', '.join(runnable)}")
+        return [scenario]
+    if not args.scenarios:
+        return SCENARIOS
+    names = {name.strip() for name in args.scenarios.split(",") if name.strip()}
+    unknown = names - BY_NAME.keys()
+    if unknown:
+        raise SystemExit(f"unknown scenarios: {', '.join(sorted(unknown))}; known: {', '.join(BY_NAME)}")
+    return [s for s in SCENARIOS if s.name in names or s in (BARE, BARE_AGAIN)]
 
 
-def drop_database(args: argparse.Namespace) -> None:
-    if args.db == "postgres":
-        subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", PG_NAME], check=True)
-    else:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"/tmp/{PG_NAME}.sqlite3{suffix}").unlink(missing_ok=True)
+def http_fetch(base_url: str):
+    """Requests sent outside the measurement (to learn ETags): [(status, lower-cased headers)]."""
+
+    def one(request) -> tuple[int, dict[str, str]]:
+        data = request.body.encode() if request.body else None
+        sent = urllib.request.Request(base_url + request.path, data=data, method=request.method)
+        sent.add_header("Accept", "application/json")
+        if request.token:
+            sent.add_header("Authorization", f"Bearer {request.token}")
+        if request.etag:
+            sent.add_header("If-None-Match", request.etag)
+        try:
+            with urllib.request.urlopen(sent, timeout=30) as response:
+                response.read()
+                return response.status, {k.lower(): v for k, v in response.headers.items()}
+        except urllib.error.HTTPError as error:
+            error.read()
+            return error.code, {k.lower(): v for k, v in error.headers.items()}
+
+    def fetch(requests: list) -> list[tuple[int, dict[str, str]]]:
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(one, requests))
+
+    return fetch
 
 
-def make_shoppers(count: int, slug: str) -> tuple[list[str], int]:
-    """`count` shoppers with one unit of `slug` in their cart, racing for count // 2 units."""
-    from rest_framework_simplejwt.tokens import RefreshToken
+def client_fetch():
+    from django.test import Client
 
-    from accounts.models import User
-    from cart.services import cart_add_item
-    from catalog.models import Product
+    from bench.profiling import send
 
-    product = Product.objects.get(slug=slug)
-    product.stock = count // 2
-    product.save(update_fields=["stock"])
-    tokens = []
-    for i in range(count):
-        user = User.objects.create_user(email=f"bench{i}@example.com", password=None, name=f"Bench {i}")
-        cart_add_item(user=user, product=product, quantity=1)
-        tokens.append(str(RefreshToken.for_user(user).access_token))
-    return tokens, product.stock
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def fetch(requests: list) -> list[tuple[int, dict[str, str]]]:
+        answers = []
+        for request in requests:
+            response = send(client, request)
+            answers.append((response.status_code, {k.lower(): v for k, v in response.headers.items()}))
+        return answers
+
+    return fetch
 
 
-def request(
-    url: str, method: str = "GET", body: dict | None = None, token: str | None = None
-) -> tuple[int, float]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Accept", "application/json")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    started = time.perf_counter()
+def write_requests(path: Path, requests: list, lanes: int) -> None:
+    lines = [request.tsv() for request in requests]
+    while len(lines) < lanes:  # every wrk thread needs at least one request
+        lines += lines
+    path.write_text("\n".join(lines) + "\n")
+
+
+def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path) -> dict:
+    from django.db import connections
+
+    from bench.scenarios import Skip
+
+    row = {"name": scenario.name, "title": scenario.title, "reference": scenario.name in ("bare", "bare-end")}
+    if scenario.has_target:
+        row["target"] = {
+            "min_ratio": scenario.min_ratio,
+            "max_p50_ms": scenario.max_p50_ms,
+            "max_p99_ms": scenario.max_p99_ms,
+            "zero_errors": scenario.zero_errors,
+            "source": scenario.source,
+        }
+        row["target_text"] = scenario.target_text()
+    print(f"{scenario.title}: preparing", flush=True)
     try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        error.read()
-        status = error.code
-    return status, time.perf_counter() - started
+        workload = scenario.prepare(ctx)
+    except Skip as skip:
+        print(f"{scenario.title}: skipped, {skip}", flush=True)
+        return {**row, "skipped": str(skip)}
+    finally:
+        connections.close_all()  # the harness holds no connection while the server is measured
+    conns = scenario.connections or args.connections
+    threads = min(args.threads, conns)
+    measured = workdir / f"{scenario.name}.tsv"
+    write_requests(measured, workload.requests, threads)
+    server.serve(connections=conns)
+    common = {"wrk": wrk_path, "base_url": server.base_url, "threads": threads, "connections": conns}
 
+    if args.warmup > 0:
+        warm = workdir / f"{scenario.name}.warm.tsv"
+        write_requests(warm, workload.warmup or workload.requests, threads)
+        warm_result = wrk.finish(
+            wrk.run(**common, requests_file=warm, seconds=args.warmup), limit=args.warmup + 60
+        )
+        if warm_result.errors(scenario.expect):
+            print(f"  warm-up: statuses {warm_result.statuses}", flush=True)
 
-def scenario(name: str, calls: list, concurrency: int) -> dict:
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(lambda call: call(), calls))
-    wall = time.perf_counter() - started
-    latencies = sorted(lat for _, lat in results)
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
-
-    row = {
-        "scenario": name,
-        "requests": len(results),
-        "statuses": dict(Counter(status for status, _ in results)),
-        "rps": len(results) / wall,
-        "p50_ms": pct(0.50),
-        "p95_ms": pct(0.95),
-        "p99_ms": pct(0.99),
-        "mean_ms": statistics.fmean(latencies) * 1000,
-    }
+    cpu_before, busy_before, wall_before = server.cpu_snapshot(), machine_busy_seconds(), time.monotonic()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    process = wrk.run(**common, requests_file=measured, seconds=args.duration)
+    time.sleep(min(2.0, args.duration / 3))
+    split = server.connections_per_worker()
+    result = wrk.finish(process, limit=args.duration + 60)
+    cpu = server.cpu_used(cpu_before, server.cpu_snapshot())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, now reaped
+    wrk_cpu = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    others = machine_busy_seconds() - busy_before - cpu["app"] - cpu["db"] - wrk_cpu
+    others_cores = max(0.0, others) / (time.monotonic() - wall_before)
+    ctx.rates[scenario.name] = result.rps
+    per_request = (
+        {kind: 1000 * seconds / result.requests for kind, seconds in cpu.items()} if result.requests else {}
+    )
+    row.update(
+        {
+            "requests": result.requests,
+            "seconds": round(result.seconds, 3),
+            "rps": result.rps,
+            "latency_ms": {k: round(v, 3) for k, v in result.latency_ms.items()},
+            "errors": result.errors(scenario.expect),
+            "expected_statuses": sorted(scenario.expect),
+            "statuses": {str(k): v for k, v in sorted(result.statuses.items())},
+            "socket_errors": result.socket_errors,
+            "wraps": result.wraps,
+            "distinct_requests": len(workload.requests),
+            "connections": conns,
+            "wrk_threads": threads,
+            "connections_per_worker": split,
+            # CPU time of the gunicorn workers and of the scratch database's backends over the
+            # measurement, per request: less sensitive than req/s to other load on the machine.
+            "cpu_ms_per_request": {k: round(v, 3) for k, v in per_request.items()},
+            "wrk_cpu_s": round(wrk_cpu, 3),
+            # Cores kept busy by everything else on the machine meanwhile (other users, the
+            # harness itself): above a few tenths, the req/s figures are disturbed.
+            "others_cores": round(others_cores, 2),
+            "note": workload.note,
+            "repeatable": workload.repeatable,
+        }
+    )
+    lat = result.latency_ms
     print(
-        f"{name:<40} {row['requests']:>5} req  {row['rps']:7.1f} req/s  p50 {row['p50_ms']:6.1f} ms  "
-        f"p95 {row['p95_ms']:6.1f} ms  p99 {row['p99_ms']:6.1f} ms  {row['statuses']}",
+        f"  {result.requests} requests, {result.rps:.1f} req/s, p50 {lat['p50']:.1f} / p99 {lat['p99']:.1f} ms, "
+        f"CPU/request app {per_request.get('app', 0):.2f} + db {per_request.get('db', 0):.2f} ms, "
+        f"statuses {dict(result.statuses)}, connections per worker {split}, others' load {others_cores:.2f} cores",
         flush=True,
     )
     return row
 
 
-def wait_until_up(base: str, server: subprocess.Popen) -> None:
-    for _ in range(100):
-        if server.poll() is not None:
-            raise SystemExit("gunicorn exited; see its output above")
-        try:
-            if request(f"{base}/api/v1/health/")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not come up")
+def effective_settings(args: argparse.Namespace, env: dict[str, str], server: Server | None) -> dict:
+    from django.conf import settings
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
+        db_version = cursor.fetchone()[0]
+    connection.close()
+    return {
+        "database": args.db,
+        "database_version": db_version,
+        "products_generated": args.products,
+        "shoppers": args.users,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "connections": args.connections,
+        "wrk_threads": args.threads,
+        "gunicorn": server.command[1:] if server else None,
+        "accept_limit_per_worker": server.accept_limit if server and server.balanced else None,
+        # gunicorn reads it from its working directory; the options above override it.
+        "gunicorn_conf_py": (ROOT / "gunicorn.conf.py").exists(),
+        "env": {k: v for k, v in env.items() if k != "SECRET_KEY"},
+        "django": {
+            "DEBUG": settings.DEBUG,
+            "CONN_MAX_AGE": settings.DATABASES["default"].get("CONN_MAX_AGE"),
+            "CACHE_BACKEND": settings.CACHES["default"]["BACKEND"],
+            "PAGE_SIZE": settings.REST_FRAMEWORK.get("PAGE_SIZE"),
+        },
+    }
 
 
 def main() -> None:
     args = parse_args()
-    env = scratch_env(args)
+    signal.signal(signal.SIGTERM, _terminate)
+    began = time.monotonic()
+    wrk_path = None if args.profile else wrk.ensure_wrk()
+    database = scratch.ScratchDatabase(kind=args.db, server_url=args.pg, name=args.db_name)
+    redis = PrivateRedis() if args.redis else None
+    env = scratch.app_env(database_url=database.url, cache_url=redis.url if redis else args.cache_url)
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.core.management import call_command
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    server_env = {**os.environ}
+    machine = report.machine()
 
-    django.setup()
-    create_database(args)
+    import django
+
+    # As PYTHONWARNINGS does for the server: the API serves no static files.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    database.create()
     server = None
     try:
-        call_command("migrate", interactive=False, verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)  # as `make serve` does
-        started = time.perf_counter()
-        call_command("seed", products=args.products, stdout=open(os.devnull, "w"))  # noqa: SIM115
-        print(
-            f"database: {args.db}; seeded menu + {args.products} products in {time.perf_counter() - started:.1f}s"
-        )
-        tokens, stock = make_shoppers(args.shoppers, "es-teh-manis")
-
-        base = f"http://127.0.0.1:{args.port}"
-        server = subprocess.Popen(
-            [
-                str(ROOT / ".venv" / "bin" / "gunicorn"),
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{args.port}",
-                "--workers",
-                str(args.workers),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        wait_until_up(base, server)
-        api = f"{base}/api/v1"
-        n, c = args.requests, args.concurrency
-        print(f"gunicorn workers: {args.workers}; client threads: {c}")
-        scenario("GET health/", [lambda: request(f"{api}/health/")] * n, c)
-        scenario("GET products/ (page 1, 20)", [lambda: request(f"{api}/products/")] * n, c)
-        scenario("GET products/?page_size=100", [lambda: request(f"{api}/products/?page_size=100")] * n, c)
-        pages = [lambda p=p: request(f"{api}/products/?page={p}&page_size=50") for p in range(1, n + 1)]
-        scenario("GET products/ deep pages (50 each)", pages, c)
-        scenario(
-            "GET products/ filtered + ordered",
-            [lambda: request(f"{api}/products/?available=true&min_price=10000&ordering=-price")] * n,
-            c,
-        )
-        scenario("GET products/?search=nasi", [lambda: request(f"{api}/products/?search=nasi")] * n, c)
-        scenario(
-            "GET products/{bundle}/", [lambda: request(f"{api}/products/paket-hemat-nasi-goreng/")] * n, c
-        )
-
-        checkout = scenario(
-            f"POST orders/ ({len(tokens)} shoppers, stock {stock})",
-            [lambda t=t: request(f"{api}/orders/", "POST", {}, t) for t in tokens],
-            c,
-        )
-        sold = checkout["statuses"].get(201, 0)
-        left = json.loads(urllib.request.urlopen(f"{api}/products/es-teh-manis/").read())["stock"]
-        assert (sold, left) == (stock, 0), f"stock does not add up: sold {sold}, left {left}"
-        assert set(checkout["statuses"]) <= {201, 409}, checkout["statuses"]
-        print(
-            f"checkout: {sold} sold, {checkout['statuses'].get(409, 0)} refused, stock left {left}: adds up"
-        )
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
+        if redis:
+            redis.start()
+        django.setup()
+        from django.core.management import call_command
         from django.db import connections
 
+        from bench import fixtures
+        from bench.scenarios import PAGE_SIZE, Context, Skip
+
+        scenarios = select(args)
+        started = time.monotonic()
+        call_command("migrate", interactive=False, verbosity=0)
+        migrated = time.monotonic()
+        with open(os.devnull, "w") as quiet:
+            call_command("seed", products=args.products, stdout=quiet)
+        menu = fixtures.menu_read(page_size=PAGE_SIZE)
+        shoppers = fixtures.shoppers_create(label="shopper", count=args.users)
         connections.close_all()
-        drop_database(args)
+        print(
+            f"{args.db}: migrated in {migrated - started:.1f}s; seeded {len(menu.visible_slugs)} products "
+            f"({args.products} generated) and {len(shoppers)} shoppers in {time.monotonic() - migrated:.1f}s",
+            flush=True,
+        )
+        common = {
+            "menu": menu,
+            "shoppers": shoppers,
+            "connections": args.connections,
+            "duration": args.duration,
+            "warmup": args.warmup,
+        }
+
+        if args.profile:
+            from bench.profiling import profile
+
+            (scenario,) = scenarios
+            budget = 2 * args.profile_requests
+            ctx = Context(**common, fetch=client_fetch(), budget=budget)
+            try:
+                workload = scenario.prepare(ctx)
+            except Skip as skip:
+                raise SystemExit(f"{scenario.title}: cannot be profiled, {skip}") from None
+            report.RESULTS.mkdir(exist_ok=True)
+            profile(
+                scenario=scenario,
+                workload=workload,
+                count=args.profile_requests,
+                out=report.RESULTS / f"profile-{scenario.name}.prof",
+            )
+            return
+
+        server = Server(
+            env=server_env,
+            workers=args.workers,
+            threads=args.server_threads,
+            log=Path(tempfile.gettempdir()) / f"{args.db_name}-gunicorn.log",
+            balanced=args.balanced,
+            database=(args.pg, args.db_name) if args.db == "postgres" else None,
+        )
+        server.serve(connections=args.connections)
+        print(
+            f"gunicorn {args.workers} workers x {args.server_threads} threads on {server.base_url}; "
+            f"wrk {args.threads} threads, {args.connections} connections, {args.duration:g}s per scenario "
+            f"after {args.warmup:g}s warm-up",
+            flush=True,
+        )
+        ctx = Context(**common, fetch=http_fetch(server.base_url))
+        rows = []
+        planned = [s for s in scenarios if s.prepare is None]
+        with tempfile.TemporaryDirectory(prefix="foodies-bench-") as workdir:
+            for scenario in scenarios:
+                if scenario.prepare is not None:
+                    rows.append(
+                        measure(
+                            scenario, ctx, args=args, server=server, wrk_path=wrk_path, workdir=Path(workdir)
+                        )
+                    )
+        server_log = server.log_tail()
+        server.stop()
+        settings_used = effective_settings(args, env, server)
+        reference = report.finish_rows(rows)
+        print("\n" + report.table(rows, reference))
+        for scenario in planned:
+            print(
+                f"planned, not measured yet: {scenario.title} [{scenario.target_text()}]: {scenario.planned}"
+            )
+        elapsed = time.monotonic() - began
+        print(f"\nwhole run: {elapsed:.0f}s")
+        if "Traceback" in server_log or " ERROR " in server_log:
+            print(f"\nthe server logged errors; its last lines:\n{server_log}")
+        if args.save:
+            document = {
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "run_seconds": round(elapsed, 1),
+                "machine": {**machine, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+                "code": report.code(),
+                "tools": {"wrk": wrk.wrk_version(wrk_path)},
+                "settings": settings_used,
+                "reference": reference,
+                "scenarios": rows,
+                "planned": [
+                    {"name": s.name, "title": s.title, "target": s.target_text(), "waits_for": s.planned}
+                    for s in planned
+                ],
+            }
+            stamped, latest = report.save(document)
+            print(f"results: {latest.relative_to(ROOT)} and {stamped.relative_to(ROOT)}")
+    finally:
+        if server is not None:
+            server.stop()
+        if redis is not None:
+            redis.stop()
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        database.drop()
 
 
 if __name__ == "__main__":

@@ -354,6 +354,9 @@ CELERY_BEAT_SCHEDULE = {
 # Shown by `seed` and `make run`; only ever created while DEBUG is on.
 DEMO_PASSWORD = "foodies-demo-123"
 
+# Routes `/_bench/bare`, the reference view of `bench/run.py`. Only the benchmark sets it.
+BENCH_ROUTES = env.bool("BENCH_ROUTES", default=False)
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

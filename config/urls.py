@@ -5,6 +5,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import exceptions
+from config.bench import bench_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,6 +18,9 @@ urlpatterns = [
     # redirect (a POST must never be redirected).
     re_path(r"^api/", exceptions.api_not_found),
 ]
+
+# The benchmark's reference view (`bench/run.py`); never routed unless asked for.
+urlpatterns += bench_urlpatterns(enabled=settings.BENCH_ROUTES)
 
 if settings.DEBUG:
     # Product images in local runs; production serves MEDIA_ROOT from the web server or
