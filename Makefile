@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format serve worker beat migrate seed clean
+.PHONY: install system-deps run test lint format serve worker beat migrate seed clean
 
 # Re-installs whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -13,7 +13,11 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: system-deps $(VENV)/.installed
+
+# Debian packages (WeasyPrint's text stack and fonts, redis-server): installed when missing.
+system-deps:
+	@sh .ci/system-deps
 
 # A local .env: DEBUG on and a fresh secret. An existing .env is never overwritten.
 .env:
