@@ -414,6 +414,17 @@ def test_list_new_price_creates_the_next_version_and_leaves_the_other_rows(admin
     assert column(response, "current_price_display") == ["Rp 10.000", "Rp 12.500"]  # Egg, Rice
 
 
+def test_list_new_price_on_a_bundle(admin_client_staff, rice, egg, combo):
+    values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
+    values[f"{row_prefix(values, combo.pk)}-new_price"] = "18000"
+
+    assert admin_client_staff.post(PRODUCTS, {**values, "_save": "Save"}).status_code == 302
+
+    combo.refresh_from_db()
+    assert (combo.current_price, combo.current_price_version, combo.stock) == (18_000, 2, 0)
+    assert [prices_of(p)[-1][:2] for p in (rice, egg)] == [(1, 10_000), (1, 10_000)]
+
+
 def test_list_saved_with_no_price_typed_changes_nothing(admin_client_staff, rice, egg, combo):
     values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
     movements = list(StockMovement.objects.order_by("id").values_list("id", flat=True))
