@@ -102,15 +102,20 @@ def page(chromium, live_server, request) -> Iterator:
         ),
     )
     request.node.browser_problems = problems
+    _screenshot_path(request.node.nodeid).unlink(missing_ok=True)  # one from an earlier failed run
     yield page
     context.close()
     if problems and not getattr(request.node, "browser_failed", False):
         pytest.fail("The pages had problems:\n" + "\n".join(problems))
 
 
+def _screenshot_path(nodeid: str) -> Path:
+    return SCREENSHOT_DIR / (re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:180] + ".png")
+
+
 def _screenshot(page, nodeid: str) -> Path:
+    path = _screenshot_path(nodeid)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOT_DIR / (re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid).strip("_")[:180] + ".png")
     page.screenshot(path=str(path), full_page=True, timeout=STEP_TIMEOUT_MS)
     return path
 
