@@ -174,6 +174,8 @@ def client_fetch():
 
 
 def write_requests(path: Path, requests: list, lanes: int) -> None:
+    if not requests:
+        raise RuntimeError(f"no requests were prepared for {path.name}")
     lines = [request.tsv() for request in requests]
     while len(lines) < lanes:  # every wrk thread needs at least one request
         lines += lines
