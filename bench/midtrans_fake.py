@@ -14,7 +14,9 @@ when that folder is absent):
 and two of its own, for the harness: `POST /_bench/settle` with
 `[{order_id, gross_amount, transaction_id, payment_type}]` (only orders opened through Snap
 are accepted; the answer lists the refused ones) and `GET /_bench/stats` (calls per
-endpoint and the answers that were not 2xx).
+endpoint, the answers that were not 2xx, and the TCP connections accepted: as many
+connections as calls means the app opens a new one, in production a new TLS session, for
+every call).
 
 It runs as its own process (`MidtransFake.start()`), so its CPU time is measured apart
 from the harness's and the app's, and it shares no interpreter lock with either:
@@ -134,6 +136,7 @@ class State:
         self.settled: dict[str, dict[str, Any]] = {}  # order id -> the status answer
         self.calls: dict[str, int] = {}
         self.refusals: dict[str, int] = {}
+        self.connections = 0  # TCP connections accepted: calls / connections = reuse by the client
 
     def sample(self, name: str) -> dict[str, Any]:
         return copy.deepcopy(self.samples[name])
@@ -207,6 +210,7 @@ class State:
             return {
                 "calls": dict(self.calls),
                 "refusals": dict(self.refusals),
+                "connections": self.connections,
                 "opened": len(self.opened),
                 "settled": len(self.settled),
                 "samples": self.samples_from,
@@ -216,6 +220,12 @@ class State:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Midtrans's servers
     server: "FakeServer"
+
+    def setup(self) -> None:
+        super().setup()
+        state = self.server.state
+        with state.lock:
+            state.connections += 1
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)

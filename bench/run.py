@@ -417,6 +417,8 @@ def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path
             for name, n in after["calls"].items()
             if n != gateway_before["calls"].get(name, 0)
         }
+        if row["gateway_calls"]:  # the stats call itself opens one connection
+            row["gateway_calls"]["connections"] = after["connections"] - gateway_before["connections"] - 1
         refusals = {
             name: n - gateway_before["refusals"].get(name, 0)
             for name, n in after["refusals"].items()

@@ -134,6 +134,7 @@ def test_snap_refuses_a_wrong_key_a_reused_order_id_and_items_that_do_not_add_up
     assert snap(fake, snap_body("bench-refusals-2", gross=29_000)).status_code == 400
     after = fake.stats()
     assert after["calls"]["snap"] - before["calls"].get("snap", 0) == 4
+    assert after["connections"] - before["connections"] == 5  # a new one per call, and one for stats
     assert after["opened"] - before["opened"] == 1
     refused = {k: v - before["refusals"].get(k, 0) for k, v in after["refusals"].items()}
     assert {k: v for k, v in refused.items() if v} == {"snap 401": 1, "snap 400": 2}
