@@ -29,6 +29,7 @@ import urllib.request
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -192,6 +193,7 @@ class Side:
     def __init__(self) -> None:
         self.processes: dict[str, Callable[[], list[int]]] = {}
         self.broker: tuple[str, str] | None = None  # (URL, queue) of the Celery broker
+        self.worker: CeleryWorker | None = None  # paused while a scenario is measured
 
     def add(self, name: str, pids: Callable[[], list[int]]) -> None:
         self.processes[name] = pids
@@ -211,6 +213,18 @@ class Side:
 
     def backlog(self) -> int | None:
         return broker_backlog(*self.broker) if self.broker else None
+
+    @contextmanager
+    def background_paused(self, row: dict):
+        """The worker takes no task while the block runs (it would share the server's cores)."""
+        if self.worker is None:
+            yield
+            return
+        row["worker_pause_wait_s"] = round(self.worker.pause(), 2)
+        try:
+            yield
+        finally:
+            self.worker.resume()
 
 
 def _target(scenario) -> dict:
@@ -263,13 +277,14 @@ def measure_in_process(scenario, ctx, workload, row: dict, side: Side) -> dict:
     """An in-process scenario: the harness times the work itself (no server, no wrk)."""
     from django.db import connections
 
-    side_before, busy_before, wall_before = side.snapshot(), machine_busy_seconds(), time.monotonic()
-    try:
-        timings = workload.run()
-    finally:
-        connections.close_all()
-    wall = time.monotonic() - wall_before
-    side_used = Side.used(side_before, side.snapshot())
+    with side.background_paused(row):
+        side_before, busy_before, wall_before = side.snapshot(), machine_busy_seconds(), time.monotonic()
+        try:
+            timings = workload.run()
+        finally:
+            connections.close_all()
+        wall = time.monotonic() - wall_before
+        side_used = Side.used(side_before, side.snapshot())
     harness_cpu = sum(timings.cpu_ms) / 1000
     others = machine_busy_seconds() - busy_before - harness_cpu - sum(side_used.values())
     ordered = sorted(timings.wall_ms)
@@ -307,24 +322,12 @@ def measure_in_process(scenario, ctx, workload, row: dict, side: Side) -> dict:
     return row
 
 
-def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path, side: Side) -> dict:
+def _measure_http(
+    scenario, ctx, workload, row: dict, *, args, server: Server, wrk_path: str, workdir: Path, side: Side
+) -> None:
+    """Warm-up, then the measured wrk run, with what the server and the rest used meanwhile."""
     from django.db import connections
 
-    from bench.scenarios import Skip
-
-    row = _target(scenario)
-    print(f"{scenario.title}: preparing", flush=True)
-    prepared = time.monotonic()
-    try:
-        workload = scenario.prepare(ctx)
-    except Skip as skip:
-        print(f"{scenario.title}: skipped, {skip}", flush=True)
-        return {**row, "skipped": str(skip)}
-    finally:
-        connections.close_all()  # the harness holds no connection while the server is measured
-    row["prepare_s"] = round(time.monotonic() - prepared, 1)
-    if workload.run is not None:
-        return measure_in_process(scenario, ctx, workload, row, side)
     conns = scenario.connections or args.connections
     threads = min(args.threads, conns)
     server.serve(connections=conns)
@@ -437,6 +440,38 @@ def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path
         print(
             f"  Midtrans fake: {row['gateway_calls']} {row.get('gateway_refusals') or ''}".rstrip(),
             flush=True,
+        )
+
+
+def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path, side: Side) -> dict:
+    from django.db import connections
+
+    from bench.scenarios import Skip
+
+    row = _target(scenario)
+    print(f"{scenario.title}: preparing", flush=True)
+    prepared = time.monotonic()
+    try:
+        workload = scenario.prepare(ctx)
+    except Skip as skip:
+        print(f"{scenario.title}: skipped, {skip}", flush=True)
+        return {**row, "skipped": str(skip)}
+    finally:
+        connections.close_all()  # the harness holds no connection while the server is measured
+    row["prepare_s"] = round(time.monotonic() - prepared, 1)
+    if workload.run is not None:
+        return measure_in_process(scenario, ctx, workload, row, side)
+    with side.background_paused(row):
+        _measure_http(
+            scenario,
+            ctx,
+            workload,
+            row,
+            args=args,
+            server=server,
+            wrk_path=wrk_path,
+            workdir=workdir,
+            side=side,
         )
     _checked(workload, row)
     return row
@@ -581,14 +616,17 @@ def main() -> None:
             worker.start()
             side.add("celery_worker", worker.pids)
             side.broker = (broker_url, settings.CELERY_TASK_DEFAULT_QUEUE)
+            side.worker = worker
             background = {
                 "tasks": "a Celery worker (the request only publishes them)",
                 "broker": "a private redis-server on 127.0.0.1, started for the run",
                 "worker": worker.command[1:],
                 "worker_nice": worker.nice,
+                "worker_paused_while_measuring": True,
             }
             print(
-                f"celery worker: {worker.concurrency} process at nice {worker.nice}, broker {broker_url}",
+                f"celery worker: {worker.concurrency} process at nice {worker.nice}, broker {broker_url}; "
+                "paused while a scenario is measured",
                 flush=True,
             )
         server = Server(
@@ -623,6 +661,7 @@ def main() -> None:
         if worker is not None:
             background["backlog_at_end"] = side.backlog()
             background["tasks_done"] = worker.tasks_done()
+            background["worker_cpu_s"] = round(sum(filter(None, map(cpu_seconds, worker.pids()))), 1)
             worker_log = worker.log_tail()
             worker.stop()
         settings_used = effective_settings(args, env, server, background)
@@ -635,7 +674,7 @@ def main() -> None:
             )
         if worker is not None:
             print(
-                f"\ncelery worker: {background['tasks_done']}; "
+                f"\ncelery worker: {background['tasks_done']}, {background['worker_cpu_s']}s of CPU; "
                 f"{background['backlog_at_end']} tasks still queued at the end (dropped with the run)"
             )
         elapsed = time.monotonic() - began

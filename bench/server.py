@@ -279,16 +279,22 @@ class PrivateRedis:
 
 class CeleryWorker:
     """`celery -A config worker` against the run's private broker, with the app's settings:
-    one pool process (`concurrency`) at the lowest CPU priority (`nice`), so that the
-    background work the measured requests leave (invoice PDFs, receipts) takes only CPU
-    the server does not want, as it would on a machine of its own. Its own process group;
+    one pool process (`concurrency`) at the lowest CPU priority (`nice`). A production
+    worker runs on cores of its own; here it shares the server's two, so `pause()` makes it
+    stop taking tasks (Celery's remote control, `cancel_consumer`) and waits until the task
+    in hand is done, and `resume()` lets it go on: the harness pauses it while a scenario
+    is measured, and it works through the backlog in between. Its own process group;
     `stop()` ends that group only."""
 
-    def __init__(self, *, env: dict[str, str], log: Path, concurrency: int = 1, nice: int = 19) -> None:
+    def __init__(
+        self, *, env: dict[str, str], log: Path, concurrency: int = 1, nice: int = 19, queue: str = "foodies"
+    ) -> None:
         self.env = env
         self.log = log
         self.concurrency = concurrency
         self.nice = nice
+        self.queue = queue
+        self.nodename = f"bench-{os.getpid()}@foodies-bench"
         self.process: subprocess.Popen | None = None
 
     @property
@@ -304,7 +310,8 @@ class CeleryWorker:
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
-            f"--hostname=bench-{os.getpid()}@%h",
+            f"--hostname={self.nodename}",
+            f"--queues={self.queue}",
         ]
 
     def start(self, timeout: float = 90.0) -> None:
@@ -334,6 +341,33 @@ class CeleryWorker:
         if self.process is None or self.process.poll() is not None:
             return []
         return process_tree(self.process.pid)
+
+    def _control(self):
+        from config.celery import app  # the harness's Django settings name the run's broker
+
+        return app.control
+
+    def pause(self, timeout: float = 60.0) -> float:
+        """Stop taking tasks and wait until none is running or reserved; returns the seconds
+        waited. Raises RuntimeError if the worker does not answer or stay busy too long."""
+        began = time.monotonic()
+        control = self._control()
+        answer = control.cancel_consumer(self.queue, destination=[self.nodename], reply=True, timeout=5)
+        if not answer:
+            raise RuntimeError(f"the celery worker did not answer cancel_consumer:\n{self.log_tail()}")
+        while time.monotonic() - began < timeout:
+            inspect = control.inspect(destination=[self.nodename], timeout=2, limit=1)
+            active, reserved = inspect.active(), inspect.reserved()
+            answered = active is not None and reserved is not None
+            if answered and not active.get(self.nodename) and not reserved.get(self.nodename):
+                return time.monotonic() - began
+            time.sleep(0.2)
+        raise RuntimeError(f"the celery worker was still busy after {timeout:.0f}s:\n{self.log_tail()}")
+
+    def resume(self) -> None:
+        answer = self._control().add_consumer(self.queue, destination=[self.nodename], reply=True, timeout=5)
+        if not answer:
+            raise RuntimeError(f"the celery worker did not answer add_consumer:\n{self.log_tail()}")
 
     def tasks_done(self) -> dict[str, int]:
         """Tasks that finished, by name and outcome, from the worker's log."""
