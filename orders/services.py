@@ -487,12 +487,20 @@ def idempotency_claim(
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=cutoff).delete()
-    record, created = IdempotencyKey.objects.get_or_create(
-        user=user, key=key, defaults={"request_hash": request_hash, "created_at": now, "locked_at": now}
-    )
-    if created:
-        return record
-    record = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
+    for _attempt in range(3):
+        record, created = IdempotencyKey.objects.get_or_create(
+            user=user, key=key, defaults={"request_hash": request_hash, "created_at": now, "locked_at": now}
+        )
+        if created:
+            return record
+        locked = IdempotencyKey.objects.select_for_update().filter(pk=record.pk).first()
+        if locked is not None:
+            record = locked
+            break
+        # The request that held the key failed and gave it up (idempotency_release) between
+        # our read and our lock: the key is free again, so claim it afresh.
+    else:
+        raise IdempotencyKeyInFlight()
     if record.request_hash != request_hash:
         raise IdempotencyKeyReused()
     if record.state == IdempotencyKey.State.COMPLETED:
