@@ -114,6 +114,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, the catalog version and cached menu responses) -----
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://foodies")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # An unreachable Redis is a cache miss, not a 500 (config/cache.py); a server that does
+    # not answer is given up on after about a second per request.
+    CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_connect_timeout", 1.0)
+    _redis_options.setdefault("socket_timeout", 1.0)
 _shared_cache = "locmem" not in CACHES["default"]["BACKEND"] and "dummy" not in CACHES["default"]["BACKEND"]
 # Cache anonymous menu responses under the catalog version (see catalog/api/caching.py).
 # Only safe when every process shares the cache: on by default with Redis or Memcached.
