@@ -272,6 +272,15 @@ MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="").rstrip("/")
 MIDTRANS_VERIFY_STATUS = env.bool("MIDTRANS_VERIFY_STATUS", default=True)
 MIDTRANS_TIMEOUT_CONNECT = env.float("MIDTRANS_TIMEOUT_CONNECT", default=3.05)
 MIDTRANS_TIMEOUT_READ = env.float("MIDTRANS_TIMEOUT_READ", default=10.0)
+# A payment attempt still without its token after this long was opened by a request that
+# died (a crash between asking the gateway and storing its answer): the next pay/ or
+# checkout retry gives it up and opens a new attempt. Until then they answer 409
+# payment_opening. Must exceed the two timeouts above together.
+PAYMENT_OPENING_STALE_SECONDS = env.int("PAYMENT_OPENING_STALE_SECONDS", default=120)
+if PAYMENT_OPENING_STALE_SECONDS <= MIDTRANS_TIMEOUT_CONNECT + MIDTRANS_TIMEOUT_READ:
+    raise ImproperlyConfigured(
+        "PAYMENT_OPENING_STALE_SECONDS must exceed MIDTRANS_TIMEOUT_CONNECT + MIDTRANS_TIMEOUT_READ."
+    )
 # `midtrans` or `mock`; the mock (offline, for development and demos) unless a server key is set.
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="midtrans" if MIDTRANS_SERVER_KEY else "mock")
 if PAYMENT_GATEWAY not in ("midtrans", "mock"):

@@ -103,9 +103,9 @@ MIDTRANS_STATUSES = {
 CAPTURE_BY_FRAUD_STATUS = {"accept": P.SETTLED, "": P.SETTLED, "challenge": P.CHALLENGE, "deny": P.FAILED}
 MONEY_HELD = frozenset({P.SETTLED, P.PARTIALLY_REFUNDED})
 
-# An attempt still without a token after this long belongs to a request that died while
-# asking the gateway (longer than the connect and read timeouts together).
-OPENING_STALE_AFTER = timedelta(minutes=2)
+# An attempt still without a token after PAYMENT_OPENING_STALE_SECONDS belongs to a request
+# that died while asking the gateway (settings.py keeps it above the connect and read
+# timeouts together); until then a retry is told the attempt is being opened.
 # Opening an attempt with less of the order's window left than this is pointless.
 MIN_PAYMENT_WINDOW = timedelta(minutes=1)
 # A transaction the gateway has never heard of, this long after its window closed, can no
@@ -618,7 +618,7 @@ def _payment_reserve(*, order_id: int, gateway: str, now: datetime) -> tuple[Pay
         if latest.status == P.CHALLENGE:
             raise PaymentNotAllowed("The last payment is being reviewed; wait for its outcome.")
         if latest.status == P.PENDING and not latest.is_open and not latest.open_error:
-            if latest.created_at > now - OPENING_STALE_AFTER:
+            if latest.created_at > now - timedelta(seconds=settings.PAYMENT_OPENING_STALE_SECONDS):
                 raise PaymentOpening()
             latest.status, latest.open_error = P.FAILED, "The request opening this attempt never finished."
             latest.save(update_fields=["status", "open_error", "updated_at"])

@@ -241,7 +241,13 @@ class Shopping:
         payment = payload.get("payment")
         if payment is None:
             call, payload = api.retrying(
-                "pay_open", "POST", f"/api/v1/orders/{visit.order_number}/pay/", rng=rng, token=token, body={}
+                "pay_open",
+                "POST",
+                f"/api/v1/orders/{visit.order_number}/pay/",
+                rng=rng,
+                retry_codes=RETRY_CODES,
+                token=token,
+                body={},
             )
             payment = payload.get("payment") if call.status == 200 and isinstance(payload, dict) else None
             if payment is None:

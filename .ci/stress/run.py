@@ -215,8 +215,10 @@ def app_environment(args, *, database_url: str, redis: StressRedis, workdir: Pat
         "PRIVATE_ROOT": str(workdir / "private"),
         "MEDIA_ROOT": str(workdir / "media"),
         "ORDER_PAYMENT_TTL_MINUTES": "2",
-        # A checkout that died holding its key is taken over by a retry this soon.
+        # A checkout that died holding its key is taken over by a retry this soon, and a
+        # payment attempt it left without a token is given up this soon.
         "IDEMPOTENCY_LOCK_SECONDS": "5",
+        "PAYMENT_OPENING_STALE_SECONDS": "15",
         # The periodic jobs run often, so beat heals within a wave.
         "SCHEDULE_EXPIRE_ORDERS_SECONDS": "5",
         "SCHEDULE_RECONCILE_PAYMENTS_SECONDS": "5",
@@ -429,9 +431,8 @@ def main() -> int:
         logs = server_errors(instances, celery)
         print(f"\nwhole run: {time.monotonic() - began:.0f}s\n{logs}")
         if broken:
+            keep_workdir = True
             print(f"\nSTRESS FAILED: {len(broken)} broken invariant(s)")
-            for instance in instances:
-                print(f"\n--- {instance.name} log (tail) ---\n{instance.log_tail(30)}")
             return 1
         print("\nstress: every invariant held")
         return 0
