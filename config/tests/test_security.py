@@ -457,3 +457,33 @@ def test_a_malformed_notification_is_a_400_and_pays_nothing(world, body, content
     )
     assert (response.status_code, response.json()["status"]) == (400, "rejected")
     assert snapshot(world) == before
+
+
+# --- text is a JSON string (the schema says so; the fuzzer sent numbers) ----------------
+
+TEXT_INPUTS = [
+    (
+        "post",
+        "/auth/register/",
+        None,
+        {"email": "t@example.com", "password": "a-long-passphrase-9", "name": 7},
+        "name",
+    ),
+    ("post", "/auth/register/", None, {"email": 7, "password": "a-long-passphrase-9"}, "email"),
+    ("patch", "/auth/me/", "alice", {"name": 0}, "name"),
+    ("patch", "/auth/me/", "alice", {"phone": 812345678}, "phone"),
+    ("post", "/cart/items/", "alice", {"product": "nasi", "quantity": 1, "note": 1.5}, "note"),
+    ("post", "/orders/", "alice", {"notes": 0}, "notes"),
+    ("post", "/products/nasi/stock/", "staff", {"delta": 1, "reason": 0}, "reason"),
+    ("post", "/categories/", "staff", {"name": 5}, "name"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "who", "body", "field"), TEXT_INPUTS)
+def test_text_fields_take_only_json_strings(callers, product, alice, method, path, who, body, field):
+    cart_add_item(user=alice, product=product, quantity=1)
+    before = everything()
+    response = send(callers[who], method, API + path, body)
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()[field] == ["Expected text (a JSON string), got a number."]
+    assert everything() == before
