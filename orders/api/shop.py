@@ -5,6 +5,7 @@ from dataclasses import asdict
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,6 +42,10 @@ class ShopSlotsView(APIView):
     def get(self, request: Request) -> Response:
         """The pickup slots of a date that can still be booked, full ones with `remaining` 0.
         Book one by giving its `id` as `pickup_slot` at checkout."""
+        if request.query_params.get("date") == "":  # DRF would take an empty value as "absent"
+            raise ValidationError(
+                {"date": ["Give a date as YYYY-MM-DD, or leave the parameter out for today."]}
+            )
         query = SlotsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         now = timezone.now()
