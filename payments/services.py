@@ -157,10 +157,29 @@ def _refund_amount(raw: dict[str, Any]) -> int | None:
     return None
 
 
+def _holds_nul(value: object) -> bool:
+    """Whether the NUL character is in any string or key of a parsed JSON value (PostgreSQL
+    cannot store it; no gateway sends it). Iterative: the depth is the sender's choice."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def answer_parse(raw: object, *, required: tuple[str, ...] = ANSWER_FIELDS) -> GatewayAnswer:
     """Check a gateway answer's shape; raises MalformedAnswer naming what is wrong."""
     if not isinstance(raw, dict):
         raise MalformedAnswer("The body is not a JSON object.")
+    if _holds_nul(raw):
+        raise MalformedAnswer("The body contains the NUL character (U+0000).")
     missing = [name for name in required if not isinstance(raw.get(name), str) or not raw[name]]
     if missing:
         raise MalformedAnswer(f"Missing or not a string: {', '.join(missing)}.")
@@ -515,7 +534,8 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
             outcome=Outcome.REJECTED,
             detail=str(exc),
             http_status=400,
-            payload=payload,
+            # The raw body is kept as received; a parsed one with NUL cannot be stored.
+            payload=None if _holds_nul(payload) else payload,
         )
         return 400, {"status": "rejected", "detail": str(exc)}
     described = {

@@ -434,6 +434,16 @@ def test_a_bad_signature_changes_nothing(api_client, midtrans, order, payment, t
             "gross_amount is not an amount.",
         ),
         (b"", "The body is not JSON."),
+        (  # found by the fuzzer: a 500, PostgreSQL cannot store NUL
+            b'{"order_id": "A-1", "status_code": "200", "gross_amount": "1.00", "signature_key": "x", '
+            b'"transaction_status": "settle\\u0000ment"}',
+            "The body contains the NUL character (U+0000).",
+        ),
+        (
+            b'{"order_id": "A-1", "status_code": "200", "gross_amount": "1.00", "signature_key": "x", '
+            b'"transaction_status": "settlement", "va_numbers": [{"\\u0000": 1}]}',
+            "The body contains the NUL character (U+0000).",
+        ),
     ],
 )
 def test_malformed_bodies_are_400(api_client, midtrans, payment, raw, detail):
