@@ -74,11 +74,16 @@ def _update_returning(model, sql_set: str, where: str, params: list) -> tuple | 
         return cursor.fetchone()
 
 
+# The sum is checked in 64 bits: `stock + delta` in the column's own 32-bit type overflows
+# (a 500) before any comparison could refuse it.
+WITHIN_BOUNDS = "CAST(stock AS BIGINT) + %s BETWEEN 0 AND %s"
+
+
 def _add(product_id: int, delta: int) -> int | None:
-    """stock += delta unless that goes below zero; the new stock, or None if refused (or
-    the product is gone)."""
+    """stock += delta unless that goes below zero or above MAX_STOCK; the new stock, or None
+    if refused (or the product is gone)."""
     row = _update_returning(
-        Product, "stock = stock + %s", "id = %s AND stock + %s >= 0", [delta, product_id, delta]
+        Product, "stock = stock + %s", f"id = %s AND {WITHIN_BOUNDS}", [delta, product_id, delta, MAX_STOCK]
     )
     return None if row is None else row[0]
 
@@ -97,8 +102,8 @@ def _option_add(option_id: int, delta: int):
     row = _update_returning(
         Option,
         "stock = stock + %s",
-        "id = %s AND (stock IS NULL OR stock + %s >= 0)",
-        [delta, option_id, delta],
+        f"id = %s AND (stock IS NULL OR {WITHIN_BOUNDS})",
+        [delta, option_id, delta, MAX_STOCK],
     )
     if row is None:
         return None
@@ -206,6 +211,8 @@ def stock_adjust(*, product: Product, delta: int, user: User | None, note: str =
     after = _add(product.pk, delta)
     if after is None:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+        if current + delta > MAX_STOCK:
+            raise ValidationError({"delta": [f"That would take the stock above {MAX_STOCK}."]})
         raise StockWouldGoNegative(
             f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
         )
@@ -333,6 +340,8 @@ def option_stock_adjust(*, option: Option, delta: int, user: User | None, note: 
     after = _option_add(option.pk, delta)
     if after is None:
         current = Option.objects.values_list("stock", flat=True).get(pk=option.pk)
+        if current is not None and current + delta > MAX_STOCK:
+            raise ValidationError({"delta": [f"That would take the stock above {MAX_STOCK}."]})
         raise StockWouldGoNegative(
             f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
         )

@@ -509,7 +509,10 @@ def notification_handle(*, raw_body: bytes) -> tuple[int, dict[str, str]]:
     (unreachable -> 503, so the gateway retries); lock order, then payment; check the
     amount; apply DESIGN.md §4 forward only. Repeated and stale notifications are 200 and
     change nothing. Call outside any transaction; the outcome lands on the notification."""
-    notification = PaymentNotification.objects.create(raw_body=raw_body.decode("utf-8", errors="replace"))
+    # As received, but for what a text column cannot hold: bytes that are not UTF-8 and the
+    # NUL character become U+FFFD (such a body is refused as not JSON below anyway).
+    received = raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    notification = PaymentNotification.objects.create(raw_body=received)
     try:
         return _notification_process(notification, raw_body)
     except Exception:

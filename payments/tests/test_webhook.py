@@ -413,6 +413,20 @@ def test_a_bad_signature_changes_nothing(api_client, midtrans, order, payment, t
     assert row.payload == body
 
 
+def test_a_body_with_raw_nul_bytes_is_kept_and_refused(api_client, midtrans, payment):
+    """A NUL byte in the raw body (not a JSON escape) cannot go in a text column: it is kept
+    as U+FFFD and the body is refused as not JSON (was a 500, found by the fuzzer)."""
+    before = database_state(exclude=("payments.PaymentNotification",))
+    response = api_client.post(WEBHOOK, data=b'{"order_id": "A\x00"}', content_type="application/json")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"status": "rejected", "detail": "The body is not JSON."},
+    )
+    assert database_state(exclude=("payments.PaymentNotification",)) == before
+    [row] = PaymentNotification.objects.all()
+    assert (row.outcome, row.http_status, row.raw_body) == ("rejected", 400, '{"order_id": "A\ufffd"}')
+
+
 @pytest.mark.parametrize(
     ("raw", "detail"),
     [
