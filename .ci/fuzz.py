@@ -40,7 +40,7 @@ from bench import scratch  # noqa: E402
 from bench.server import Server  # noqa: E402
 
 ST = str(Path(sys.executable).with_name("st"))
-PASSWORD = "fuzz-" + os.urandom(12).hex()  # nosec B105 - random, for this run's accounts only
+PASSWORD = "fuzz-" + os.urandom(12).hex()  # random, for this run's accounts only
 
 
 def parse_args() -> argparse.Namespace:
