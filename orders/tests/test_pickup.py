@@ -730,7 +730,6 @@ def test_slots_show_remaining_places(api_client, demo_hours, frozen):
         ("tomorrow", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."),
         ("2026-11-21", "Pickup slots can be chosen from 2026-11-22 to 2026-11-25."),
         ("2026-11-26", "Pickup slots can be chosen from 2026-11-22 to 2026-11-25."),
-        ("", "Give a date as YYYY-MM-DD, or leave the parameter out for today."),
     ],
 )
 def test_slots_refuse_a_bad_date(api_client, demo_hours, frozen, value, error):
