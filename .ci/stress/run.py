@@ -167,11 +167,11 @@ class Faults(threading.Thread):
             pids = victim.kill()
             self._note(f"SIGKILL {victim.name} (pids {pids}) at {self._progress}/{self.total} shoppers")
 
-            def restart() -> None:
+            def restart(killed_at: float = began) -> None:  # bound now: `began` is reused below
                 time.sleep(2)
                 victim.start()
-                self.windows.append((FAULTS[0], began, time.monotonic()))
-                self._note(f"{victim.name} restarted, {time.monotonic() - began:.1f}s after the kill")
+                self.windows.append((FAULTS[0], killed_at, time.monotonic()))
+                self._note(f"{victim.name} restarted, {time.monotonic() - killed_at:.1f}s after the kill")
 
             helper = threading.Thread(target=self._guarded, args=(restart,), name="restart", daemon=True)
             helper.start()
