@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,16 +31,7 @@ class ShopSlotsView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[
-            # As the view reads it (DRF takes an empty query value as absent): a date, or
-            # empty for today. A bare `format: date` made "" look invalid to the fuzzer.
-            OpenApiParameter(
-                "date",
-                {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]},
-                OpenApiParameter.QUERY,
-                description="YYYY-MM-DD in the shop's time zone; today when absent or empty.",
-            )
-        ],
+        parameters=[SlotsQuerySerializer],
         responses={
             200: PickupSlotSerializer(many=True),
             400: OpenApiResponse(description="Not a date, or a date outside the booking window."),
