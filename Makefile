@@ -76,3 +76,27 @@ clean:
 .PHONY: bench
 bench: install
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Multi-process correctness under faults (.ci/stress/run.py): two gunicorn instances, a
+# private redis-server, a Celery worker and beat, 200 shoppers a wave on a scratch database;
+# invariants checked from the database. STRESS_ARGS="--ci" is CI's size (60 shoppers).
+.PHONY: stress fuzz security
+stress: install
+	$(PY) .ci/stress/run.py $(STRESS_ARGS)
+
+# API fuzzing (.ci/fuzz.py): schemathesis, every check, as shoppers (two peers) and as staff,
+# against gunicorn on a scratch database. FUZZ_ARGS="--ci" is CI's size.
+fuzz: install
+	$(PY) .ci/fuzz.py $(FUZZ_ARGS)
+
+# Security checks: Django's deploy check with production settings, and bandit on the
+# project's code (tests and migrations aside). Any medium or high finding fails; one judged
+# harmless carries `# nosec BXXX` with its reason on the line above.
+BANDIT_PATHS := accounts catalog cart orders payments invoices config bench .ci manage.py gunicorn.conf.py
+security: install
+	env DEBUG=false SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+		ALLOWED_HOSTS=shop.example.com DATABASE_URL=sqlite:///$(CURDIR)/.ci-security.sqlite3 \
+		SECURE_SSL_REDIRECT=true SESSION_COOKIE_SECURE=true CSRF_COOKIE_SECURE=true \
+		$(PY) manage.py check --deploy --fail-level WARNING
+	rm -f .ci-security.sqlite3*
+	$(VENV)/bin/bandit -q -r $(BANDIT_PATHS) -x '*/tests/*,*/migrations/*' --severity-level medium

@@ -8,7 +8,9 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
-SQLITE_PATH = Path("/tmp/foodies_bench.sqlite3")
+# bandit B108 (a fixed /tmp path): a throwaway benchmark database, deleted before and
+# after each run.
+SQLITE_PATH = Path("/tmp/foodies_bench.sqlite3")  # nosec B108
 
 
 class ScratchDatabase:

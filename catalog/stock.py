@@ -68,15 +68,22 @@ def demand_total(demands: Iterable[Mapping[int, int]]) -> Demand:
 def _update_returning(model, sql_set: str, where: str, params: list) -> tuple | None:
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {sql_set} WHERE {where} RETURNING stock", params)
+        # bandit B608 (SQL built from strings): the table name is the model's, quoted; SET and
+        # WHERE are this module's constants; every value goes as a parameter.
+        cursor.execute(f"UPDATE {table} SET {sql_set} WHERE {where} RETURNING stock", params)  # nosec B608
         return cursor.fetchone()
 
 
+# The sum is checked in 64 bits: `stock + delta` in the column's own 32-bit type overflows
+# (a 500) before any comparison could refuse it.
+WITHIN_BOUNDS = "CAST(stock AS BIGINT) + %s BETWEEN 0 AND %s"
+
+
 def _add(product_id: int, delta: int) -> int | None:
-    """stock += delta unless that goes below zero; the new stock, or None if refused (or
-    the product is gone)."""
+    """stock += delta unless that goes below zero or above MAX_STOCK; the new stock, or None
+    if refused (or the product is gone)."""
     row = _update_returning(
-        Product, "stock = stock + %s", "id = %s AND stock + %s >= 0", [delta, product_id, delta]
+        Product, "stock = stock + %s", f"id = %s AND {WITHIN_BOUNDS}", [delta, product_id, delta, MAX_STOCK]
     )
     return None if row is None else row[0]
 
@@ -95,8 +102,8 @@ def _option_add(option_id: int, delta: int):
     row = _update_returning(
         Option,
         "stock = stock + %s",
-        "id = %s AND (stock IS NULL OR stock + %s >= 0)",
-        [delta, option_id, delta],
+        f"id = %s AND (stock IS NULL OR {WITHIN_BOUNDS})",
+        [delta, option_id, delta, MAX_STOCK],
     )
     if row is None:
         return None
@@ -204,6 +211,8 @@ def stock_adjust(*, product: Product, delta: int, user: User | None, note: str =
     after = _add(product.pk, delta)
     if after is None:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+        if current + delta > MAX_STOCK:
+            raise ValidationError({"delta": [f"That would take the stock above {MAX_STOCK}."]})
         raise StockWouldGoNegative(
             f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
         )
@@ -331,6 +340,8 @@ def option_stock_adjust(*, option: Option, delta: int, user: User | None, note: 
     after = _option_add(option.pk, delta)
     if after is None:
         current = Option.objects.values_list("stock", flat=True).get(pk=option.pk)
+        if current is not None and current + delta > MAX_STOCK:
+            raise ValidationError({"delta": [f"That would take the stock above {MAX_STOCK}."]})
         raise StockWouldGoNegative(
             f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
         )

@@ -3,7 +3,13 @@ cached menu response (keyed by it, and its ETag) is never served after a write c
 
 It lives in the cache (`CACHE_URL`): shared by every process when that is Redis. A fresh
 value starts from the clock, so a version lost with the cache can never come back and
-match a response cached under it before."""
+match a response cached under it before.
+
+While the cache server is unreachable every read gets a fresh version (nothing cached is
+served) and a bump is lost. A server that restarts empty (the usual outage) then starts
+afresh; one that comes back with its data (a network partition) may serve menu responses
+cached before the outage for up to CATALOG_CACHE_TIMEOUT. Nothing is sold on their word:
+the cart and checkout read stock and prices from the database."""
 
 import time
 
@@ -22,6 +28,10 @@ def catalog_version() -> int:
     if version is None:
         cache.add(KEY, _fresh(), timeout=None)
         version = cache.get(KEY)
+    if version is None:
+        # The cache cannot be reached (config/cache.py): a version nothing was cached under,
+        # so no stored response is served and no 304 is claimed for an old ETag.
+        return _fresh()
     return version
 
 

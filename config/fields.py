@@ -10,6 +10,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
 from rest_framework import serializers
 
 # Longest piece of client input an error message quotes back.
@@ -62,6 +63,45 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return data
+
+
+class StrictTextMixin:
+    """Text as a JSON string and nothing else: DRF's text fields take `0` and `1.5` as "0" and
+    "1.5", which the schema (type string) does not promise and no client of this API sends
+    (the fuzzer found it)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(
+                f"Expected text (a JSON string), got {json_type_name(data)}.", code="invalid"
+            )
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictTextMixin, serializers.CharField):
+    pass
+
+
+class StrictRegexField(StrictTextMixin, serializers.RegexField):
+    pass
+
+
+class StrictEmailField(StrictTextMixin, serializers.EmailField):
+    pass
+
+
+class StrictSlugField(StrictTextMixin, serializers.SlugField):
+    pass
+
+
+# For ModelSerializers that take input: model text fields become the strict ones.
+STRICT_TEXT_FIELD_MAPPING = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.CharField: StrictCharField,
+    models.TextField: StrictCharField,
+    models.EmailField: StrictEmailField,
+    models.SlugField: StrictSlugField,
+}
 
 
 class StrictBooleanField(serializers.BooleanField):

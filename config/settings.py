@@ -114,6 +114,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, the catalog version and cached menu responses) -----
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://foodies")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # An unreachable Redis is a cache miss, not a 500 (config/cache.py); a server that does
+    # not answer is given up on after about a second per request.
+    CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_connect_timeout", 1.0)
+    _redis_options.setdefault("socket_timeout", 1.0)
 _shared_cache = "locmem" not in CACHES["default"]["BACKEND"] and "dummy" not in CACHES["default"]["BACKEND"]
 # Cache anonymous menu responses under the catalog version (see catalog/api/caching.py).
 # Only safe when every process shares the cache: on by default with Redis or Memcached.
@@ -220,6 +227,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.refuse_nul_in_request_bodies",
+        "config.schema.empty_query_values_mean_absent",
     ],
     # Swagger UI's assets ship with the app: the docs work without a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -265,6 +273,15 @@ MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="").rstrip("/")
 MIDTRANS_VERIFY_STATUS = env.bool("MIDTRANS_VERIFY_STATUS", default=True)
 MIDTRANS_TIMEOUT_CONNECT = env.float("MIDTRANS_TIMEOUT_CONNECT", default=3.05)
 MIDTRANS_TIMEOUT_READ = env.float("MIDTRANS_TIMEOUT_READ", default=10.0)
+# A payment attempt still without its token after this long was opened by a request that
+# died (a crash between asking the gateway and storing its answer): the next pay/ or
+# checkout retry gives it up and opens a new attempt. Until then they answer 409
+# payment_opening. Must exceed the two timeouts above together.
+PAYMENT_OPENING_STALE_SECONDS = env.int("PAYMENT_OPENING_STALE_SECONDS", default=120)
+if PAYMENT_OPENING_STALE_SECONDS <= MIDTRANS_TIMEOUT_CONNECT + MIDTRANS_TIMEOUT_READ:
+    raise ImproperlyConfigured(
+        "PAYMENT_OPENING_STALE_SECONDS must exceed MIDTRANS_TIMEOUT_CONNECT + MIDTRANS_TIMEOUT_READ."
+    )
 # `midtrans` or `mock`; the mock (offline, for development and demos) unless a server key is set.
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="midtrans" if MIDTRANS_SERVER_KEY else "mock")
 if PAYMENT_GATEWAY not in ("midtrans", "mock"):

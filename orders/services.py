@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -267,10 +267,7 @@ def order_receipt_send(
             message.attach(filename, content, mimetype)
         message.send()
     except BaseException:
-        # Give the claim back (only ours: a later claimant's stands), so a retry can send.
-        Order.objects.filter(pk=order_id, receipt_claimed_at=now, receipt_sent_at__isnull=True).update(
-            receipt_claimed_at=None
-        )
+        _receipt_claim_give_back(order_id=order_id, claimed_at=now)
         raise
     with transaction.atomic():
         sent_at = timezone.now()
@@ -288,6 +285,27 @@ def order_receipt_send(
         else:  # our claim lapsed while we were sending and another sender finished first
             logger.warning("The receipt of order %s was sent twice", order.number)
     return True
+
+
+def _receipt_claim_give_back(*, order_id: int, claimed_at: datetime) -> None:
+    """Give a receipt claim back (only ours: a later claimant's stands), so a retry can send.
+
+    Called while a failure propagates, which may be the database connection itself (dropped
+    mid-send): then the give-back runs once more on a fresh connection. If that fails too,
+    it is logged and the claim lapses after RECEIPT_CLAIM_SECONDS, when the sweep sends."""
+    for attempt in range(2):
+        try:
+            Order.objects.filter(
+                pk=order_id, receipt_claimed_at=claimed_at, receipt_sent_at__isnull=True
+            ).update(receipt_claimed_at=None)
+            return
+        except DatabaseError:
+            if attempt or transaction.get_connection().in_atomic_block:
+                logger.warning(
+                    "Could not give back the receipt claim of order id %s", order_id, exc_info=True
+                )
+                return
+            transaction.get_connection().close()  # broken: the next query opens a new one
 
 
 def receipt_message(*, order: Order) -> EmailMultiAlternatives:
@@ -487,12 +505,20 @@ def idempotency_claim(
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=cutoff).delete()
-    record, created = IdempotencyKey.objects.get_or_create(
-        user=user, key=key, defaults={"request_hash": request_hash, "created_at": now, "locked_at": now}
-    )
-    if created:
-        return record
-    record = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
+    for _attempt in range(3):
+        record, created = IdempotencyKey.objects.get_or_create(
+            user=user, key=key, defaults={"request_hash": request_hash, "created_at": now, "locked_at": now}
+        )
+        if created:
+            return record
+        locked = IdempotencyKey.objects.select_for_update().filter(pk=record.pk).first()
+        if locked is not None:
+            record = locked
+            break
+        # The request that held the key failed and gave it up (idempotency_release) between
+        # our read and our lock: the key is free again, so claim it afresh.
+    else:
+        raise IdempotencyKeyInFlight()
     if record.request_hash != request_hash:
         raise IdempotencyKeyReused()
     if record.state == IdempotencyKey.State.COMPLETED:

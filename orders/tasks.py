@@ -9,6 +9,7 @@ import smtplib
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from config.tasks import FoodiesTask, enqueue
@@ -35,13 +36,14 @@ def purge_idempotency_keys() -> int:
 
 
 # Sending mail is the networked part: a refused or dropped SMTP connection (OSError, of
-# which SMTPException is one) is retried with exponential backoff and jitter. Anything
+# which SMTPException is one) is retried with exponential backoff and jitter, and so is a
+# database connection lost mid-task (the worker opens a new one before the retry). Anything
 # else fails at once. The same pattern fits any task that calls a gateway:
 #   @shared_task(base=..., autoretry_for=(PaymentGatewayError,), retry_backoff=True,
 #                retry_backoff_max=300, max_retries=5)
 @shared_task(
     base=OrderTask,
-    autoretry_for=(smtplib.SMTPException, OSError),
+    autoretry_for=(smtplib.SMTPException, OSError, OperationalError, InterfaceError),
     retry_backoff=True,
     retry_backoff_max=settings.RECEIPT_RETRY_MAX_SECONDS,
     max_retries=settings.RECEIPT_MAX_RETRIES,

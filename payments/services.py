@@ -103,9 +103,9 @@ MIDTRANS_STATUSES = {
 CAPTURE_BY_FRAUD_STATUS = {"accept": P.SETTLED, "": P.SETTLED, "challenge": P.CHALLENGE, "deny": P.FAILED}
 MONEY_HELD = frozenset({P.SETTLED, P.PARTIALLY_REFUNDED})
 
-# An attempt still without a token after this long belongs to a request that died while
-# asking the gateway (longer than the connect and read timeouts together).
-OPENING_STALE_AFTER = timedelta(minutes=2)
+# An attempt still without a token after PAYMENT_OPENING_STALE_SECONDS belongs to a request
+# that died while asking the gateway (settings.py keeps it above the connect and read
+# timeouts together); until then a retry is told the attempt is being opened.
 # Opening an attempt with less of the order's window left than this is pointless.
 MIN_PAYMENT_WINDOW = timedelta(minutes=1)
 # A transaction the gateway has never heard of, this long after its window closed, can no
@@ -157,10 +157,29 @@ def _refund_amount(raw: dict[str, Any]) -> int | None:
     return None
 
 
+def _holds_nul(value: object) -> bool:
+    """Whether the NUL character is in any string or key of a parsed JSON value (PostgreSQL
+    cannot store it; no gateway sends it). Iterative: the depth is the sender's choice."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
 def answer_parse(raw: object, *, required: tuple[str, ...] = ANSWER_FIELDS) -> GatewayAnswer:
     """Check a gateway answer's shape; raises MalformedAnswer naming what is wrong."""
     if not isinstance(raw, dict):
         raise MalformedAnswer("The body is not a JSON object.")
+    if _holds_nul(raw):
+        raise MalformedAnswer("The body contains the NUL character (U+0000).")
     missing = [name for name in required if not isinstance(raw.get(name), str) or not raw[name]]
     if missing:
         raise MalformedAnswer(f"Missing or not a string: {', '.join(missing)}.")
@@ -490,7 +509,10 @@ def notification_handle(*, raw_body: bytes) -> tuple[int, dict[str, str]]:
     (unreachable -> 503, so the gateway retries); lock order, then payment; check the
     amount; apply DESIGN.md §4 forward only. Repeated and stale notifications are 200 and
     change nothing. Call outside any transaction; the outcome lands on the notification."""
-    notification = PaymentNotification.objects.create(raw_body=raw_body.decode("utf-8", errors="replace"))
+    # As received, but for what a text column cannot hold: bytes that are not UTF-8 and the
+    # NUL character become U+FFFD (such a body is refused as not JSON below anyway).
+    received = raw_body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    notification = PaymentNotification.objects.create(raw_body=received)
     try:
         return _notification_process(notification, raw_body)
     except Exception:
@@ -515,7 +537,8 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
             outcome=Outcome.REJECTED,
             detail=str(exc),
             http_status=400,
-            payload=payload,
+            # The raw body is kept as received; a parsed one with NUL cannot be stored.
+            payload=None if _holds_nul(payload) else payload,
         )
         return 400, {"status": "rejected", "detail": str(exc)}
     described = {
@@ -618,7 +641,7 @@ def _payment_reserve(*, order_id: int, gateway: str, now: datetime) -> tuple[Pay
         if latest.status == P.CHALLENGE:
             raise PaymentNotAllowed("The last payment is being reviewed; wait for its outcome.")
         if latest.status == P.PENDING and not latest.is_open and not latest.open_error:
-            if latest.created_at > now - OPENING_STALE_AFTER:
+            if latest.created_at > now - timedelta(seconds=settings.PAYMENT_OPENING_STALE_SECONDS):
                 raise PaymentOpening()
             latest.status, latest.open_error = P.FAILED, "The request opening this attempt never finished."
             latest.save(update_fields=["status", "open_error", "updated_at"])

@@ -1,12 +1,13 @@
 from rest_framework import serializers
 
 from accounts.models import User
+from config.fields import STRICT_TEXT_FIELD_MAPPING, StrictCharField, StrictEmailField, StrictRegexField
 
 
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
-    name = serializers.CharField(max_length=150, allow_blank=True, required=False, default="")
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
+    name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -19,7 +20,7 @@ class UserSerializer(serializers.ModelSerializer):
 class ProfileSerializer(serializers.ModelSerializer):
     """GET/PATCH auth/me/: only name and phone can change."""
 
-    phone = serializers.RegexField(
+    phone = StrictRegexField(
         r"^\+?[0-9][0-9 \-]{5,18}$",
         max_length=20,
         allow_blank=True,
@@ -32,22 +33,24 @@ class ProfileSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "name", "phone", "date_joined"]
         read_only_fields = ["id", "email", "date_joined"]
 
+    serializer_field_mapping = STRICT_TEXT_FIELD_MAPPING
+
 
 class RefreshSerializer(serializers.Serializer):
-    refresh = serializers.CharField(max_length=2000)
+    refresh = StrictCharField(max_length=2000)
 
 
 class LogoutSerializer(serializers.Serializer):
-    refresh = serializers.CharField()
+    refresh = StrictCharField()
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    old_password = serializers.CharField(write_only=True, max_length=128)
-    new_password = serializers.CharField(write_only=True, max_length=128)
+    old_password = StrictCharField(write_only=True, max_length=128)
+    new_password = StrictCharField(write_only=True, max_length=128)
 
 
 class AccountDeleteSerializer(serializers.Serializer):
-    password = serializers.CharField(write_only=True, max_length=128)
+    password = StrictCharField(write_only=True, max_length=128)
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from cart.services import NOTE_MAX_LENGTH
 from catalog.models import Product
 from catalog.options import MAX_OPTIONS_PER_LINE
 from catalog.sellability import REASONS
-from config.fields import SlugRefField, StrictIntegerField
+from config.fields import SlugRefField, StrictCharField, StrictIntegerField
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 120}]})
@@ -80,7 +80,7 @@ class CartItemAddSerializer(serializers.Serializer):
         help_text="Chosen options, by id or slug; each of the dish's groups must get between its "
         "min_choices and max_choices.",
     )
-    note = serializers.CharField(
+    note = StrictCharField(
         required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH, help_text="For the kitchen."
     )
 

@@ -6,11 +6,19 @@ from catalog.selectors import price_status
 from catalog.sellability import REASONS, sellability
 from catalog.services import MAX_PRICE
 from catalog.stock import MAX_STOCK
-from config.fields import SlugRefField, StrictBooleanField, StrictChoiceField, StrictIntegerField
+from config.fields import (
+    STRICT_TEXT_FIELD_MAPPING,
+    SlugRefField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictSlugField,
+)
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    slug = serializers.SlugField(max_length=100, required=False)
+    slug = StrictSlugField(max_length=100, required=False)
     position = StrictIntegerField(
         min_value=0, max_value=1_000_000, required=False, help_text="Lower comes first."
     )
@@ -20,6 +28,8 @@ class CategorySerializer(serializers.ModelSerializer):
         model = Category
         fields = ["id", "slug", "name", "position", "is_active"]
         read_only_fields = ["id"]
+
+    serializer_field_mapping = STRICT_TEXT_FIELD_MAPPING
 
 
 class CategoryRefSerializer(serializers.ModelSerializer):
@@ -176,10 +186,10 @@ class ProductUpdateSerializer(serializers.Serializer):
     refused, not silently ignored); stock is set only together with the value it is expected
     to have (`expected_stock`), or moved by stock/."""
 
-    name = serializers.CharField(max_length=200)
-    slug = serializers.SlugField(max_length=200, required=False)
-    sku = serializers.CharField(max_length=64)
-    description = serializers.CharField(required=False, allow_blank=True)
+    name = StrictCharField(max_length=200)
+    slug = StrictSlugField(max_length=200, required=False)
+    sku = StrictCharField(max_length=64)
+    description = StrictCharField(required=False, allow_blank=True)
     category = SlugRefField(
         slug_field="slug",
         queryset=Category.objects.all(),
@@ -232,10 +242,8 @@ class StockAdjustSerializer(serializers.Serializer):
     delta = StrictIntegerField(
         min_value=-MAX_STOCK, max_value=MAX_STOCK, help_text="Units to add (positive) or remove (negative)."
     )
-    reason = serializers.CharField(
-        max_length=50, help_text="Why, in a word or two: delivery, waste, recount."
-    )
-    note = serializers.CharField(max_length=140, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=50, help_text="Why, in a word or two: delivery, waste, recount.")
+    note = StrictCharField(max_length=140, required=False, allow_blank=True, default="")
 
     def validate_delta(self, value: int) -> int:
         if value == 0:

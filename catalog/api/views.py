@@ -1,6 +1,6 @@
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -60,7 +60,13 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
 @extend_schema_view(
     create=extend_schema(request=ProductCreateSerializer, responses={201: ProductSerializer}),
-    partial_update=extend_schema(request=ProductUpdateSerializer, responses=ProductSerializer),
+    partial_update=extend_schema(
+        request=ProductUpdateSerializer,
+        responses={
+            200: ProductSerializer,
+            409: OpenApiResponse(description="`stock_changed`: the stock is not `expected_stock` any more."),
+        },
+    ),
     destroy=extend_schema(description="Deactivates the product (kept for order history)."),
 )
 class ProductViewSet(viewsets.ModelViewSet):
@@ -122,7 +128,10 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=StockAdjustSerializer,
-        responses={200: ProductSerializer},
+        responses={
+            200: ProductSerializer,
+            409: OpenApiResponse(description="`stock_negative`: the result would be below zero."),
+        },
         description="Staff: add or remove units (a delivery, waste, a recount). A result below zero "
         "is 409 `stock_negative` and nothing changes. Every change is written to the stock ledger.",
     )

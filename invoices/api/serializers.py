@@ -1,3 +1,4 @@
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -6,6 +7,10 @@ from invoices.models import CreditNote, Invoice
 
 
 def _absolute(request, name: str, **kwargs: str) -> str:
+    """An absolute URL, as the schema promises (format uri): on the request's host, or on
+    PUBLIC_BASE_URL for a body made outside a request's context (a stored checkout answer)."""
+    if request is None:
+        return settings.PUBLIC_BASE_URL + reverse(name, kwargs=kwargs)
     return reverse(name, kwargs=kwargs, request=request)
 
 

@@ -188,6 +188,22 @@ def test_order_shows_its_invoice_once_paid(auth_client, user, rice):
     assert order["invoice"] == {"number": invoice.number, "pdf_url": pdf_url(invoice.number)}
 
 
+def test_an_order_action_answers_with_an_absolute_invoice_url(staff_client, user, rice, settings):
+    """The schema promises a URI (the fuzzer found a bare path in the answer of an action)."""
+    invoice = invoiced_order(user=user, items=[(rice, 1)])
+    response = staff_client.post(f"/api/v1/orders/{invoice.order.number}/status/", {"status": "preparing"})
+    assert response.status_code == 200
+    assert response.json()["invoice"] == {"number": invoice.number, "pdf_url": pdf_url(invoice.number)}
+
+    from orders.api.checkout import order_body  # a stored checkout answer: no request at hand
+
+    settings.PUBLIC_BASE_URL = "https://shop.example.com"
+    assert (
+        order_body(invoice.order)["invoice"]["pdf_url"]
+        == f"https://shop.example.com{INVOICES}{invoice.number}/pdf/"
+    )
+
+
 def test_order_list_query_count_stays_flat_with_invoices(auth_client, user, rice, django_assert_num_queries):
     for _ in range(6):
         invoiced_order(user=user, items=[(rice, 1)])

@@ -35,8 +35,10 @@ class CheckoutResult:
     replayed: bool = False
 
 
-def order_body(order: Order) -> dict:
-    return OrderSerializer(selectors.order_detail(order_id=order.pk)).data
+def order_body(order: Order, *, request=None) -> dict:
+    """The order as the API shows it; links on the request's host (without one, on
+    PUBLIC_BASE_URL: a checkout answer is stored and replayed)."""
+    return OrderSerializer(selectors.order_detail(order_id=order.pk), context={"request": request}).data
 
 
 def _placed(order: Order) -> CheckoutResult:

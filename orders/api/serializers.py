@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.fields import StrictChoiceField, StrictIntegerField
+from config.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
 from invoices.api.serializers import InvoiceRefSerializer
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS
@@ -135,10 +135,10 @@ class CheckoutSerializer(serializers.Serializer):
         max_length=500,
         help_text="Cart item ids to check out; all lines when absent.",
     )
-    phone = serializers.RegexField(
+    phone = StrictRegexField(
         r"^\+?[0-9][0-9 \-]{5,18}$", max_length=20, required=False, help_text="Contact phone for this order."
     )
-    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    notes = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
     pickup_slot = StrictIntegerField(
         min_value=1,
         max_value=MAX_ID,
@@ -155,11 +155,11 @@ class CheckoutSerializer(serializers.Serializer):
 
 class StatusChangeSerializer(serializers.Serializer):
     status = StrictChoiceField(choices=sorted(STAFF_TARGETS))
-    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class CancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 # --- shop: opening hours and pickup slots ------------------------------------------------

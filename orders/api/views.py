@@ -65,7 +65,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         return response
 
     def _order_data(self, order: Order) -> dict:
-        return order_body(order)
+        return order_body(order, request=self.request)
 
     @extend_schema(
         request=CheckoutSerializer,

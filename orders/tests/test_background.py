@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from catalog.models import Product
@@ -217,6 +217,32 @@ def test_smtp_down_gives_the_claim_back_and_the_service_raises(user, product, sm
         services.order_receipt_send(order_id=order.pk)
     order.refresh_from_db()
     assert (order.receipt_sent_at, order.receipt_claimed_at, receipt_events(order)) == (None, None, [])
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_connection_dropped_mid_send_still_gives_the_claim_back():
+    """The database connection dies while the receipt is being made (pg_terminate_backend,
+    a failover): the claim is given back on a fresh connection, so a retry sends at once
+    instead of waiting RECEIPT_CLAIM_SECONDS for the sweep (found by `make stress`)."""
+    from accounts.tests.factories import UserFactory
+
+    order = place_order(user=UserFactory(), items=[(ProductFactory(stock=5), 1)])
+    with transaction.atomic():  # paid, without running the receipt task here
+        locked = services.order_lock(order_id=order.pk)
+        services.order_transition(order=locked, to_status=S.PAID, actor=services.GATEWAY)
+
+    def connection_dropped(o: Order):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    with pytest.raises(OperationalError):
+        services.order_receipt_send(order_id=order.pk, attachments=connection_dropped)
+    order.refresh_from_db()
+    assert (order.receipt_sent_at, order.receipt_claimed_at, receipt_events(order)) == (None, None, [])
+    assert mail.outbox == []
+    assert services.order_receipt_send(order_id=order.pk) is True
+    assert [m.subject for m in mail.outbox] == [f"Foodies receipt for order {order.number}"]
 
 
 @pytest.mark.django_db(transaction=True)

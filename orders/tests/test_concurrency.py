@@ -4,13 +4,14 @@ SQLite serialises writers (IMMEDIATE transactions), so these run on PostgreSQL o
 where row locks and conditional updates are what keeps the numbers right."""
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -21,7 +22,7 @@ from catalog.tests.factories import BundleFactory, ProductFactory
 from conftest import bearer_client
 from orders import services
 from orders.exceptions import InvalidTransition
-from orders.models import Order, OrderEvent
+from orders.models import IdempotencyKey, Order, OrderEvent
 from orders.tests.factories import place_order
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -142,6 +143,52 @@ def test_same_idempotency_key_ten_times_at_once_makes_one_order():
     assert (201, None) in results
     assert Order.objects.count() == 1
     assert stock_of(product) == 8
+
+
+def test_key_released_while_a_repeat_waits_for_it_is_claimed_afresh():
+    """A repeat of a checkout reads the first request's key, then waits for its row lock;
+    the first request fails (short of stock, say) and gives the key up. The repeat then
+    claims the key as new instead of failing on the vanished row (a 500 that `make stress`
+    found with double submits)."""
+    user = UserFactory()
+    first = services.idempotency_claim(user=user, key="double", request_hash="a" * 64)
+    locked, release = threading.Event(), threading.Event()
+
+    def holder():
+        with transaction.atomic():
+            IdempotencyKey.objects.select_for_update().get(pk=first.pk)
+            locked.set()
+            assert release.wait(30)
+            services.idempotency_release(record=first)
+        return "released"
+
+    def repeat():
+        assert locked.wait(30)
+        return services.idempotency_claim(user=user, key="double", request_hash="a" * 64)
+
+    def waiting_for_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0] > 0
+
+    def referee():
+        assert locked.wait(30)
+        deadline = time.monotonic() + 30
+        while not waiting_for_lock() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        release.set()
+
+    results = run_at_once([holder, repeat, referee])
+
+    claimed = results[1]
+    assert results[0] == "released"
+    assert isinstance(claimed, IdempotencyKey), claimed
+    assert claimed.pk != first.pk
+    assert claimed.state == IdempotencyKey.State.IN_PROGRESS
+    assert list(IdempotencyKey.objects.values_list("pk", flat=True)) == [claimed.pk]
 
 
 def test_expire_orders_twice_at_once_releases_stock_once():

@@ -10,6 +10,28 @@ from rest_framework.views import APIView
 from payments import services
 from payments.api.serializers import MockActionSerializer, NotificationAnswerSerializer
 from payments.gateways.mock import mock_transaction_get
+from payments.services import AMOUNT_PATTERN, NOTIFICATION_FIELDS
+
+
+def _text(description: str, **extra) -> dict:
+    return {"type": "string", "minLength": 1, "description": description, **extra}
+
+
+# What the handler requires of a notification (payments.services.NOTIFICATION_FIELDS and
+# AMOUNT_PATTERN): five non-empty strings, the amount as Midtrans writes it. Anything else
+# Midtrans sends is kept as received.
+NOTIFICATION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "order_id": _text("The attempt's gateway order id, {order number}-{attempt}."),
+        "status_code": _text("Midtrans's status code, as a string: 200, 201, 202, 407 ..."),
+        "gross_amount": _text("The amount, e.g. 25000.00.", pattern=AMOUNT_PATTERN.pattern.join("^$")),
+        "signature_key": _text("SHA-512 of order_id + status_code + gross_amount + the server key."),
+        "transaction_status": _text("settlement, capture, pending, deny, cancel, expire, refund ..."),
+    },
+    "required": list(NOTIFICATION_FIELDS),
+    "additionalProperties": True,
+}
 
 
 class MidtransNotificationView(APIView):
@@ -22,7 +44,7 @@ class MidtransNotificationView(APIView):
     parser_classes: list = []  # the raw body is what is signed and stored
 
     @extend_schema(
-        request={"application/json": {"type": "object", "additionalProperties": True}},
+        request={"application/json": NOTIFICATION_SCHEMA},
         responses={
             200: NotificationAnswerSerializer,
             400: OpenApiResponse(NotificationAnswerSerializer, description="Malformed notification."),

@@ -2,6 +2,9 @@
 payment block, and a gateway that fails or times out (the order stands, `pay` retries)."""
 
 import logging
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -172,7 +175,8 @@ def test_a_failed_attempt_leads_to_a_new_one(auth_client, midtrans, order):
     ]
 
 
-def test_a_request_still_opening_is_waited_for_and_a_dead_one_replaced(midtrans, order):
+def test_a_request_still_opening_is_waited_for_and_a_dead_one_replaced(midtrans, order, settings):
+    assert settings.PAYMENT_OPENING_STALE_SECONDS == 120
     reserved = Payment.objects.create(
         order=order,
         attempt=1,
@@ -185,7 +189,10 @@ def test_a_request_still_opening_is_waited_for_and_a_dead_one_replaced(midtrans,
         payment_open(order=order)
     assert (payment_current(order=order), payment_error(order=order)) == (None, None)
 
-    Payment.objects.filter(pk=reserved.pk).update(created_at=timezone.now() - timedelta(minutes=3))
+    Payment.objects.filter(pk=reserved.pk).update(created_at=timezone.now() - timedelta(seconds=119))
+    with pytest.raises(PaymentOpening):  # PAYMENT_OPENING_STALE_SECONDS (120) not yet passed
+        payment_open(order=order)
+    Payment.objects.filter(pk=reserved.pk).update(created_at=timezone.now() - timedelta(seconds=121))
     payment = payment_open(order=order)
     reserved.refresh_from_db()
     assert (reserved.status, reserved.open_error) == (
@@ -262,3 +269,30 @@ def test_order_list_query_count_stays_flat_with_payments(
         for o in results
     ] == [True] * 8
     assert OrderEvent.objects.filter(type="payment_opened").count() == 8
+
+
+@pytest.mark.parametrize(("stale", "ok"), [("13", False), ("14", True)])
+def test_the_opening_stale_period_must_outlast_the_gateway_timeouts(stale, ok):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "MIDTRANS_TIMEOUT_CONNECT": "3",
+        "MIDTRANS_TIMEOUT_READ": "10",
+        "PAYMENT_OPENING_STALE_SECONDS": stale,
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; print(settings.PAYMENT_OPENING_STALE_SECONDS)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if ok:
+        assert (result.returncode, result.stdout) == (0, "14\n")
+    else:
+        assert result.returncode == 1
+        assert "PAYMENT_OPENING_STALE_SECONDS must exceed" in result.stderr

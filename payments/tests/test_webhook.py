@@ -413,6 +413,20 @@ def test_a_bad_signature_changes_nothing(api_client, midtrans, order, payment, t
     assert row.payload == body
 
 
+def test_a_body_with_raw_nul_bytes_is_kept_and_refused(api_client, midtrans, payment):
+    """A NUL byte in the raw body (not a JSON escape) cannot go in a text column: it is kept
+    as U+FFFD and the body is refused as not JSON (was a 500, found by the fuzzer)."""
+    before = database_state(exclude=("payments.PaymentNotification",))
+    response = api_client.post(WEBHOOK, data=b'{"order_id": "A\x00"}', content_type="application/json")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"status": "rejected", "detail": "The body is not JSON."},
+    )
+    assert database_state(exclude=("payments.PaymentNotification",)) == before
+    [row] = PaymentNotification.objects.all()
+    assert (row.outcome, row.http_status, row.raw_body) == ("rejected", 400, '{"order_id": "A\ufffd"}')
+
+
 @pytest.mark.parametrize(
     ("raw", "detail"),
     [
@@ -434,6 +448,16 @@ def test_a_bad_signature_changes_nothing(api_client, midtrans, order, payment, t
             "gross_amount is not an amount.",
         ),
         (b"", "The body is not JSON."),
+        (  # found by the fuzzer: a 500, PostgreSQL cannot store NUL
+            b'{"order_id": "A-1", "status_code": "200", "gross_amount": "1.00", "signature_key": "x", '
+            b'"transaction_status": "settle\\u0000ment"}',
+            "The body contains the NUL character (U+0000).",
+        ),
+        (
+            b'{"order_id": "A-1", "status_code": "200", "gross_amount": "1.00", "signature_key": "x", '
+            b'"transaction_status": "settlement", "va_numbers": [{"\\u0000": 1}]}',
+            "The body contains the NUL character (U+0000).",
+        ),
     ],
 )
 def test_malformed_bodies_are_400(api_client, midtrans, payment, raw, detail):

@@ -1,0 +1,254 @@
+"""What must hold after a wave, read from the database (and the mail folder, and the
+answers the shoppers got). Each check is a row of the summary: what it is, what was found,
+and whether it held.
+"""
+
+import re
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from client import Call, Visit
+from django.db.models import Min
+
+from catalog.models import Product, StockMovement
+from invoices.models import Invoice, InvoiceSequence
+from orders.models import (
+    RECEIPT_STATUSES,
+    STOCK_RELEASED_STATUSES,
+    IdempotencyKey,
+    Order,
+    OrderLine,
+    PickupSlot,
+)
+from payments.models import MockTransaction, Payment
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTLED_AT_GATEWAY = ("settlement", "capture")
+RECEIPT_SUBJECT = re.compile(r"^Subject: .* receipt for order (\S+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    found: str
+    ok: bool
+
+
+def stock_never_negative() -> Check:
+    lowest = Product.objects.aggregate(low=Min("stock"))["low"]
+    lowest_after = StockMovement.objects.aggregate(low=Min("stock_after"))["low"]
+    ok = lowest is not None and lowest >= 0 and (lowest_after is None or lowest_after >= 0)
+    return Check("stock never below zero", f"lowest stock {lowest}, lowest in the ledger {lowest_after}", ok)
+
+
+def stock_matches_ledger(env: dict[str, str]) -> Check:
+    """`manage.py stock_audit`, as an operator would run it: exit 0."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "stock_audit"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    said = (result.stdout.strip().splitlines() or [result.stderr.strip()[-200:]])[-1]
+    return Check("stock == ledger (stock_audit)", f"exit {result.returncode}: {said}", result.returncode == 0)
+
+
+def stock_taken_by_orders() -> Check:
+    """For every order and product: the ledger's net movement for the order equals the
+    order's demand while it holds its stock, and nothing once it was released."""
+    net: dict[tuple[int, int], int] = Counter()
+    for order_id, product_id, quantity in StockMovement.objects.filter(order__isnull=False).values_list(
+        "order_id", "product_id", "quantity"
+    ):
+        net[order_id, product_id] -= quantity
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    expected: dict[tuple[int, int], int] = Counter()
+    for line in OrderLine.objects.all():
+        if statuses[line.order_id] not in STOCK_RELEASED_STATUSES:
+            for product_id, units in line.stock_demand().items():
+                expected[line.order_id, product_id] += units
+    wrong = sorted(key for key in net.keys() | expected.keys() if net.get(key, 0) != expected.get(key, 0))
+    held = sum(expected.values())
+    return Check(
+        "orders placed == stock taken",
+        f"{held} units held by {len({o for o, _p in expected})} orders; {len(wrong)} order/product pairs off"
+        + (f", e.g. {wrong[:3]}" if wrong else ""),
+        not wrong,
+    )
+
+
+def slots_match_orders() -> Check:
+    holding = Counter(
+        Order.objects.filter(pickup_slot__isnull=False)
+        .exclude(status__in=STOCK_RELEASED_STATUSES)
+        .values_list("pickup_slot_id", flat=True)
+    )
+    wrong, booked = [], 0
+    for slot in PickupSlot.objects.filter(taken__gt=0) | PickupSlot.objects.filter(pk__in=list(holding)):
+        booked += slot.taken
+        if slot.taken != holding.get(slot.pk, 0) or slot.taken > slot.capacity:
+            wrong.append((slot.pk, slot.taken, holding.get(slot.pk, 0), slot.capacity))
+    return Check(
+        "slot taken == pickup orders holding it",
+        f"{booked} places booked in {len(holding)} slots; off: {wrong[:3] or 'none'}",
+        not wrong,
+    )
+
+
+def one_order_per_checkout(visits: list[Visit]) -> Check:
+    """Every shopper checked out once (some twice at the same moment, with one key)."""
+    shoppers = {visit.user_id for visit in visits}
+    per_user = Counter(Order.objects.filter(user_id__in=shoppers).values_list("user_id", flat=True))
+    doubled = {user: n for user, n in per_user.items() if n > 1}
+    placed = sum(1 for visit in visits if visit.checkout_status == 201)
+    return Check(
+        "one order per checkout (double submits)",
+        f"{sum(per_user.values())} orders for {len(shoppers)} shoppers, {placed} answered 201; "
+        f"{len(doubled)} shoppers with two",
+        not doubled and placed == sum(per_user.values()),
+    )
+
+
+def paid_orders_documents(mail_dir: Path) -> tuple[Check, Check, Check]:
+    """Each paid order has exactly one invoice and one receipt (sent, recorded, and one
+    e-mail in the mail folder); no unpaid order has an invoice; numbers are consecutive."""
+    paid = dict(Order.objects.filter(status__in=RECEIPT_STATUSES).values_list("number", "pk"))
+    invoiced = Counter(Invoice.objects.values_list("order__number", flat=True))
+    invoice_wrong = sorted(n for n in paid if invoiced.get(n) != 1) + sorted(
+        n for n in invoiced if n not in paid
+    )
+    unrendered = Invoice.objects.filter(pdf="").count()
+    invoices = Check(
+        "each paid order: one invoice (PDF stored)",
+        f"{len(paid)} paid orders, {sum(invoiced.values())} invoices, {unrendered} without PDF; "
+        f"off: {invoice_wrong[:3] or 'none'}",
+        not invoice_wrong and unrendered == 0,
+    )
+    mailed = Counter()
+    for path in mail_dir.glob("*"):
+        mailed.update(RECEIPT_SUBJECT.findall(path.read_text(errors="replace")))
+    unsent = list(
+        Order.objects.filter(status__in=RECEIPT_STATUSES, receipt_sent_at__isnull=True).values_list(
+            "number", flat=True
+        )
+    )
+    receipt_wrong = sorted(n for n in paid if mailed.get(n) != 1) + sorted(n for n in mailed if n not in paid)
+    receipts = Check(
+        "each paid order: one receipt e-mail",
+        f"{sum(mailed.values())} receipts mailed, {len(unsent)} paid orders not marked sent; "
+        f"off: {receipt_wrong[:3] or 'none'}",
+        not receipt_wrong and not unsent,
+    )
+    rows = list(Invoice.objects.order_by("year", "serial").values_list("year", "serial", "number"))
+    by_year = defaultdict(list)
+    for year, serial, _number in rows:
+        by_year[year].append(serial)
+    sequences = dict(InvoiceSequence.objects.filter(kind="invoice").values_list("year", "last_number"))
+    gaps = {
+        year: serials
+        for year, serials in by_year.items()
+        if serials != list(range(1, len(serials) + 1)) or sequences.get(year) != len(serials)
+    }
+    numbering = Check(
+        "invoice numbers consecutive",
+        f"{len(rows)} invoices, {rows[0][2] if rows else '-'} .. {rows[-1][2] if rows else '-'}; "
+        f"gaps or repeats in {sorted(gaps) or 'no year'}",
+        not gaps,
+    )
+    return invoices, receipts, numbering
+
+
+def settled_payments_paid() -> Check:
+    """Every payment the gateway settled ends up paying its order (or, when the order could
+    no longer be paid, flagged for a refund); nothing the gateway did not settle paid one."""
+    settled = dict(
+        MockTransaction.objects.filter(transaction_status__in=SETTLED_AT_GATEWAY).values_list(
+            "gateway_order_id", "order_id"
+        )
+    )
+    payments = {p.gateway_order_id: p for p in Payment.objects.select_related("order")}
+    wrong = []
+    for gateway_order_id in settled:
+        payment = payments.get(gateway_order_id)
+        if payment is None or payment.status != Payment.Status.SETTLED:
+            wrong.append((gateway_order_id, payment.status if payment else "missing"))
+        elif not payment.needs_refund and payment.order.status not in RECEIPT_STATUSES:
+            wrong.append((gateway_order_id, f"order {payment.order.status}"))
+    paying = [p for p in payments.values() if p.counts_for_order and p.gateway_order_id not in settled]
+    flagged = sum(1 for p in payments.values() if p.needs_refund)
+    return Check(
+        "every settled payment ends up paid",
+        f"{len(settled)} settled at the gateway, {flagged} flagged for refund; "
+        f"off: {(wrong + [(p.gateway_order_id, 'not settled') for p in paying])[:3] or 'none'}",
+        not wrong and not paying,
+    )
+
+
+def nothing_half_done() -> Check:
+    """No Idempotency-Key left in progress (every client got its answer), no paid order
+    without its paying attempt, no order paid twice."""
+    stuck = IdempotencyKey.objects.filter(state=IdempotencyKey.State.IN_PROGRESS).count()
+    paid_ids = set(Order.objects.filter(status__in=RECEIPT_STATUSES).values_list("pk", flat=True))
+    paying = Counter(
+        p.order_id for p in Payment.objects.filter(status=Payment.Status.SETTLED, needs_refund=False)
+    )
+    without = sorted(paid_ids - set(paying))
+    twice = sorted(order for order, n in paying.items() if n > 1)
+    opening = Payment.objects.filter(token="", open_error="", status=Payment.Status.PENDING).count()
+    return Check(
+        "nothing half-done",
+        f"{stuck} keys in progress, {len(without)} paid orders without a paying attempt, "
+        f"{len(twice)} paid twice, {opening} attempts never opened",
+        not stuck and not without and not twice,
+    )
+
+
+def no_server_errors(calls: list[Call], *, excused: list[tuple[str, float, float]], grace: float) -> Check:
+    """No 5xx, and every answer JSON. A 5xx of a request that was in flight during an
+    `excused` fault (or within `grace` seconds after it) is the fault's, reported but
+    allowed; any other fails the run."""
+    faults = excused
+    errors = [c for c in calls if c.status is not None and c.status >= 500]
+    not_json = [c for c in calls if c.status is not None and not c.json_body]
+
+    def during_fault(call: Call) -> bool:
+        return any(call.started <= end + grace and call.ended >= start for _name, start, end in faults)
+
+    excused_calls = [c for c in errors if during_fault(c)]
+    unexcused = [c for c in errors if not during_fault(c)]
+    no_answer = sum(1 for c in calls if c.status is None)
+    statuses = Counter(c.status for c in unexcused)
+    found = f"{len(calls)} answers: {len(unexcused)} 5xx"
+    if unexcused:
+        found += f" {dict(statuses)} e.g. {unexcused[0].op} on {unexcused[0].instance}"
+    if faults:
+        found += f"; {len(excused_calls)} 5xx in flight when the database dropped them"
+    if no_answer:
+        found += f"; {no_answer} without an answer (retried)"
+    if not_json:
+        found += f"; {len(not_json)} not JSON ({not_json[0].op} {not_json[0].status})"
+    return Check("no 5xx, every answer JSON", found, not unexcused and not not_json)
+
+
+def all_checks(
+    *, env: dict[str, str], mail_dir: Path, visits: list[Visit], calls: list[Call], excused, grace: float
+) -> list[Check]:
+    invoices, receipts, numbering = paid_orders_documents(mail_dir)
+    return [
+        stock_never_negative(),
+        stock_matches_ledger(env),
+        stock_taken_by_orders(),
+        slots_match_orders(),
+        one_order_per_checkout(visits),
+        invoices,
+        receipts,
+        numbering,
+        settled_payments_paid(),
+        nothing_half_done(),
+        no_server_errors(calls, excused=excused, grace=grace),
+    ]

@@ -1,0 +1,545 @@
+"""Multi-process correctness under load and faults (`make stress`; issue 14).
+
+One command that makes its own world and takes it down again:
+
+1. a scratch PostgreSQL database (`foodies_stress`), migrated, with a small menu whose stock
+   covers only part of what the shoppers want, pickup slots with room for only part of the
+   pickup shoppers, and the shoppers (access tokens made in-process);
+2. its own redis-server on a free loopback port (broker and cache; never the machine's);
+3. two gunicorn instances (each with several gthread workers) on free loopback ports, with
+   production settings, the mock payment gateway and its signing key, receipts e-mailed to
+   files; a Celery worker and beat on the private broker, with short periodic intervals;
+4. wave 1: every shopper at once over HTTP, spread over both instances: cart, checkout
+   (some with a pickup slot, some sending the checkout twice at once with one key), then
+   pay on the mock gateway with each notification delivered again as duplicates spread
+   over the instances, or pay with the notification lost, or cancel, or leave it unpaid;
+   then the background work is let finish and the invariants are checked;
+5. wave 2, the same with new shoppers, during which one instance is SIGKILLed (and
+   restarted), every connection to the database is terminated, and the redis-server is
+   stopped for a few seconds; then `reconcile_payments --min-age 0`, the background work
+   is let finish, and the same invariants are checked, plus: every settled payment paid,
+   nothing half-done.
+
+Prints a summary table and exits 1 if any invariant is broken (2 if the run itself could not
+be carried out). Everything it started is stopped, and the database dropped, also on failure.
+
+    make stress                                   # 200 shoppers a wave, ~3-5 minutes
+    .venv/bin/python .ci/stress/run.py --ci       # 60 shoppers a wave, as CI runs it
+    .venv/bin/python .ci/stress/run.py --shoppers 40 --no-faults
+"""
+
+import argparse
+import math
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+for path in (str(ROOT), str(HERE)):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+import psycopg  # noqa: E402
+from cluster import AppInstance, CeleryProcess, StressRedis  # noqa: E402
+
+from bench import scratch  # noqa: E402
+
+FAULT_GRACE = 3.0  # seconds after a fault during which a 5xx is the fault's
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shoppers", type=int, default=200, help="shoppers per wave (default 200)")
+    parser.add_argument("--ci", action="store_true", help="CI size: 60 shoppers a wave, 16 clients")
+    parser.add_argument("--clients", type=int, default=32, help="shoppers at once (client threads)")
+    parser.add_argument("--copies", type=int, default=3, help="duplicate deliveries of each notification")
+    parser.add_argument("--instances", type=int, default=2, help="gunicorn instances")
+    parser.add_argument("--workers", type=int, default=2, help="gthread workers per instance")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument("--stock-share", type=float, default=0.6, help="share of the wanted units in stock")
+    parser.add_argument("--pickup-share", type=float, default=0.3, help="shoppers who book a pickup slot")
+    parser.add_argument("--slot-share", type=float, default=0.5, help="of those, how many the slots take")
+    parser.add_argument("--double-share", type=float, default=0.15, help="shoppers who submit twice at once")
+    parser.add_argument("--no-faults", action="store_true", help="run wave 2 without faults")
+    parser.add_argument(
+        "--settle-timeout", type=float, default=150, help="seconds to wait for background work"
+    )
+    parser.add_argument(
+        "--deadline", type=float, default=570, help="abort the whole run after this many seconds"
+    )
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
+    parser.add_argument("--db-name", default="foodies_stress")
+    args = parser.parse_args()
+    if args.ci:
+        args.shoppers, args.clients = min(args.shoppers, 60), min(args.clients, 16)
+    if args.instances < 2 and not args.no_faults:
+        parser.error("the faults need at least 2 instances (one is killed)")
+    return args
+
+
+def _terminate(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")
+
+
+def _watchdog(seconds: float) -> None:
+    """Abort a run that overstays: SIGALRM raises in the main thread, whose `finally`
+    then stops everything."""
+
+    def fire(signum, frame):
+        raise TimeoutError(f"the stress run took longer than {seconds:.0f}s")
+
+    signal.signal(signal.SIGALRM, fire)
+    signal.alarm(math.ceil(seconds))
+
+
+DB_FAULT = "database connections terminated"
+FAULTS = ("instance killed", DB_FAULT, "redis-server down")
+
+
+class Faults(threading.Thread):
+    """The faults of wave 2, each at a point of the wave's progress: kill an instance (it is
+    restarted in the background two seconds later), terminate every database connection,
+    stop the broker and cache for a few seconds."""
+
+    def __init__(
+        self, *, total: int, instances: list[AppInstance], redis: StressRedis, pg: str, db: str
+    ) -> None:
+        super().__init__(name="faults", daemon=True)
+        self.total = total
+        self.instances = instances
+        self.redis = redis
+        self.pg, self.db = pg, db
+        self.windows: list[tuple[str, float, float]] = []
+        self.done: list[str] = []
+        self.log: list[str] = []
+        self.error: BaseException | None = None
+        self._progress = 0
+        self._stopping = False
+        self._cond = threading.Condition()
+        self._helpers: list[threading.Thread] = []
+
+    def progress(self, done: int) -> None:
+        with self._cond:
+            self._progress = done
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    def _reached(self, share: float) -> bool:
+        with self._cond:
+            self._cond.wait_for(lambda: self._stopping or self._progress >= share * self.total)
+            return not self._stopping
+
+    def _note(self, text: str) -> None:
+        self.log.append(f"{time.strftime('%H:%M:%S')} {text}")
+        print(f"  fault: {text}", flush=True)
+
+    def _guarded(self, work) -> None:
+        try:
+            work()
+        except BaseException as exc:  # reported by the main thread
+            self.error = self.error or exc
+
+    def run(self) -> None:
+        self._guarded(self._faults)
+        for helper in self._helpers:
+            helper.join(120)
+
+    def _faults(self) -> None:
+        if self._reached(0.15):
+            victim = self.instances[0]
+            began = time.monotonic()
+            pids = victim.kill()
+            self._note(f"SIGKILL {victim.name} (pids {pids}) at {self._progress}/{self.total} shoppers")
+
+            def restart(killed_at: float = began) -> None:  # bound now: `began` is reused below
+                time.sleep(2)
+                victim.start()
+                self.windows.append((FAULTS[0], killed_at, time.monotonic()))
+                self._note(f"{victim.name} restarted, {time.monotonic() - killed_at:.1f}s after the kill")
+
+            helper = threading.Thread(target=self._guarded, args=(restart,), name="restart", daemon=True)
+            helper.start()
+            self._helpers.append(helper)
+            self.done.append(FAULTS[0])
+        if self._reached(0.40):
+            began = time.monotonic()
+            with psycopg.connect(f"{self.pg}/postgres", autocommit=True) as admin:
+                killed = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [self.db],
+                ).fetchone()[0]
+            self.windows.append((DB_FAULT, began, time.monotonic()))
+            self._note(f"pg_terminate_backend: {killed} connections at {self._progress}/{self.total}")
+            self.done.append(FAULTS[1])
+        if self._reached(0.65):
+            began = time.monotonic()
+            self.redis.stop()
+            self._note(f"redis-server stopped at {self._progress}/{self.total}")
+            time.sleep(4)
+            self.redis.start()
+            self.windows.append((FAULTS[2], began, time.monotonic()))
+            self._note(
+                f"redis-server back after {time.monotonic() - began:.1f}s at {self._progress}/{self.total}"
+            )
+            self.done.append(FAULTS[2])
+
+
+def app_environment(args, *, database_url: str, redis: StressRedis, workdir: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        **scratch.app_env(database_url=database_url, cache_url=redis.url_for(0)),
+        "CELERY_BROKER_URL": redis.url_for(1),
+        "CELERY_TASK_DEFAULT_QUEUE": "foodies-stress",
+        "CELERY_BEAT_SCHEDULE_FILENAME": str(workdir / "beat-schedule"),
+        "PAYMENT_GATEWAY": "mock",
+        "MOCK_GATEWAY_KEY": "mock-stress-" + secrets.token_hex(16),
+        "MIDTRANS_VERIFY_STATUS": "true",
+        "EMAIL_URL": f"filemail:///{workdir / 'mail'}",
+        "PRIVATE_ROOT": str(workdir / "private"),
+        "MEDIA_ROOT": str(workdir / "media"),
+        "ORDER_PAYMENT_TTL_MINUTES": "2",
+        # A checkout that died holding its key is taken over by a retry this soon, and a
+        # payment attempt it left without a token is given up this soon.
+        "IDEMPOTENCY_LOCK_SECONDS": "5",
+        "PAYMENT_OPENING_STALE_SECONDS": "15",
+        # The periodic jobs run often, so beat heals within a wave.
+        "SCHEDULE_EXPIRE_ORDERS_SECONDS": "5",
+        "SCHEDULE_RECONCILE_PAYMENTS_SECONDS": "5",
+        "RECONCILE_MIN_AGE_SECONDS": "5",
+        "SCHEDULE_SEND_DUE_RECEIPTS_SECONDS": "5",
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def main() -> int:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, _terminate)
+    _watchdog(args.deadline)
+    began = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="foodies-stress-"))
+    (workdir / "mail").mkdir()
+    database = scratch.ScratchDatabase(kind="postgres", server_url=args.pg, name=args.db_name)
+    redis = StressRedis()
+    env = app_environment(args, database_url=database.url, redis=redis, workdir=workdir)
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["CONN_MAX_AGE"] = "0"  # the harness's own connections: closed after use
+
+    instances: list[AppInstance] = []
+    celery: list[CeleryProcess] = []
+    faults: Faults | None = None
+    keep_workdir = False
+    database.create()
+    try:
+        redis.start()
+        import django
+
+        django.setup()
+        import client
+        import invariants
+        import world
+        from django.core.management import call_command
+        from django.db import connections
+
+        call_command("migrate", interactive=False, verbosity=0)
+        rng = random.Random(args.seed)
+        menu = world.menu_create()
+        pickup_wanted = math.ceil(args.shoppers * args.pickup_share * args.slot_share)
+        capacities = [
+            pickup_wanted // world.PICKUP_SLOTS + (i < pickup_wanted % world.PICKUP_SLOTS)
+            for i in range(world.PICKUP_SLOTS)
+        ]
+        slots = world.hours_and_slots_create(capacities=capacities)
+        shoppers = world.shoppers_make(count=2 * args.shoppers)
+        wave_plans = [
+            world.plans_draw(
+                rng=rng,
+                shoppers=shoppers[n * args.shoppers : (n + 1) * args.shoppers],
+                menu=menu,
+                slots=slots,
+                pickup_share=args.pickup_share,
+                double_submit_share=args.double_share,
+            )
+            for n in range(2)
+        ]
+        connections.close_all()
+        print(
+            f"set up in {time.monotonic() - began:.1f}s: {args.db_name}, redis-server on :{redis.port}, "
+            f"{len(shoppers)} shoppers, slots with room for {sum(capacities)} a wave",
+            flush=True,
+        )
+
+        worker = CeleryProcess(
+            kind="worker",
+            env=env,
+            log=workdir / "worker.log",
+            args=[
+                "--concurrency=2",
+                "--pool=prefork",
+                "--loglevel=INFO",
+                "--queues=foodies-stress",
+                "--hostname=stress@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+        )
+        beat = CeleryProcess(kind="beat", env=env, log=workdir / "beat.log", args=["--loglevel=INFO"])
+        celery += [worker, beat]
+        worker.start()
+        beat.start()
+        for n in range(args.instances):
+            instances.append(
+                AppInstance(
+                    name="app-" + "abcdefgh"[n],
+                    env=env,
+                    workers=args.workers,
+                    threads=args.threads,
+                    log=workdir / f"app-{n}.log",
+                )
+            )
+        for instance in instances:
+            instance.start()
+        worker.wait_ready(" ready.")
+        beat.wait_ready("beat: Starting")
+        print(
+            f"{args.instances} gunicorn instances ({args.workers} workers x {args.threads} threads): "
+            + ", ".join(f"{i.name} {i.base_url}" for i in instances)
+            + "; celery worker and beat up",
+            flush=True,
+        )
+
+        reports = []
+        for wave, plans in enumerate(wave_plans, start=1):
+            with_faults = wave == 2 and not args.no_faults
+            added = world.stock_provide(plans=plans, share=args.stock_share, note=f"stress wave {wave}")
+            if wave > 1:
+                for slot, capacity in zip(slots, capacities, strict=True):
+                    world.pickup.pickup_slot_set_capacity(slot_id=slot.pk, capacity=slot.capacity + capacity)
+                slots = [world.PickupSlot.objects.get(pk=slot.pk) for slot in slots]
+            connections.close_all()
+            recorder = client.Recorder()
+            shopping = client.Shopping(
+                api=client.Api(instances=instances, recorder=recorder),
+                clients=args.clients,
+                copies=args.copies,
+                seed=args.seed * 1000 + wave,
+            )
+            faults = (
+                Faults(total=len(plans), instances=instances, redis=redis, pg=args.pg, db=args.db_name)
+                if with_faults
+                else None
+            )
+            print(
+                f"\nwave {wave}: {len(plans)} shoppers, {args.clients} at once"
+                + (" - with faults" if faults else "")
+                + f"; stock added {added}",
+                flush=True,
+            )
+            wave_began = time.monotonic()
+            if faults:
+                faults.start()
+            try:
+                visits = shopping.run(plans, on_progress=faults.progress if faults else None)
+            finally:
+                shopping.close()
+                if faults:
+                    faults.stop()
+                    faults.join(150)
+            wave_seconds = time.monotonic() - wave_began
+            if faults and faults.error:
+                raise RuntimeError(f"a fault could not be carried out: {faults.error!r}") from faults.error
+            for instance in instances:  # whatever a fault left down comes back for the checks
+                if not instance.running:
+                    instance.start()
+            if not redis.running:
+                redis.start()
+            print(f"  shoppers done in {wave_seconds:.1f}s; letting the background work finish", flush=True)
+            healing = ""
+            if faults:
+                result = subprocess.run(
+                    [sys.executable, "manage.py", "reconcile_payments", "--min-age", "0"],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                healing = (
+                    result.stdout.strip() or result.stderr.strip()[-300:]
+                ) + f" (exit {result.returncode})"
+                print(f"  reconcile_payments --min-age 0: {healing}", flush=True)
+            settle_seconds = settle(timeout=args.settle_timeout)
+            connections.close_all()
+            checks = invariants.all_checks(
+                env=env,
+                mail_dir=workdir / "mail",
+                visits=visits,
+                calls=recorder.calls,
+                # A request in flight when its database connection was terminated may fail;
+                # no other fault excuses a 5xx.
+                excused=[w for w in faults.windows if w[0] == DB_FAULT] if faults else [],
+                grace=FAULT_GRACE,
+            )
+            if faults:
+                missing = [name for name in FAULTS if name not in faults.done]
+                checks.append(
+                    invariants.Check(
+                        "every fault carried out mid-wave",
+                        ", ".join(
+                            f"{name} at {start - wave_began:.1f}s" for name, start, _end in faults.windows
+                        )
+                        + (f"; not carried out: {missing}" if missing else ""),
+                        not missing,
+                    )
+                )
+            reports.append(
+                wave_report(
+                    wave=wave,
+                    visits=visits,
+                    calls=recorder.calls,
+                    checks=checks,
+                    seconds=wave_seconds,
+                    settle_seconds=settle_seconds,
+                    faults=faults,
+                    healing=healing,
+                )
+            )
+            print(reports[-1], flush=True)
+
+        broken = [line for line in "\n".join(reports).splitlines() if line.lstrip().startswith("FAIL")]
+        logs = server_errors(instances, celery)
+        print(f"\nwhole run: {time.monotonic() - began:.0f}s\n{logs}")
+        if broken:
+            keep_workdir = True
+            print(f"\nSTRESS FAILED: {len(broken)} broken invariant(s)")
+            return 1
+        print("\nstress: every invariant held")
+        return 0
+    finally:
+        signal.alarm(0)
+        if faults is not None:
+            faults.stop()
+        for instance in instances:
+            instance.stop()
+        for process in celery:
+            process.stop()
+        redis.stop()
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        database.drop()
+        if keep_workdir or sys.exc_info()[0] is not None:
+            print(f"logs kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def settle(*, timeout: float) -> float:
+    """Wait until the background work has caught up: no attempt pending that the gateway
+    settled (beat's reconciliation), every paid order's receipt sent and every invoice
+    rendered. Returns the seconds waited (the checks then say what is still missing)."""
+    from django.db import connections
+
+    from invoices.models import Invoice
+    from orders.models import RECEIPT_STATUSES, Order
+    from payments.models import MockTransaction, Payment
+
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        settled = MockTransaction.objects.filter(transaction_status__in=("settlement", "capture")).values(
+            "gateway_order_id"
+        )
+        behind = (
+            Payment.objects.filter(status=Payment.Status.PENDING, gateway_order_id__in=settled).count()
+            + Order.objects.filter(status__in=RECEIPT_STATUSES, receipt_sent_at__isnull=True).count()
+            + Invoice.objects.filter(pdf="").count()
+        )
+        connections.close_all()
+        if not behind:
+            break
+        time.sleep(1)
+    return time.monotonic() - began
+
+
+def wave_report(*, wave, visits, calls, checks, seconds, settle_seconds, faults, healing) -> str:
+    outcomes = Counter()
+    for visit in visits:
+        if visit.checkout_status == 201:
+            outcomes[visit.action] += 1
+        else:
+            outcomes[f"checkout {visit.checkout_status} {visit.checkout_code}".strip()] += 1
+    notified = Counter()
+    for visit in visits:
+        notified.update(visit.notifications)
+    ops = Counter(call.op for call in calls)
+    latency = sorted(call.ended - call.started for call in calls if call.op == "checkout" and call.status)
+    p = (lambda q: latency[min(len(latency) - 1, int(q * len(latency)))] * 1000) if latency else (lambda q: 0)
+    gave_up = [text for visit in visits for text in visit.gave_up]
+    lines = [
+        f"\n== wave {wave}{' (faults)' if faults else ''}: {len(visits)} shoppers in {seconds:.1f}s, "
+        f"{len(calls)} requests ({len(calls) / max(seconds, 0.001):.0f}/s); background work caught up in "
+        f"{settle_seconds:.1f}s",
+        "  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+        "  requests: " + ", ".join(f"{k} {v}" for k, v in sorted(ops.items())),
+        "  duplicate notifications answered: "
+        + ", ".join(f"{k} x{v}" for k, v in sorted(notified.items(), key=str)),
+        f"  checkout latency p50 {p(0.5):.0f} ms, p95 {p(0.95):.0f} ms, max {p(1.0):.0f} ms",
+    ]
+    if faults:
+        lines += [f"  {entry}" for entry in faults.log]
+        if healing:
+            lines.append(f"  reconcile_payments --min-age 0: {healing}")
+    if gave_up:
+        lines.append(f"  clients that gave up: {len(gave_up)}, e.g. {gave_up[:3]}")
+    width = max(len(check.name) for check in checks)
+    lines.append(f"  {'':4}  {'invariant':{width}}  found")
+    for check in checks:
+        lines.append(f"  {'ok' if check.ok else 'FAIL':4}  {check.name:{width}}  {check.found}")
+    return "\n".join(lines)
+
+
+EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|DoesNotExist))\b", re.MULTILINE)
+
+
+def server_errors(instances: list[AppInstance], celery: list[CeleryProcess]) -> str:
+    """What the servers logged as exceptions: the last line of each traceback, by type."""
+    parts = []
+    for name, log in [(i.name, i.log) for i in instances] + [(c.kind, c.log) for c in celery]:
+        try:
+            text = log.read_text(errors="replace")
+        except OSError:
+            continue
+        kinds = Counter(EXCEPTION_LINE.findall(text))
+        shown = ", ".join(f"{kind.rsplit('.', 1)[-1]} x{n}" for kind, n in kinds.most_common(4))
+        parts.append(f"{name}: {text.count('Traceback')} tracebacks" + (f" ({shown})" if shown else ""))
+    return "server logs: " + "; ".join(parts)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"\nSTRESS RUN BROKE: {exc}", file=sys.stderr)
+        sys.exit(2)
