@@ -356,7 +356,8 @@ class MidtransFake:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base_url + path, data=data, method="POST" if data else "GET")
         request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=30) as response:
+        # The fake's own control endpoint on loopback (base_url is http://127.0.0.1:<port>).
+        with urllib.request.urlopen(request, timeout=30) as response:  # nosec B310
             return json.loads(response.read())
 
     def settle(self, rows: list[dict[str, Any]]) -> list[str]:
