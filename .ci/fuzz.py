@@ -152,6 +152,13 @@ def run_schemathesis(args, *, who: str, config: Path, schema_url: str, workdir: 
         "--report=junit",
         f"--report-dir={report}",
     ]
+    if who == "staff":
+        # A staff DELETE of a product or category deactivates it (DESIGN.md §5): staff still
+        # read and change it to reactivate it. `--checks=all` overrides the per-operation
+        # exemption in fuzz.toml, and the stateful phase flagged that designed soft delete
+        # (CI, 2026-11-23), so the staff run leaves this one check out. The shopper run keeps
+        # it; the API's real deletes are pinned by config/tests/test_security.py.
+        command.append("--exclude-checks=use_after_free")
     began = time.monotonic()
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
     output = result.stdout + result.stderr
