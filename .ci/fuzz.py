@@ -1,6 +1,6 @@
 """API fuzzing (`make fuzz`; issue 14): schemathesis against /api/schema/ on a running server.
 
-Makes a scratch PostgreSQL database (`foodies_stress_fuzz`), migrates, seeds the demo menu
+Makes a scratch PostgreSQL database (`foodies_stress_fuzz_<pid>`), migrates, seeds the demo menu
 and three accounts with data of their own (two shoppers, Alice and Bob, each with a cart,
 a pending order with an open mock payment and a paid order with its invoice; and a staff
 member), starts gunicorn on a free loopback port with production settings and the mock
@@ -52,7 +52,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--only", choices=["shopper", "staff"], help="one of the two runs")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
-    parser.add_argument("--db-name", default="foodies_stress_fuzz")
+    # Unique per run: two runs on one machine (a developer's and CI's) must not drop each
+    # other's database.
+    parser.add_argument("--db-name", default=f"foodies_stress_fuzz_{os.getpid()}")
     args = parser.parse_args()
     if args.ci:
         args.max_examples, args.max_time = min(args.max_examples, 15), min(args.max_time, 75)
