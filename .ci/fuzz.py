@@ -43,6 +43,14 @@ ST = str(Path(sys.executable).with_name("st"))
 PASSWORD = "fuzz-" + os.urandom(12).hex()  # random, for this run's accounts only
 
 
+# use_after_free expects a deleted resource to be gone. Staff's DELETEs of categories and
+# products deactivate them (DESIGN.md §5): the row stays for order history, shoppers get a
+# 404, and staff still read it (and its prices) to reactivate it, so the staff run would
+# report it every time. The shopper run keeps the check for the hard deletes it can make
+# (cart lines). A per-operation setting does not reach schemathesis's stateful phase.
+STAFF_EXCLUDED_CHECKS = ("--exclude-checks=use_after_free",)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ci", action="store_true", help="CI size: fewer examples, a shorter time limit")
@@ -154,6 +162,8 @@ def run_schemathesis(args, *, who: str, config: Path, schema_url: str, workdir: 
         "--report=junit",
         f"--report-dir={report}",
     ]
+    if who == "staff":
+        command += STAFF_EXCLUDED_CHECKS
     began = time.monotonic()
     result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
     output = result.stdout + result.stderr
