@@ -7,6 +7,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
 
+# Browser tests (`@pytest.mark.browser`, the `page` fixture): Playwright and Chromium; and
+# pytester, which tests that plugin.
+pytest_plugins = ["config.tests.browser", "pytester"]
+
 
 def pytest_configure(config):
     from django.conf import settings

@@ -10,13 +10,14 @@ for sale with a quantity within CART_MAX_QUANTITY); stock changes go through
 
 import math
 from dataclasses import dataclass
+from datetime import time
 
 from django.db import transaction
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import User
 from cart.models import Cart, CartItem
-from catalog.models import Product
+from catalog.models import BundleItem, Product
 from catalog.selectors import product_list
 from catalog.services import GENERATED_SKU_PREFIX
 from catalog.stock import stock_adjust
@@ -117,3 +118,81 @@ def stock_ensure(*, product_ids: list[int], at_least: int) -> None:
     for product in Product.objects.filter(pk__in=product_ids, kind=Product.Kind.SINGLE):
         if product.stock < at_least:
             stock_adjust(product=product, delta=at_least - product.stock, user=None, note="benchmark stock")
+
+
+def bundle_components(*, bundle_ids: list[int]) -> dict[int, dict[int, int]]:
+    """{bundle id: {component id: units per bundle}}."""
+    components: dict[int, dict[int, int]] = {bundle_id: {} for bundle_id in bundle_ids}
+    for bundle_id, component_id, quantity in BundleItem.objects.filter(bundle_id__in=bundle_ids).values_list(
+        "bundle_id", "component_id", "quantity"
+    ):
+        components[bundle_id][component_id] = quantity
+    return components
+
+
+def stock_ensure_for(*, lines: dict[int, list[tuple[int, int]]], margin: int = 100) -> None:
+    """Enough stock for every cart in `lines` ({user id: [(product id, quantity)]}) to be
+    checked out, bundles counted by their components, plus `margin` units a product."""
+    products = {product_id for wanted in lines.values() for product_id, _ in wanted}
+    bundles = bundle_components(bundle_ids=list(products))
+    demand: dict[int, int] = {}
+    for wanted in lines.values():
+        for product_id, quantity in wanted:
+            for unit_id, per_unit in (bundles.get(product_id) or {product_id: 1}).items():
+                demand[unit_id] = demand.get(unit_id, 0) + quantity * per_unit
+    for product in Product.objects.filter(pk__in=demand, kind=Product.Kind.SINGLE):
+        wanted = demand[product.pk] + margin
+        if product.stock < wanted:
+            stock_adjust(product=product, delta=wanted - product.stock, user=None, note="benchmark stock")
+
+
+def shop_open_always() -> None:
+    """Opening hours of 00:00-00:00 (the whole day) every day, through the services staff
+    use, so checkouts "as soon as possible" are taken whatever the time of the run (the
+    demo hours close at 21:00 in Jakarta). The schedule is still read on every checkout,
+    as in a shop with hours."""
+    from orders.models import HoursException, WeeklyHours
+    from orders.pickup import hours_exception_delete, weekly_hours_add, weekly_hours_delete
+
+    with transaction.atomic():
+        for exception in HoursException.objects.all():
+            hours_exception_delete(exception=exception)
+        for hours in WeeklyHours.objects.all():
+            weekly_hours_delete(hours=hours)
+        for weekday in range(7):
+            weekly_hours_add(weekday=weekday, opens_at=time(0), closes_at=time(0))
+
+
+def tokens_for(*, user_ids: list[int]) -> dict[int, str]:
+    """An access token for each of these users, made in-process."""
+    return {user.pk: str(AccessToken.for_user(user)) for user in User.objects.filter(pk__in=user_ids)}
+
+
+def orders_place(*, user_ids: list[int], threads: int = 1) -> list[int]:
+    """Check out each user's whole cart through the same services as `POST orders/` (place
+    the order, then open its payment at the configured gateway), over `threads` threads with
+    a database connection each. Returns the order ids; raises if a payment could not be
+    opened."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from orders.services import order_place
+    from payments.services import payment_open
+
+    users = User.objects.in_bulk(user_ids)
+
+    def place(share: list[int]) -> list[int]:
+        try:
+            placed = []
+            for user_id in share:
+                order = order_place(user=users[user_id])
+                payment_open(order=order)
+                placed.append(order.pk)
+            return placed
+        finally:
+            connections.close_all()  # this thread's connection
+
+    shares = [user_ids[i::threads] for i in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        return [order_id for placed in pool.map(place, shares) for order_id in placed]

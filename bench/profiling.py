@@ -51,7 +51,42 @@ def _cycle(requests: list[Request], start: int, count: int) -> list[Request]:
     return [requests[(start + i) % len(requests)] for i in range(count)]
 
 
+def _print_top(profiler: cProfile.Profile, *, what: str, top: int) -> None:
+    for sort, heading in (("cumulative", "cumulative time"), ("tottime", "own time")):
+        buffer = io.StringIO()
+        stats = pstats.Stats(profiler, stream=buffer).sort_stats(sort)
+        stats.print_stats(top if sort == "cumulative" else top // 2)
+        body = buffer.getvalue()
+        for prefix in PATH_PREFIXES:
+            body = body.replace(prefix, "")
+        print(f"\n--- top {top if sort == 'cumulative' else top // 2} by {heading} ({what}) ---")
+        print(body[body.find("   ncalls") :].rstrip())
+
+
+def profile_in_process(*, scenario: Scenario, workload: Workload, out: Path, top: int = 25) -> None:
+    """An in-process scenario (`Workload.run`): timed once, then run again under cProfile."""
+    timed = workload.run()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    profiled = workload.run()
+    profiler.disable()
+    profiler.dump_stats(out)
+    print(
+        f"\n{scenario.title}: {len(timed.wall_ms)} timed + {len(profiled.wall_ms)} profiled ({workload.note})"
+    )
+    print(
+        f"per operation, unprofiled: mean {statistics.fmean(timed.wall_ms):.2f} ms, "
+        f"median {statistics.median(timed.wall_ms):.2f} ms, median CPU {statistics.median(timed.cpu_ms):.2f} ms; "
+        f"{timed.facts}"
+    )
+    _print_top(profiler, what=f"{len(profiled.wall_ms)} operations", top=top)
+    print(f"\nprofile saved: {out} (python -m pstats {out})")
+
+
 def profile(*, scenario: Scenario, workload: Workload, count: int, out: Path, top: int = 25) -> None:
+    if workload.run is not None:
+        profile_in_process(scenario=scenario, workload=workload, out=out, top=top)
+        return
     client = Client(HTTP_HOST="127.0.0.1")  # an allowed host, as the server has
     requests = workload.requests
     for request in _cycle(workload.warmup or requests, 0, WARM_REQUESTS):
@@ -86,13 +121,5 @@ def profile(*, scenario: Scenario, workload: Workload, count: int, out: Path, to
     )
     worst = max(range(len(timed)), key=queries.__getitem__)
     print(f"most queries: {queries[worst]} for {timed[worst].method} {timed[worst].path}")
-    for sort, heading in (("cumulative", "cumulative time"), ("tottime", "own time")):
-        buffer = io.StringIO()
-        stats = pstats.Stats(profiler, stream=buffer).sort_stats(sort)
-        stats.print_stats(top if sort == "cumulative" else top // 2)
-        body = buffer.getvalue()
-        for prefix in PATH_PREFIXES:
-            body = body.replace(prefix, "")
-        print(f"\n--- top {top if sort == 'cumulative' else top // 2} by {heading} ({count} requests) ---")
-        print(body[body.find("   ncalls") :].rstrip())
+    _print_top(profiler, what=f"{count} requests", top=top)
     print(f"\nprofile saved: {out} (python -m pstats {out})")

@@ -94,9 +94,11 @@ def finish_rows(rows: list[dict]) -> dict:
     """Fill in ratios and verdicts; returns the reference figures."""
     reference = reference_figures(rows)
     for row in rows:
-        if row.get("rps") is not None and reference["bare_rps_mean"]:
+        # An in-process row (timed in the harness, no HTTP) has nothing to compare with the bare view.
+        comparable = not row.get("in_process")
+        if comparable and row.get("rps") is not None and reference["bare_rps_mean"]:
             row["ratio"] = row["rps"] / reference["bare_rps_mean"]
-        if cpu_ms(row) and reference["bare_cpu_ms_mean"]:
+        if comparable and cpu_ms(row) and reference["bare_cpu_ms_mean"]:
             row["cpu_ratio"] = reference["bare_cpu_ms_mean"] / cpu_ms(row)
         result = verdict(row, row.get("target") or {})
         if result is not None:
@@ -130,7 +132,17 @@ def table(rows: list[dict], reference: dict) -> str:
             f"{_cell(row.get('cpu_ratio'), '.3f'):>6}  {target}".rstrip()
         )
         if row["errors"]:
-            notes.append(f"{row['title']}: statuses {row['statuses']}, socket errors {row['socket_errors']}")
+            found = f", {row['checked_errors']} found by its check" if row.get("checked_errors") else ""
+            notes.append(
+                f"{row['title']}: statuses {row['statuses']}, socket errors {row['socket_errors']}{found}"
+                + (f" ({row['checked']})" if row.get("checked_errors") else "")
+            )
+        if row.get("in_process"):
+            facts = ", ".join(f"{k} {v}" for k, v in (row.get("facts") or {}).items())
+            notes.append(
+                f"{row['title']}: timed in the harness, req/s = 1 / mean time; median CPU "
+                f"{row.get('cpu_ms_median', 0):.1f} ms; {facts}"
+            )
         if row.get("wraps") and not row.get("repeatable", True):
             notes.append(
                 f"{row['title']}: the prepared requests ran out and were reused ({row['wraps']} wraps)"

@@ -18,14 +18,18 @@ import argparse
 import math
 import os
 import resource
+import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +38,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import report, scratch, wrk  # noqa: E402
-from bench.server import PrivateRedis, Server, machine_busy_seconds  # noqa: E402
+from bench.midtrans_fake import MidtransFake  # noqa: E402
+from bench.server import (  # noqa: E402
+    CeleryWorker,
+    PrivateRedis,
+    Server,
+    broker_backlog,
+    cpu_seconds,
+    machine_busy_seconds,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,6 +85,13 @@ def parse_args() -> argparse.Namespace:
         "--redis",
         action="store_true",
         help="start a private redis-server for the run and use it as the cache",
+    )
+    parser.add_argument(
+        "--celery",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a Celery worker and a private redis-server as its broker, as in production (default: "
+        "yes); --no-celery: tasks (invoice PDF, receipt) run in the app after each commit",
     )
     parser.add_argument(
         "--save",
@@ -157,17 +176,59 @@ def client_fetch():
 
 
 def write_requests(path: Path, requests: list, lanes: int) -> None:
+    if not requests:
+        raise RuntimeError(f"no requests were prepared for {path.name}")
     lines = [request.tsv() for request in requests]
     while len(lines) < lanes:  # every wrk thread needs at least one request
         lines += lines
     path.write_text("\n".join(lines) + "\n")
 
 
-def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path) -> dict:
-    from django.db import connections
+CHECK_SETTLE_SECONDS = 15
 
-    from bench.scenarios import Skip
 
+class Side:
+    """Processes the run started besides the server (the Midtrans fake, the Celery worker,
+    redis-server): their CPU time is accounted apart, not as other processes' load."""
+
+    def __init__(self) -> None:
+        self.processes: dict[str, Callable[[], list[int]]] = {}
+        self.broker: tuple[str, str] | None = None  # (URL, queue) of the Celery broker
+        self.worker: CeleryWorker | None = None  # paused while a scenario is measured
+
+    def add(self, name: str, pids: Callable[[], list[int]]) -> None:
+        self.processes[name] = pids
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        snapshot = {}
+        for name, pids in self.processes.items():
+            snapshot[name] = {pid: used for pid in pids() if (used := cpu_seconds(pid)) is not None}
+        return snapshot
+
+    @staticmethod
+    def used(before: dict, after: dict) -> dict[str, float]:
+        return {
+            name: sum(max(0.0, after[name].get(pid, 0.0) - before[name].get(pid, 0.0)) for pid in after[name])
+            for name in after
+        }
+
+    def backlog(self) -> int | None:
+        return broker_backlog(*self.broker) if self.broker else None
+
+    @contextmanager
+    def background_paused(self, row: dict):
+        """The worker takes no task while the block runs (it would share the server's cores)."""
+        if self.worker is None:
+            yield
+            return
+        row["worker_pause_wait_s"] = round(self.worker.pause(), 2)
+        try:
+            yield
+        finally:
+            self.worker.resume()
+
+
+def _target(scenario) -> dict:
     row = {"name": scenario.name, "title": scenario.title, "reference": scenario.name in ("bare", "bare-end")}
     if scenario.has_target:
         row["target"] = {
@@ -178,30 +239,129 @@ def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path
             "source": scenario.source,
         }
         row["target_text"] = scenario.target_text()
-    print(f"{scenario.title}: preparing", flush=True)
+    return row
+
+
+def _checked(workload, row: dict) -> None:
+    """The scenario's own check of what its requests did, once the load has stopped."""
+    from django.db import connections
+
+    if workload.after is None:
+        return
+    # Requests wrk sent but stopped waiting for still run in the server for a moment: read
+    # until two looks half a second apart agree (at most CHECK_SETTLE_SECONDS).
+    deadline = time.monotonic() + CHECK_SETTLE_SECONDS
     try:
-        workload = scenario.prepare(ctx)
-    except Skip as skip:
-        print(f"{scenario.title}: skipped, {skip}", flush=True)
-        return {**row, "skipped": str(skip)}
+        facts = workload.after()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            again = workload.after()
+            if again == facts:
+                break
+            facts = again
     finally:
-        connections.close_all()  # the harness holds no connection while the server is measured
+        connections.close_all()
+    extra = facts.pop("errors", 0) or 0
+    row["checked"] = facts
+    row["checked_errors"] = extra
+    row["errors"] += extra
+    print(f"  checked: {facts}" + (f"; {extra} errors" if extra else ""), flush=True)
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """The p-th percentile of sorted values (nearest rank, as wrk reports)."""
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def measure_in_process(scenario, ctx, workload, row: dict, side: Side) -> dict:
+    """An in-process scenario: the harness times the work itself (no server, no wrk)."""
+    from django.db import connections
+
+    with side.background_paused(row):
+        side_before, busy_before, wall_before = side.snapshot(), machine_busy_seconds(), time.monotonic()
+        try:
+            timings = workload.run()
+        finally:
+            connections.close_all()
+        wall = time.monotonic() - wall_before
+        side_used = Side.used(side_before, side.snapshot())
+    harness_cpu = sum(timings.cpu_ms) / 1000
+    others = machine_busy_seconds() - busy_before - harness_cpu - sum(side_used.values())
+    ordered = sorted(timings.wall_ms)
+    count = len(ordered)
+    latency = {"mean": statistics.fmean(ordered), "max": ordered[-1]}
+    for p in (50, 90, 95, 99, 99.9):
+        latency[f"p{p:g}"] = percentile(ordered, p)
+    latency["p50"] = statistics.median(ordered)  # the target is the median
+    seconds = sum(ordered) / 1000
+    row.update(
+        {
+            "in_process": True,
+            "requests": count,
+            "seconds": round(seconds, 3),
+            "rps": count / seconds if seconds else 0.0,
+            "latency_ms": {k: round(v, 3) for k, v in latency.items()},
+            "errors": timings.errors,
+            "statuses": {},
+            "socket_errors": {},
+            "wraps": 0,
+            "cpu_ms_per_request": {"harness": round(statistics.fmean(timings.cpu_ms), 3)},
+            "cpu_ms_median": round(statistics.median(timings.cpu_ms), 3),
+            "side_cpu_ms_per_request": {k: round(1000 * v / count, 3) for k, v in side_used.items()},
+            "others_cores": round(max(0.0, others) / wall, 2),
+            "facts": timings.facts,
+            "note": workload.note,
+            "repeatable": True,
+        }
+    )
+    print(
+        f"  {count} in-process, median {latency['p50']:.1f} ms (CPU {row['cpu_ms_median']:.1f} ms), "
+        f"p95 {latency['p95']:.1f} ms; {timings.facts}",
+        flush=True,
+    )
+    return row
+
+
+def _measure_http(
+    scenario, ctx, workload, row: dict, *, args, server: Server, wrk_path: str, workdir: Path, side: Side
+) -> None:
+    """Warm-up, then the measured wrk run, with what the server and the rest used meanwhile."""
+    from django.db import connections
+
     conns = scenario.connections or args.connections
     threads = min(args.threads, conns)
-    measured = workdir / f"{scenario.name}.tsv"
-    write_requests(measured, workload.requests, threads)
     server.serve(connections=conns)
     common = {"wrk": wrk_path, "base_url": server.base_url, "threads": threads, "connections": conns}
 
+    warm_rate = None
     if args.warmup > 0:
         warm = workdir / f"{scenario.name}.warm.tsv"
         write_requests(warm, workload.warmup or workload.requests, threads)
         warm_result = wrk.finish(
             wrk.run(**common, requests_file=warm, seconds=args.warmup), limit=args.warmup + 60
         )
+        warm_rate = warm_result.rps
         if warm_result.errors(scenario.expect):
             print(f"  warm-up: statuses {warm_result.statuses}", flush=True)
+    if workload.resize is not None:
+        resized = time.monotonic()
+        try:
+            workload.requests = workload.resize(warm_rate)
+        finally:
+            connections.close_all()
+        row["resize_s"] = round(time.monotonic() - resized, 1)
+        print(
+            f"  sized from the warm-up ({warm_rate or 0:.1f} req/s): {len(workload.requests)} requests, "
+            f"prepared in {row['resize_s']:.1f}s",
+            flush=True,
+        )
+    measured = workdir / f"{scenario.name}.tsv"
+    write_requests(measured, workload.requests, threads)
 
+    backlog_before = side.backlog()
+    gateway_before = ctx.gateway.stats() if ctx.gateway else None
+    side_before = side.snapshot()
     cpu_before, busy_before, wall_before = server.cpu_snapshot(), machine_busy_seconds(), time.monotonic()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = wrk.run(**common, requests_file=measured, seconds=args.duration)
@@ -209,13 +369,19 @@ def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path
     split = server.connections_per_worker()
     result = wrk.finish(process, limit=args.duration + 60)
     cpu = server.cpu_used(cpu_before, server.cpu_snapshot())
+    side_used = Side.used(side_before, side.snapshot())
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, now reaped
     wrk_cpu = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
-    others = machine_busy_seconds() - busy_before - cpu["app"] - cpu["db"] - wrk_cpu
+    others = machine_busy_seconds() - busy_before - cpu["app"] - cpu["db"] - wrk_cpu - sum(side_used.values())
     others_cores = max(0.0, others) / (time.monotonic() - wall_before)
     ctx.rates[scenario.name] = result.rps
     per_request = (
         {kind: 1000 * seconds / result.requests for kind, seconds in cpu.items()} if result.requests else {}
+    )
+    side_per_request = (
+        {kind: 1000 * seconds / result.requests for kind, seconds in side_used.items()}
+        if result.requests
+        else {}
     )
     row.update(
         {
@@ -235,6 +401,8 @@ def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path
             # CPU time of the gunicorn workers and of the scratch database's backends over the
             # measurement, per request: less sensitive than req/s to other load on the machine.
             "cpu_ms_per_request": {k: round(v, 3) for k, v in per_request.items()},
+            # The run's other processes (Midtrans fake, Celery worker, redis-server), per request.
+            "side_cpu_ms_per_request": {k: round(v, 3) for k, v in side_per_request.items()},
             "wrk_cpu_s": round(wrk_cpu, 3),
             # Cores kept busy by everything else on the machine meanwhile (other users, the
             # harness itself): above a few tenths, the req/s figures are disturbed.
@@ -243,6 +411,25 @@ def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path
             "repeatable": workload.repeatable,
         }
     )
+    if side.broker:
+        # Tasks waiting for the worker when the measurement started and when it ended.
+        row["broker_backlog"] = [backlog_before, side.backlog()]
+    if gateway_before is not None:
+        after = ctx.gateway.stats()
+        row["gateway_calls"] = {
+            name: n - gateway_before["calls"].get(name, 0)
+            for name, n in after["calls"].items()
+            if n != gateway_before["calls"].get(name, 0)
+        }
+        if row["gateway_calls"]:  # the stats call itself opens one connection
+            row["gateway_calls"]["connections"] = after["connections"] - gateway_before["connections"] - 1
+        refusals = {
+            name: n - gateway_before["refusals"].get(name, 0)
+            for name, n in after["refusals"].items()
+            if n != gateway_before["refusals"].get(name, 0)
+        }
+        if refusals:
+            row["gateway_refusals"] = refusals
     lat = result.latency_ms
     print(
         f"  {result.requests} requests, {result.rps:.1f} req/s, p50 {lat['p50']:.1f} / p99 {lat['p99']:.1f} ms, "
@@ -250,10 +437,53 @@ def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path
         f"statuses {dict(result.statuses)}, connections per worker {split}, others' load {others_cores:.2f} cores",
         flush=True,
     )
+    if row.get("gateway_calls"):
+        print(
+            f"  Midtrans fake: {row['gateway_calls']} {row.get('gateway_refusals') or ''}".rstrip(),
+            flush=True,
+        )
+
+
+def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path, side: Side) -> dict:
+    from django.db import connections
+
+    from bench.scenarios import Skip
+
+    row = _target(scenario)
+    print(f"{scenario.title}: preparing", flush=True)
+    prepared = time.monotonic()
+    try:
+        workload = scenario.prepare(ctx)
+    except Skip as skip:
+        print(f"{scenario.title}: skipped, {skip}", flush=True)
+        return {**row, "skipped": str(skip)}
+    finally:
+        connections.close_all()  # the harness holds no connection while the server is measured
+    row["prepare_s"] = round(time.monotonic() - prepared, 1)
+    if workload.run is not None:
+        return measure_in_process(scenario, ctx, workload, row, side)
+    with side.background_paused(row):
+        _measure_http(
+            scenario,
+            ctx,
+            workload,
+            row,
+            args=args,
+            server=server,
+            wrk_path=wrk_path,
+            workdir=workdir,
+            side=side,
+        )
+    _checked(workload, row)
     return row
 
 
-def effective_settings(args: argparse.Namespace, env: dict[str, str], server: Server | None) -> dict:
+SECRETS = ("SECRET_KEY", "MIDTRANS_SERVER_KEY")
+
+
+def effective_settings(
+    args: argparse.Namespace, env: dict[str, str], server: Server | None, background: dict
+) -> dict:
     from django.conf import settings
     from django.db import connection
 
@@ -274,13 +504,18 @@ def effective_settings(args: argparse.Namespace, env: dict[str, str], server: Se
         "accept_limit_per_worker": server.accept_limit if server and server.balanced else None,
         # gunicorn reads it from its working directory; the options above override it.
         "gunicorn_conf_py": (ROOT / "gunicorn.conf.py").exists(),
-        "env": {k: v for k, v in env.items() if k != "SECRET_KEY"},
+        "env": {k: v for k, v in env.items() if k not in SECRETS},
         "django": {
             "DEBUG": settings.DEBUG,
             "CONN_MAX_AGE": settings.DATABASES["default"].get("CONN_MAX_AGE"),
             "CACHE_BACKEND": settings.CACHES["default"]["BACKEND"],
             "PAGE_SIZE": settings.REST_FRAMEWORK.get("PAGE_SIZE"),
+            "PAYMENT_GATEWAY": settings.PAYMENT_GATEWAY,
+            "MIDTRANS_VERIFY_STATUS": settings.MIDTRANS_VERIFY_STATUS,
+            "EMAIL_BACKEND": settings.EMAIL_BACKEND,
         },
+        # Where the tasks a request leaves (invoice PDF, receipt) ran.
+        "background": background,
     }
 
 
@@ -290,23 +525,39 @@ def main() -> None:
     began = time.monotonic()
     wrk_path = None if args.profile else wrk.ensure_wrk()
     database = scratch.ScratchDatabase(kind=args.db, server_url=args.pg, name=args.db_name)
-    redis = PrivateRedis() if args.redis else None
-    env = scratch.app_env(database_url=database.url, cache_url=redis.url if redis else args.cache_url)
+    # Logs, the fake's key, the requests files and the invoice PDFs; removed at the end.
+    rundir = Path(tempfile.mkdtemp(prefix="foodies-bench-"))
+    redis = PrivateRedis() if args.redis or args.celery else None
+    fake = MidtransFake(workdir=rundir)
+    broker_url = redis.url_for(1) if args.celery else None
+    env = scratch.app_env(
+        database_url=database.url,
+        cache_url=redis.url_for(0) if args.redis else args.cache_url,
+        broker_url=broker_url,
+        private_root=str(rundir / "private"),
+    )
+    env.update(fake.app_env())
+    env["EMAIL_URL"] = "dummymail://"  # receipts are built and "sent" to nowhere
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     server_env = {**os.environ}
     machine = report.machine()
+    side = Side()
 
     import django
 
     # As PYTHONWARNINGS does for the server: the API serves no static files.
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     database.create()
-    server = None
+    server = worker = None
     try:
         if redis:
             redis.start()
+            side.add("redis", lambda: [redis.process.pid])
+        fake.start()
+        side.add("midtrans_fake", lambda: [fake.process.pid])
         django.setup()
+        from django.conf import settings
         from django.core.management import call_command
         from django.db import connections
 
@@ -319,6 +570,7 @@ def main() -> None:
         migrated = time.monotonic()
         with open(os.devnull, "w") as quiet:
             call_command("seed", products=args.products, stdout=quiet)
+        fixtures.shop_open_always()
         menu = fixtures.menu_read(page_size=PAGE_SIZE)
         shoppers = fixtures.shoppers_create(label="shopper", count=args.users)
         connections.close_all()
@@ -333,6 +585,7 @@ def main() -> None:
             "connections": args.connections,
             "duration": args.duration,
             "warmup": args.warmup,
+            "gateway": fake,
         }
 
         if args.profile:
@@ -343,6 +596,8 @@ def main() -> None:
             ctx = Context(**common, fetch=client_fetch(), budget=budget)
             try:
                 workload = scenario.prepare(ctx)
+                if workload.resize is not None:
+                    workload.requests = workload.resize(None)
             except Skip as skip:
                 raise SystemExit(f"{scenario.title}: cannot be profiled, {skip}") from None
             report.RESULTS.mkdir(exist_ok=True)
@@ -354,6 +609,27 @@ def main() -> None:
             )
             return
 
+        background = {"tasks": "in the app process, after each commit (no broker)"}
+        if args.celery:
+            worker = CeleryWorker(
+                env=server_env, log=Path(tempfile.gettempdir()) / f"{args.db_name}-celery.log"
+            )
+            worker.start()
+            side.add("celery_worker", worker.pids)
+            side.broker = (broker_url, settings.CELERY_TASK_DEFAULT_QUEUE)
+            side.worker = worker
+            background = {
+                "tasks": "a Celery worker (the request only publishes them)",
+                "broker": "a private redis-server on 127.0.0.1, started for the run",
+                "worker": worker.command[1:],
+                "worker_nice": worker.nice,
+                "worker_paused_while_measuring": True,
+            }
+            print(
+                f"celery worker: {worker.concurrency} process at nice {worker.nice}, broker {broker_url}; "
+                "paused while a scenario is measured",
+                flush=True,
+            )
         server = Server(
             env=server_env,
             workers=args.workers,
@@ -366,33 +642,48 @@ def main() -> None:
         print(
             f"gunicorn {args.workers} workers x {args.server_threads} threads on {server.base_url}; "
             f"wrk {args.threads} threads, {args.connections} connections, {args.duration:g}s per scenario "
-            f"after {args.warmup:g}s warm-up",
+            f"after {args.warmup:g}s warm-up; payments through the Midtrans fake on {fake.base_url}",
             flush=True,
         )
         ctx = Context(**common, fetch=http_fetch(server.base_url))
         rows = []
         planned = [s for s in scenarios if s.prepare is None]
-        with tempfile.TemporaryDirectory(prefix="foodies-bench-") as workdir:
-            for scenario in scenarios:
-                if scenario.prepare is not None:
-                    rows.append(
-                        measure(
-                            scenario, ctx, args=args, server=server, wrk_path=wrk_path, workdir=Path(workdir)
-                        )
+        workdir = rundir / "requests"
+        workdir.mkdir()
+        for scenario in scenarios:
+            if scenario.prepare is not None:
+                rows.append(
+                    measure(
+                        scenario, ctx, args=args, server=server, wrk_path=wrk_path, workdir=workdir, side=side
                     )
+                )
         server_log = server.log_tail()
         server.stop()
-        settings_used = effective_settings(args, env, server)
+        if worker is not None:
+            background["backlog_at_end"] = side.backlog()
+            background["tasks_done"] = worker.tasks_done()
+            background["worker_cpu_s"] = round(sum(filter(None, map(cpu_seconds, worker.pids()))), 1)
+            worker_log = worker.log_tail()
+            worker.stop()
+        settings_used = effective_settings(args, env, server, background)
+        settings_used["midtrans_fake"] = {"url": fake.base_url, **fake.stats()}
         reference = report.finish_rows(rows)
         print("\n" + report.table(rows, reference))
         for scenario in planned:
             print(
                 f"planned, not measured yet: {scenario.title} [{scenario.target_text()}]: {scenario.planned}"
             )
+        if worker is not None:
+            print(
+                f"\ncelery worker: {background['tasks_done']}, {background['worker_cpu_s']}s of CPU; "
+                f"{background['backlog_at_end']} tasks still queued at the end (dropped with the run)"
+            )
         elapsed = time.monotonic() - began
         print(f"\nwhole run: {elapsed:.0f}s")
         if "Traceback" in server_log or " ERROR " in server_log:
             print(f"\nthe server logged errors; its last lines:\n{server_log}")
+        if worker is not None and ("Traceback" in worker_log or " ERROR" in worker_log):
+            print(f"\nthe celery worker logged errors; its last lines:\n{worker_log}")
         if args.save:
             document = {
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -413,6 +704,9 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
+        if worker is not None:
+            worker.stop()
+        fake.stop()
         if redis is not None:
             redis.stop()
         if "django.db" in sys.modules:
@@ -420,6 +714,7 @@ def main() -> None:
 
             connections.close_all()
         database.drop()
+        shutil.rmtree(rundir, ignore_errors=True)
 
 
 if __name__ == "__main__":

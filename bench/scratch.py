@@ -51,9 +51,17 @@ def throttle_settings() -> list[str]:
     return sorted(set(re.findall(r"^#?\s*(THROTTLE_[A-Z_]+)=", text, flags=re.MULTILINE)))
 
 
-def app_env(*, database_url: str, cache_url: str | None) -> dict[str, str]:
+def app_env(
+    *,
+    database_url: str,
+    cache_url: str | None,
+    broker_url: str | None = None,
+    private_root: str | None = None,
+) -> dict[str, str]:
     """Production settings (DEBUG off, a random secret) minus HTTPS, which a plain-HTTP
-    loopback run cannot use, with throttles out of the way and the bench view routed."""
+    loopback run cannot use, with throttles out of the way and the bench view routed.
+    `broker_url`: Celery's broker (else tasks run in the app after commit); `private_root`:
+    where invoice PDFs are stored (else the project's `private/`)."""
     env = {
         "DATABASE_URL": database_url,
         "DEBUG": "false",
@@ -73,4 +81,8 @@ def app_env(*, database_url: str, cache_url: str | None) -> dict[str, str]:
         env[name] = "1000000/min"
     if cache_url:
         env["CACHE_URL"] = cache_url
+    if broker_url:
+        env["CELERY_BROKER_URL"] = broker_url
+    if private_root:
+        env["PRIVATE_ROOT"] = private_root
     return env

@@ -9,12 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
+from django.utils import timezone
 
 from accounts.models import User
 from cart.models import Cart, CartItem
 from catalog.models import Product
 from catalog.options import options_key, options_resolve
-from catalog.selectors import product_queryset
+from catalog.selectors import product_queryset, with_bundle_components
 from catalog.sellability import REASON_TEXT, sellability
 from catalog.services import prices_ensure_current
 
@@ -27,15 +28,21 @@ def check_quantity(quantity: int) -> None:
 
 def cart_lock(*, user: User) -> Cart:
     """The user's cart, created on first use and row-locked: one writer per cart at a time."""
-    cart, _ = Cart.objects.get_or_create(user=user)
-    return Cart.objects.select_for_update().get(pk=cart.pk)
+    cart = Cart.objects.select_for_update().filter(user=user).first()
+    if cart is None:
+        Cart.objects.get_or_create(user=user)  # a concurrent first add may have made it
+        cart = Cart.objects.select_for_update().get(user=user)
+    return cart
 
 
 def check_for_sale(product: Product) -> None:
     """Cart add takes what the sellability rule calls for sale; only stock may be short
-    (the line is then flagged, and checkout has the last word)."""
+    (the line is then flagged, and checkout has the last word). `product` comes with its
+    category; a bundle's components are fetched here."""
     prices_ensure_current()
-    product = product_queryset().get(pk=product.pk)
+    if product.price_changes_at and product.price_changes_at <= timezone.now():
+        product = product_queryset().get(pk=product.pk)  # switched just now: read it again
+    with_bundle_components([product])
     verdict = sellability(product, price=product.current_price)
     if not verdict.for_sale:
         raise ValidationError(
@@ -75,7 +82,8 @@ def cart_add_item(
         item = CartItem.objects.create(
             cart=cart, product=product, quantity=quantity, options_key=key, note=note
         )
-        item.options.set(chosen)
+        if chosen:
+            item.options.set(chosen)
         return item
     total = item.quantity + quantity
     if total > settings.CART_MAX_QUANTITY:
@@ -87,7 +95,7 @@ def cart_add_item(
             }
         )
     CartItem.objects.filter(pk=item.pk).update(quantity=F("quantity") + quantity)
-    item.refresh_from_db()
+    item.quantity = total  # the cart row lock keeps anyone else from changing it meanwhile
     return item
 
 

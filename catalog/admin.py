@@ -269,7 +269,18 @@ class StockSetMixin:
 
 
 class StockListForm(StockSetMixin, forms.ModelForm):
-    """A row of the product list: only its stock is editable."""
+    """A row of the product list: its stock, and a new price that takes effect on saving
+    (the next version, through `price_add`). A row counts as changed only when the staff
+    member changed its stock or typed a price; an empty price changes nothing."""
+
+    new_price = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=services.MAX_PRICE,
+        label="New price",
+        error_messages={"min_value": "A price must be above zero."},
+        widget=forms.NumberInput(attrs={"class": "vIntegerField", "placeholder": "Rp", "min": 1}),
+    )
 
     class Meta:
         model = Product
@@ -282,7 +293,7 @@ class StockListForm(StockSetMixin, forms.ModelForm):
     def has_changed(self) -> bool:
         if not hasattr(self, "cleaned_data"):
             return super().has_changed()
-        return self.stock_change() is not None
+        return self.stock_change() is not None or self.cleaned_data.get("new_price") is not None
 
 
 class ProductForm(StockSetMixin, forms.ModelForm):
@@ -386,6 +397,7 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
         "kind",
         "current_price_display",
         "current_version",
+        "new_price",
         "stock",
         "available_units",
         "is_active",
@@ -409,6 +421,12 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
 
     def get_changelist_form(self, request: HttpRequest, **kwargs) -> type[forms.ModelForm]:
         return StockListForm
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        # The new-price column is an input of the list's form, which only editors get.
+        if self.has_change_permission(request):
+            return self.list_display
+        return [name for name in self.list_display if name != "new_price"]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         if request.method == "POST" and "_save" in request.POST and self.list_editable:
@@ -496,6 +514,10 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
     def available_units(self, product: Product) -> int:
         return units_available(product)
 
+    @admin.display(description="new price")
+    def new_price(self, product: Product) -> str:
+        return ""  # the list's form renders its `new_price` input in this column
+
     # --- saving
 
     def save_model(self, request: HttpRequest, obj: Product, form: forms.ModelForm, change: bool) -> None:
@@ -515,6 +537,8 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
             fields = {k: v for k, v in _changed_fields(form).items() if k != "stock"}
             services.product_update(product=product, components=components, **fields)
             self._save_stock(request, product, form)
+            if isinstance(form, StockListForm) and form.cleaned_data.get("new_price") is not None:
+                services.price_add(product=product, amount=form.cleaned_data["new_price"])
         else:
             _adopt(product, self._create(product, components, user=request.user))
         if "option_groups" in form.changed_data:

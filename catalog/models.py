@@ -51,6 +51,10 @@ class Product(models.Model):
     # Kept by `catalog.services` with `option_groups`, so a page of dishes without choices
     # costs no query for them.
     has_options = models.BooleanField(default=False, editable=False)
+    # Shown to shoppers: active, in an active category, with a price in force. Kept by
+    # `catalog.services` (`products_relist`) whenever one of those changes, so the menu's
+    # count and pages read one partial index instead of joining every row to its category.
+    listed = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -59,6 +63,10 @@ class Product(models.Model):
         indexes = [
             models.Index(fields=["name", "id"], name="product_name_order"),
             models.Index(fields=["current_price", "id"], name="product_price_order"),
+            models.Index(fields=["name", "id"], name="product_listed_name", condition=models.Q(listed=True)),
+            models.Index(
+                fields=["current_price", "id"], name="product_listed_price", condition=models.Q(listed=True)
+            ),
             models.Index(fields=["category", "is_active"], name="product_category_active"),
             models.Index(
                 fields=["price_changes_at"],

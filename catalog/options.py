@@ -66,6 +66,8 @@ def choice_errors(product: Product, options: Sequence[Option]) -> list[str]:
 def options_resolve(*, product: Product, refs: Sequence[int | str]) -> list[Option]:
     """The options a client named by id or slug, checked against the product's groups and
     rules: raises ValidationError({"options": [...]}) naming the group at fault."""
+    if not refs and not product.has_options:
+        return []
     if len(refs) > MAX_OPTIONS_PER_LINE:
         raise ValidationError({"options": [f"Choose at most {MAX_OPTIONS_PER_LINE} options."]})
     ids = {ref for ref in refs if isinstance(ref, int)}

@@ -35,8 +35,9 @@ def with_bundle_components(products: list[Product]) -> list[Product]:
 
 
 def shopper_visible() -> Q:
-    """What shoppers see: active, in an active category, priced. Everything else is a 404."""
-    return Q(is_active=True, category__is_active=True, current_price__isnull=False)
+    """What shoppers see: active, in an active category, priced (the `listed` column, kept
+    by `catalog.services.products_relist`). Everything else is a 404."""
+    return Q(listed=True)
 
 
 def available_q() -> Q:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Min, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.text import slugify
@@ -38,6 +38,17 @@ def unique_slug(*, model, text: str, exclude_pk: int | None = None) -> str:
     return slug
 
 
+# --- what shoppers see ---------------------------------------------------------------------
+
+
+def products_relist(*, products: QuerySet[Product] | None = None) -> None:
+    """Recompute `Product.listed` (active, in an active category, priced) for `products`
+    (all when None): one UPDATE. Every write that changes one of the three calls it."""
+    qs = Product.objects.all() if products is None else products
+    category_active = Category.objects.filter(pk=OuterRef("category_id"), is_active=True)
+    qs.update(listed=Q(is_active=True, current_price__isnull=False) & Exists(category_active))
+
+
 # --- categories -------------------------------------------------------------------------
 
 
@@ -48,7 +59,7 @@ def category_create(*, name: str, slug: str = "", position: int = 0, is_active: 
     category.full_clean()
     category.save()
     catalog_changed()
-    return category
+    return category  # a new category has no products to list yet
 
 
 def _save_changed(instance, *, fields: dict, allowed: tuple[str, ...]) -> None:
@@ -74,14 +85,20 @@ def _deactivate(instance):
     return instance
 
 
+@transaction.atomic
 def category_update(*, category: Category, **fields) -> Category:
     _save_changed(category, fields=fields, allowed=("name", "slug", "position", "is_active"))
+    if "is_active" in fields:
+        products_relist(products=Product.objects.filter(category=category))
     return category
 
 
+@transaction.atomic
 def category_deactivate(*, category: Category) -> Category:
     """Hide a category and, through it, its products from shoppers. Idempotent."""
-    return _deactivate(category)
+    _deactivate(category)
+    products_relist(products=Product.objects.filter(category=category))
+    return category
 
 
 # --- products ---------------------------------------------------------------------------
@@ -184,19 +201,26 @@ def product_update(
     )
     if components is not None:
         _replace_components(bundle=product, components=components)
+    if "is_active" in fields or "category" in fields:
+        products_relist(products=Product.objects.filter(pk=product.pk))
     return product
 
 
+@transaction.atomic
 def product_deactivate(*, product: Product) -> Product:
     """Take a product off the menu (kept for order history and reactivation). Idempotent."""
-    return _deactivate(product)
+    _deactivate(product)
+    products_relist(products=Product.objects.filter(pk=product.pk))
+    return product
 
 
 @transaction.atomic
 def products_set_active(*, products: QuerySet[Product], active: bool) -> int:
     ids = products_lock(products=products.exclude(is_active=active))
     catalog_changed()
-    return Product.objects.filter(pk__in=ids).update(is_active=active, updated_at=timezone.now())
+    changed = Product.objects.filter(pk__in=ids).update(is_active=active, updated_at=timezone.now())
+    products_relist(products=Product.objects.filter(pk__in=ids))
+    return changed
 
 
 # --- prices -----------------------------------------------------------------------------
@@ -221,11 +245,13 @@ def prices_refresh(*, product_ids: Iterable[int], now: datetime | None = None) -
         "-valid_from", "-version"
     )
     upcoming = ProductPrice.objects.filter(product=OuterRef("pk"), valid_from__gt=now).order_by("valid_from")
-    Product.objects.filter(pk__in=list(product_ids)).update(
+    ids = list(product_ids)
+    Product.objects.filter(pk__in=ids).update(
         current_price=Subquery(in_force.values("amount")[:1]),
         current_price_version=Subquery(in_force.values("version")[:1]),
         price_changes_at=Subquery(upcoming.values("valid_from")[:1]),
     )
+    products_relist(products=Product.objects.filter(pk__in=ids))
     transaction.on_commit(_forget_next_switch)
     catalog_changed()
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from catalog.models import Product
 from catalog.selectors import available_q
 from orders.models import Order, OrderStatus
+from payments.models import Payment
 
 
 @dataclass
@@ -55,6 +56,15 @@ def dashboard_for(user) -> list[Panel]:
         panels.append(
             Panel(
                 "Menu", [("Sold out or unavailable", sold_out, f"{products}?in_stock=no&is_active__exact=1")]
+            )
+        )
+    if user.has_perm("payments.view_payment"):
+        payments = reverse("admin:payments_payment_changelist")
+        flagged = Payment.objects.filter(needs_refund=True).count()
+        panels.append(
+            Panel(
+                "Payments",
+                [("Flagged needs refund (money to give back)", flagged, f"{payments}?needs_refund__exact=1")],
             )
         )
     return panels

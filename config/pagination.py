@@ -1,7 +1,19 @@
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 
 from config.fields import parse_query_int
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator that takes the count from `object_list.known_count` when the caller has
+    it (a cached count for the same filters at the same catalog version), sparing a COUNT."""
+
+    @cached_property
+    def count(self) -> int:
+        known = getattr(self.object_list, "known_count", None)
+        return known if known is not None else super().count
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -10,6 +22,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 100
+    django_paginator_class = KnownCountPaginator
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)

@@ -21,6 +21,13 @@ def invoice_get(*, user: User, number: str) -> Invoice:
     return invoice_list(user=user).get(number=number)
 
 
+def invoice_for_download(*, user: User, number: str) -> Invoice:
+    """The invoice to stream as a PDF: one query, without the snapshot (read only if the
+    PDF must be rendered first) or the credit notes."""
+    qs = Invoice.objects.all() if user.is_staff else Invoice.objects.filter(order__user=user)
+    return qs.defer("snapshot").get(number=number)
+
+
 def credit_note_get(*, user: User, invoice_number: str, number: str) -> CreditNote:
     """One credit note of one invoice the user may see; else CreditNote.DoesNotExist."""
     qs = CreditNote.objects.select_related("invoice")

@@ -119,6 +119,11 @@ def line_snapshot(line: OrderLine) -> dict:
         "components": [
             {"name": c["name"], "sku": c["sku"], "quantity": c["quantity"]} for c in line.components
         ],
+        # The dish's choices (the unit price includes their deltas) and the shopper's note.
+        "options": [
+            {"group": o["group"], "name": o["name"], "price_delta": o["price_delta"]} for o in line.options
+        ],
+        "note": line.note,
     }
 
 

@@ -85,7 +85,15 @@ def count_orders(n: int) -> str:
     return f"{n} order" if n == 1 else f"{n} orders"
 
 
-class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+class OrderPartMixin:
+    """Lines and events are part of the order: whoever may view the order sees them, with
+    no separate permission on their own models (which Django's inlines would ask for)."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return request.user.has_perm("orders.view_order") or request.user.has_perm("orders.change_order")
+
+
+class OrderLineInline(OrderPartMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderLine
     fields = [
         "product_name",
@@ -126,7 +134,7 @@ class OrderLineInline(ReadOnlyAdminMixin, admin.TabularInline):
         return rupiah(line.line_total)
 
 
-class OrderEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class OrderEventInline(OrderPartMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = OrderEvent
     verbose_name_plural = "History"
     fields = ["created_at", "type", "status_change", "actor_display", "data_display"]
@@ -190,7 +198,7 @@ class OrderAdmin(admin.ModelAdmin):
         ("Customer", {"fields": ["user", "customer_name", "customer_email", "customer_phone", "notes"]}),
         ("Amounts", {"fields": ["subtotal_display", "total_display", "currency"]}),
     ]
-    readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
+    readonly_fields = [field for _, options in fieldsets for field in options["fields"]] + ["invoice_numbers"]
     inlines = [OrderLineInline, PaymentInline, PaymentNotificationInline, OrderEventInline]
 
     # --- permissions: view and move, never add, edit or delete --------------------------
@@ -231,17 +239,52 @@ class OrderAdmin(admin.ModelAdmin):
     def total_display(self, order: Order) -> str:
         return rupiah(order.total)
 
-    @admin.display(description="Invoice")
+    @admin.display(description="Invoice and credit notes")
     def invoice_link(self, order: Order) -> str:
+        """Links to the invoice and each credit note and their PDFs (the admin serves them)."""
         invoice = getattr(order, "invoice", None)  # the reverse one-to-one; None until paid
         if invoice is None:
             return "—"
-        return format_html(
-            '<a href="{}">{}</a> (<a href="{}">PDF</a>)',
-            reverse("admin:invoices_invoice_change", args=[invoice.pk]),
+        links = [
+            format_html(
+                '<a href="{}">{}</a> (<a href="{}">PDF</a>)',
+                reverse("admin:invoices_invoice_change", args=[invoice.pk]),
+                invoice.number,
+                reverse("admin:invoices_invoice_pdf", args=[invoice.pk]),
+            )
+        ]
+        links += [
+            format_html(
+                'Credit note <a href="{}">{}</a>, {} (<a href="{}">PDF</a>)',
+                reverse("admin:invoices_invoice_change", args=[invoice.pk]),
+                credit_note.number,
+                rupiah(credit_note.amount),
+                reverse("admin:invoices_creditnote_pdf", args=[credit_note.pk]),
+            )
+            for credit_note in invoice.credit_notes.order_by("issued_at", "id")
+        ]
+        return format_html_join(LINE_BREAK, "{}", ((link,) for link in links))
+
+    @admin.display(description="Invoice and credit notes")
+    def invoice_numbers(self, order: Order) -> str:
+        """The same documents, unlinked, for staff who may not open invoices."""
+        invoice = getattr(order, "invoice", None)
+        if invoice is None:
+            return "—"
+        numbers = [
             invoice.number,
-            reverse("admin:invoices_invoice_pdf", args=[invoice.pk]),
-        )
+            *invoice.credit_notes.order_by("issued_at", "id").values_list("number", flat=True),
+        ]
+        return ", ".join(numbers)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Order | None = None):
+        if request.user.has_perm("invoices.view_invoice"):
+            return self.fieldsets
+        swap = {"invoice_link": "invoice_numbers"}
+        return [
+            (name, {**options, "fields": [swap.get(f, f) for f in options["fields"]]})
+            for name, options in self.fieldsets
+        ]
 
     # --- moving orders ------------------------------------------------------------------
 

@@ -175,26 +175,30 @@ def _schedule(*, first: date, last: date) -> _Schedule:
 # --- is the shop open -----------------------------------------------------------------
 
 
-def hours_configured() -> bool:
+def hours_configured(schedule: "_Schedule | None" = None) -> bool:
     """Opening hours apply once staff have set any: until then (a new shop) the shop takes
-    orders for "as soon as possible" at any time, and offers no pickup slots."""
+    orders for "as soon as possible" at any time, and offers no pickup slots. Given the
+    schedule already read, it costs a query only when that has no weekly hours."""
+    if schedule is not None and schedule.weekly:
+        return True
     return WeeklyHours.objects.exists() or HoursException.objects.exists()
 
 
 def shop_is_open(*, at: datetime) -> bool:
-    if not hours_configured():
-        return True
     day = _local_date(at)
-    return _contains(_schedule(first=day, last=day).intervals(day, day), at)
+    schedule = _schedule(first=day, last=day)
+    if not hours_configured(schedule):
+        return True
+    return _contains(schedule.intervals(day, day), at)
 
 
 def shop_status(*, now: datetime) -> ShopStatus:
     """Open now or not, today's hours and, while closed, the next opening."""
-    if not hours_configured():
-        return ShopStatus(open_now=True, today=[], next_opening=None)
     today = _local_date(now)
     horizon = today + timedelta(days=NEXT_OPENING_HORIZON_DAYS)
     schedule = _schedule(first=today, last=horizon)
+    if not hours_configured(schedule):
+        return ShopStatus(open_now=True, today=[], next_opening=None)
     intervals = schedule.intervals(today, today)
     day_start, day_end = _midnight(today), _midnight(today + timedelta(days=1))
     today_ranges = [

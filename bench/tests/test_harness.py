@@ -1,10 +1,7 @@
 """The benchmark's own parts that can be checked without a load run: the request file
 format, the wrk script's dealing of requests over threads, the result parsing, the
-revalidation scenario's ETag detection and the target verdicts.
-
-Not in pytest.ini's testpaths (the harness is not the app): run them with
-`.venv/bin/pytest -p no:cacheprovider bench/tests`.
-"""
+revalidation scenario's ETag detection, the sizing of write workloads, in-process rows
+and the target verdicts. They run with the suite (pytest.ini's testpaths)."""
 
 import shutil
 import threading
@@ -14,9 +11,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench import report, wrk
+from bench import report, scratch, wrk
 from bench.fixtures import Menu
-from bench.scenarios import Context, Request, Skip, Workload, prepare_detail_revalidated
+from bench.run import Side, _checked, percentile
+from bench.scenarios import (
+    Context,
+    Request,
+    Skip,
+    Workload,
+    checkout_lines,
+    prepare_detail_revalidated,
+    webhook_requests_for,
+)
+from bench.server import CeleryWorker
 
 
 def test_request_line_has_five_fields_with_dashes_for_none():
@@ -220,3 +227,112 @@ def test_table_flags_a_missed_target():
 
 def test_workload_default_is_repeatable():
     assert Workload([]).repeatable is True
+
+
+def test_webhook_deliveries_are_sized_from_the_warm_up_else_from_checkout():
+    ctx = context(None)
+    assert webhook_requests_for(ctx, 10) == 1200 + 160  # 2 x 40 req/s (no checkout measured) x 1.5
+    ctx.rates["checkout"] = 30.0
+    ctx.rates["checkout-3"] = 25.0
+    assert webhook_requests_for(ctx, 10) == 900 + 160  # 2 x the faster checkout
+    assert webhook_requests_for(ctx, 10, rate=50.0, connections=4) == 750 + 80
+    assert webhook_requests_for(ctx, 0) == 0
+    ctx.budget = 9
+    assert webhook_requests_for(ctx, 10, rate=50.0) == 9
+
+
+def test_checkout_carts_have_two_singles_and_a_bundle():
+    menu = Menu(visible_slugs=[], single_ids=[10, 11, 12], single_slugs={}, bundle_ids=[90, 91], page_count=1)
+    assert [checkout_lines(i, menu) for i in range(3)] == [
+        [(10, 1), (11, 2), (90, 1)],
+        [(12, 1), (10, 2), (91, 1)],
+        [(11, 1), (12, 2), (90, 1)],
+    ]
+
+
+def test_percentiles_are_nearest_rank():
+    values = [float(n) for n in range(1, 101)]
+    assert [percentile(values, p) for p in (50, 95, 99, 99.9)] == [50.0, 95.0, 99.0, 100.0]
+    assert percentile([7.0], 99) == 7.0
+
+
+def test_an_in_process_row_gets_no_ratio_and_its_median_is_held_to_the_target():
+    rows = [
+        row("bare", 1000.0, reference=True, cpu={"app": 0.5}),
+        {**row("render", 8.0, target={"max_p50_ms": 100}, cpu={"harness": 120.0}), "in_process": True},
+        row("bare-end", 1000.0, reference=True, cpu={"app": 0.5}),
+    ]
+    rows[1]["latency_ms"]["p50"] = 120.0
+    report.finish_rows(rows)
+    assert "ratio" not in rows[1]
+    assert "cpu_ratio" not in rows[1]
+    assert rows[1]["target_missed"] == ["p50 120.0 ms"]
+
+
+def test_side_processes_cpu_counts_only_what_was_used_in_between():
+    before = {"fake": {1: 2.0}, "worker": {5: 1.0}}
+    after = {"fake": {1: 2.5}, "worker": {5: 1.25, 6: 0.5}}  # 6: a pool process that started meanwhile
+    assert Side.used(before, after) == {"fake": 0.5, "worker": 0.75}
+
+
+def test_celery_worker_tasks_are_counted_from_its_log(tmp_path):
+    log = tmp_path / "celery.log"
+    log.write_text(
+        "[2026-11-23 02:00:00,000: INFO/MainProcess] celery@x ready.\n"
+        "[... INFO/ForkPoolWorker-1] Task invoices.tasks.render_invoice_pdf[ab-1] succeeded in 0.1s: True\n"
+        "[... INFO/ForkPoolWorker-1] Task invoices.tasks.render_invoice_pdf[ab-2] succeeded in 0.2s: True\n"
+        "[... ERROR/ForkPoolWorker-1] Task orders.tasks.send_receipt[ab-3] raised unexpected: OSError()\n"
+    )
+    worker = CeleryWorker(env={}, log=log)
+    assert worker.tasks_done() == {
+        "invoices.tasks.render_invoice_pdf succeeded": 2,
+        "orders.tasks.send_receipt failed": 1,
+    }
+    assert worker.pids() == []  # not started: nothing to account or stop
+    worker.stop()
+
+
+def test_app_env_names_the_broker_and_the_pdf_folder_only_when_given():
+    plain = scratch.app_env(database_url="postgres://x/y", cache_url=None)
+    assert "CELERY_BROKER_URL" not in plain
+    assert "PRIVATE_ROOT" not in plain
+    full = scratch.app_env(
+        database_url="postgres://x/y",
+        cache_url=None,
+        broker_url="redis://127.0.0.1:1/1",
+        private_root="/tmp/p",
+    )
+    assert (full["CELERY_BROKER_URL"], full["PRIVATE_ROOT"]) == ("redis://127.0.0.1:1/1", "/tmp/p")
+
+
+def test_a_check_waits_for_the_last_requests_and_adds_what_it_finds_wrong():
+    answers = iter([{"orders": 5, "errors": 1}, {"orders": 6, "errors": 0}, {"orders": 6, "errors": 0}])
+    looks = []
+
+    def after():
+        looks.append(1)
+        return dict(next(answers))
+
+    result = {"errors": 2}
+    _checked(Workload([], after=after), result)
+    assert len(looks) == 3  # read until two looks agreed
+    assert result == {"errors": 2, "checked": {"orders": 6}, "checked_errors": 0}
+
+
+def test_the_table_notes_an_in_process_row_and_errors_found_by_a_check():
+    rows = [
+        row("bare", 1000.0, reference=True),
+        {**row("render", 8.0), "in_process": True, "facts": {"harfbuzz": True}, "cpu_ms_median": 99.0},
+        {**row("checkout", 10.0, errors=1), "checked": {"payments_opened": 9}, "checked_errors": 1},
+        row("bare-end", 1000.0, reference=True),
+    ]
+    for r in rows:
+        r.update(title=r["name"], requests=10, statuses={}, socket_errors={})
+        r["latency_ms"].update(p95=2.0)
+    text = report.table(rows, report.finish_rows(rows))
+    assert (
+        "note: render: timed in the harness, req/s = 1 / mean time; median CPU 99.0 ms; harfbuzz True" in text
+    )
+    assert (
+        "note: checkout: statuses {}, socket errors {}, 1 found by its check ({'payments_opened': 9})" in text
+    )

@@ -68,7 +68,7 @@ class CartSerializer(serializers.Serializer):
 class CartItemAddSerializer(serializers.Serializer):
     product = SlugRefField(
         slug_field="slug",
-        queryset=Product.objects.all(),
+        queryset=Product.objects.select_related("category"),
         error_messages={"does_not_exist": "No product with slug {value}."},
     )
     quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1)

@@ -10,12 +10,15 @@ process would not see another's bump), ETags come from the body
 (`ConditionalGetMiddleware`), so 304s are still right, only not free.
 """
 
+import hashlib
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,11 +26,25 @@ from catalog.services import prices_ensure_current
 from catalog.version import catalog_version
 
 
+def _digest(text: str) -> str:
+    # Keys stay short and safe for any cache backend whatever the URL.
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def _key(version: int, request: Request) -> str:
-    return f"catalog:response:{version}:{request.get_host()}:{request.get_full_path()}"
+    return f"catalog:response:{version}:{_digest(request.get_host() + request.get_full_path())}"
 
 
-def _mark(response: Response, etag: str | None) -> Response:
+_JSON = JSONRenderer()
+
+
+def _json(body: bytes) -> HttpResponse:
+    # Anonymous callers always get JSON (config/negotiation.py), so the bytes rendered once
+    # are the answer: a cache hit costs no serializer and no renderer.
+    return HttpResponse(body, content_type="application/json")
+
+
+def _mark(response: HttpResponse, etag: str | None) -> HttpResponse:
     if etag:
         response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=settings.CATALOG_CACHE_MAX_AGE)
@@ -54,13 +71,29 @@ def catalog_cached(handler):
         if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return _mark(Response(status=304), etag)
         key = _key(version, request)
-        data = cache.get(key)
-        if data is not None:
-            return _mark(Response(data), etag)
+        body = cache.get(key)
+        if body is not None:
+            return _mark(_json(body), etag)
         response = handler(view, request, *args, **kwargs)
-        if response.status_code == 200:
-            cache.set(key, response.data, timeout=settings.CATALOG_CACHE_TIMEOUT)
-            return _mark(response, etag)
-        return response
+        if response.status_code != 200:
+            return response
+        body = _JSON.render(response.data)
+        cache.set(key, body, timeout=settings.CATALOG_CACHE_TIMEOUT)
+        return _mark(_json(body), etag)
 
     return wrapper
+
+
+def catalog_count(request: Request, queryset) -> int | None:
+    """The number of products a filtered list has, from the cache when the same filters were
+    counted at the same catalog version (every page of a list shares it), else None (the
+    paginator counts, and `catalog_cached` is not caching). Anonymous reads only."""
+    if not settings.CATALOG_CACHE or request.user.is_authenticated:
+        return None
+    params = sorted((k, v) for k, v in request.query_params.lists() if k not in ("page", "format"))
+    key = f"catalog:count:{catalog_version()}:{_digest(repr(params))}"
+    count = cache.get(key)
+    if count is None:
+        count = queryset.count()
+        cache.set(key, count, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    return count

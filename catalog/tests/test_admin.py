@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +16,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.tests.factories import UserFactory
-from catalog.models import BundleItem, Category, Product
+from catalog.models import BundleItem, Category, Product, StockMovement
 from catalog.tests.factories import BundleFactory, CategoryFactory, ProductFactory, ProductPriceFactory
 
 pytestmark = pytest.mark.django_db
@@ -388,6 +389,128 @@ def test_list_edit_refuses_negative_stock(admin_client_staff, rice):
     assert "Ensure this value is greater than or equal to 0." in response.content.decode()
     rice.refresh_from_db()
     assert rice.stock == 7
+
+
+# --- list edit of price -------------------------------------------------------------------------
+
+
+def test_list_new_price_creates_the_next_version_and_leaves_the_other_rows(admin_client_staff, rice, egg):
+    egg_movements = egg.stock_movements.count()
+    values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
+    assert values[f"{row_prefix(values, rice.pk)}-new_price"] == ""
+    values[f"{row_prefix(values, rice.pk)}-new_price"] = "12500"
+
+    started = timezone.now()
+    response = admin_client_staff.post(PRODUCTS, {**values, "_save": "Save"}, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == ["1 product was changed successfully."]
+    after = prices_of(rice)
+    assert [(version, amount) for version, amount, _ in after] == [(1, 10_000), (2, 12_500)]
+    assert started <= after[1][2] <= timezone.now()
+    rice.refresh_from_db()
+    assert (rice.current_price, rice.current_price_version, rice.stock) == (12_500, 2, 7)
+    assert [(version, amount) for version, amount, _ in prices_of(egg)] == [(1, 10_000)]
+    assert egg.stock_movements.count() == egg_movements
+    assert column(response, "current_price_display") == ["Rp 10.000", "Rp 12.500"]  # Egg, Rice
+
+
+def test_list_new_price_on_a_bundle(admin_client_staff, rice, egg, combo):
+    values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
+    values[f"{row_prefix(values, combo.pk)}-new_price"] = "18000"
+
+    assert admin_client_staff.post(PRODUCTS, {**values, "_save": "Save"}).status_code == 302
+
+    combo.refresh_from_db()
+    assert (combo.current_price, combo.current_price_version, combo.stock) == (18_000, 2, 0)
+    assert [prices_of(p)[-1][:2] for p in (rice, egg)] == [(1, 10_000), (1, 10_000)]
+
+
+def test_list_saved_with_no_price_typed_changes_nothing(admin_client_staff, rice, egg, combo):
+    values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
+    movements = list(StockMovement.objects.order_by("id").values_list("id", flat=True))
+
+    response = admin_client_staff.post(PRODUCTS, {**values, "_save": "Save"}, follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == []
+    assert [prices_of(p)[-1][:2] for p in (rice, egg, combo)] == [(1, 10_000), (1, 10_000), (1, 10_000)]
+    assert list(StockMovement.objects.order_by("id").values_list("id", flat=True)) == movements
+
+
+def test_list_new_price_and_stock_in_one_row(admin_client_staff, rice):
+    values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
+    prefix = row_prefix(values, rice.pk)
+    values[f"{prefix}-new_price"] = "11000"
+    values[f"{prefix}-stock"] = "9"
+
+    assert admin_client_staff.post(PRODUCTS, {**values, "_save": "Save"}).status_code == 302
+
+    rice.refresh_from_db()
+    assert (rice.current_price, rice.current_price_version, rice.stock) == (11_000, 2, 9)
+    movement = rice.stock_movements.latest("id")
+    assert (movement.reason, movement.quantity, movement.stock_after) == ("adjustment", 2, 9)
+
+
+@pytest.mark.parametrize(
+    ("typed", "error"),
+    [
+        ("0", "A price must be above zero."),
+        ("-100", "A price must be above zero."),
+        ("12.5", "Enter a whole number."),
+        ("abc", "Enter a whole number."),
+        (str(10**12 + 1), "Ensure this value is less than or equal to 1000000000000."),
+    ],
+)
+def test_list_invalid_new_price_is_a_form_error_and_nothing_is_saved(
+    admin_client_staff, rice, egg, typed, error
+):
+    values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
+    values[f"{row_prefix(values, rice.pk)}-new_price"] = typed
+    values[f"{row_prefix(values, egg.pk)}-stock"] = "25"  # a valid change beside it is not saved either
+
+    response = admin_client_staff.post(PRODUCTS, {**values, "_save": "Save"})
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert [prices_of(p)[-1][:2] for p in (rice, egg)] == [(1, 10_000), (1, 10_000)]
+    assert dict(Product.objects.values_list("name", "stock")) == {"Rice": 7, "Egg": 20}
+
+
+def test_list_new_price_while_the_stock_changed_elsewhere_keeps_that_stock(admin_client_staff, rice):
+    """The price is set; the stock input, left alone, writes nothing over a sale made since."""
+    values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
+    values[f"{row_prefix(values, rice.pk)}-new_price"] = "11000"
+    Product.objects.filter(pk=rice.pk).update(stock=4)  # a checkout took 3 meanwhile
+
+    assert admin_client_staff.post(PRODUCTS, {**values, "_save": "Save"}).status_code == 302
+
+    rice.refresh_from_db()
+    assert (rice.current_price, rice.stock) == (11_000, 4)
+
+
+def test_list_without_change_permission_has_no_price_or_stock_inputs(client, rice):
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_product"))
+    client.force_login(viewer)
+
+    page = client.get(PRODUCTS)
+    post = client.post(
+        PRODUCTS,
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(rice.pk),
+            "form-0-new_price": "1",
+            "_save": "Save",
+        },
+    )
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "new_price" not in html
+    assert 'name="form-0-stock"' not in html
+    assert "column-new_price" not in html
+    assert post.status_code == 403
+    assert prices_of(rice)[-1][:2] == (1, 10_000)
 
 
 # --- actions ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from cart.tests.factories import CartItemFactory
 from catalog.models import Product, StockMovement
+from catalog.services import product_deactivate
 from catalog.stock import MAX_STOCK, stock_audit
 from catalog.tests.factories import BundleFactory, CategoryFactory, ProductFactory
 from catalog.tests.test_admin import PRODUCTS, form_values, product_url, row_prefix
@@ -337,7 +338,7 @@ def test_bundle_with_an_inactive_component_gets_one_answer_everywhere(
 ):
     combo = BundleFactory(slug="combo", name="Combo", components=[(rice, 1), (egg, 1)])
     CartItemFactory(cart__user=user, product=combo, quantity=1)  # in the cart before the change
-    Product.objects.filter(pk=egg.pk).update(is_active=False)
+    product_deactivate(product=egg)
 
     catalog = api_client.get(f"{API}combo/").json()
     assert (catalog["available"], catalog["unavailable_reason"], catalog["stock"]) == (

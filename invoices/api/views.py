@@ -35,7 +35,10 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def pdf(self, request: Request, number: str | None = None) -> FileResponse:
         """The invoice as a PDF (rendered now if it has not been yet)."""
-        invoice = self.get_object()
+        try:
+            invoice = selectors.invoice_for_download(user=request.user, number=number)
+        except Invoice.DoesNotExist:
+            raise Http404 from None
         return pdf_response(services.invoice_pdf_open(invoice=invoice), invoice.pdf_filename)
 
     @extend_schema(

@@ -121,3 +121,17 @@ def test_order_page_links_to_its_invoice(admin_client_staff, invoice):
     page = admin_client_staff.get(f"/admin/orders/order/{invoice.order_id}/change/").content.decode()
     assert f'<a href="{CHANGELIST}{invoice.pk}/change/">{invoice.number}</a>' in page
     assert f"{CHANGELIST}{invoice.pk}/pdf/" in page
+
+
+def test_order_page_links_to_its_credit_notes(admin_client_staff, invoice):
+    first = credit_note_issue(invoice=invoice, amount=5_000, reason="Late delivery")
+    second = credit_note_issue(invoice=invoice, amount=7_000, reason="Cold soup")
+
+    page = admin_client_staff.get(f"/admin/orders/order/{invoice.order_id}/change/").content.decode()
+
+    for note, amount in ((first, "Rp 5.000"), (second, "Rp 7.000")):
+        assert (
+            f'Credit note <a href="{CHANGELIST}{invoice.pk}/change/">{note.number}</a>, {amount} '
+            f'(<a href="{CHANGELIST}credit-notes/{note.pk}/pdf/">PDF</a>)'
+        ) in page
+    assert page.index(first.number) < page.index(second.number)

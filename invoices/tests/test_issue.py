@@ -66,6 +66,8 @@ def test_issue_numbers_snapshots_and_logs(settings, user, menu):
                 "unit_price": 25_000,
                 "line_total": 50_000,
                 "components": [],
+                "options": [],
+                "note": "",
             },
             {
                 "name": "Paket Hemat",
@@ -79,6 +81,8 @@ def test_issue_numbers_snapshots_and_logs(settings, user, menu):
                     {"name": "Nasi Goreng Spesial", "sku": "RIC-001", "quantity": 1},
                     {"name": "Es Teh Manis", "sku": "DRK-001", "quantity": 2},
                 ],
+                "options": [],
+                "note": "",
             },
         ],
         "subtotal": 80_000,

@@ -11,13 +11,16 @@ import weasyprint
 import weasyprint.pdf.fonts
 from pypdf import PdfReader
 
+from cart.services import cart_add_item
+from catalog import options as option_services
 from catalog.tests.factories import BundleFactory, ProductFactory
 from config.money import rupiah
 from invoices import pdf, services
 from invoices.models import Invoice
 from invoices.pdf import ASSETS_DIR, AssetOnlyFetcher, AssetRefused, html_to_pdf
 from invoices.templatetags.invoice_format import shop_date, shop_datetime
-from invoices.tests.factories import invoiced_order, pdf_text
+from invoices.tests.factories import invoiced_order, pay, pdf_text
+from orders.services import order_place
 
 pytestmark = pytest.mark.django_db
 
@@ -258,3 +261,29 @@ def test_a_remote_stylesheet_stops_the_render_unfetched(http_server):
 def test_a_local_or_remote_image_stops_the_render(src):
     with pytest.raises(AssetRefused):
         html_to_pdf(f'<p>Invoice</p><img src="{src}">')
+
+
+def test_the_invoice_prints_each_lines_options_and_note(user, private_root):
+    """Issue 12's order: "Nasi Goreng, pedas level 3, extra telur, tanpa bawang"."""
+    nasi = ProductFactory(name="Nasi Goreng", sku="RIC-001", price=25_000)
+    spice = option_services.option_group_create(name="Tingkat pedas", min_choices=1, max_choices=1)
+    option_services.option_create(group=spice, name="Pedas level 3", slug="pedas-level-3", price_delta=2_000)
+    extras = option_services.option_group_create(name="Tambahan", min_choices=0, max_choices=3, position=1)
+    option_services.option_create(group=extras, name="Extra telur", slug="extra-telur", price_delta=5_000)
+    option_services.product_set_option_groups(product=nasi, groups=[spice, extras])
+    cart_add_item(
+        user=user, product=nasi, quantity=1, options=["pedas-level-3", "extra-telur"], note="tanpa bawang"
+    )
+    invoice = pay(order_place(user=user))
+
+    assert invoice.snapshot["lines"][0]["options"] == [
+        {"group": "Tingkat pedas", "name": "Pedas level 3", "price_delta": 2000},
+        {"group": "Tambahan", "name": "Extra telur", "price_delta": 5000},
+    ]
+    services.invoice_render_pdf(invoice=invoice)
+    invoice.refresh_from_db()
+    text = pdf_text(invoice.pdf.read())
+    assert "Tingkat pedas: Pedas level 3 (+Rp 2.000)" in text
+    assert "Tambahan: Extra telur (+Rp 5.000)" in text
+    assert "Note: tanpa bawang" in text
+    assert "Rp 32.000" in text  # 25.000 + 2.000 + 5.000
