@@ -2,7 +2,7 @@
 
 One command that makes its own world and takes it down again:
 
-1. a scratch PostgreSQL database (`foodies_stress`), migrated, with a small menu whose stock
+1. a scratch PostgreSQL database (`foodies_stress_<pid>`), migrated, with a small menu whose stock
    covers only part of what the shoppers want, pickup slots with room for only part of the
    pickup shoppers, and the shoppers (access tokens made in-process);
 2. its own redis-server on a free loopback port (broker and cache; never the machine's);
@@ -80,7 +80,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
-    parser.add_argument("--db-name", default="foodies_stress")
+    # Unique per run: two runs on one machine (a developer's and CI's) must not drop each
+    # other's database.
+    parser.add_argument("--db-name", default=f"foodies_stress_{os.getpid()}")
     args = parser.parse_args()
     if args.ci:
         args.shoppers, args.clients = min(args.shoppers, 60), min(args.clients, 16)
