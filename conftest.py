@@ -1,7 +1,12 @@
-"""Shared fixtures: API clients for anonymous, shopper and staff callers."""
+"""Shared fixtures: API clients for anonymous, shopper and staff callers; `run_at_once` for
+the race tests."""
+
+import threading
+from collections.abc import Callable
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -103,3 +108,26 @@ def admin_client_staff(client, staff_user):
     """Django test client logged in to the admin as staff (session auth)."""
     client.force_login(staff_user)
     return client
+
+
+def run_at_once(tasks: list[Callable[[], object]], timeout: float = 60) -> list[object]:
+    """Run every task in its own thread, released together; return results or exceptions."""
+    barrier = threading.Barrier(len(tasks))
+    results: list[object] = [None] * len(tasks)
+
+    def worker(index: int, task: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = task()
+        except Exception as exc:  # collected and asserted on by the test
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i, t)) for i, t in enumerate(tasks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
+    return results

@@ -13,7 +13,7 @@ from catalog.models import Option, OptionGroup, Product, StockMovement
 from catalog.stock import stock_audit
 from catalog.tests.factories import ProductFactory
 from catalog.tests.test_admin import form_values, product_url
-from conftest import bearer_client
+from conftest import bearer_client, run_at_once
 from orders import services as order_services
 from orders.models import Order, OrderLine
 
@@ -252,8 +252,6 @@ def test_short_option_stock_is_409_naming_it_and_changes_nothing(auth_client, us
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_shoppers_racing_for_a_limited_option_never_oversell_it(extras):
-    from orders.tests.test_concurrency import run_at_once
-
     nasi = Product.objects.get(slug="nasi-goreng")
     clients = []
     for _ in range(8):

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import ProductFactory
+from conftest import run_at_once
 from invoices.exceptions import CreditExceedsInvoice
 from invoices.models import CreditNote, Invoice, InvoiceSequence
 from invoices.services import credit_note_issue, invoice_issue, invoice_render_pdf
@@ -16,7 +17,6 @@ from invoices.tests.factories import invoiced_order, pay
 from orders import services as order_services
 from orders.models import OrderEvent, OrderStatus
 from orders.tests.factories import place_order
-from orders.tests.test_concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

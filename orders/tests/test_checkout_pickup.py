@@ -13,10 +13,9 @@ from accounts.tests.factories import UserFactory
 from cart.services import cart_add_item
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from conftest import bearer_client
+from conftest import bearer_client, run_at_once
 from orders import pickup, services
 from orders.models import Order, OrderStatus, PickupSlot
-from orders.tests.test_concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -19,7 +19,7 @@ from cart.services import cart_add_item
 from catalog.models import Product
 from catalog.stock import stock_audit
 from catalog.tests.factories import BundleFactory, ProductFactory
-from conftest import bearer_client
+from conftest import bearer_client, run_at_once
 from orders import services
 from orders.exceptions import InvalidTransition
 from orders.models import IdempotencyKey, Order, OrderEvent
@@ -36,29 +36,6 @@ def _ledger_balances():
 
 
 ORDERS = "/api/v1/orders/"
-
-
-def run_at_once(tasks: list[Callable[[], object]], timeout: float = 60) -> list[object]:
-    """Run every task in its own thread, released together; return results or exceptions."""
-    barrier = threading.Barrier(len(tasks))
-    results: list[object] = [None] * len(tasks)
-
-    def worker(index: int, task: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = task()
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, t)) for i, t in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def checkout(client, **headers) -> Callable[[], tuple[int, str | None]]:

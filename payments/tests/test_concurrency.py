@@ -3,18 +3,16 @@ fake Midtrans: however notifications, reconciliation, expiry and `pay` interleav
 order moves once and a payment is opened once."""
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
 from catalog.models import Product
-from conftest import bearer_client
+from conftest import bearer_client, run_at_once
 from orders import services as order_services
 from orders.models import Order, OrderEvent
 from payments.models import Payment, PaymentNotification
@@ -22,29 +20,6 @@ from payments.services import payment_open, payment_reconcile
 from payments.tests.conftest import WEBHOOK, deliver, notification
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-def run_at_once(tasks: list[Callable[[], object]], timeout: float = 60) -> list[object]:
-    """Run every task in its own thread, released together; return results or exceptions."""
-    barrier = threading.Barrier(len(tasks))
-    results: list[object] = [None] * len(tasks)
-
-    def worker(index: int, task: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = task()
-        except Exception as exc:  # collected and asserted on by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, t)) for i, t in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return results
 
 
 def delivery(raw: str) -> Callable[[], tuple[int, str]]:
