@@ -82,7 +82,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no database
             return Product.objects.none()
-        return selectors.product_list(include_hidden=is_staff(self.request))
+        return selectors.menu_products(include_hidden=is_staff(self.request))
 
     # Query parameters that are not filters: a request with no others skips the FilterSet,
     # whose construction (a deep copy of every declared filter) cost more than the queries.
@@ -165,7 +165,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
     @catalog_cached
     def prices(self, request: Request, slug: str | None = None) -> Response:
-        product = get_object_or_404(selectors.product_list(include_hidden=is_staff(request)), slug=slug)
+        product = get_object_or_404(selectors.menu_products(include_hidden=is_staff(request)), slug=slug)
         if request.method == "POST":
             data = ProductPriceSerializer(data=request.data)
             data.is_valid(raise_exception=True)
