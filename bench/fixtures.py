@@ -18,8 +18,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from cart.models import Cart, CartItem
 from catalog.models import BundleItem, Product
+from catalog.seeding import GENERATED_SKU_PREFIX
 from catalog.selectors import menu_products
-from catalog.services import GENERATED_SKU_PREFIX
 from catalog.stock import stock_adjust
 
 EMAIL_DOMAIN = "bench.example.com"

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -19,7 +18,7 @@ from catalog.api.serializers import (
 )
 from catalog.models import Product
 from catalog.options import with_option_groups
-from catalog.stock import stock_adjust, stock_set
+from catalog.stock import stock_adjust
 from config.permissions import IsStaffOrReadOnly, is_staff
 
 
@@ -119,11 +118,16 @@ class ProductViewSet(viewsets.ModelViewSet):
         data = ProductUpdateSerializer(product, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        components = fields.pop("components", None)
         stock, expected = fields.pop("stock", None), fields.pop("expected_stock", None)
-        with transaction.atomic():
-            product = services.product_update(product=product, **fields)
-            if stock is not None:
-                stock_set(product=product, value=stock, expected=expected, user=request.user)
+        product = services.product_save(
+            product=product,
+            fields=fields,
+            components=components,
+            stock=stock,
+            expected_stock=expected,
+            user=request.user,
+        )
         return Response(self._reloaded(product))
 
     @extend_schema(

@@ -65,7 +65,7 @@ def test_list_edit_of_another_row_does_not_put_sold_stock_back(admin_client_staf
     assert ledger_of(egg) == [("initial", 20, 20), ("adjustment", 5, 25)]
 
 
-def test_list_edit_of_a_row_sold_from_meanwhile_is_refused_with_a_message(admin_client_staff, rice, user):
+def test_list_edit_of_a_row_sold_from_meanwhile_is_refused_as_a_row_error(admin_client_staff, rice, user):
     values = form_values(admin_client_staff, PRODUCTS, "changelist-form")
     place_order(user=user, items=[(rice, 2)])
     values[f"{row_prefix(values, rice.pk)}-stock"] = "30"
@@ -85,7 +85,7 @@ def test_change_form_set_with_a_stale_value_is_a_form_error(admin_client_staff, 
     response = admin_client_staff.post(product_url(rice), values)
 
     assert response.status_code == 200
-    assert "The stock changed from 7 to 4 since the page was loaded" in response.content.decode()
+    assert "The stock of Rice changed from 7 to 4 since the page was loaded; check the new value" in response.content.decode()
     assert stock_of(rice) == 4
     # The re-shown form now carries the current value, so saving again sets it.
     assert 'name="stock_seen" value="4"' in response.content.decode()
@@ -129,7 +129,7 @@ def test_change_form_adjustment_below_zero_is_refused(admin_client_staff, rice):
     response = admin_client_staff.post(product_url(rice), values)
 
     assert response.status_code == 200
-    assert "There are 7 in stock; that would go below zero." in response.content.decode()
+    assert "There are 7 in stock; removing 8 would go below zero." in response.content.decode()
     assert ledger_of(rice) == [("initial", 7, 7)]
 
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.models import User
 from catalog import demo_menu
 from catalog.options import options_seed
+from catalog.seeding import MenuSeedResult, menu_seed, products_generate
 from catalog.selectors import category_list
-from catalog.services import MenuSeedResult, menu_seed, products_generate
 from orders.pickup import hours_seed_demo, pickup_slots_ensure
 
 DEMO_SHOPPERS = [
