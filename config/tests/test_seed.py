@@ -276,6 +276,24 @@ def test_seed_products_reports_progress_by_tenths_when_not_a_terminal(db):
     assert "\r" not in out.getvalue()
 
 
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_seed_products_draws_a_bar_on_a_terminal(db):
+    out = Terminal()
+
+    call_command("seed", "--products", "2500", stdout=out)
+
+    bar, _, rest = out.getvalue().partition("\n")
+    # tqdm's bar, redrawn in place: the last frame shows all 2500 done.
+    assert bar.startswith("\rGenerating products:   0%|")
+    assert "Generating products: 100%|" in bar.rsplit("\r", 1)[-1]
+    assert "2500/2500" in bar.rsplit("\r", 1)[-1]
+    assert rest.startswith("Users: 2 created.\n")
+
+
 def test_seed_products_without_a_category_to_fill_changes_nothing(db):
     seed()
     for category in Category.objects.exclude(slug="bundles"):
