@@ -188,6 +188,9 @@ def _call_writes_stock(node: ast.Call) -> bool:
 def _writes_stock(node: ast.AST) -> bool:
     if isinstance(node, ast.Call):
         return _call_writes_stock(node)
+    if isinstance(node, ast.JoinedStr):  # an f-string: its text with the holes filled in
+        text = "".join(part.value if isinstance(part, ast.Constant) else "?" for part in node.values)
+        return bool(RAW_STOCK_WRITE.search(text))
     return (
         isinstance(node, ast.Constant)
         and isinstance(node.value, str)
