@@ -1,14 +1,18 @@
 """Dish options: groups shared by dishes, and their options."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from catalog import options
 from catalog.admin.common import (
+    SaveRefused,
     adopt,
+    refusal,
+    run_with_refusals,
+    with_refusals,
 )
 from catalog.exceptions import StockWouldGoNegative
 from catalog.models import Option, OptionGroup
@@ -43,6 +47,9 @@ class OptionInline(admin.TabularInline):
     can_delete = False  # carts and orders refer to options: deactivate instead
     prepopulated_fields = {"slug": ("name",)}
 
+    def get_formset(self, request: HttpRequest, obj: OptionGroup | None = None, **kwargs):
+        return super().get_formset(request, obj, form=with_refusals(request, self.form), **kwargs)
+
 
 @admin.register(OptionGroup)
 class OptionGroupAdmin(admin.ModelAdmin):
@@ -71,6 +78,9 @@ class OptionGroupAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: OptionGroup | None = None) -> bool:
         return False
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        return run_with_refusals(request, super().changeform_view, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: OptionGroup, form: forms.ModelForm, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in self.fields}
@@ -109,9 +119,6 @@ class OptionGroupAdmin(admin.ModelAdmin):
                         note="Set in the admin",
                     )
                 except (StockWouldGoNegative, ValidationError) as error:
-                    detail = (
-                        error.detail if isinstance(error, StockWouldGoNegative) else " ".join(error.messages)
-                    )
-                    self.message_user(
-                        request, f"{row.instance.name}: stock not changed. {detail}", messages.ERROR
-                    )
+                    # The whole save is undone and the row shows why (as on the product page).
+                    errors = refusal(error, form=row, name=row.instance.name, seen_stock=None)
+                    raise SaveRefused({row.instance.pk: errors}) from error
