@@ -1,10 +1,12 @@
-from config.exceptions import DomainError
+from http import HTTPStatus
+
+from config.errors import DomainError
 
 
 class RefreshTokenInvalid(DomainError):
     """Not a live refresh token of an active user: bad signature, expired, revoked, wrong type."""
 
-    status_code = 401
+    status = HTTPStatus.UNAUTHORIZED
     code = "token_not_valid"
     default_detail = "Token is invalid or expired."
 

@@ -8,15 +8,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from cart.models import Cart, CartItem
+from catalog.exceptions import ProductUnavailable
 from catalog.models import Product
 from catalog.options import options_key, options_resolve
 from catalog.selectors import menu_products, product_queryset, with_bundle_components
-from catalog.sellability import REASON_TEXT, sellability
+from catalog.sellability import REASON_TEXT, Unsellable, sellability
+from config.errors import NotFound
 
 
 def check_quantity(quantity: int) -> None:
@@ -43,9 +44,13 @@ def check_for_sale(product: Product) -> None:
         product = product_queryset().get(pk=product.pk)  # switched just now: read it again
     with_bundle_components([product])
     verdict = sellability(product, price=product.current_price)
+    if verdict.reason is Unsellable.INACTIVE:
+        raise NotFound  # off the menu: as unknown as a slug that never was (names nothing)
     if not verdict.for_sale:
-        raise ValidationError(
-            {"product": [f"{product.name} {REASON_TEXT[verdict.reason]}."]}, code=verdict.reason.value
+        # The same verdict, code and status as checkout's (orders.services): 409.
+        raise ProductUnavailable(
+            f"{product.name} {REASON_TEXT[verdict.reason]}.",
+            products=[{"slug": product.slug, "name": product.name, "reason": verdict.reason.value}],
         )
 
 
@@ -103,7 +108,7 @@ def cart_set_quantity(*, user: User, item_id: int, quantity: int) -> CartItem:
     check_quantity(quantity)
     item = CartItem.objects.select_for_update().filter(pk=item_id, cart__user=user).first()
     if item is None:
-        raise Http404
+        raise NotFound
     item.quantity = quantity
     item.save(update_fields=["quantity", "updated_at"])
     return item
@@ -112,7 +117,7 @@ def cart_set_quantity(*, user: User, item_id: int, quantity: int) -> CartItem:
 def cart_remove_item(*, user: User, item_id: int) -> None:
     deleted, _ = CartItem.objects.filter(pk=item_id, cart__user=user).delete()
     if not deleted:
-        raise Http404
+        raise NotFound
 
 
 def cart_clear(*, user: User) -> int:

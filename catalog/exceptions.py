@@ -1,4 +1,4 @@
-from config.exceptions import Conflict
+from config.errors import Conflict
 
 
 class InsufficientStock(Conflict):

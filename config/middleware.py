@@ -5,7 +5,7 @@ from urllib.parse import unquote
 
 from rest_framework.response import Response as DRFResponse
 
-from config.exceptions import api_error_response, handler400, handler404, is_api
+from config.api.exceptions import api_error_response, handler400, handler404, is_api
 
 # Headers that still mean something on the JSON body that replaces an HTML error page.
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
@@ -41,7 +41,7 @@ class RejectNulMiddleware:
     """A NUL character in the path or the query string is never a real resource or filter,
     and PostgreSQL text cannot hold it (a lookup with one was a DataError, a 500). A path
     with one is a 404, a query string a 400, before any view or database sees it; under
-    /api/ both are JSON. Request bodies get the same rule in `config.parsers.JSONParser`."""
+    /api/ both are JSON. Request bodies get the same rule in `config.api.parsers.JSONParser`."""
 
     def __init__(self, get_response):
         self.get_response = get_response

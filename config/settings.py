@@ -181,20 +181,20 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "config.authentication.StaffSessionAuthentication",
+        "config.api.authentication.StaffSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.StaffBrowsableNegotiation",
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.negotiation.StaffBrowsableNegotiation",
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.FoodiesAutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.FoodiesAutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "checkout": env.str("THROTTLE_CHECKOUT", default="10/min"),
@@ -226,8 +226,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"SellabilityReasonEnum": "catalog.sellability.REASONS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.refuse_nul_in_request_bodies",
-        "config.schema.empty_query_values_mean_absent",
+        "config.api.schema.refuse_nul_in_request_bodies",
+        "config.api.schema.empty_query_values_mean_absent",
     ],
     # Swagger UI's assets ship with the app: the docs work without a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import exceptions
+from config.api import exceptions
 from config.bench import bench_urlpatterns
 
 urlpatterns = [

@@ -1,4 +1,4 @@
-from config.exceptions import Conflict, DomainError
+from config.errors import Conflict, DomainError
 
 
 class OrderNotPaid(Conflict):

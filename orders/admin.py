@@ -25,7 +25,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from config.admin_mixins import ReadOnlyAdminMixin
-from config.exceptions import DomainError
+from config.errors import DomainError
 from config.money import rupiah
 from orders import pickup, services
 from orders.models import (

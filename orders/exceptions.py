@@ -1,6 +1,6 @@
-from rest_framework import status
+from http import HTTPStatus
 
-from config.exceptions import Conflict, DomainError
+from config.errors import Conflict, DomainError
 
 
 class CartEmpty(DomainError):
@@ -13,7 +13,7 @@ class InvalidTransition(Conflict):
 
 
 class IdempotencyKeyReused(DomainError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
     code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was used with a different request."
 

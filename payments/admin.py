@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from config.admin_mixins import ReadOnlyAdminMixin
-from config.exceptions import DomainError
+from config.errors import DomainError
 from config.money import rupiah
 from orders.services import Actor
 from payments import services

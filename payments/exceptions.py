@@ -1,12 +1,12 @@
-from rest_framework import status
+from http import HTTPStatus
 
-from config.exceptions import Conflict, DomainError
+from config.errors import Conflict, DomainError, NotFound
 
 
 class PaymentGatewayError(DomainError):
     """The gateway refused to open or change a payment. The order is as it was."""
 
-    status_code = status.HTTP_502_BAD_GATEWAY
+    status = HTTPStatus.BAD_GATEWAY
     code = "payment_gateway_error"
     default_detail = "The payment gateway refused the request."
 
@@ -14,7 +14,7 @@ class PaymentGatewayError(DomainError):
 class PaymentGatewayUnavailable(PaymentGatewayError):
     """The gateway could not be reached or did not answer in time; retrying may work."""
 
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    status = HTTPStatus.SERVICE_UNAVAILABLE
     default_detail = "The payment gateway cannot be reached right now; please try again."
 
 
@@ -33,10 +33,8 @@ class RefundNotAllowed(Conflict):
     default_detail = "This payment cannot be refunded."
 
 
-class MockTransactionNotFound(DomainError):
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "not_found"
-    default_detail = "Not found."
+class MockTransactionNotFound(NotFound):
+    pass
 
 
 class MockTransactionClosed(Conflict):

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import User
-from config.fields import STRICT_TEXT_FIELD_MAPPING, StrictCharField, StrictEmailField, StrictRegexField
+from config.api.fields import STRICT_TEXT_FIELD_MAPPING, StrictCharField, StrictEmailField, StrictRegexField
 
 
 class RegisterSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from cart.services import NOTE_MAX_LENGTH
 from catalog.models import Product
 from catalog.options import MAX_OPTIONS_PER_LINE
 from catalog.sellability import REASONS
-from config.fields import SlugRefField, StrictCharField, StrictIntegerField
+from config.api.fields import SlugRefField, StrictCharField, StrictIntegerField
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 120}]})
@@ -86,6 +86,6 @@ class CartItemAddSerializer(serializers.Serializer):
 
 
 class CartItemUpdateSerializer(serializers.Serializer):
-    patch_in_full = True  # PATCH cart/items/{id}/ needs the quantity (config.schema documents it so)
+    patch_in_full = True  # PATCH cart/items/{id}/ needs the quantity (config.api.schema documents it so)
 
     quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY)

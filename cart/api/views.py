@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +31,14 @@ class CartItemViewSet(viewsets.ViewSet):
     # Ids beyond BIGINT would make the database raise; they are simply not found.
     lookup_value_regex = r"[0-9]{1,18}"
 
-    @extend_schema(request=CartItemAddSerializer, responses={201: CartSerializer})
+    @extend_schema(
+        request=CartItemAddSerializer,
+        responses={
+            201: CartSerializer,
+            404: OpenApiResponse(description="No such product on the menu (unknown or hidden)."),
+            409: OpenApiResponse(description="product_unavailable: listed but not for sale now."),
+        },
+    )
     def create(self, request: Request) -> Response:
         data = CartItemAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -16,7 +16,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 
 from catalog.exceptions import StockChanged, StockWouldGoNegative
-from config.exceptions import DomainError
+from config.errors import DomainError
 from config.money import rupiah
 
 # Service error keys that a form names differently.

@@ -35,7 +35,7 @@ from catalog.models import Product
 from catalog.sellability import units_available
 from catalog.stock import stock_sell_out
 from config.admin_mixins import LockPostedRowsMixin
-from config.exceptions import DomainError
+from config.errors import DomainError
 
 
 class InStockFilter(admin.SimpleListFilter):

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category, Product
 from catalog.selectors import available_q
-from config.fields import QueryIntegerField
+from config.api.fields import QueryIntegerField
 
 MAX_FILTER_PRICE = 10**12
 

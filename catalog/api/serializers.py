@@ -6,7 +6,7 @@ from catalog.selectors import price_status
 from catalog.sellability import REASONS, sellability
 from catalog.services import MAX_PRICE
 from catalog.stock import MAX_STOCK
-from config.fields import (
+from config.api.fields import (
     STRICT_TEXT_FIELD_MAPPING,
     SlugRefField,
     StrictBooleanField,

@@ -19,7 +19,7 @@ from catalog.api.serializers import (
 from catalog.models import Product
 from catalog.options import with_option_groups
 from catalog.stock import stock_adjust
-from config.permissions import IsStaffOrReadOnly, is_staff
+from config.api.permissions import IsStaffOrReadOnly, is_staff
 
 
 @extend_schema_view(destroy=extend_schema(description="Deactivates the category (it stays for history)."))

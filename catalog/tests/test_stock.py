@@ -323,8 +323,14 @@ def test_bundle_with_an_inactive_component_gets_one_answer_everywhere(
     assert cart["total"] == 0
 
     add = auth_client.post("/api/v1/cart/items/", {"product": "combo", "quantity": 1})
-    assert add.status_code == 400
-    assert add.json() == {"product": ["Combo has a component that is off the menu."]}
+    assert (add.status_code, add.json()) == (
+        409,
+        {
+            "detail": "Combo has a component that is off the menu.",
+            "code": "product_unavailable",
+            "products": [{"slug": "combo", "name": "Combo", "reason": "component_inactive"}],
+        },
+    )
 
     checkout = auth_client.post("/api/v1/orders/", {})
     assert checkout.status_code == 409

@@ -2,7 +2,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import RequestFactory
 
-from config import exceptions
+from config.api import exceptions
 
 pytestmark = pytest.mark.django_db
 

@@ -90,7 +90,7 @@ def nested(depth: int):
 
 
 def test_nesting_up_to_the_limit_is_parsed_and_one_more_is_refused(shopper, user):
-    from config.parsers import JSONParser
+    from config.api.parsers import JSONParser
 
     ProductFactory(slug="nasi")
     limit = JSONParser.max_depth

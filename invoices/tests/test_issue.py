@@ -170,7 +170,7 @@ def test_an_unpaid_order_gets_no_invoice(user, menu, status):
     with pytest.raises(OrderNotPaid) as error:
         invoice_issue(order=order, payment_method="qris", transaction_id="TX")
 
-    assert (error.value.code, error.value.status_code, error.value.extra["status"]) == (
+    assert (error.value.code, error.value.status, error.value.extra["status"]) == (
         "order_not_paid",
         409,
         status,

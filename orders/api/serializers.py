@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
+from config.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
 from invoices.api.serializers import InvoiceRefSerializer
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS

@@ -1,7 +1,7 @@
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.throttling import OutcomeRateThrottle
+from config.api.throttling import OutcomeRateThrottle
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 

@@ -17,11 +17,11 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework_simplejwt.views import TokenViewBase
 
-from config.authentication import StaffSessionAuthentication
-from config.parsers import JSONParser
+from config.api.authentication import StaffSessionAuthentication
+from config.api.parsers import JSONParser
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Text input never contains U+0000 (config.parsers, config.middleware refuse it): said so on
+# Text input never contains U+0000 (config.api.parsers, config.middleware refuse it): said so on
 # every string a client sends that has no stricter pattern of its own.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 

@@ -3,7 +3,7 @@ from django.utils.functional import cached_property
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 
-from config.fields import parse_query_int
+from config.api.fields import parse_query_int
 
 
 class KnownCountPaginator(Paginator):

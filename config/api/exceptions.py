@@ -1,4 +1,4 @@
-"""Domain errors and the one DRF exception handler.
+"""The one DRF exception handler: domain errors (`config.errors`) mapped to HTTP.
 
 Services raise `DomainError` subclasses; the API answers them as
 `{"detail": ..., "code": ..., **extra}` with the error's status. DRF's own errors get a
@@ -6,7 +6,6 @@ Services raise `DomainError` subclasses; the API answers them as
 """
 
 from http import HTTPStatus
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,25 +17,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-
-class DomainError(Exception):
-    status_code: int = status.HTTP_400_BAD_REQUEST
-    code: str = "error"
-    default_detail: str = "The request cannot be carried out."
-
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        self.detail = detail or self.default_detail
-        self.extra = extra
-        super().__init__(self.detail)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"detail": self.detail, "code": self.code, **self.extra}
-
-
-class Conflict(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "conflict"
-    default_detail = "The request conflicts with the current state."
+from config.errors import DomainError
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -53,7 +34,7 @@ class BadRequest(exceptions.APIException):
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(exc.as_dict(), status=exc.status_code)
+        return Response(exc.as_dict(), status=int(exc.status))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
