@@ -18,8 +18,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from cart.models import Cart, CartItem
 from catalog.models import BundleItem, Product
-from catalog.selectors import product_list
-from catalog.services import GENERATED_SKU_PREFIX
+from catalog.seeding import GENERATED_SKU_PREFIX
+from catalog.selectors import menu_products
 from catalog.stock import stock_adjust
 
 EMAIL_DOMAIN = "bench.example.com"
@@ -44,7 +44,7 @@ class Menu:
 
 
 def menu_read(*, page_size: int) -> Menu:
-    visible = product_list()
+    visible = menu_products()
     visible_slugs = list(visible.order_by("id").values_list("slug", flat=True))
     singles = dict(
         visible.filter(kind=Product.Kind.SINGLE, stock__gt=0, sku__startswith=GENERATED_SKU_PREFIX)

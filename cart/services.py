@@ -15,9 +15,8 @@ from cart.models import Cart, CartItem
 from catalog.exceptions import ProductUnavailable
 from catalog.models import Product
 from catalog.options import options_key, options_resolve
-from catalog.selectors import product_queryset, with_bundle_components
+from catalog.selectors import menu_products, product_queryset, with_bundle_components
 from catalog.sellability import REASON_TEXT, Unsellable, sellability
-from catalog.services import prices_ensure_current
 from config.errors import NotFound
 
 
@@ -40,7 +39,7 @@ def check_for_sale(product: Product) -> None:
     """Cart add takes what the sellability rule calls for sale; only stock may be short
     (the line is then flagged, and checkout has the last word). `product` comes with its
     category; a bundle's components are fetched here."""
-    prices_ensure_current()
+    menu_products()  # the menu read: switches any due price before the lines are priced
     if product.price_changes_at and product.price_changes_at <= timezone.now():
         product = product_queryset().get(pk=product.pk)  # switched just now: read it again
     with_bundle_components([product])

@@ -1,6 +1,6 @@
 """The demo menu that `manage.py seed` creates: a small Indonesian food stall.
 
-Plain data, read by `catalog.services.menu_seed`. Categories are keyed by slug, products
+Plain data, read by `catalog.seeding.menu_seed`. Categories are keyed by slug, products
 by SKU. Each product's `prices` are its price versions in order, as (day, rupiah), where
 day counts from the seeding day's midnight (Asia/Jakarta): negative is history, positive
 schedules a change. A bundle lists its components as (SKU, quantity); they must come

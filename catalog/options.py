@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 
 from accounts.models import User
 from catalog.models import Option, OptionGroup, Product
@@ -179,14 +179,6 @@ def product_set_option_groups(*, product: Product, groups: Iterable[OptionGroup]
     product.has_options = bool(groups)
     catalog_changed()
     return product
-
-
-def products_refresh_has_options(*, products: QuerySet[Product] | None = None) -> None:
-    """Recompute `has_options` (after the admin changed attachments in bulk)."""
-    qs = products if products is not None else Product.objects.all()
-    qs.filter(option_groups__isnull=False).update(has_options=True)
-    qs.filter(option_groups__isnull=True).update(has_options=False)
-    catalog_changed()
 
 
 @transaction.atomic

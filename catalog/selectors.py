@@ -53,13 +53,17 @@ def available_q() -> Q:
     return shopper_visible() & in_stock
 
 
-def product_list(*, include_hidden: bool = False) -> QuerySet[Product]:
-    """Products as shoppers see them; staff pass `include_hidden` to see everything. Bundle
-    components are not fetched: `with_bundle_components` does that for a page.
+def menu_products(*, include_hidden: bool = False, now: datetime | None = None) -> QuerySet[Product]:
+    """The one read of the menu: products as shoppers see them (staff pass `include_hidden`
+    to see everything), with their category; `with_bundle_components` adds a page's
+    components.
 
-    Scheduled prices that have come into force are switched first, so a list never shows
-    (or filters on) a price that has been superseded."""
-    prices_ensure_current()
+    It owns the due-price switch: any scheduled price whose time has come is brought into
+    force first (no query while none is due), so nothing read through it shows, filters on
+    or charges a superseded price. A read that reaches products through another table (a
+    cart's lines, the admin's list) calls it first for that reason; checkout, a write,
+    switches the prices of exactly its own lines (`orders.services`)."""
+    prices_ensure_current(now=now)
     qs = Product.objects.select_related("category")
     if not include_hidden:
         qs = qs.filter(shopper_visible())

@@ -2,24 +2,24 @@
 which the API answers as 400 and the admin shows on the form.
 
 These run inside the admin's own transaction too, so they are `atomic` but not durable.
+`product_save` is the one write of a product form or request (the admin's and the API's).
 """
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
 from catalog.locks import products_lock
-from catalog.models import BundleItem, Category, Product, ProductPrice
-from catalog.stock import stock_initial, stock_initial_many
+from catalog.models import BundleItem, Category, OptionGroup, Product, ProductPrice
+from catalog.options import product_set_option_groups
+from catalog.stock import stock_adjust, stock_initial, stock_set
 from catalog.version import catalog_changed
 
 MAX_PRICE = 10**12  # one trillion rupiah: far above any menu item, far below BIGINT
@@ -41,12 +41,18 @@ def unique_slug(*, model, text: str, exclude_pk: int | None = None) -> str:
 # --- what shoppers see ---------------------------------------------------------------------
 
 
-def products_relist(*, products: QuerySet[Product] | None = None) -> None:
-    """Recompute `Product.listed` (active, in an active category, priced) for `products`
-    (all when None): one UPDATE. Every write that changes one of the three calls it."""
-    qs = Product.objects.all() if products is None else products
+def listed_condition(*, priced) -> Q:
+    """When a product is shown to shoppers: active, in an active category, and `priced` (the
+    stored price column here, the price history in `catalog.audit`)."""
     category_active = Category.objects.filter(pk=OuterRef("category_id"), is_active=True)
-    qs.update(listed=Q(is_active=True, current_price__isnull=False) & Exists(category_active))
+    return Q(is_active=True) & priced & Exists(category_active)
+
+
+def products_relist(*, products: QuerySet[Product] | None = None) -> None:
+    """Recompute `Product.listed` for `products` (all when None): one UPDATE. Every write
+    that changes what it depends on calls it."""
+    qs = Product.objects.all() if products is None else products
+    qs.update(listed=listed_condition(priced=Q(current_price__isnull=False)))
 
 
 # --- categories -------------------------------------------------------------------------
@@ -223,6 +229,49 @@ def products_set_active(*, products: QuerySet[Product], active: bool) -> int:
     return changed
 
 
+@transaction.atomic
+def product_save(
+    *,
+    product: Product | None = None,
+    fields: Mapping[str, object] | None = None,
+    components: list[tuple[Product, int]] | None = None,
+    stock: int | None = None,
+    expected_stock: int | None = None,
+    stock_delta: int | None = None,
+    stock_note: str = "",
+    new_prices: Sequence[tuple[int, datetime | None]] = (),
+    option_groups: Iterable[OptionGroup] | None = None,
+    user: User | None = None,
+) -> Product:
+    """Create (`product` None) or change a product with everything one staff form or request
+    carries, all or nothing: details, a bundle's components, the stock (a new product's
+    starting `stock`; an existing one's set to `stock` while it is still `expected_stock`, or
+    moved by `stock_delta`), new price versions, option groups.
+
+    Any refusal raises (ValidationError, StockChanged, StockWouldGoNegative) and leaves
+    nothing changed: the API and the admin both call this, so neither can save a rename
+    without the stock change that came with it. New prices' start times are the caller's to
+    check (`check_price_valid_from`), so a time checked on a form is not refused a moment later."""
+    fields = dict(fields or {})
+    if stock_delta and stock is not None:
+        raise ValidationError("Either set a new stock or adjust it by a number of units, not both.")
+    if product is None:
+        product = product_create(components=components, stock=stock or 0, user=user, **fields)
+    else:
+        product = product_update(product=product, components=components, **fields)
+        if stock is not None:
+            if expected_stock is None:
+                raise ValidationError({"expected_stock": ["Give the stock you saw with the new stock."]})
+            stock_set(product=product, value=stock, expected=expected_stock, user=user, note=stock_note)
+        elif stock_delta:
+            stock_adjust(product=product, delta=stock_delta, user=user, note=stock_note)
+    for amount, valid_from in new_prices:
+        price_add(product=product, amount=amount, valid_from=valid_from, allow_past=True)
+    if option_groups is not None:
+        product_set_option_groups(product=product, groups=option_groups)
+    return product
+
+
 # --- prices -----------------------------------------------------------------------------
 
 
@@ -236,21 +285,32 @@ def check_price_valid_from(*, valid_from: datetime, now: datetime) -> None:
         raise ValidationError({"valid_from": ["A new price cannot start in the past."]})
 
 
+def prices_in_force(*, now: datetime) -> QuerySet[ProductPrice]:
+    """The product's (OuterRef "pk") versions in force at `now`, the current one first:
+    the latest `valid_from` not in the future (ties: the higher version)."""
+    return ProductPrice.objects.filter(product=OuterRef("pk"), valid_from__lte=now).order_by(
+        "-valid_from", "-version"
+    )
+
+
+def price_columns(*, now: datetime) -> dict[str, Subquery]:
+    """What the product's maintained price columns hold at `now`, as expressions."""
+    in_force = prices_in_force(now=now)
+    upcoming = ProductPrice.objects.filter(product=OuterRef("pk"), valid_from__gt=now).order_by("valid_from")
+    return {
+        "current_price": Subquery(in_force.values("amount")[:1]),
+        "current_price_version": Subquery(in_force.values("version")[:1]),
+        "price_changes_at": Subquery(upcoming.values("valid_from")[:1]),
+    }
+
+
 def prices_refresh(*, product_ids: Iterable[int], now: datetime | None = None) -> None:
     """Copy the price in force at `now` into the products' current-price columns, with the
     time the next scheduled version takes over. Current = the latest `valid_from` not in the
     future (ties: the higher version). One UPDATE for all the products."""
     now = now or timezone.now()
-    in_force = ProductPrice.objects.filter(product=OuterRef("pk"), valid_from__lte=now).order_by(
-        "-valid_from", "-version"
-    )
-    upcoming = ProductPrice.objects.filter(product=OuterRef("pk"), valid_from__gt=now).order_by("valid_from")
     ids = list(product_ids)
-    Product.objects.filter(pk__in=ids).update(
-        current_price=Subquery(in_force.values("amount")[:1]),
-        current_price_version=Subquery(in_force.values("version")[:1]),
-        price_changes_at=Subquery(upcoming.values("valid_from")[:1]),
-    )
+    Product.objects.filter(pk__in=ids).update(**price_columns(now=now))
     products_relist(products=Product.objects.filter(pk__in=ids))
     transaction.on_commit(_forget_next_switch)
     catalog_changed()
@@ -276,28 +336,6 @@ def price_add(
     )
     prices_refresh(product_ids=[product.pk], now=now)
     return price
-
-
-def prices_add_many(*, entries: Iterable[tuple[Product, int, datetime]]) -> None:
-    """Bulk-append prices (seeding): each entry gets its product's next version."""
-    entries = list(entries)
-    last = dict(
-        ProductPrice.objects.filter(product__in=[p for p, _, _ in entries])
-        .values("product")
-        .annotate(last=Max("version"))
-        .values_list("product", "last")
-    )
-    rows = []
-    for product, amount, valid_from in entries:
-        check_price_amount(amount)
-        last[product.pk] = last.get(product.pk, 0) + 1
-        rows.append(
-            ProductPrice(product=product, version=last[product.pk], amount=amount, valid_from=valid_from)
-        )
-    ProductPrice.objects.bulk_create(rows, batch_size=1000)
-    ids = sorted({product.pk for product, _, _ in entries})
-    for start in range(0, len(ids), 1000):
-        prices_refresh(product_ids=ids[start : start + 1000])
 
 
 # When the next scheduled price anywhere on the menu comes into force, cached so that a
@@ -335,114 +373,3 @@ def prices_ensure_current(*, now: datetime | None = None) -> None:
     if next_switch <= now.timestamp():
         prices_switch_due(now=now)
         _forget_next_switch()
-
-
-# --- seeding ----------------------------------------------------------------------------
-
-GENERATED_SKU_PREFIX = "GEN-"
-
-
-@dataclass(frozen=True)
-class MenuSeedResult:
-    """How many rows `menu_seed` created."""
-
-    categories: int
-    products: int
-    prices: int
-
-
-@transaction.atomic
-def menu_seed(*, categories: Sequence[dict], products: Sequence[dict]) -> MenuSeedResult:
-    """Create what is missing of a menu described as in `catalog.demo_menu`: categories by
-    slug, products by SKU, each new product with its whole price history.
-
-    Idempotent: an existing category or product is left exactly as it is (stock, prices,
-    details), so staff changes survive any number of runs."""
-    # Price days count from midnight in the shop's time zone: menu prices change overnight.
-    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    by_slug = {c.slug: c for c in Category.objects.filter(slug__in=[spec["slug"] for spec in categories])}
-    new_categories = 0
-    for spec in categories:
-        if spec["slug"] not in by_slug:
-            by_slug[spec["slug"]] = category_create(
-                name=spec["name"], slug=spec["slug"], position=spec["position"]
-            )
-            new_categories += 1
-    by_sku = {p.sku: p for p in Product.objects.filter(sku__in=[spec["sku"] for spec in products])}
-    new_products = new_prices = 0
-    for spec in products:
-        if spec["sku"] in by_sku:
-            continue
-        product = product_create(
-            name=spec["name"],
-            sku=spec["sku"],
-            category=by_slug[spec["category"]],
-            kind=spec.get("kind", Product.Kind.SINGLE),
-            description=spec["description"],
-            stock=spec.get("stock", 0),
-            components=[(by_sku[sku], quantity) for sku, quantity in spec.get("components", [])],
-        )
-        for day, amount in spec["prices"]:
-            price_add(
-                product=product, amount=amount, valid_from=midnight + timedelta(days=day), allow_past=True
-            )
-        by_sku[product.sku] = product
-        new_products += 1
-        new_prices += len(spec["prices"])
-    return MenuSeedResult(categories=new_categories, products=new_products, prices=new_prices)
-
-
-def _generated_last_number() -> int:
-    last = (
-        Product.objects.filter(sku__regex=rf"^{GENERATED_SKU_PREFIX}[0-9]+$")
-        # Longest first: past 999999 the numbers outgrow their zero padding.
-        .order_by(Length("sku").desc(), "-sku")
-        .values_list("sku", flat=True)
-        .first()
-    )
-    return int(last.removeprefix(GENERATED_SKU_PREFIX)) if last else 0
-
-
-@transaction.atomic
-def products_generate(
-    *,
-    count: int,
-    categories: Sequence[Category],
-    batch_size: int = 1000,
-    on_batch: Callable[[int], None] | None = None,
-) -> None:
-    """Bulk-create `count` priced, in-stock single products for load tests, spread over
-    `categories`. Numbering goes on from the highest generated SKU, so repeated runs never
-    clash. `on_batch` gets the running total after each batch."""
-    if count < 0:
-        raise ValueError("count must be 0 or more.")
-    if not categories:
-        raise ValidationError({"category": ["Generated products need at least one category."]})
-    first = _generated_last_number() + 1
-    now = timezone.now()
-    for start in range(first, first + count, batch_size):
-        numbers = range(start, min(start + batch_size, first + count))
-        # Valid by construction: full_clean would cost a uniqueness query per row. Stock and
-        # price follow from the number so that runs are reproducible.
-        products = Product.objects.bulk_create(
-            [
-                Product(
-                    name=f"Generated Dish {n:06d}",
-                    slug=f"generated-dish-{n:06d}",
-                    sku=f"{GENERATED_SKU_PREFIX}{n:06d}",
-                    description="Generated for load testing.",
-                    category=categories[n % len(categories)],
-                )
-                for n in numbers
-            ]
-        )
-        stock_initial_many(
-            quantities={product: 5 + n * 13 % 96 for n, product in zip(numbers, products, strict=True)}
-        )
-        prices_add_many(
-            entries=[
-                (product, (8 + n * 7 % 43) * 1000, now) for n, product in zip(numbers, products, strict=True)
-            ]
-        )
-        if on_batch:
-            on_batch(numbers.stop - first)

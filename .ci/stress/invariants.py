@@ -44,10 +44,11 @@ def stock_never_negative() -> Check:
     return Check("stock never below zero", f"lowest stock {lowest}, lowest in the ledger {lowest_after}", ok)
 
 
-def stock_matches_ledger(env: dict[str, str]) -> Check:
-    """`manage.py stock_audit`, as an operator would run it: exit 0."""
+def audit_passes(env: dict[str, str], command: str, name: str) -> Check:
+    """A `manage.py` audit (`stock_audit`, `catalog_audit`), as an operator would run it:
+    exit 0."""
     result = subprocess.run(
-        [sys.executable, "manage.py", "stock_audit"],
+        [sys.executable, "manage.py", command],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -55,7 +56,7 @@ def stock_matches_ledger(env: dict[str, str]) -> Check:
         check=False,
     )
     said = (result.stdout.strip().splitlines() or [result.stderr.strip()[-200:]])[-1]
-    return Check("stock == ledger (stock_audit)", f"exit {result.returncode}: {said}", result.returncode == 0)
+    return Check(f"{name} ({command})", f"exit {result.returncode}: {said}", result.returncode == 0)
 
 
 def stock_taken_by_orders() -> Check:
@@ -241,7 +242,8 @@ def all_checks(
     invoices, receipts, numbering = paid_orders_documents(mail_dir)
     return [
         stock_never_negative(),
-        stock_matches_ledger(env),
+        audit_passes(env, "stock_audit", "stock == ledger"),
+        audit_passes(env, "catalog_audit", "maintained catalog columns == their sources"),
         stock_taken_by_orders(),
         slots_match_orders(),
         one_order_per_checkout(visits),

@@ -22,7 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.services import prices_ensure_current
+from catalog.selectors import menu_products
 from catalog.version import catalog_version
 
 
@@ -65,7 +65,7 @@ def catalog_cached(handler):
             return _mark(handler(view, request, *args, **kwargs), etag=None)
         # The version must be read before anything else: a write committing meanwhile moves
         # it on, so what is computed below can only be as new as, or newer than, its key.
-        prices_ensure_current()
+        menu_products()  # switches any due price first: a cached body must not outlive it
         version = catalog_version()
         etag = f'"{version}"'
         if etag in parse_etags(request.headers.get("If-None-Match", "")):

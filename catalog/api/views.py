@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -19,7 +18,7 @@ from catalog.api.serializers import (
 )
 from catalog.models import Product
 from catalog.options import with_option_groups
-from catalog.stock import stock_adjust, stock_set
+from catalog.stock import stock_adjust
 from config.api.permissions import IsStaffOrReadOnly, is_staff
 
 
@@ -82,7 +81,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no database
             return Product.objects.none()
-        return selectors.product_list(include_hidden=is_staff(self.request))
+        return selectors.menu_products(include_hidden=is_staff(self.request))
 
     # Query parameters that are not filters: a request with no others skips the FilterSet,
     # whose construction (a deep copy of every declared filter) cost more than the queries.
@@ -119,11 +118,16 @@ class ProductViewSet(viewsets.ModelViewSet):
         data = ProductUpdateSerializer(product, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
+        components = fields.pop("components", None)
         stock, expected = fields.pop("stock", None), fields.pop("expected_stock", None)
-        with transaction.atomic():
-            product = services.product_update(product=product, **fields)
-            if stock is not None:
-                stock_set(product=product, value=stock, expected=expected, user=request.user)
+        product = services.product_save(
+            product=product,
+            fields=fields,
+            components=components,
+            stock=stock,
+            expected_stock=expected,
+            user=request.user,
+        )
         return Response(self._reloaded(product))
 
     @extend_schema(
@@ -165,7 +169,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
     @catalog_cached
     def prices(self, request: Request, slug: str | None = None) -> Response:
-        product = get_object_or_404(selectors.product_list(include_hidden=is_staff(request)), slug=slug)
+        product = get_object_or_404(selectors.menu_products(include_hidden=is_staff(request)), slug=slug)
         if request.method == "POST":
             data = ProductPriceSerializer(data=request.data)
             data.is_valid(raise_exception=True)

@@ -316,3 +316,25 @@ def test_admin_changes_option_stock_only_by_adjustment(admin_client_staff, extra
     assert admin_client_staff.post(url, values).status_code == 302
     assert opt("satay").stock == 8
     assert stock_audit() == []
+
+
+def test_admin_option_adjustment_below_zero_is_a_row_error_and_nothing_is_saved(admin_client_staff, extras):
+    """The refusal comes from `option_stock_adjust` (the form reads no stock); the whole
+    save is undone, the row's rename included, instead of a message beside a partial save."""
+    url = reverse("admin:catalog_optiongroup_change", args=[extras.pk])
+    values = form_values(admin_client_staff, url, "optiongroup_form")
+    row = next(
+        k.removesuffix("-id") for k, v in values.items() if k.endswith("-id") and v == str(opt("satay").pk)
+    )
+    values.update({f"{row}-name": "Sate ayam", f"{row}-adjust_stock": "-5", "name": "Tambahan"})
+
+    response = admin_client_staff.post(url, values)
+
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    satay_form = next(f for f in formset.forms if f.instance.pk == opt("satay").pk)
+    assert satay_form.errors == {"adjust_stock": ["There are 3 in stock; removing 5 would go below zero."]}
+    assert (opt("satay").name, opt("satay").stock) == ("Satay", 3)
+    extras.refresh_from_db()
+    assert extras.name == "Extras"
+    assert stock_audit() == []

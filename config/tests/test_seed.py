@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from catalog import demo_menu
 from catalog.models import BundleItem, Category, Product, ProductPrice
-from catalog.selectors import product_list, product_queryset
+from catalog.selectors import menu_products, product_queryset
 from catalog.services import (
     category_deactivate,
     price_add,
@@ -59,7 +59,7 @@ def test_seed_creates_the_demo_menu(db):
     assert list(Category.objects.order_by("position").values_list("slug", flat=True)) == MENU_CATEGORIES
     assert Product.objects.count() == MENU_PRODUCTS
     assert ProductPrice.objects.count() == MENU_PRICES
-    assert product_list().count() == MENU_PRODUCTS
+    assert menu_products().count() == MENU_PRODUCTS
     singles = Product.objects.filter(kind=Product.Kind.SINGLE)
     assert singles.count() == 35
     assert singles.filter(stock=0).count() == 0
@@ -232,7 +232,7 @@ def test_seed_products_adds_exactly_that_many_priced_products(db):
     assert output[5].startswith("Products: 250 generated in ")
     assert Product.objects.count() == MENU_PRODUCTS + 250
     assert generated_skus() == [f"GEN-{n:06d}" for n in range(1, 251)]
-    generated = product_list().filter(sku__startswith="GEN-")
+    generated = menu_products().filter(sku__startswith="GEN-")
     assert generated.count() == 250
     assert all(
         p.current_price is not None and p.current_price_version == 1 and p.stock > 0 for p in generated
@@ -248,7 +248,7 @@ def test_seed_products_twice_continues_the_numbering(db):
     generated = Product.objects.filter(sku__startswith="GEN-")
     assert generated_skus() == [f"GEN-{n:06d}" for n in range(1, 501)]
     assert len(set(generated.values_list("slug", flat=True))) == 500
-    assert product_list().filter(sku__startswith="GEN-").count() == 500
+    assert menu_products().filter(sku__startswith="GEN-").count() == 500
 
 
 def test_seed_products_numbers_on_past_the_zero_padding(db):
@@ -274,6 +274,24 @@ def test_seed_products_reports_progress_by_tenths_when_not_a_terminal(db):
         "Users: 2 created.\n"
     )
     assert "\r" not in out.getvalue()
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_seed_products_draws_a_bar_on_a_terminal(db):
+    out = Terminal()
+
+    call_command("seed", "--products", "2500", stdout=out)
+
+    bar, _, rest = out.getvalue().partition("\n")
+    # tqdm's bar, redrawn in place: the last frame shows all 2500 done.
+    assert bar.startswith("\rGenerating products:   0%|")
+    assert "Generating products: 100%|" in bar.rsplit("\r", 1)[-1]
+    assert "2500/2500" in bar.rsplit("\r", 1)[-1]
+    assert rest.startswith("Users: 2 created.\n")
 
 
 def test_seed_products_without_a_category_to_fill_changes_nothing(db):

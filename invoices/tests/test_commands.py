@@ -21,6 +21,11 @@ def run(*args) -> str:
     return out.getvalue()
 
 
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 @pytest.fixture
 def documents(user):
     product = ProductFactory(stock=20)
@@ -37,15 +42,31 @@ def test_render_invoices_renders_the_missing_ones(documents):
     output = run("render_invoices")
 
     lines = output.splitlines()
-    assert lines[0].startswith("[##########....................]  33% 1/3 " + invoices[0].number)
-    assert lines[1].startswith("[####################..........]  66% 2/3 " + invoices[2].number)
-    assert lines[2].startswith("[##############################] 100% 3/3 " + note.number)
+    # Not a terminal: a line per document (the bar is drawn on a terminal only).
+    assert lines[0].startswith(f"1/3 {invoices[0].number} (")
+    assert lines[1].startswith(f"2/3 {invoices[2].number} (")
+    assert lines[2].startswith(f"3/3 {note.number} (")
     assert lines[3].startswith("Rendered 3 PDF(s) in")
     assert not Invoice.objects.filter(pdf="").exists()
     assert not CreditNote.objects.filter(pdf="").exists()
     assert Invoice.objects.get(pk=invoices[1].pk).pdf.name == already
 
     assert run("render_invoices") == "Every invoice and credit note has its PDF.\n"
+
+
+def test_render_invoices_draws_a_bar_on_a_terminal(documents):
+    invoices, note = documents
+    out = Terminal()
+
+    call_command("render_invoices", stdout=out, stderr=out)
+
+    bar, _, rest = out.getvalue().partition("\n")
+    last = bar.rsplit("\r", 1)[-1]
+    assert last.startswith("100%|")
+    assert "3/3 [" in last
+    assert last.endswith(f"{note.number}]")
+    assert invoices[0].number not in rest  # no line per document on a terminal
+    assert rest.startswith("Rendered 3 PDF(s) in")
 
 
 def test_render_invoices_force_rerenders_all(documents):

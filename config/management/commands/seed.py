@@ -8,12 +8,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from tqdm import tqdm
 
 from accounts.models import User
 from catalog import demo_menu
 from catalog.options import options_seed
+from catalog.seeding import MenuSeedResult, menu_seed, products_generate
 from catalog.selectors import category_list
-from catalog.services import MenuSeedResult, menu_seed, products_generate
 from orders.pickup import hours_seed_demo, pickup_slots_ensure
 
 DEMO_SHOPPERS = [
@@ -21,7 +22,6 @@ DEMO_SHOPPERS = [
     ("siti@example.com", "Siti Rahmawati", "+62 813 3333 4444"),
 ]
 DEMO_STAFF = ("staff@example.com", "Foodies Staff")
-PROGRESS_BAR_WIDTH = 40
 
 
 def counted(n: int, singular: str, plural: str) -> str:
@@ -115,17 +115,15 @@ class Command(BaseCommand):
         )
 
     def progress(self, *, total: int) -> Callable[[int], None]:
-        """A progress bar redrawn in place on a terminal; elsewhere (logs, CI, pipes) a plain
-        line per tenth done, so a million products do not write a thousand lines."""
+        """A progress bar (tqdm) redrawn in place on a terminal; elsewhere (logs, CI, pipes) a
+        plain line per tenth done, so a million products do not write a thousand lines."""
         if self.stdout.isatty():
+            bar = tqdm(total=total, desc="Generating products", unit="product", file=self.stdout._out)
 
             def redraw(done: int) -> None:
-                filled = PROGRESS_BAR_WIDTH * done // total
-                bar = "#" * filled + "." * (PROGRESS_BAR_WIDTH - filled)
-                self.stdout.write(f"\rGenerating products [{bar}] {done}/{total}", ending="")
+                bar.update(done - bar.n)
                 if done == total:
-                    self.stdout.write("")
-                self.stdout.flush()
+                    bar.close()
 
             return redraw
 

@@ -4,15 +4,9 @@ background workers, a restore, or a template change with --force)."""
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from invoices import selectors, services
-
-BAR_WIDTH = 30
-
-
-def progress_bar(done: int, total: int) -> str:
-    filled = BAR_WIDTH * done // total
-    return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {100 * done // total:3d}% {done}/{total}"
 
 
 class Command(BaseCommand):
@@ -36,16 +30,21 @@ class Command(BaseCommand):
             return
         failed = []
         started = time.monotonic()
+        # On a terminal a bar redrawn in place; elsewhere (logs, CI) a line per document.
+        terminal = self.stdout.isatty()
+        bar = tqdm(total=len(jobs), unit="PDF", file=self.stdout._out, disable=not terminal)
         for done, (document, render, argument) in enumerate(jobs, start=1):
             began = time.monotonic()
             try:
                 render(**{argument: document, "force": force})
             except Exception as exc:  # reported below; the others still render
                 failed.append(document.number)
-                self.stderr.write(f"{document.number}: {type(exc).__name__}: {exc}")
-            self.stdout.write(
-                f"{progress_bar(done, len(jobs))} {document.number} ({time.monotonic() - began:.2f} s)"
-            )
+                bar.write(f"{document.number}: {type(exc).__name__}: {exc}", file=self.stderr._out)
+            bar.set_postfix_str(document.number, refresh=False)
+            bar.update()
+            if not terminal:
+                self.stdout.write(f"{done}/{len(jobs)} {document.number} ({time.monotonic() - began:.2f} s)")
+        bar.close()
         rendered = len(jobs) - len(failed)
         self.stdout.write(f"Rendered {rendered} PDF(s) in {time.monotonic() - started:.1f} s.")
         if failed:
