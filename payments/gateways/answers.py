@@ -115,4 +115,3 @@ def target_status(answer: GatewayAnswer) -> str | None:
     if answer.transaction_status == "capture":
         return CAPTURE_BY_FRAUD_STATUS.get(answer.fraud_status)
     return MIDTRANS_STATUSES.get(answer.transaction_status)
-

@@ -177,6 +177,7 @@ def _payment_apply_locked(
         return Applied(Outcome.REJECTED, _mismatch_reason(answer, payment))
 
     detail = f"{from_status} -> {to_status}"
+    order_refundable = S.REFUNDED in TRANSITIONS.get(order.status, frozenset())  # paid, preparing
     if to_status == P.SETTLED:
         if not payment.needs_refund:
             _payment_settled(order=order, payment=payment, actor=actor, now=now)
@@ -196,10 +197,27 @@ def _payment_apply_locked(
             actor=actor,
             now=now,
         )
-    elif to_status == P.REFUNDED and counted:
-        _order_refunded(order=order, payment=payment, actor=actor, now=now)
+    elif to_status == P.REFUNDED and counted and not order_refundable:
+        _flag(
+            order=order,
+            payment=payment,
+            reason=f"Refunded in full while the order is {order.status}: the order's status is left as it is.",
+            actor=actor,
+            now=now,
+        )
     if to_status in (P.REFUNDED, P.PARTIALLY_REFUNDED) and counted:
-        _refund_credited(order=order, payment=payment, now=now)
+        # The reference is the attempt and the total refunded so far, so a repeated
+        # notification never credits twice.
+        order_refund_record(
+            order=order,
+            refunded=payment.refunded_amount,
+            refund_reference=f"{payment.gateway_order_id}:{payment.refunded_amount}",
+            full=to_status == P.REFUNDED and order_refundable,
+            actor=actor,
+            reason="Refunded in full" if to_status == P.REFUNDED else "Partly refunded",
+            data={"gateway_order_id": payment.gateway_order_id},
+            now=now,
+        )
     return Applied(Outcome.APPLIED, detail)
 
 
@@ -243,7 +261,7 @@ def _payment_settled(*, order: Order, payment: Payment, actor: Actor, now: datet
     if it expired or was cancelled and its stock is gone, flag the money for a refund."""
     was = order.status
     try:
-        _order_paid(order=order, payment=payment, actor=actor, now=now)
+        order_settle(order=order, payment=payment, actor=actor, now=now)
     except InsufficientStock as exc:
         _flag(
             order=order,
@@ -253,4 +271,3 @@ def _payment_settled(*, order: Order, payment: Payment, actor: Actor, now: datet
             now=now,
             needs_refund=True,
         )
-

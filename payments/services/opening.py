@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import SYSTEM, order_event_log, order_lock
-from payments.exceptions import PaymentGatewayError, PaymentGatewayUnavailable, PaymentNotAllowed, PaymentOpening
+from payments.exceptions import (
+    PaymentGatewayError,
+    PaymentGatewayUnavailable,
+    PaymentNotAllowed,
+    PaymentOpening,
+)
 from payments.gateways import GatewayError, get_gateway
 from payments.models import Payment
 from payments.selectors import PAYMENT_ERROR_TEXT
@@ -133,4 +138,3 @@ def _payment_open_failed(*, payment: Payment, reason: str, now: datetime) -> Non
             "reason": "The gateway could not open the payment.",
         },
     )
-

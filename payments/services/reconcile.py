@@ -112,4 +112,3 @@ def orders_expire_due_reconciled(*, now: datetime | None = None, limit: int | No
                 )
         expired += order_expire(order_id=order_id, now=now)
     return changed, expired
-

@@ -48,4 +48,3 @@ def payment_refund(*, payment: Payment, actor: Actor, reason: str = "Refund by s
         message = raw.get("status_message") or "no reason given"
         raise RefundNotAllowed(f"The gateway did not confirm a full refund ({message!s:.200}).")
     return payment
-

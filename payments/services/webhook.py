@@ -122,7 +122,6 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
     return 200, {"status": "ok", "outcome": result.outcome}
 
 
-
 def payment_mock_complete(
     *, token: str, transaction_status: str, payment_type: str | None = None
 ) -> tuple[int, dict[str, str]]:
@@ -133,4 +132,3 @@ def payment_mock_complete(
         token=token, transaction_status=transaction_status, payment_type=payment_type
     )
     return notification_handle(raw_body=json.dumps(notification).encode())
-
