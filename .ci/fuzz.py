@@ -82,7 +82,8 @@ def accounts_seed() -> dict[str, str]:
     from cart.services import cart_add_item
     from catalog.models import Product
     from orders.services import order_place
-    from payments.services import payment_mock_complete, payment_open
+    from payments.services.opening import payment_open
+    from payments.services.webhook import payment_mock_complete
 
     with open(os.devnull, "w") as quiet:
         call_command("seed", stdout=quiet)

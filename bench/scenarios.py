@@ -513,7 +513,7 @@ def prepare_webhook_repeat(ctx: Context) -> Workload:
     )
     bodies = [body for body in bodies if body["order_id"] in paid][:REPEATED_NOTIFICATIONS]
     if not bodies:  # the first deliveries were not measured in this run: deliver some now
-        from payments.services import notification_handle
+        from payments.services.webhook import notification_handle
 
         bodies = _settled_notifications(ctx, count=min(REPEATED_NOTIFICATIONS, ctx.budget or 200))
         for body in bodies:
@@ -541,7 +541,7 @@ def _paid_invoices(ctx: Context, *, count: int) -> list:
     """Up to `count` invoices of this run's paid orders, three-line orders first; when there
     are too few, more orders are paid in the harness through the webhook's service."""
     from invoices.models import Invoice
-    from payments.services import notification_handle
+    from payments.services.webhook import notification_handle
 
     def found() -> list[Invoice]:
         invoices = list(Invoice.objects.select_related("order").order_by("id"))

@@ -354,7 +354,7 @@ _periodic = {
     "expire-due-orders": ("payments.tasks.expire_due_orders", SCHEDULE_EXPIRE_ORDERS_SECONDS),
     "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
     "switch-due-prices": ("catalog.tasks.switch_due_prices", SCHEDULE_SWITCH_PRICES_SECONDS),
-    "send-due-receipts": ("orders.tasks.send_due_receipts", SCHEDULE_SEND_DUE_RECEIPTS_SECONDS),
+    "send-due-receipts": ("invoices.tasks.send_due_receipts", SCHEDULE_SEND_DUE_RECEIPTS_SECONDS),
     "purge-idempotency-keys": (
         "orders.tasks.purge_idempotency_keys",
         SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS,

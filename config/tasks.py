@@ -6,7 +6,7 @@ same time (Celery delivers at least once, beat may overlap a slow run), because 
 re-reads its rows under the same locks as every other write.
 
     from config.tasks import enqueue
-    from orders.tasks import send_receipt
+    from invoices.tasks import send_receipt
 
     with transaction.atomic():
         ...                            # the state change

@@ -388,13 +388,3 @@ def invoices_delete_all() -> Counter[str]:
 
     transaction.on_commit(delete_files)
     return removed
-
-
-def invoice_receipt_attachments(order) -> list[tuple[str, bytes, str]]:
-    """The paid order's invoice as an e-mail attachment, rendered first if it is missing
-    (safe to run twice). None yet (no invoice): no attachment."""
-    invoice = Invoice.objects.filter(order=order).first()
-    if invoice is None:
-        return []
-    with invoice_pdf_open(invoice=invoice) as pdf:
-        return [(f"{invoice.number}.pdf", pdf.read(), "application/pdf")]

@@ -47,7 +47,7 @@ class Order(models.Model):
     pickup_slot = models.ForeignKey(
         "PickupSlot", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
-    # The paid order's receipt e-mail (orders.services.order_receipt_send): when it went out,
+    # The paid order's receipt e-mail (invoices.receipts.receipt_send): when it went out,
     # and while it is being sent, since when (a claim that others respect for a while).
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
     receipt_claimed_at = models.DateTimeField(null=True, blank=True)

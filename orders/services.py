@@ -10,16 +10,12 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
-from django.template.loader import render_to_string
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -32,12 +28,9 @@ from catalog.sellability import sellability
 from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
-from config.money import rupiah
-from config.tasks import enqueue
 from orders import pickup
 from orders.exceptions import CartEmpty, IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidTransition
 from orders.models import (
-    RECEIPT_STATUSES,
     STOCK_RELEASED_STATUSES,
     IdempotencyKey,
     Order,
@@ -45,7 +38,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
-from orders.selectors import checkout_items, order_for_receipt
+from orders.selectors import checkout_items
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +56,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # What staff may set by hand (the kitchen flow); `paid` only ever comes from the gateway.
 STAFF_TARGETS = frozenset({S.PREPARING, S.READY, S.COMPLETED, S.CANCELLED, S.REFUNDED})
+# A refund also issues a credit note, which orders cannot do (it imports no invoices): staff
+# record one through `payments.settlement.order_refund_record`, never `order_set_status`.
+KITCHEN_TARGETS = STAFF_TARGETS - {S.REFUNDED}
 
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -186,8 +182,9 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
 
 @transaction.atomic(durable=True)
 def order_set_status(*, order: Order, to_status: str, actor: Actor, note: str = "") -> Order:
-    """Staff move an order through the kitchen flow (or cancel / record a refund)."""
-    if to_status not in STAFF_TARGETS:
+    """Staff move an order through the kitchen flow (or cancel it). A refund is not a
+    kitchen move: `payments.settlement.order_refund_record` records it with its credit note."""
+    if to_status not in KITCHEN_TARGETS:
         raise InvalidTransition(f"Staff cannot set an order to {to_status}.", requested=to_status)
     order = order_lock(order_id=order.pk)
     order_transition(order=order, to_status=to_status, actor=actor, data={"note": note} if note else None)
@@ -204,143 +201,6 @@ def order_expire(*, order_id: int, now: datetime | None = None) -> bool:
         return False
     order_transition(order=order, to_status=S.EXPIRED, actor=SYSTEM, now=now)
     return True
-
-
-def orders_expire_due(*, now: datetime | None = None, limit: int | None = None) -> int:
-    """Expire every pending order past `expires_at`, each in its own short transaction."""
-    now = now or timezone.now()
-    due = Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=now).order_by("expires_at", "id")
-    ids = list(due.values_list("pk", flat=True)[:limit])
-    return sum(order_expire(order_id=order_id, now=now) for order_id in ids)
-
-
-# --- after payment: the receipt ---------------------------------------------------------
-
-# One file attached to the receipt: (file name, content, MIME type), as EmailMessage.attach takes.
-Attachment = tuple[str, bytes, str]
-
-
-def order_paid_side_effects(*, order: Order) -> None:
-    """Call in the transaction that made `order` paid. Does no work of its own: once that
-    transaction commits, the receipt is sent (by a worker, or in this process without a
-    broker), so the webhook's transaction stays database-only and fast."""
-    from orders.tasks import send_receipt  # tasks import the services; import it when used
-
-    enqueue(send_receipt, order.pk)
-
-
-def order_receipt_send(
-    *,
-    order_id: int,
-    attachments: Callable[[Order], Sequence[Attachment]] | None = None,
-    now: datetime | None = None,
-) -> bool:
-    """E-mail the receipt of a paid order to its customer; True if this call sent it.
-
-    Once per order, however many copies run at once: a call first claims the receipt with
-    one conditional UPDATE (not sent, not claimed or the claim lapsed, order paid), then
-    sends with no lock or transaction open, then records it with a RECEIPT_SENT event. A
-    call that finds it sent, claimed or the order not paid (or gone) returns False.
-
-    At least once rather than at most once: a failed send (SMTP down, a failing
-    `attachments`) gives the claim back and raises, so the task retries; a sender that died
-    holding the claim leaves it to lapse after RECEIPT_CLAIM_SECONDS, and the sweep
-    (`orders_receipt_due`) sends again. The one way to get two e-mails is a crash after the
-    mail server accepted the message and before the record: a rare duplicate receipt was
-    judged better than a lost one.
-
-    `attachments(order)` gives files to attach (the invoice PDF); called only when sending."""
-    now = now or timezone.now()
-    lapsed = now - timedelta(seconds=settings.RECEIPT_CLAIM_SECONDS)
-    claimed = Order.objects.filter(
-        Q(receipt_claimed_at__isnull=True) | Q(receipt_claimed_at__lte=lapsed),
-        pk=order_id,
-        status__in=RECEIPT_STATUSES,
-        receipt_sent_at__isnull=True,
-    ).update(receipt_claimed_at=now)
-    if not claimed:
-        return False
-    try:
-        order = order_for_receipt(order_id=order_id)
-        message = receipt_message(order=order)
-        for filename, content, mimetype in attachments(order) if attachments else ():
-            message.attach(filename, content, mimetype)
-        message.send()
-    except BaseException:
-        _receipt_claim_give_back(order_id=order_id, claimed_at=now)
-        raise
-    with transaction.atomic():
-        sent_at = timezone.now()
-        recorded = Order.objects.filter(pk=order_id, receipt_sent_at__isnull=True).update(
-            receipt_sent_at=sent_at, receipt_claimed_at=None
-        )
-        if recorded:
-            order_event_log(
-                order=order,
-                type=OrderEvent.Type.RECEIPT_SENT,
-                actor=SYSTEM,
-                data={"to": order.customer_email},
-                now=sent_at,
-            )
-        else:  # our claim lapsed while we were sending and another sender finished first
-            logger.warning("The receipt of order %s was sent twice", order.number)
-    return True
-
-
-def _receipt_claim_give_back(*, order_id: int, claimed_at: datetime) -> None:
-    """Give a receipt claim back (only ours: a later claimant's stands), so a retry can send.
-
-    Called while a failure propagates, which may be the database connection itself (dropped
-    mid-send): then the give-back runs once more on a fresh connection. If that fails too,
-    it is logged and the claim lapses after RECEIPT_CLAIM_SECONDS, when the sweep sends."""
-    for attempt in range(2):
-        try:
-            Order.objects.filter(
-                pk=order_id, receipt_claimed_at=claimed_at, receipt_sent_at__isnull=True
-            ).update(receipt_claimed_at=None)
-            return
-        except DatabaseError:
-            if attempt or transaction.get_connection().in_atomic_block:
-                logger.warning(
-                    "Could not give back the receipt claim of order id %s", order_id, exc_info=True
-                )
-                return
-            transaction.get_connection().close()  # broken: the next query opens a new one
-
-
-def receipt_message(*, order: Order) -> EmailMultiAlternatives:
-    """The receipt e-mail of `order` (with its lines and pickup slot loaded), text and HTML."""
-    lines = [
-        {
-            "quantity": line.quantity,
-            "name": line.product_name,
-            "unit_price": rupiah(line.unit_price),
-            "line_total": rupiah(line.line_total),
-            "components": [f"{c['quantity']} x {c['name']}" for c in line.components],
-        }
-        for line in order.lines.all()
-    ]
-    slot = order.pickup_slot
-    context = {
-        "shop_name": settings.SHOP_NAME,
-        "order": order,
-        "lines": lines,
-        "subtotal": rupiah(order.subtotal),
-        "total": rupiah(order.total),
-        "paid_at": timezone.localtime(order.paid_at) if order.paid_at else None,
-        "pickup": (
-            f"{timezone.localtime(slot.start):%A %d %B %Y, %H:%M}-{timezone.localtime(slot.end):%H:%M}"
-            if slot
-            else None
-        ),
-    }
-    message = EmailMultiAlternatives(
-        subject=f"{settings.SHOP_NAME} receipt for order {order.number}",
-        body=render_to_string("orders/receipt_email.txt", context),
-        to=[order.customer_email],
-    )
-    message.attach_alternative(render_to_string("orders/receipt_email.html", context), "text/html")
-    return message
 
 
 # --- checkout ---------------------------------------------------------------------------

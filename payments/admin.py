@@ -14,8 +14,9 @@ from config.admin_mixins import ReadOnlyAdminMixin
 from config.errors import DomainError
 from config.money import rupiah
 from orders.services import Actor
-from payments import services
 from payments.models import Payment, PaymentNotification
+from payments.services.reconcile import payment_reconcile
+from payments.services.refunds import payment_refund
 
 
 def _pretty_json(value: object) -> str:
@@ -122,7 +123,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self._each(
             request,
             queryset,
-            lambda payment: services.payment_reconcile(payment=payment, actor=actor),
+            lambda payment: payment_reconcile(payment=payment, actor=actor),
             "Checked with the gateway.",
         )
 
@@ -132,9 +133,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         self._each(
             request,
             queryset,
-            lambda payment: (
-                services.payment_refund(payment=payment, actor=actor).get_status_display().lower()
-            ),
+            lambda payment: payment_refund(payment=payment, actor=actor).get_status_display().lower(),
             "Refunded.",
         )
 

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from payments.exceptions import PaymentGatewayError
-from payments.services import orders_expire_due_reconciled, payments_reconcile_pending
+from payments.services.reconcile import orders_expire_due_reconciled, payments_reconcile_pending
 
 
 @shared_task(autoretry_for=(PaymentGatewayError,), retry_backoff=True, retry_backoff_max=300, max_retries=5)

@@ -5,9 +5,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from payments import services
 from payments.exceptions import MockTransactionClosed, MockTransactionNotFound
 from payments.gateways.mock import ACTIONS, OPEN_STATUSES, PAYMENT_TYPES, mock_transaction_get
+from payments.services.webhook import payment_mock_complete
 
 ACTION_LABELS = {"settlement": "Pay", "deny": "Deny", "cancel": "Cancel", "expire": "Let it expire"}
 
@@ -28,7 +28,7 @@ def mock_checkout(request: HttpRequest, token: str) -> HttpResponse:
             messages.error(request, "Choose one of the buttons.")
         else:
             try:
-                status_code, answer = services.payment_mock_complete(
+                status_code, answer = payment_mock_complete(
                     token=token, transaction_status=action, payment_type=payment_type
                 )
             except MockTransactionClosed:

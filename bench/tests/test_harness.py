@@ -281,12 +281,12 @@ def test_celery_worker_tasks_are_counted_from_its_log(tmp_path):
         "[2026-11-23 02:00:00,000: INFO/MainProcess] celery@x ready.\n"
         "[... INFO/ForkPoolWorker-1] Task invoices.tasks.render_invoice_pdf[ab-1] succeeded in 0.1s: True\n"
         "[... INFO/ForkPoolWorker-1] Task invoices.tasks.render_invoice_pdf[ab-2] succeeded in 0.2s: True\n"
-        "[... ERROR/ForkPoolWorker-1] Task orders.tasks.send_receipt[ab-3] raised unexpected: OSError()\n"
+        "[... ERROR/ForkPoolWorker-1] Task invoices.tasks.send_receipt[ab-3] raised unexpected: OSError()\n"
     )
     worker = CeleryWorker(env={}, log=log)
     assert worker.tasks_done() == {
         "invoices.tasks.render_invoice_pdf succeeded": 2,
-        "orders.tasks.send_receipt failed": 1,
+        "invoices.tasks.send_receipt failed": 1,
     }
     assert worker.pids() == []  # not started: nothing to account or stop
     worker.stop()

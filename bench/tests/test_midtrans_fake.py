@@ -14,7 +14,7 @@ from orders.tests.factories import place_order
 from payments.gateways import GatewayError, get_gateway
 from payments.gateways.base import signature_matches
 from payments.models import PaymentNotification
-from payments.services import payment_open
+from payments.services.opening import payment_open
 
 WEBHOOK = "/api/v1/payments/midtrans/notification/"
 

@@ -258,7 +258,7 @@ def test_ledger_follows_sale_cancel_expiry_and_late_payment(user, rice, egg):
     expired = place_order(user=user, items=[(rice, 1)])
     order_services.order_cancel(order=cancelled, actor=order_services.Actor.of(user))
     Order.objects.filter(pk=expired.pk).update(expires_at=expired.placed_at)
-    order_services.orders_expire_due()
+    assert order_services.order_expire(order_id=expired.pk) is True
     with transaction.atomic():
         late = order_services.order_lock(order_id=expired.pk)
         order_services.order_transition(order=late, to_status="paid", actor=order_services.GATEWAY)

@@ -14,8 +14,9 @@ from catalog.tests.factories import ProductFactory
 from invoices.models import Invoice
 from orders.models import Order, OrderStatus
 from orders.tests.factories import place_order
-from payments import services as payment_services
 from payments.models import Payment
+from payments.services.opening import payment_open
+from payments.services.webhook import payment_mock_complete
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +50,8 @@ def rice(db) -> Product:
 def paid_order(*, rice: Product) -> Order:
     """An order paid through the mock gateway, as a shopper pays it: invoice issued."""
     order = place_order(user=UserFactory(), items=[(rice, 2)])
-    payment = payment_services.payment_open(order=order)
-    status, answer = payment_services.payment_mock_complete(
-        token=payment.token, transaction_status="settlement"
-    )
+    payment = payment_open(order=order)
+    status, answer = payment_mock_complete(token=payment.token, transaction_status="settlement")
     assert (status, answer["outcome"]) == (200, "applied")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID

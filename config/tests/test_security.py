@@ -23,7 +23,7 @@ from invoices.tests.factories import pay
 from orders.models import Order, OrderStatus
 from orders.tests.factories import place_order
 from payments.models import MockTransaction, Payment
-from payments.services import payment_open
+from payments.services.opening import payment_open
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from config.celery import app, broker_configured
 from config.tasks import enqueue
+from invoices.tasks import send_receipt
 from orders.models import IdempotencyKey
-from orders.tasks import purge_idempotency_keys, send_receipt
+from orders.tasks import purge_idempotency_keys
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -30,7 +31,7 @@ def test_every_scheduled_job_names_a_registered_task():
         "expire-due-orders": "payments.tasks.expire_due_orders",
         "reconcile-payments": "payments.tasks.reconcile_payments",
         "switch-due-prices": "catalog.tasks.switch_due_prices",
-        "send-due-receipts": "orders.tasks.send_due_receipts",
+        "send-due-receipts": "invoices.tasks.send_due_receipts",
         "purge-idempotency-keys": "orders.tasks.purge_idempotency_keys",
     }
     assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
@@ -102,7 +103,7 @@ def test_an_unreachable_broker_is_logged_and_the_caller_goes_on(
     [record] = caplog.records
     assert (
         record.getMessage()
-        == "Could not publish orders.tasks.send_receipt (args=(42,) kwargs={}) to the broker"
+        == "Could not publish invoices.tasks.send_receipt (args=(42,) kwargs={}) to the broker"
     )
     assert record.exc_info is not None
 

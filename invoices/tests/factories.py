@@ -1,5 +1,5 @@
-"""Invoices are issued the way the payments flow issues them: the order is marked paid
-and the invoice issued in one transaction, after locking the order."""
+"""Orders are paid the way the payments flow pays them: `payments.settlement.order_settle`,
+in one transaction holding the order's row lock."""
 
 from datetime import datetime
 from io import BytesIO
@@ -9,25 +9,33 @@ from pypdf import PdfReader
 
 from catalog.models import Product
 from invoices.models import Invoice
-from invoices.services import invoice_issue
 from orders import services as order_services
-from orders.models import Order, OrderStatus
+from orders.models import Order
 from orders.tests.factories import place_order
+from payments.models import Payment
+from payments.settlement import order_settle
 
 
-def pay(order: Order, *, now: datetime | None = None, **issue_kwargs) -> Invoice:
-    """Mark the order paid and issue its invoice in one transaction, like the webhook."""
-    issue_kwargs = {
-        "payment_method": "qris",
-        "transaction_id": f"TX-{order.number}",
-        "gateway": "midtrans",
-    } | (issue_kwargs)
+def pay(
+    order: Order,
+    *,
+    now: datetime | None = None,
+    payment_method: str = "qris",
+    transaction_id: str | None = None,
+    gateway: str = "midtrans",
+) -> Invoice:
+    """Settle the order as the webhook does: marked paid and invoiced in one transaction,
+    its PDF and receipt enqueued for after the commit. The attempt is described, not
+    stored: these tests are about orders and documents, the payments tests about attempts."""
+    attempt = Payment(
+        gateway=gateway,
+        gateway_order_id=f"{order.number}-1",
+        payment_type=payment_method,
+        transaction_id=f"TX-{order.number}" if transaction_id is None else transaction_id,
+    )
     with transaction.atomic():
         locked = order_services.order_lock(order_id=order.pk)
-        order_services.order_transition(
-            order=locked, to_status=OrderStatus.PAID, actor=order_services.GATEWAY, now=now
-        )
-        invoice = invoice_issue(order=locked, now=now, **issue_kwargs)
+        invoice = order_settle(order=locked, payment=attempt, now=now)
     order.refresh_from_db()
     return invoice
 

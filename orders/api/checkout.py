@@ -23,7 +23,7 @@ from orders import selectors, services
 from orders.api.serializers import OrderSerializer
 from orders.models import IdempotencyKey, Order
 from payments.exceptions import PaymentGatewayError
-from payments.services import payment_open
+from payments.services.opening import payment_open
 
 logger = logging.getLogger(__name__)
 

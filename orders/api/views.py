@@ -16,8 +16,9 @@ from orders.api.serializers import (
     StatusChangeSerializer,
 )
 from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
-from orders.models import Order
-from payments.services import payment_open
+from orders.models import Order, OrderStatus
+from payments.services.opening import payment_open
+from payments.settlement import order_refund_record
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -132,13 +133,24 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         detail=True, methods=["post"], url_path="status", permission_classes=[IsAuthenticated, IsAdminUser]
     )
     def set_status(self, request: Request, number: str | None = None) -> Response:
-        """Staff: move an order through the kitchen flow."""
+        """Staff: move an order through the kitchen flow, or record an offline refund (the
+        order becomes refunded and its invoice gets a credit note for what is not credited)."""
         data = StatusChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        to_status, note = data.validated_data["status"], data.validated_data["note"]
+        if to_status == OrderStatus.REFUNDED:  # an offline refund: with its credit note
+            order = self.get_object()
+            order = order_refund_record(
+                order=order,
+                refunded=order.total,
+                refund_reference=f"offline:{order.number}",
+                full=True,
+                actor=services.Actor.of(request.user),
+                reason="Refunded by staff (offline)",
+                data={"note": note} if note else None,
+            )
+            return Response(self._order_data(order))
         order = services.order_set_status(
-            order=self.get_object(),
-            to_status=data.validated_data["status"],
-            actor=services.Actor.of(request.user),
-            note=data.validated_data["note"],
+            order=self.get_object(), to_status=to_status, actor=services.Actor.of(request.user), note=note
         )
         return Response(self._order_data(order))

@@ -19,10 +19,13 @@ from catalog.stock import stock_audit
 from catalog.tasks import switch_due_prices
 from catalog.tests.factories import BundleFactory, ProductFactory
 from config.tasks import enqueue
+from invoices.receipts import receipt_send
+from invoices.tasks import send_due_receipts, send_receipt
+from invoices.tests.factories import pay
 from orders import services
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderStatus
 from orders.selectors import orders_receipt_due
-from orders.tasks import purge_idempotency_keys, send_due_receipts, send_receipt
+from orders.tasks import purge_idempotency_keys
 from orders.tests.factories import PickupSlotFactory, place_order
 from payments.tasks import expire_due_orders
 
@@ -36,13 +39,9 @@ def product(db):
 
 
 def settle(order: Order) -> Order:
-    """What the payments code does on a settlement: in one transaction, mark the order paid
-    and enqueue its side effects."""
-    with transaction.atomic():
-        locked = services.order_lock(order_id=order.pk)
-        services.order_transition(order=locked, to_status=S.PAID, actor=services.GATEWAY)
-        services.order_paid_side_effects(order=locked)
-    order.refresh_from_db()
+    """A settlement through the payments flow (payments.settlement.order_settle): in one
+    transaction the order is paid and invoiced, its PDF and receipt enqueued."""
+    pay(order)
     return order
 
 
@@ -72,10 +71,17 @@ def test_settlement_sends_one_receipt_after_commit(user, product, django_capture
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         settle(order)
         assert mail.outbox == []  # nothing before the commit
-    assert len(callbacks) == 1
+    assert [callback.args[0].name for callback in callbacks] == [
+        "invoices.tasks.render_invoice_pdf",
+        "invoices.tasks.send_receipt",
+    ]
 
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
+    invoice = order.invoice
+    assert [(name, mimetype) for name, _, mimetype in message.attachments] == [
+        (f"{invoice.number}.pdf", "application/pdf")
+    ]
     assert message.to == [user.email]
     assert message.subject == f"Foodies receipt for order {order.number}"
     assert message.from_email == "Foodies <no-reply@foodies.local>"
@@ -109,7 +115,7 @@ def test_receipt_shows_the_pickup_slot_and_bundle_components(user, product):
     Order.objects.filter(pk=order.pk).update(pickup_slot=slot)
     settle(order)
 
-    assert services.order_receipt_send(order_id=order.pk) is True
+    assert receipt_send(order_id=order.pk) is True
     body = mail.outbox[0].body
     assert "Pickup: Monday 07 January 2030, 12:00-12:15" in body
     assert "1 x Paket Hemat @ Rp 30.000 = Rp 30.000\n    1 x Nasi Goreng\n    2 x Es Teh\n" in body
@@ -135,14 +141,14 @@ def test_no_receipt_for_an_order_not_paid_or_refunded(user, product, path):
                 order=services.order_lock(order_id=order.pk), to_status=to_status, actor=services.GATEWAY
             )
 
-    assert services.order_receipt_send(order_id=order.pk) is False
+    assert receipt_send(order_id=order.pk) is False
     assert mail.outbox == []
     order.refresh_from_db()
     assert (order.receipt_sent_at, order.receipt_claimed_at, receipt_events(order)) == (None, None, [])
 
 
 def test_receipt_of_an_order_that_no_longer_exists_is_a_no_op(db):
-    assert services.order_receipt_send(order_id=987654) is False
+    assert receipt_send(order_id=987654) is False
     assert mail.outbox == []
 
 
@@ -151,9 +157,7 @@ def test_a_rolled_back_settlement_sends_nothing(user, product, django_capture_on
 
     def settle_then_fail():
         with transaction.atomic():
-            locked = services.order_lock(order_id=order.pk)
-            services.order_transition(order=locked, to_status=S.PAID, actor=services.GATEWAY)
-            services.order_paid_side_effects(order=locked)
+            pay(order)
             raise RuntimeError("the webhook failed after marking the order paid")
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
@@ -170,13 +174,13 @@ def test_a_claim_in_flight_is_left_alone_until_it_lapses(user, product, settings
     now = timezone.now()
     Order.objects.filter(pk=order.pk).update(receipt_claimed_at=now - timedelta(seconds=599))
 
-    assert services.order_receipt_send(order_id=order.pk, now=now) is False
+    assert receipt_send(order_id=order.pk, now=now) is False
     assert mail.outbox == []
     order.refresh_from_db()
     assert (order.receipt_sent_at, order.receipt_claimed_at) == (None, now - timedelta(seconds=599))
 
     # The sender died: after RECEIPT_CLAIM_SECONDS another call takes over.
-    assert services.order_receipt_send(order_id=order.pk, now=now + timedelta(seconds=2)) is True
+    assert receipt_send(order_id=order.pk, now=now + timedelta(seconds=2)) is True
     assert len(mail.outbox) == 1
     order.refresh_from_db()
     assert order.receipt_sent_at is not None
@@ -191,8 +195,8 @@ def test_attachments_are_made_only_by_the_call_that_sends(user, product):
         made.append(o.number)
         return [(f"{o.number}.pdf", b"%PDF-1.7 test", "application/pdf")]
 
-    assert services.order_receipt_send(order_id=order.pk, attachments=invoice_pdf) is True
-    assert services.order_receipt_send(order_id=order.pk, attachments=invoice_pdf) is False
+    assert receipt_send(order_id=order.pk, attachments=invoice_pdf) is True
+    assert receipt_send(order_id=order.pk, attachments=invoice_pdf) is False
     assert made == [order.number]
     assert mail.outbox[0].attachments == [(f"{order.number}.pdf", b"%PDF-1.7 test", "application/pdf")]
 
@@ -204,17 +208,17 @@ def test_a_failing_attachment_sends_nothing_and_gives_the_claim_back(user, produ
         raise RuntimeError("PDF renderer crashed")
 
     with pytest.raises(RuntimeError):
-        services.order_receipt_send(order_id=order.pk, attachments=broken)
+        receipt_send(order_id=order.pk, attachments=broken)
     assert mail.outbox == []
     order.refresh_from_db()
     assert (order.receipt_sent_at, order.receipt_claimed_at, receipt_events(order)) == (None, None, [])
-    assert services.order_receipt_send(order_id=order.pk) is True
+    assert receipt_send(order_id=order.pk) is True
 
 
 def test_smtp_down_gives_the_claim_back_and_the_service_raises(user, product, smtp_down):
     order = settle(place_order(user=user, items=[(product, 1)]))
     with pytest.raises(ConnectionRefusedError):
-        services.order_receipt_send(order_id=order.pk)
+        receipt_send(order_id=order.pk)
     order.refresh_from_db()
     assert (order.receipt_sent_at, order.receipt_claimed_at, receipt_events(order)) == (None, None, [])
 
@@ -237,11 +241,11 @@ def test_connection_dropped_mid_send_still_gives_the_claim_back():
             cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
     with pytest.raises(OperationalError):
-        services.order_receipt_send(order_id=order.pk, attachments=connection_dropped)
+        receipt_send(order_id=order.pk, attachments=connection_dropped)
     order.refresh_from_db()
     assert (order.receipt_sent_at, order.receipt_claimed_at, receipt_events(order)) == (None, None, [])
     assert mail.outbox == []
-    assert services.order_receipt_send(order_id=order.pk) is True
+    assert receipt_send(order_id=order.pk) is True
     assert [m.subject for m in mail.outbox] == [f"Foodies receipt for order {order.number}"]
 
 
@@ -263,7 +267,7 @@ def test_a_failing_in_process_task_is_logged_and_never_breaks_the_commit(smtp_do
     [record] = caplog.records
     assert record.levelno == logging.ERROR
     message = record.getMessage()
-    assert f"Task orders.tasks.send_receipt failed on order {order.number} (id {order.pk})" in message
+    assert f"Task invoices.tasks.send_receipt failed on order {order.number} (id {order.pk})" in message
     assert "in-process, not retried" in message
     assert "ConnectionRefusedError" in message
     assert stock_audit() == []

@@ -16,8 +16,9 @@ from catalog.tests.factories import ProductFactory
 from invoices.models import CreditNote, Invoice
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.tests.factories import place_order
-from payments import services as payment_services
 from payments.models import Payment
+from payments.services.opening import payment_open
+from payments.services.webhook import payment_mock_complete
 
 pytestmark = pytest.mark.browser
 
@@ -51,10 +52,8 @@ def staff(transactional_db):
 def paid_order(*, product: Product, quantity: int = 2) -> Order:
     """A shopper's order paid through the mock gateway (the webhook path): invoice issued."""
     order = place_order(user=UserFactory(), items=[(product, quantity)])
-    payment = payment_services.payment_open(order=order)
-    status, answer = payment_services.payment_mock_complete(
-        token=payment.token, transaction_status="settlement"
-    )
+    payment = payment_open(order=order)
+    status, answer = payment_mock_complete(token=payment.token, transaction_status="settlement")
     assert (status, answer["outcome"]) == (200, "applied")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
@@ -227,7 +226,7 @@ def test_staff_refund_a_paid_order_and_a_credit_note_is_issued(page, shop, staff
 def test_shopper_pays_on_the_mock_page_and_the_api_shows_the_order_paid(page, shop, rice):
     shopper = UserFactory(email="shopper@example.com")
     order = place_order(user=shopper, items=[(rice, 2)])
-    payment = payment_services.payment_open(order=order)
+    payment = payment_open(order=order)
     assert payment.redirect_url == f"{shop.url}/payments/mock/{payment.token}/"
 
     page.goto(payment.redirect_url)

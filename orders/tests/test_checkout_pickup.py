@@ -139,7 +139,7 @@ def test_cancel_and_expiry_give_the_slot_back(auth_client, user, product, at):
     assert auth_client.post(f"{ORDERS}{first}/cancel/").status_code == 200
     assert PickupSlot.objects.get(pk=slot.pk).taken == 1
 
-    assert services.orders_expire_due(now=second.expires_at) == 1
+    assert services.order_expire(order_id=second.pk, now=second.expires_at) is True
     assert PickupSlot.objects.get(pk=slot.pk).taken == 0
     assert stock_of(product) == 10
 

@@ -11,6 +11,9 @@ from catalog.exceptions import InsufficientStock
 from catalog.models import Product
 from catalog.tests.factories import BundleFactory, ProductFactory
 from conftest import bearer_client
+from invoices.models import CreditNote, Invoice
+from invoices.services import credit_note_issue
+from invoices.tests.factories import pay
 from orders import services
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderEvent, OrderStatus
@@ -211,6 +214,61 @@ def test_staff_record_a_refund_without_touching_stock(staff_client, order, produ
     assert response.status_code == 200
     assert response.json()["status"] == "refunded"
     assert stock_of(product) == 7
+
+
+def test_staff_refund_via_status_issues_a_credit_note_for_the_full_amount(staff_client, order, product):
+    """DESIGN §3/§4: every refund issues its credit note. Before the fix the staff's offline
+    refund only moved the order:
+
+        POST /api/v1/orders/{number}/status/ {"status": "refunded", "note": "burnt"}
+        -> 200, order refunded, invoice still "issued", no CreditNote."""
+    invoice = pay(order)
+    force_status(order, S.PREPARING)
+    response = staff_client.post(f"{ORDERS}{order.number}/status/", {"status": "refunded", "note": "burnt"})
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "refunded"
+
+    [note] = CreditNote.objects.filter(invoice=invoice)
+    assert (note.amount, note.refund_reference, note.snapshot["full_refund"]) == (
+        order.total,
+        f"offline:{order.number}",
+        True,
+    )
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.CREDITED
+    refunded = order.events.get(to_status=S.REFUNDED)
+    assert (refunded.actor, refunded.data) == ("staff", {"note": "burnt"})
+    assert order.events.filter(type=OrderEvent.Type.CREDIT_NOTE_ISSUED).count() == 1
+    assert stock_of(product) == 7
+
+
+def test_staff_refund_credits_what_a_partial_refund_left(staff_client, order):
+    invoice = pay(order)
+    credit_note_issue(invoice=invoice, amount=1_000, refund_reference="gateway:1000")
+    response = staff_client.post(f"{ORDERS}{order.number}/status/", {"status": "refunded"})
+    assert response.status_code == 200, response.content
+    assert list(invoice.credit_notes.order_by("id").values_list("amount", flat=True)) == [
+        1_000,
+        order.total - 1_000,
+    ]
+
+
+def test_staff_refund_of_an_unpaid_order_is_refused_and_issues_nothing(staff_client, order, product):
+    response = staff_client.post(f"{ORDERS}{order.number}/status/", {"status": "refunded"})
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_transition"
+    order.refresh_from_db()
+    assert (order.status, stock_of(product), CreditNote.objects.count()) == (S.PENDING_PAYMENT, 7, 0)
+
+
+def test_order_set_status_cannot_refund_around_the_credit_note(order, staff_user):
+    """orders cannot issue credit notes (it imports no invoices): a refund is recorded only
+    through payments.settlement.order_refund_record."""
+    invoice = pay(order)
+    with pytest.raises(InvalidTransition):
+        services.order_set_status(order=order, to_status=S.REFUNDED, actor=services.Actor.of(staff_user))
+    order.refresh_from_db()
+    assert (order.status, invoice.credit_notes.count()) == (S.PAID, 0)
 
 
 @pytest.mark.parametrize(

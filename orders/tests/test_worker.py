@@ -27,6 +27,8 @@ from catalog.models import Product, StockMovement, StockReason
 from catalog.stock import stock_audit
 from catalog.tests.factories import BundleFactory, ProductFactory
 from config.tasks import enqueue
+from invoices.tasks import send_receipt
+from invoices.tests.factories import pay
 from orders import services
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.tests.factories import place_order
@@ -197,12 +199,12 @@ def succeeded(worker: Worker, task: str) -> list[str]:
     return re.findall(rf"Task {re.escape(task)}\[[^\]]+\] succeeded in [0-9.e-]+s: (\S+)", worker.text())
 
 
-def settle(order: Order, *, side_effects: int = 1) -> None:
+def settle(order: Order, *, receipts: int = 1) -> None:
+    """Settle through the payments flow; `receipts` above 1 delivers the receipt task again."""
     with transaction.atomic():
-        locked = services.order_lock(order_id=order.pk)
-        services.order_transition(order=locked, to_status=S.PAID, actor=services.GATEWAY)
-        for _ in range(side_effects):
-            services.order_paid_side_effects(order=locked)
+        pay(order)  # order_settle: its PDF and receipt tasks are published after the commit
+        for _ in range(receipts - 1):
+            enqueue(send_receipt, order.pk)
 
 
 def test_a_settlement_enqueued_twice_sends_one_receipt(start_worker, mail_dir):
@@ -210,12 +212,12 @@ def test_a_settlement_enqueued_twice_sends_one_receipt(start_worker, mail_dir):
     product = ProductFactory(name="Nasi Goreng", stock=10, price=25_000)
     order = place_order(user=UserFactory(), items=[(product, 2)])
 
-    settle(order, side_effects=2)  # two copies of the task, published after the commit
+    settle(order, receipts=2)  # two copies of the task, published after the commit
 
     results = wait_for(
         lambda: (
-            len(succeeded(worker, "orders.tasks.send_receipt")) == 2
-            and succeeded(worker, "orders.tasks.send_receipt")
+            len(succeeded(worker, "invoices.tasks.send_receipt")) == 2
+            and succeeded(worker, "invoices.tasks.send_receipt")
         ),
         timeout=TASK_TIMEOUT,
         what="both receipt tasks",
@@ -279,13 +281,13 @@ def test_a_receipt_that_keeps_failing_is_retried_then_left_unsent(start_worker, 
     settle(order)
 
     wait_for(
-        lambda: "Task orders.tasks.send_receipt failed on order" in worker.text(),
+        lambda: "Task invoices.tasks.send_receipt failed on order" in worker.text(),
         timeout=TASK_TIMEOUT,
         what="the receipt task to give up",
         log=worker.log,
     )
     log = worker.text()
-    assert len(re.findall(r"Task orders\.tasks\.send_receipt\[[^\]]+\] retry: Retry in", log)) == 2
+    assert len(re.findall(r"Task invoices\.tasks\.send_receipt\[[^\]]+\] retry: Retry in", log)) == 2
     assert f"failed on order {order.number} (id {order.pk}) (after 2 retries" in log
     assert "ConnectionRefusedError" in log
     assert list(mail_dir.iterdir()) == []

@@ -7,17 +7,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments import services
 from payments.api.serializers import MockActionSerializer, NotificationAnswerSerializer
+from payments.gateways.answers import AMOUNT_PATTERN, NOTIFICATION_FIELDS
 from payments.gateways.mock import mock_transaction_get
-from payments.services import AMOUNT_PATTERN, NOTIFICATION_FIELDS
+from payments.services.webhook import notification_handle, payment_mock_complete
 
 
 def _text(description: str, **extra) -> dict:
     return {"type": "string", "minLength": 1, "description": description, **extra}
 
 
-# What the handler requires of a notification (payments.services.NOTIFICATION_FIELDS and
+# What the handler requires of a notification (payments.gateways.answers.NOTIFICATION_FIELDS and
 # AMOUNT_PATTERN): five non-empty strings, the amount as Midtrans writes it. Anything else
 # Midtrans sends is kept as received.
 NOTIFICATION_SCHEMA = {
@@ -55,7 +55,7 @@ class MidtransNotificationView(APIView):
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        status_code, answer = services.notification_handle(raw_body=request.body)
+        status_code, answer = notification_handle(raw_body=request.body)
         return Response(answer, status=status_code)
 
 
@@ -79,7 +79,7 @@ class MockPaymentView(APIView):
         tx = mock_transaction_get(token=token)  # an unknown token is a 404 whatever the body
         data = MockActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        status_code, answer = services.payment_mock_complete(token=token, **data.validated_data)
+        status_code, answer = payment_mock_complete(token=token, **data.validated_data)
         tx.refresh_from_db()
         return Response(
             {"order_id": tx.gateway_order_id, "transaction_status": tx.transaction_status, **answer},

@@ -9,7 +9,7 @@ from accounts.tests.factories import UserFactory
 from orders.models import Order
 from orders.tests.factories import place_order
 from payments.models import Payment, PaymentNotification
-from payments.services import payment_open
+from payments.services.opening import payment_open
 from payments.tests.conftest import TEST_SERVER_KEY, deliver, notification, post_notification
 
 pytestmark = pytest.mark.django_db

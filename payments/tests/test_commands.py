@@ -7,7 +7,8 @@ from django.core.management import call_command
 
 from orders.models import Order
 from payments.models import MockTransaction, Payment, PaymentNotification
-from payments.services import payment_mock_complete, payment_open
+from payments.services.opening import payment_open
+from payments.services.webhook import payment_mock_complete
 
 pytestmark = pytest.mark.django_db
 

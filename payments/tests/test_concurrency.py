@@ -16,7 +16,8 @@ from conftest import bearer_client, run_at_once
 from orders import services as order_services
 from orders.models import Order, OrderEvent
 from payments.models import Payment, PaymentNotification
-from payments.services import payment_open, payment_reconcile
+from payments.services.opening import payment_open
+from payments.services.reconcile import payment_reconcile
 from payments.tests.conftest import WEBHOOK, deliver, notification
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

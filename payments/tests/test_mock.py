@@ -12,7 +12,7 @@ from orders.models import Order
 from payments.gateways import GatewayError, get_gateway
 from payments.gateways.base import signature_matches
 from payments.models import MockTransaction, Payment, PaymentNotification
-from payments.services import payment_open
+from payments.services.opening import payment_open
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,7 @@ from orders.tests.factories import place_order
 from payments.exceptions import PaymentGatewayError, PaymentGatewayUnavailable, PaymentOpening
 from payments.models import Payment
 from payments.selectors import PAYMENT_ERROR_TEXT, payment_current, payment_error
-from payments.services import payment_open
+from payments.services.opening import payment_open
 from payments.tests.conftest import TEST_SERVER_KEY, deliver, notification
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from orders.models import Order, OrderEvent
 from orders.tests.factories import place_order
 from payments.exceptions import PaymentGatewayUnavailable
 from payments.models import Payment, PaymentNotification
-from payments.services import payment_open, payment_reconcile, payments_reconcile_pending
+from payments.services.opening import payment_open
+from payments.services.reconcile import payment_reconcile, payments_reconcile_pending
 from payments.tests.conftest import database_state
 
 pytestmark = pytest.mark.django_db

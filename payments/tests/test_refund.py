@@ -8,7 +8,10 @@ from orders.models import OrderEvent
 from payments.exceptions import PaymentGatewayError, RefundNotAllowed
 from payments.gateways import get_gateway
 from payments.models import Payment
-from payments.services import payment_mock_complete, payment_open, payment_reconcile, payment_refund
+from payments.services.opening import payment_open
+from payments.services.reconcile import payment_reconcile
+from payments.services.refunds import payment_refund
+from payments.services.webhook import payment_mock_complete
 from payments.tests.conftest import database_state, deliver, notification
 from payments.tests.midtrans_server import api_sample
 

@@ -13,7 +13,7 @@ from invoices.models import Invoice
 from orders import services as order_services
 from orders.models import Order, OrderEvent
 from payments.models import Payment, PaymentNotification
-from payments.services import payment_open
+from payments.services.opening import payment_open
 from payments.tests.conftest import (
     WEBHOOK,
     database_state,
@@ -606,12 +606,12 @@ def test_no_csrf_no_login_needed(client, midtrans, order, payment):
 
 
 def test_a_crash_is_a_500_midtrans_retries(api_client, midtrans, order, payment, monkeypatch):
-    from payments import services
+    from payments.services import webhook
 
     def boom(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "_payment_apply", boom)
+    monkeypatch.setattr(webhook, "payment_apply", boom)
     response = deliver(api_client, midtrans, notification("doc_gopay_settlement", payment=payment))
     assert (response.status_code, response.json()["status"]) == (500, "error")
     assert notifications() == [("error", 500, True)]

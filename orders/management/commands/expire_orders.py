@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from payments.services import orders_expire_due_reconciled
+from payments.services.reconcile import orders_expire_due_reconciled
 
 
 class Command(BaseCommand):

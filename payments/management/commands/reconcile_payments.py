@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from payments.services import payments_reconcile_pending
+from payments.services.reconcile import payments_reconcile_pending
 
 
 class Command(BaseCommand):

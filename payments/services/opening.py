@@ -1,0 +1,140 @@
+"""Opening payment attempts at the gateway (DESIGN.md §6 step 2, §7).
+
+The network is never called inside a transaction or while a row is locked: opening an
+attempt reserves its number in one short transaction, asks the gateway with no
+transaction open, then stores the answer in another.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import Order, OrderEvent, OrderStatus
+from orders.services import SYSTEM, order_event_log, order_lock
+from payments.exceptions import (
+    PaymentGatewayError,
+    PaymentGatewayUnavailable,
+    PaymentNotAllowed,
+    PaymentOpening,
+)
+from payments.gateways import GatewayError, get_gateway
+from payments.models import Payment
+from payments.selectors import PAYMENT_ERROR_TEXT
+
+logger = logging.getLogger(__name__)
+
+P = Payment.Status
+S = OrderStatus
+
+# An attempt still without a token after PAYMENT_OPENING_STALE_SECONDS belongs to a request
+# that died while asking the gateway (settings.py keeps it above the connect and read
+# timeouts together); until then a retry is told the attempt is being opened.
+# Opening an attempt with less of the order's window left than this is pointless.
+MIN_PAYMENT_WINDOW = timedelta(minutes=1)
+
+
+def payment_open(*, order: Order, now: datetime | None = None) -> Payment:
+    """Open a payment attempt for a pending order at the gateway, or return the current
+    one while it is pending and its window is open.
+
+    Call outside any transaction: the attempt number is reserved in one short transaction,
+    the gateway is asked with no transaction open, and the answer is stored in another.
+    The order must be pending_payment (else PaymentNotAllowed, 409). When the gateway fails
+    raises PaymentGatewayError (502) or PaymentGatewayUnavailable (503); the order stays as
+    it is, and the failed attempt records why (`payment_error` on the order)."""
+    now = now or timezone.now()
+    gateway = get_gateway()
+    payment, reserved = _payment_reserve(order_id=order.pk, gateway=gateway.name, now=now)
+    if not reserved:
+        return payment
+    full_order = Order.objects.prefetch_related("lines").get(pk=order.pk)
+    try:
+        opened = gateway.create_payment(
+            order=full_order, gateway_order_id=payment.gateway_order_id, expires_at=payment.expires_at
+        )
+    except GatewayError as exc:
+        logger.warning("Opening payment %s failed: %s", payment.gateway_order_id, exc.message)
+        _payment_open_failed(payment=payment, reason=exc.message, now=now)
+        error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
+        raise error(PAYMENT_ERROR_TEXT.format(number=order.number), order=order.number) from None
+    return _payment_opened(
+        payment=payment, token=opened.token, redirect_url=opened.redirect_url, expires_at=opened.expires_at
+    )
+
+
+@transaction.atomic(durable=True)
+def _payment_reserve(*, order_id: int, gateway: str, now: datetime) -> tuple[Payment, bool]:
+    order = order_lock(order_id=order_id)
+    if order.status != S.PENDING_PAYMENT:
+        raise PaymentNotAllowed(
+            f"An order that is {S(order.status).label.lower()} cannot be paid.", status=order.status
+        )
+    latest = Payment.objects.filter(order=order).order_by("-attempt").first()
+    if latest is not None:
+        if latest.status == P.PENDING and latest.is_open and latest.expires_at > now:
+            return latest, False
+        if latest.status == P.CHALLENGE:
+            raise PaymentNotAllowed("The last payment is being reviewed; wait for its outcome.")
+        if latest.status == P.PENDING and not latest.is_open and not latest.open_error:
+            if latest.created_at > now - timedelta(seconds=settings.PAYMENT_OPENING_STALE_SECONDS):
+                raise PaymentOpening()
+            latest.status, latest.open_error = P.FAILED, "The request opening this attempt never finished."
+            latest.save(update_fields=["status", "open_error", "updated_at"])
+    if order.expires_at - now < MIN_PAYMENT_WINDOW:
+        raise PaymentNotAllowed("The order's payment window has closed.", status=order.status)
+    attempt = latest.attempt + 1 if latest else 1
+    payment = Payment.objects.create(
+        order=order,
+        attempt=attempt,
+        gateway=gateway,
+        gateway_order_id=f"{order.number}-{attempt}",
+        amount=order.total,
+        currency=order.currency,
+        expires_at=order.expires_at,
+        created_at=now,
+    )
+    return payment, True
+
+
+@transaction.atomic(durable=True)
+def _payment_opened(*, payment: Payment, token: str, redirect_url: str, expires_at: datetime) -> Payment:
+    order = order_lock(order_id=payment.order_id)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    payment.token, payment.redirect_url, payment.expires_at = token, redirect_url, expires_at
+    payment.save(update_fields=["token", "redirect_url", "expires_at", "updated_at"])
+    order_event_log(
+        order=order,
+        type=OrderEvent.Type.PAYMENT_OPENED,
+        actor=SYSTEM,
+        data={
+            "gateway": payment.gateway,
+            "gateway_order_id": payment.gateway_order_id,
+            "attempt": payment.attempt,
+            "amount": payment.amount,
+        },
+    )
+    return payment
+
+
+@transaction.atomic(durable=True)
+def _payment_open_failed(*, payment: Payment, reason: str, now: datetime) -> None:
+    order = order_lock(order_id=payment.order_id)
+    Payment.objects.filter(pk=payment.pk).update(
+        status=P.FAILED, open_error=reason[:500] or "The gateway failed.", updated_at=timezone.now()
+    )
+    order_event_log(
+        order=order,
+        type=OrderEvent.Type.PAYMENT_UPDATED,
+        actor=SYSTEM,
+        now=now,
+        data={
+            "gateway_order_id": payment.gateway_order_id,
+            "from": P.PENDING,
+            "to": P.FAILED,
+            "source": "open",
+            "reason": "The gateway could not open the payment.",
+        },
+    )

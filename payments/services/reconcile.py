@@ -1,0 +1,114 @@
+"""Reconciliation: asking the gateway about attempts whose notification may have been
+lost, and applying its answers through `payment_apply` (DESIGN.md §7). Also the one
+expiry of unpaid orders, which reconciles each order before expiring it."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from orders.models import Order, OrderStatus
+from orders.services import GATEWAY, Actor, order_expire
+from payments.exceptions import PaymentGatewayError, PaymentGatewayUnavailable
+from payments.gateways import GatewayError, get_gateway
+from payments.gateways.answers import GatewayAnswer, MalformedAnswer, answer_parse
+from payments.models import Payment, PaymentNotification
+from payments.services.apply import payment_apply
+
+logger = logging.getLogger(__name__)
+
+P = Payment.Status
+S = OrderStatus
+Outcome = PaymentNotification.Outcome
+
+# A transaction the gateway has never heard of, this long after its window closed, can no
+# longer be paid (Midtrans answers 404 for a Snap order nobody started).
+UNSTARTED_EXPIRY_GRACE = timedelta(minutes=5)
+
+
+def payment_reconcile(*, payment: Payment, actor: Actor = GATEWAY, now: datetime | None = None) -> str:
+    """Ask the gateway about one attempt and apply its answer through the webhook's code
+    path; returns the outcome. Safe to repeat and to race with notifications.
+
+    A transaction the gateway has never heard of (nobody started paying it) is left alone
+    until its window has been closed a while; then it is expired, as it can no longer be
+    paid. Raises PaymentGatewayUnavailable / PaymentGatewayError when the gateway fails."""
+    now = now or timezone.now()
+    gateway = get_gateway()
+    if payment.gateway != gateway.name or not payment.is_open:
+        return Outcome.IGNORED
+    try:
+        answer = answer_parse(gateway.get_status(gateway_order_id=payment.gateway_order_id))
+    except GatewayError as exc:
+        if not exc.not_found:
+            error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
+            raise error(f"Status check of {payment.gateway_order_id} failed: {exc.message}") from None
+        if payment.expires_at + UNSTARTED_EXPIRY_GRACE > now:
+            return Outcome.IGNORED
+        answer = _unstarted_expiry(payment)
+    except MalformedAnswer as exc:
+        raise PaymentGatewayError(f"Status of {payment.gateway_order_id} unreadable: {exc}") from None
+    if answer.order_id != payment.gateway_order_id:
+        raise PaymentGatewayError(
+            f"The status API answered about another order than {payment.gateway_order_id}."
+        )
+    return payment_apply(
+        payment_id=payment.pk, answer=answer, actor=actor, source="reconcile", now=now
+    ).outcome
+
+
+def _unstarted_expiry(payment: Payment) -> GatewayAnswer:
+    raw = {
+        "order_id": payment.gateway_order_id,
+        "transaction_status": "expire",
+        "gross_amount": f"{payment.amount}.00",
+        "status_message": "Unknown to the gateway after its payment window closed.",
+    }
+    return answer_parse(raw)
+
+
+RECONCILABLE = (P.PENDING, P.CHALLENGE)
+CHANGED = (Outcome.APPLIED, Outcome.REJECTED)  # outcomes that wrote something
+
+
+def payments_reconcile_pending(
+    *, min_age_seconds: int = 60, now: datetime | None = None, limit: int | None = None
+) -> int:
+    """Reconcile every opened attempt still pending (or challenged) for at least
+    `min_age_seconds`, oldest first; returns how many changed. One failing lookup is
+    logged and skipped. Safe to run concurrently (each answer is applied under locks)."""
+    now = now or timezone.now()
+    due = Payment.objects.filter(
+        status__in=RECONCILABLE, created_at__lte=now - timedelta(seconds=min_age_seconds)
+    ).exclude(token="")
+    changed = 0
+    for payment in due.order_by("created_at", "id")[:limit]:
+        try:
+            outcome = payment_reconcile(payment=payment, now=now)
+        except PaymentGatewayError as exc:
+            logger.warning("Reconciling %s failed: %s", payment.gateway_order_id, exc.detail)
+            continue
+        changed += outcome in CHANGED
+    return changed
+
+
+def orders_expire_due_reconciled(*, now: datetime | None = None, limit: int | None = None) -> tuple[int, int]:
+    """Expire pending orders past their window, each after asking the gateway about its
+    open attempts, so a paid order whose notification was lost is paid, not expired.
+    Returns (attempts changed, orders expired). When the gateway cannot be asked the order
+    still expires: a settlement that arrives later takes the stock again, or is flagged
+    for a refund (DESIGN.md §4)."""
+    now = now or timezone.now()
+    due = Order.objects.filter(status=S.PENDING_PAYMENT, expires_at__lte=now).order_by("expires_at", "id")
+    changed = expired = 0
+    for order_id in list(due.values_list("pk", flat=True)[:limit]):
+        open_attempts = Payment.objects.filter(order_id=order_id, status__in=RECONCILABLE).exclude(token="")
+        for payment in open_attempts.order_by("attempt"):
+            try:
+                changed += payment_reconcile(payment=payment, now=now) in CHANGED
+            except PaymentGatewayError as exc:
+                logger.warning(
+                    "Reconciling %s before expiry failed: %s", payment.gateway_order_id, exc.detail
+                )
+        expired += order_expire(order_id=order_id, now=now)
+    return changed, expired
