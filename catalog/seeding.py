@@ -15,6 +15,7 @@ from django.utils import timezone
 from catalog.models import Category, Product, ProductPrice
 from catalog.services import category_create, check_price_amount, price_add, prices_refresh, product_create
 from catalog.stock import stock_initial_many
+from config.clock import start_of_local_day
 
 
 def prices_add_many(*, entries: Iterable[tuple[Product, int, datetime]]) -> None:
@@ -59,7 +60,7 @@ def menu_seed(*, categories: Sequence[dict], products: Sequence[dict]) -> MenuSe
     Idempotent: an existing category or product is left exactly as it is (stock, prices,
     details), so staff changes survive any number of runs."""
     # Price days count from midnight in the shop's time zone: menu prices change overnight.
-    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = start_of_local_day()
     by_slug = {c.slug: c for c in Category.objects.filter(slug__in=[spec["slug"] for spec in categories])}
     new_categories = 0
     for spec in categories:

@@ -16,7 +16,6 @@ deleted file.
 import hashlib
 from collections import Counter
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files import File
@@ -24,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from config.clock import shop_zone
 from invoices.exceptions import CreditExceedsInvoice, InvalidCreditAmount, OrderNotPaid, RefundReferenceReused
 from invoices.models import NUMBER_PREFIX, CreditNote, Document, DocumentKind, Invoice, InvoiceSequence
 from invoices.selectors import invoice_credited
@@ -56,18 +56,14 @@ GATEWAY_LABELS = {"midtrans": "Midtrans", "mock": "Mock gateway (test payments)"
 PDF_FIELDS = ["pdf", "pdf_sha256", "pdf_size", "rendered_at"]
 
 
-def shop_timezone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
 def shop_year(moment: datetime) -> int:
     """The calendar year of `moment` in the shop's time zone (a series restarts on 1 January
     in Jakarta, whatever zone a server or request runs in)."""
-    return moment.astimezone(shop_timezone()).year
+    return moment.astimezone(shop_zone()).year
 
 
 def shop_iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(shop_timezone()).isoformat(timespec="seconds") if moment else None
+    return moment.astimezone(shop_zone()).isoformat(timespec="seconds") if moment else None
 
 
 def document_number(*, kind: str, year: int, serial: int) -> str:
