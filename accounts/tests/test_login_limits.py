@@ -212,10 +212,14 @@ def test_login_check_raises_with_the_seconds_left(now):
 
 
 def test_the_cache_holds_no_email_address():
-    from django.core.cache import cache
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
 
+    store = caches["default"]
+    if not isinstance(store, LocMemCache):
+        pytest.skip("reads the keys of the local-memory cache the tests run with")
     login_limits.login_failed(email="ani@example.com", address="10.0.0.1")
-    keys = list(cache._cache)  # locmem's store
+    keys = list(store._cache)
     assert keys
     assert not any("ani" in key or "10.0.0.1" in key for key in keys)
 
