@@ -1,6 +1,5 @@
 """Every write to accounts. Tokens: SimpleJWT's outstanding/blacklist tables."""
 
-import logging
 import re
 from dataclasses import dataclass
 
@@ -24,8 +23,6 @@ __all__ = ["RefreshTokenInvalid", "RefreshTokenReused"]  # raised here; callers 
 from accounts.models import RefreshTokenRotation, User, normalize_email
 from config.tasks import enqueue
 from config.text import check_single_line
-
-logger = logging.getLogger(__name__)
 
 EMAIL_MAX_LENGTH = 254  # User.email's column
 NAME_MAX_LENGTH = 150  # User.name's column
