@@ -2,14 +2,30 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from accounts.services import check_email
+from accounts.services import check_email, check_name, check_phone
+
+
+def _one_field(check, field: str, value: str) -> str:
+    """A service check (which reports `{field: [...]}`) as a form field's clean."""
+    try:
+        return check(value)
+    except ValidationError as exc:
+        raise forms.ValidationError(exc.message_dict[field]) from exc
 
 
 class EmailNormalizingMixin:
     """Normalize (and re-validate) the email before the unique check, so `Alice@X.com` is a
-    clear form error when `alice@x.com` exists instead of a database error."""
+    clear form error when `alice@x.com` exists instead of a database error. Name and phone
+    follow the same rules as in the API (one line of plain text)."""
+
+    def clean_name(self) -> str:
+        return _one_field(check_name, "name", self.cleaned_data.get("name") or "")
+
+    def clean_phone(self) -> str:
+        return _one_field(check_phone, "phone", self.cleaned_data.get("phone") or "")
 
     def clean_email(self) -> str:
         email = check_email(email=self.cleaned_data["email"])

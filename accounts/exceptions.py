@@ -15,3 +15,16 @@ class RefreshTokenReused(RefreshTokenInvalid):
     """A refresh token that had already been exchanged was presented again."""
 
     default_detail = "This refresh token was already used; every session of this account was logged out."
+
+
+class LoginLocked(DomainError):
+    """Too many failed password checks for this account or from this client address
+    (accounts.login_limits); the lock ends by itself after `retry_after` seconds."""
+
+    status_code = 429
+    code = "login_locked"
+    default_detail = "Too many failed attempts: try again later."
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after

@@ -1,9 +1,17 @@
 """Every write to accounts. Tokens: SimpleJWT's outstanding/blacklist tables."""
 
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -13,9 +21,17 @@ from accounts.exceptions import RefreshTokenInvalid, RefreshTokenReused
 
 __all__ = ["RefreshTokenInvalid", "RefreshTokenReused"]  # raised here; callers catch them from services
 from accounts.models import RefreshTokenRotation, User, normalize_email
+from config.tasks import enqueue
+from config.text import check_single_line
 
-EMAIL_TAKEN = "An account with this email already exists."
 EMAIL_MAX_LENGTH = 254  # User.email's column
+NAME_MAX_LENGTH = 150  # User.name's column
+PHONE_MAX_LENGTH = 20  # User.phone's column
+# ASCII digits, spaces and dashes, optionally starting with +; the API's phone fields say the same.
+PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{5,18}$"
+PHONE_MESSAGE = "Enter digits, spaces or dashes, optionally starting with +."
+# An account's owner hears of attempts to register their address at most this often.
+REGISTRATION_NOTICE_INTERVAL_SECONDS = 60 * 60
 
 
 def check_email(*, email: str) -> str:
@@ -37,26 +53,90 @@ def check_password_strength(*, password: str, user: User, field: str = "password
         raise ValidationError({field: exc.messages}) from exc
 
 
+def check_name(name: str) -> str:
+    """A person's name: one line of plain text (config.text), at most NAME_MAX_LENGTH characters."""
+    return check_single_line(name, field="name", max_length=NAME_MAX_LENGTH)
+
+
+def check_phone(phone: str) -> str:
+    """A phone number: one line of plain text (config.text) in PHONE_PATTERN, or empty."""
+    phone = check_single_line(phone, field="phone", max_length=PHONE_MAX_LENGTH)
+    if phone and not re.fullmatch(PHONE_PATTERN, phone):
+        raise ValidationError({"phone": [PHONE_MESSAGE]}, code="invalid")
+    return phone
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a registration answers: the same for a new account and for an address that
+    already has one (whose owner is told by e-mail), so the answer does not tell them apart."""
+
+    email: str
+    name: str
+
+
 @transaction.atomic(durable=True)
-def user_register(*, email: str, password: str, name: str = "") -> User:
-    """Create a shopper account (never staff). Raises ValidationError (400)."""
+def user_register(*, email: str, password: str, name: str = "") -> Registration:
+    """Create a shopper account (never staff). Raises ValidationError (400).
+
+    An address that already has an account changes nothing and is answered exactly as a
+    new one (no account enumeration): its owner gets an e-mail instead, after commit. The
+    password is hashed either way, so the two take about the same time."""
     try:
         email = check_email(email=email)
     except ValidationError as exc:
         raise ValidationError({"email": exc.messages}) from exc
+    name = check_name(name)
     check_password_strength(password=password, user=User(email=email, name=name))
+    registration = Registration(email=email, name=name)
     if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": [EMAIL_TAKEN]}, code="unique")
+        make_password(password)  # the work a new account costs: no timing difference
+        registration_attempt_notify(email=email)
+        return registration
     try:
         with transaction.atomic():
-            return User.objects.create_user(email=email, password=password, name=name)
-    except IntegrityError as exc:  # a concurrent registration won the race
-        raise ValidationError({"email": [EMAIL_TAKEN]}, code="unique") from exc
+            User.objects.create_user(email=email, password=password, name=name)
+    except IntegrityError:  # a concurrent registration of the same address won the race
+        registration_attempt_notify(email=email)
+    return registration
+
+
+def registration_attempt_notify(*, email: str) -> None:
+    """Tell the owner of `email`'s account, after commit, that someone tried to register
+    with it: at most once per REGISTRATION_NOTICE_INTERVAL_SECONDS, so repeated attempts
+    do not flood their inbox."""
+    from accounts.tasks import send_registration_notice  # tasks import this module
+
+    user_id = User.objects.filter(email=email).values_list("pk", flat=True).first()
+    if user_id is None:
+        return
+    if cache.add(f"registration-notice:{user_id}", 1, timeout=REGISTRATION_NOTICE_INTERVAL_SECONDS):
+        enqueue(send_registration_notice, user_id)
+
+
+def registration_notice_send(*, user_id: int) -> bool:
+    """E-mail the account's owner that someone tried to register with their address; False
+    when the account is gone. Sending twice (a retried task) only repeats the notice."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return False
+    context = {"user": user, "shop_name": settings.SHOP_NAME}
+    EmailMessage(
+        subject=f"{settings.SHOP_NAME}: someone tried to register with your e-mail address",
+        body=render_to_string("accounts/registration_attempt_email.txt", context),
+        to=[user.email],
+    ).send()
+    return True
 
 
 def user_update_profile(*, user: User, **fields: str) -> User:
-    """Change name and/or phone; other fields are not the user's to set."""
+    """Change name and/or phone; other fields are not the user's to set. Both are one line
+    of plain text (check_name, check_phone); raises ValidationError (400) and changes nothing."""
     allowed = {k: v for k, v in fields.items() if k in {"name", "phone"}}
+    if "name" in allowed:
+        allowed["name"] = check_name(allowed["name"])
+    if "phone" in allowed:
+        allowed["phone"] = check_phone(allowed["phone"])
     for key, value in allowed.items():
         setattr(user, key, value)
     if allowed:

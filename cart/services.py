@@ -1,7 +1,6 @@
 """Every write to carts. A cart holds what the shopper wants; stock is only taken at
 checkout, so adding more than is in stock is allowed and flagged on the line."""
 
-import unicodedata
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from catalog.options import options_key, options_resolve
 from catalog.selectors import menu_products, product_queryset, with_bundle_components
 from catalog.sellability import REASON_TEXT, Unsellable, sellability
 from config.errors import NotFound
+from config.text import check_single_line
 
 
 def check_quantity(quantity: int) -> None:
@@ -58,14 +58,9 @@ NOTE_MAX_LENGTH = 140
 
 
 def clean_note(note: str) -> str:
-    """A line's note is one line of plain text: whitespace runs become one space, control
-    characters are refused, and it is at most NOTE_MAX_LENGTH characters."""
-    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\n\r" for ch in note):
-        raise ValidationError({"note": ["Use plain text without control characters."]})
-    note = " ".join(note.split())
-    if len(note) > NOTE_MAX_LENGTH:
-        raise ValidationError({"note": [f"Keep the note to {NOTE_MAX_LENGTH} characters."]})
-    return note
+    """A line's note is one line of plain text (config.text: whitespace runs become one
+    space, control characters are refused) of at most NOTE_MAX_LENGTH characters."""
+    return check_single_line(note, field="note", max_length=NOTE_MAX_LENGTH)
 
 
 @transaction.atomic

@@ -137,6 +137,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed password checks (accounts/login_limits.py: API and admin login, password change,
+# account deletion), counted in the cache per account and per client address: this many
+# failures within the window lock that account or address for LOGIN_LOCKOUT_SECONDS (then
+# it ends by itself). Shared across processes only with a shared cache (CACHE_URL=redis://).
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+for _name in (
+    "LOGIN_FAILURES_PER_ACCOUNT",
+    "LOGIN_FAILURES_PER_ADDRESS",
+    "LOGIN_FAILURE_WINDOW_SECONDS",
+    "LOGIN_LOCKOUT_SECONDS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
 
 # --- I18N / time --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -197,6 +213,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
+        "register": env.str("THROTTLE_REGISTER", default="10/hour"),
         "checkout": env.str("THROTTLE_CHECKOUT", default="10/min"),
     },
     # Number of trusted proxies in front of the app. 0 means REMOTE_ADDR is the client:

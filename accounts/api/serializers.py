@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import User
+from accounts.services import PHONE_MESSAGE, PHONE_PATTERN
 from config.api.fields import STRICT_TEXT_FIELD_MAPPING, StrictCharField, StrictEmailField, StrictRegexField
 
 
@@ -10,22 +11,24 @@ class RegisterSerializer(serializers.Serializer):
     name = StrictCharField(max_length=150, allow_blank=True, required=False, default="")
 
 
-class UserSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = User
-        fields = ["id", "email", "name"]
-        read_only_fields = fields
+class RegistrationSerializer(serializers.Serializer):
+    """The answer to a registration: what was asked for, as stored (the e-mail lower-cased,
+    the name on one line). No id: the answer is the same whether or not the address
+    already had an account."""
+
+    email = serializers.EmailField(read_only=True)
+    name = serializers.CharField(read_only=True)
 
 
 class ProfileSerializer(serializers.ModelSerializer):
     """GET/PATCH auth/me/: only name and phone can change."""
 
     phone = StrictRegexField(
-        r"^\+?[0-9][0-9 \-]{5,18}$",
+        PHONE_PATTERN,
         max_length=20,
         allow_blank=True,
         required=False,
-        error_messages={"invalid": "Enter digits, spaces or dashes, optionally starting with +."},
+        error_messages={"invalid": PHONE_MESSAGE},
     )
 
     class Meta:

@@ -1,6 +1,6 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,7 +11,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
-from accounts import services
+from accounts import login_limits, services
 from accounts.api.serializers import (
     AccountDeleteSerializer,
     LogoutSerializer,
@@ -19,30 +19,103 @@ from accounts.api.serializers import (
     ProfileSerializer,
     RefreshSerializer,
     RegisterSerializer,
+    RegistrationSerializer,
     TokenPairSerializer,
-    UserSerializer,
 )
+from accounts.api.throttling import RegisterThrottle
+from accounts.exceptions import LoginLocked
+from accounts.models import User
 
 INCORRECT_PASSWORD = "The password is incorrect."
 
 
+PASSWORD_LOCKED = OpenApiResponse(
+    description="login_locked: too many wrong passwords for this account or from this address "
+    "(the password was not checked); Retry-After says when to try again."
+)
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    type=int,
+    location=OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds until the lock ends.",
+)
+
+
+def locked(exc: LoginLocked) -> Throttled:
+    """The limiter's lock as DRF's 429, with its Retry-After header."""
+    return Throttled(wait=exc.retry_after, detail=exc.detail, code=exc.code)
+
+
+def password_verify(request: Request, password: str) -> bool:
+    """Whether `password` is the signed-in user's, under the login limiter (429 when locked)."""
+    try:
+        return login_limits.password_verify(
+            user=request.user, password=password, address=login_limits.client_address(request)
+        )
+    except LoginLocked as exc:
+        raise locked(exc) from exc
+
+
 class RegisterView(APIView):
+    """Create a shopper account. An address that already has an account gets the same answer
+    (nothing changes; its owner is told by e-mail), so the answer does not reveal who is
+    registered. Throttled per client address (THROTTLE_REGISTER): answers that created an
+    account, or would have, count; refused input does not."""
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [RegisterThrottle]
 
-    @extend_schema(request=RegisterSerializer, responses={201: UserSerializer})
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={
+            201: OpenApiResponse(
+                RegistrationSerializer,
+                "The account exists now (or already did: then its owner was told by e-mail). "
+                "Log in with auth/token/.",
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_register(**serializer.validated_data)
-        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        registration = services.user_register(**serializer.validated_data)
+        return Response(RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == status.HTTP_201_CREATED:
+            RegisterThrottle().record(request, self)
+        return response
 
 
 class TokenView(TokenObtainPairView):
-    """Log in with email and password. Throttled per client address."""
+    """Log in with email and password. Throttled per client address (THROTTLE_LOGIN), and
+    under the login limiter: too many wrong passwords for the account or from the address
+    lock them for a while (429 login_locked; the password is not even checked)."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        data = request.data
+        email = data.get(User.USERNAME_FIELD) if isinstance(data, dict) else None
+        if not isinstance(email, str) or not email.strip():
+            return super().post(request, *args, **kwargs)  # the serializer's 400
+        address = login_limits.client_address(request)
+        try:
+            login_limits.login_check(email=email, address=address)
+        except LoginLocked as exc:
+            raise locked(exc) from exc
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:  # wrong password, no such account, or inactive
+            login_limits.login_failed(email=email, address=address)
+            raise
+        login_limits.login_succeeded(email=email)
+        return response
 
 
 class TokenRefreshView(TokenViewBase):
@@ -92,12 +165,16 @@ class MeView(APIView):
 
     @extend_schema(
         request=AccountDeleteSerializer,
-        responses={204: OpenApiResponse(description="Account deleted; orders are kept.")},
+        parameters=[RETRY_AFTER],
+        responses={
+            204: OpenApiResponse(description="Account deleted; orders are kept."),
+            429: PASSWORD_LOCKED,
+        },
     )
     def delete(self, request: Request) -> Response:
         serializer = AccountDeleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if not request.user.check_password(serializer.validated_data["password"]):
+        if not password_verify(request, serializer.validated_data["password"]):
             raise ValidationError({"password": [INCORRECT_PASSWORD]})
         services.user_delete(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -106,12 +183,16 @@ class MeView(APIView):
 class PasswordChangeView(APIView):
     @extend_schema(
         request=PasswordChangeSerializer,
-        responses={200: OpenApiResponse(TokenPairSerializer, "Other sessions are logged out.")},
+        parameters=[RETRY_AFTER],
+        responses={
+            200: OpenApiResponse(TokenPairSerializer, "Other sessions are logged out."),
+            429: PASSWORD_LOCKED,
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if not request.user.check_password(serializer.validated_data["old_password"]):
+        if not password_verify(request, serializer.validated_data["old_password"]):
             raise ValidationError({"old_password": [INCORRECT_PASSWORD]})
         refresh = services.user_change_password(
             user=request.user, new_password=serializer.validated_data["new_password"]

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.services import PHONE_PATTERN
 from config.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
 from invoices.api.serializers import InvoiceRefSerializer
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
@@ -136,7 +137,7 @@ class CheckoutSerializer(serializers.Serializer):
         help_text="Cart item ids to check out; all lines when absent.",
     )
     phone = StrictRegexField(
-        r"^\+?[0-9][0-9 \-]{5,18}$", max_length=20, required=False, help_text="Contact phone for this order."
+        PHONE_PATTERN, max_length=20, required=False, help_text="Contact phone for this order."
     )
     notes = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
     pickup_slot = StrictIntegerField(
