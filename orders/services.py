@@ -34,7 +34,6 @@ from catalog.services import prices_switch_due
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
 from config.money import rupiah
 from config.tasks import enqueue
-from orders import pickup
 from orders.exceptions import CartEmpty, IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidTransition
 from orders.models import (
     RECEIPT_STATUSES,
@@ -45,6 +44,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.pickup import services as pickup
 from orders.selectors import checkout_items, order_for_receipt
 
 logger = logging.getLogger(__name__)
