@@ -152,7 +152,7 @@ def shop_open_always() -> None:
     demo hours close at 21:00 in Jakarta). The schedule is still read on every checkout,
     as in a shop with hours."""
     from orders.models import HoursException, WeeklyHours
-    from orders.pickup import hours_exception_delete, weekly_hours_add, weekly_hours_delete
+    from orders.pickup.services import hours_exception_delete, weekly_hours_add, weekly_hours_delete
 
     with transaction.atomic():
         for exception in HoursException.objects.all():

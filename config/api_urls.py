@@ -7,8 +7,8 @@ from cart.api.views import CartItemViewSet, CartView
 from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView
 from invoices.api.views import InvoiceViewSet
-from orders.api.shop import ShopSlotsView, ShopView
 from orders.api.views import OrderViewSet
+from orders.pickup.api import ShopSlotsView, ShopView
 from payments.api.views import MidtransNotificationView, MockPaymentView
 
 router = SimpleRouter()

@@ -3,13 +3,13 @@ shows only to staff who may see the model behind it."""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Product
 from catalog.selectors import available_q
-from orders.models import Order, OrderStatus
+from orders.models import OrderStatus
+from orders.selectors import dashboard_counts
 from payments.models import Payment
 
 
@@ -19,35 +19,32 @@ class Panel:
     rows: list[tuple[str, int, str]] = field(default_factory=list)  # label, count, link
 
 
-def _today_start():
-    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def dashboard_for(user) -> list[Panel]:
     panels = []
     if user.has_perm("orders.view_order"):
         orders = reverse("admin:orders_order_changelist")
-        today = _today_start()
-        by_status = dict(
-            Order.objects.filter(placed_at__gte=today)
-            .values_list("status")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        since = f"placed_at__gte={today.strftime('%Y-%m-%d')}"
+        today = timezone.localdate()
+        counts = dashboard_counts(day=today)
+        since = f"placed_at__gte={today:%Y-%m-%d}"
         panels.append(
             Panel(
                 "Orders placed today",
                 [
-                    (label, by_status.get(value, 0), f"{orders}?status__exact={value}&{since}")
+                    (label, counts.placed_by_status.get(value, 0), f"{orders}?status__exact={value}&{since}")
                     for value, label in OrderStatus.choices
                 ],
             )
         )
-        waiting = Order.objects.filter(status__in=[OrderStatus.PAID, OrderStatus.PREPARING]).count()
         panels.append(
             Panel(
-                "Kitchen", [("Waiting (paid or preparing)", waiting, reverse("admin:orders_order_kitchen"))]
+                "Kitchen",
+                [
+                    (
+                        "Waiting (paid or preparing)",
+                        counts.kitchen_waiting,
+                        reverse("admin:orders_order_kitchen"),
+                    )
+                ],
             )
         )
     if user.has_perm("catalog.view_product"):

@@ -262,7 +262,7 @@ IDEMPOTENCY_LOCK_SECONDS = env.int("IDEMPOTENCY_LOCK_SECONDS", default=60)
 SHOP_NAME = env.str("SHOP_NAME", default="Foodies")
 SHOP_ADDRESS = env.str("SHOP_ADDRESS", default="Jl. Sabang No. 10, Menteng, Jakarta Pusat 10350")
 SHOP_TAX_ID = env.str("SHOP_TAX_ID", default="")
-# Pickup slots (orders/pickup.py): length, how far ahead they can be booked, how many
+# Pickup slots (orders/pickup/): length, how far ahead they can be booked, how many
 # orders the kitchen takes per slot unless staff set another number, and the least time
 # between checkout and the start of the slot booked.
 PICKUP_SLOT_MINUTES = env.int("PICKUP_SLOT_MINUTES", default=15)
@@ -367,6 +367,8 @@ RECONCILE_MIN_AGE_SECONDS = env.int("RECONCILE_MIN_AGE_SECONDS", default=60)
 SCHEDULE_SWITCH_PRICES_SECONDS = env.int("SCHEDULE_SWITCH_PRICES_SECONDS", default=60)
 SCHEDULE_SEND_DUE_RECEIPTS_SECONDS = env.int("SCHEDULE_SEND_DUE_RECEIPTS_SECONDS", default=300)
 SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS = env.int("SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS", default=86400)
+# Makes the pickup slot rows of the booking window and the day after (a listing only reads).
+SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS = env.int("SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS", default=3600)
 _periodic = {
     "expire-due-orders": ("payments.tasks.expire_due_orders", SCHEDULE_EXPIRE_ORDERS_SECONDS),
     "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
@@ -376,6 +378,7 @@ _periodic = {
         "orders.tasks.purge_idempotency_keys",
         SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS,
     ),
+    "make-pickup-slots": ("orders.tasks.make_pickup_slots", SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS),
 }
 for _name, (_task, _seconds) in _periodic.items():
     if _seconds < 1:

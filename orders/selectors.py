@@ -1,12 +1,14 @@
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from cart.models import CartItem
 from cart.selectors import cart_items, with_line_details
-from orders.models import RECEIPT_STATUSES, Order, OrderEvent
+from orders.models import RECEIPT_STATUSES, Order, OrderEvent, OrderStatus
 
 # The sweep leaves an order paid this recently to the receipt task its payment enqueued.
 RECEIPT_SWEEP_GRACE = timedelta(minutes=1)
@@ -62,3 +64,48 @@ def orders_receipt_due(*, now: datetime, limit: int = 500) -> list[int]:
         paid_at__lte=now - RECEIPT_SWEEP_GRACE,
     )
     return list(due.order_by("paid_at", "id").values_list("pk", flat=True)[:limit])
+
+
+# --- the kitchen board and the admin dashboard --------------------------------------------
+
+# What the kitchen board shows: paid orders not yet collected.
+KITCHEN_STATUSES = (OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY)
+# What the dashboard counts as waiting for the kitchen: not yet ready.
+KITCHEN_WAITING_STATUSES = (OrderStatus.PAID, OrderStatus.PREPARING)
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the shop's time zone."""
+    return datetime.combine(day, time(0), tzinfo=timezone.get_default_timezone())
+
+
+def kitchen_orders(*, day: date) -> list[Order]:
+    """The kitchen board's orders: paid, preparing or ready, picked up from `day` on (or,
+    as soon as possible, paid since `day` began); by pickup time with "as soon as
+    possible" first, then by payment. With their slot and lines: two queries."""
+    start = _day_start(day)
+    return list(
+        Order.objects.filter(status__in=KITCHEN_STATUSES)
+        .filter(Q(pickup_slot__start__gte=start) | Q(pickup_slot__isnull=True, paid_at__gte=start))
+        .select_related("pickup_slot")
+        .prefetch_related("lines")
+        .order_by(F("pickup_slot__start").asc(nulls_first=True), "paid_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class DashboardCounts:
+    placed_by_status: dict[str, int]  # orders placed since `day` began; statuses with none left out
+    kitchen_waiting: int  # paid or preparing, whenever placed
+
+
+def dashboard_counts(*, day: date) -> DashboardCounts:
+    """The order figures of the admin dashboard: two queries."""
+    placed = (
+        Order.objects.filter(placed_at__gte=_day_start(day))
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    waiting = Order.objects.filter(status__in=KITCHEN_WAITING_STATUSES).count()
+    return DashboardCounts(placed_by_status=dict(placed), kitchen_waiting=waiting)

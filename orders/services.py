@@ -28,7 +28,6 @@ from catalog.sellability import sellability
 from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
-from orders import pickup
 from orders.exceptions import CartEmpty, IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidTransition
 from orders.models import (
     STOCK_RELEASED_STATUSES,
@@ -38,6 +37,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.pickup import services as pickup
 from orders.selectors import checkout_items
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,11 @@ same services for deployments that use cron instead of beat.
 """
 
 from celery import shared_task
+from django.utils import timezone
 
 from config.tasks import FoodiesTask
 from orders.models import Order
+from orders.pickup.services import pickup_slots_materialise
 from orders.services import idempotency_keys_purge
 
 
@@ -20,6 +22,13 @@ class OrderTask(FoodiesTask):
         order_id = kwargs.get("order_id", args[0] if args else None)
         number = Order.objects.filter(pk=order_id).values_list("number", flat=True).first()
         return f"order {number or '(no longer exists)'} (id {order_id})"
+
+
+@shared_task
+def make_pickup_slots() -> int:
+    """Hourly, and after each change of the opening hours: make the missing pickup slot
+    rows of the booking window and the day after it (the listing only reads rows)."""
+    return pickup_slots_materialise(now=timezone.now())
 
 
 @shared_task

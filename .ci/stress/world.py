@@ -24,8 +24,8 @@ from bench.fixtures import Shopper, shoppers_create
 from catalog.models import Product
 from catalog.services import category_create, product_create
 from catalog.stock import stock_adjust
-from orders import pickup
 from orders.models import PickupSlot
+from orders.pickup import services as pickup
 from payments.exceptions import MockTransactionClosed
 from payments.gateways.mock import PAYMENT_TYPES, mock_transaction_complete, notification_for
 from payments.models import MockTransaction
@@ -93,7 +93,7 @@ def hours_and_slots_create(*, capacities: list[int]) -> list[PickupSlot]:
     for weekday in range(7):
         pickup.weekly_hours_add(weekday=weekday, opens_at=clock(0), closes_at=clock(0))
     now = timezone.now()
-    pickup.pickup_slots_ensure(now=now)
+    pickup.pickup_slots_materialise(now=now)
     chosen = list(
         PickupSlot.objects.filter(start__gte=now + PICKUP_SLOTS_AHEAD).order_by("start")[:PICKUP_SLOTS]
     )

@@ -33,10 +33,12 @@ def test_every_scheduled_job_names_a_registered_task():
         "switch-due-prices": "catalog.tasks.switch_due_prices",
         "send-due-receipts": "invoices.tasks.send_due_receipts",
         "purge-idempotency-keys": "orders.tasks.purge_idempotency_keys",
+        "make-pickup-slots": "orders.tasks.make_pickup_slots",
     }
     assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
     assert schedule["expire-due-orders"]["schedule"] == 60.0
     assert schedule["purge-idempotency-keys"]["schedule"] == 86400.0
+    assert schedule["make-pickup-slots"]["schedule"] == 3600.0
     # A run that waited longer than its interval is dropped: the next one does its work.
     assert all(entry["options"]["expires"] == entry["schedule"] for entry in schedule.values())
 

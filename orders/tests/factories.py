@@ -17,7 +17,7 @@ def place_order(*, user, items: list[tuple[Product, int]], **kwargs) -> Order:
 
 
 class PickupSlotFactory(factory.django.DjangoModelFactory):
-    """A slot row as `orders.pickup` makes them; `start` defaults to one a day apart, so
+    """A slot row as `pickup_slots_materialise` makes them; `start` defaults to one a day apart, so
     give it explicitly where the opening hours matter."""
 
     class Meta:

@@ -16,7 +16,7 @@ from cart.services import cart_add_item
 from catalog.models import Product
 from catalog.tests.factories import BundleFactory, ProductFactory
 from orders import services
-from orders.admin import ADMIN_NOTE, STATUS_COLOURS
+from orders.admin.kitchen import ADMIN_NOTE, STATUS_COLOURS
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.tests.factories import place_order
 

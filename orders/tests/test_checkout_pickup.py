@@ -14,8 +14,10 @@ from cart.services import cart_add_item
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from conftest import bearer_client, run_at_once
-from orders import pickup, services
+from orders import services
 from orders.models import Order, OrderStatus, PickupSlot
+from orders.pickup import schedule
+from orders.pickup import services as pickup_services
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,7 @@ def _shop(settings, monkeypatch, db):
     settings.PICKUP_DAYS_AHEAD = 3
     settings.PICKUP_SLOT_CAPACITY = 2
     settings.PICKUP_MIN_LEAD_MINUTES = 15
-    pickup.hours_seed_demo()  # every day 08:00-21:00 (Friday with a lunch break)
+    pickup_services.hours_seed_demo()  # every day 08:00-21:00 (Friday with a lunch break)
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def product():
 
 
 def slot_at(hour: int, minute: int = 0) -> PickupSlot:
-    pickup.slots_for_date(day=MONDAY, now=local(MONDAY, 6))
+    pickup_services.pickup_slots_materialise(now=local(MONDAY, 6))  # what the hourly run does
     return PickupSlot.objects.get(start=local(MONDAY, hour, minute))
 
 
@@ -191,4 +193,4 @@ def test_shoppers_racing_for_the_last_places_never_overbook(at):
 
 def test_slot_listing_window_is_three_days(at):
     at(local(MONDAY, 10))
-    assert pickup.pickup_window(now=local(MONDAY, 10)) == (MONDAY, MONDAY + timedelta(days=3))
+    assert schedule.pickup_window(now=local(MONDAY, 10)) == (MONDAY, MONDAY + timedelta(days=3))

@@ -15,7 +15,7 @@ from django.db import transaction
 from config.management.guards import refuse_unless_debug
 from invoices.services import invoices_delete_all
 from orders.models import HoursException, HoursExceptionRange, PickupSlot, WeeklyHours
-from orders.pickup import pickup_slots_free_all
+from orders.pickup.services import pickup_slots_free_all
 from orders.services import orders_stock_release_all
 
 # Deleted in this order: later apps' rows point at earlier ones.

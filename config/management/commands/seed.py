@@ -15,7 +15,7 @@ from catalog import demo_menu
 from catalog.options import options_seed
 from catalog.seeding import MenuSeedResult, menu_seed, products_generate
 from catalog.selectors import category_list
-from orders.pickup import hours_seed_demo, pickup_slots_ensure
+from orders.pickup.services import hours_seed_demo, pickup_slots_materialise
 
 DEMO_SHOPPERS = [
     ("budi@example.com", "Budi Santoso", "+62 812 1111 2222"),
@@ -31,7 +31,7 @@ def counted(n: int, singular: str, plural: str) -> str:
 class Command(BaseCommand):
     help = (
         "Create demo shopper accounts, the demo menu, the weekly opening hours (when there are "
-        "none) and the pickup slots of the booking window; while DEBUG is on, also a staff "
+        "none) and the pickup slots of the booking window and the day after; while DEBUG is on, also a staff "
         "account. Idempotent. --products N adds N generated products for load tests."
     )
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             menu = menu_seed(categories=demo_menu.CATEGORIES, products=demo_menu.PRODUCTS)
             option_groups = options_seed(groups=demo_menu.OPTION_GROUPS)
             hours = hours_seed_demo()
-            slots = pickup_slots_ensure(now=timezone.now())
+            slots = pickup_slots_materialise(now=timezone.now())
             started = time.monotonic()
             if products:
                 self.generate(count=products)

@@ -1,4 +1,5 @@
-"""The shop's opening hours and pickup slots, public: a shopper sees them before logging in."""
+"""The shop's opening hours and pickup slots, public: a shopper sees them before logging in.
+Both views only read (pickup.selectors): the slot rows are made ahead, never by a GET."""
 
 from dataclasses import asdict
 
@@ -10,8 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import pickup
 from orders.api.serializers import PickupSlotSerializer, ShopSerializer, SlotsQuerySerializer
+from orders.pickup import selectors
+from orders.pickup.schedule import shop_zone
 
 
 class ShopView(APIView):
@@ -21,7 +23,7 @@ class ShopView(APIView):
     @extend_schema(responses=ShopSerializer, tags=["shop"])
     def get(self, request: Request) -> Response:
         """Whether the shop is open now, today's hours and, while closed, the next opening."""
-        status = pickup.shop_status(now=timezone.now())
+        status = selectors.shop_status(now=timezone.now())
         body = {"name": settings.SHOP_NAME, "time_zone": settings.TIME_ZONE, **asdict(status)}
         return Response(ShopSerializer(body).data)
 
@@ -44,6 +46,6 @@ class ShopSlotsView(APIView):
         query = SlotsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         now = timezone.now()
-        day = query.validated_data.get("date") or timezone.localdate(now, pickup.shop_zone())
-        slots = pickup.slots_for_date(day=day, now=now)
+        day = query.validated_data.get("date") or timezone.localdate(now, shop_zone())
+        slots = selectors.slots_for_date(day=day, now=now)
         return Response(PickupSlotSerializer(slots, many=True).data)

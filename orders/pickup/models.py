@@ -1,0 +1,117 @@
+"""Opening hours and pickup slots. The models live with the rules that own them
+(orders/pickup/services.py) but stay in the `orders` app (`app_label`), with their tables
+and migrations; orders/models.py imports them so Django finds them."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class Weekday(models.IntegerChoices):
+    """Python's `date.weekday()` numbering."""
+
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class OpeningRange(models.Model):
+    """A time range in the shop's time zone that belongs to the day it opens on. When
+    `closes_at` is not after `opens_at` it closes on the next day: 18:00-02:00 runs past
+    midnight, 00:00-00:00 is the whole day."""
+
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+
+    class Meta:
+        abstract = True
+        app_label = "orders"
+
+    def __str__(self) -> str:
+        suffix = " (next day)" if self.closes_next_day else ""
+        return f"{self.opens_at:%H:%M}-{self.closes_at:%H:%M}{suffix}"
+
+    @property
+    def closes_next_day(self) -> bool:
+        return self.closes_at <= self.opens_at
+
+
+class WeeklyHours(OpeningRange):
+    """One range of the weekly schedule; a day may have several (a lunch break)."""
+
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+
+    class Meta:
+        app_label = "orders"
+        verbose_name = "weekly opening hours"
+        verbose_name_plural = "weekly opening hours"
+        ordering = ["weekday", "opens_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weekday__range=(0, 6)), name="weekly_hours_weekday_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {super().__str__()}"
+
+
+class HoursException(models.Model):
+    """A date whose ranges replace the weekly ones: closed all day, or its own ranges."""
+
+    date = models.DateField(unique=True)
+    is_closed = models.BooleanField("closed all day", default=False)
+    note = models.CharField(max_length=200, blank=True, help_text="Why, e.g. a public holiday.")
+
+    class Meta:
+        app_label = "orders"
+        verbose_name = "opening hours exception"
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d}: {'closed' if self.is_closed else 'special hours'}"
+
+
+class HoursExceptionRange(OpeningRange):
+    exception = models.ForeignKey(HoursException, on_delete=models.CASCADE, related_name="ranges")
+
+    class Meta:
+        app_label = "orders"
+        verbose_name = "special hours"
+        verbose_name_plural = "special hours"
+        ordering = ["opens_at"]
+
+
+class PickupSlot(models.Model):
+    """A pickup window and how many orders the kitchen takes for it. Rows are made
+    ahead from the opening hours (pickup_slots_materialise); `taken` moves only through
+    orders/pickup/services.py."""
+
+    start = models.DateTimeField(unique=True)
+    end = models.DateTimeField()
+    capacity = models.PositiveIntegerField(help_text="Orders the kitchen takes for this slot.")
+    taken = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        app_label = "orders"
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(taken__gte=0), name="pickup_slot_taken_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(taken__lte=models.F("capacity")), name="pickup_slot_within_capacity"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="pickup_slot_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        start, end = timezone.localtime(self.start), timezone.localtime(self.end)
+        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M}"
+
+    @property
+    def remaining(self) -> int:
+        return max(self.capacity - self.taken, 0)
