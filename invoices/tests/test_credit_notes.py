@@ -120,7 +120,7 @@ def test_crediting_more_than_the_invoice_is_refused(invoice):
     with pytest.raises(CreditExceedsInvoice) as error:
         credit_note_issue(invoice=invoice, amount=5_001)
 
-    assert error.value.status_code == 409
+    assert error.value.status == 409
     assert error.value.as_dict() == {
         "detail": "Invoice INV-2026-000001 has 5000 rupiah left to credit, not 5001.",
         "code": "credit_exceeds_invoice",

@@ -154,7 +154,7 @@ def test_payment_open_raises_the_domain_error_and_keeps_the_order(
     midtrans.failures["snap"] = failure
     with pytest.raises(error_class) as caught:
         payment_open(order=order)
-    assert (caught.value.status_code, caught.value.code) == (status_code, "payment_gateway_error")
+    assert (caught.value.status, caught.value.code) == (status_code, "payment_gateway_error")
     order.refresh_from_db()
     assert order.status == "pending_payment"
     assert (payment_current(order=order), payment_error(order=order)) == (
