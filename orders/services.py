@@ -45,6 +45,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.permissions import STATUS_PERMISSIONS
 from orders.selectors import checkout_items, order_for_receipt
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.EXPIRED: frozenset({S.PAID}),  # a late settlement, if the stock can be taken again
     S.CANCELLED: frozenset({S.PAID}),
 }
-# What staff may set by hand (the kitchen flow); `paid` only ever comes from the gateway.
-STAFF_TARGETS = frozenset({S.PREPARING, S.READY, S.COMPLETED, S.CANCELLED, S.REFUNDED})
+# What staff may set by hand: each with its permission in orders.permissions.
+STAFF_TARGETS = frozenset(STATUS_PERMISSIONS)
 
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
