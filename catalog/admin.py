@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.options import InlineModelAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Model, QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -423,8 +423,9 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
         return StockListForm
 
     def get_list_display(self, request: HttpRequest) -> list[str]:
-        # The new-price column is an input of the list's form, which only editors get.
-        if self.has_change_permission(request):
+        # The new-price column is an input of the list's form, for editors who may add prices
+        # (catalog.add_productprice, as the price inline and the API ask).
+        if self.has_change_permission(request) and request.user.has_perm("catalog.add_productprice"):
             return self.list_display
         return [name for name in self.list_display if name != "new_price"]
 
@@ -538,6 +539,8 @@ class ProductAdmin(StockLedgerMixin, admin.ModelAdmin):
             services.product_update(product=product, components=components, **fields)
             self._save_stock(request, product, form)
             if isinstance(form, StockListForm) and form.cleaned_data.get("new_price") is not None:
+                if not request.user.has_perm("catalog.add_productprice"):
+                    raise PermissionDenied  # a posted price with no column: the whole save rolls back
                 services.price_add(product=product, amount=form.cleaned_data["new_price"])
         else:
             _adopt(product, self._create(product, components, user=request.user))
