@@ -75,10 +75,12 @@ def _terminate(signum, frame):
 
 def accounts_seed() -> dict[str, str]:
     """Alice, Bob and staff, with things of their own; returns their access tokens."""
+    from django.contrib.auth.models import Group
     from django.core.management import call_command
     from rest_framework_simplejwt.tokens import AccessToken
 
     from accounts.models import User
+    from accounts.roles import MANAGER
     from cart.services import cart_add_item
     from catalog.models import Product
     from orders.services import order_place
@@ -111,6 +113,7 @@ def accounts_seed() -> dict[str, str]:
     staff = User.objects.create_user(
         email="staff@fuzz.example.com", password=PASSWORD, name="Staff", is_staff=True
     )
+    staff.groups.add(Group.objects.get(name=MANAGER))  # every staff power (accounts/roles.py)
     tokens["staff"] = str(AccessToken.for_user(staff))
     return tokens
 

@@ -1,15 +1,27 @@
 from django.db.models import Prefetch, QuerySet, Sum
 
 from accounts.models import User
+from accounts.permissions import staff_has_perm
 from invoices.models import CreditNote, Invoice
+
+# The admin's permission for the same documents (invoices and their credit notes).
+VIEW_ALL = "invoices.view_invoice"
+
+
+def _visible(user: User) -> QuerySet[Invoice]:
+    """Every invoice for staff holding invoices.view_invoice; anyone else (other staff
+    included) only those of their own orders."""
+    return (
+        Invoice.objects.all() if staff_has_perm(user, VIEW_ALL) else Invoice.objects.filter(order__user=user)
+    )
 
 
 def invoice_list(*, user: User) -> QuerySet[Invoice]:
     """Invoices the user may see, newest first: those of their own orders, or all for
-    staff. The order comes joined and the credit notes in one more query."""
-    qs = Invoice.objects.all() if user.is_staff else Invoice.objects.filter(order__user=user)
+    staff who may view invoices. The order comes joined and the credit notes in one more query."""
     return (
-        qs.select_related("order")
+        _visible(user)
+        .select_related("order")
         .prefetch_related(Prefetch("credit_notes", queryset=CreditNote.objects.order_by("issued_at", "id")))
         .order_by("-issued_at", "-id")
     )
@@ -24,14 +36,13 @@ def invoice_get(*, user: User, number: str) -> Invoice:
 def invoice_for_download(*, user: User, number: str) -> Invoice:
     """The invoice to stream as a PDF: one query, without the snapshot (read only if the
     PDF must be rendered first) or the credit notes."""
-    qs = Invoice.objects.all() if user.is_staff else Invoice.objects.filter(order__user=user)
-    return qs.defer("snapshot").get(number=number)
+    return _visible(user).defer("snapshot").get(number=number)
 
 
 def credit_note_get(*, user: User, invoice_number: str, number: str) -> CreditNote:
     """One credit note of one invoice the user may see; else CreditNote.DoesNotExist."""
     qs = CreditNote.objects.select_related("invoice")
-    if not user.is_staff:
+    if not staff_has_perm(user, VIEW_ALL):
         qs = qs.filter(invoice__order__user=user)
     return qs.get(invoice__number=invoice_number, number=number)
 

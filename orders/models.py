@@ -66,6 +66,11 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-placed_at", "-id"]
+        # Staff powers beyond the kitchen flow (orders.permissions: who may move what).
+        permissions = [
+            ("cancel_order", "Can cancel any customer's pending order"),
+            ("refund_order", "Can refund an order"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"

@@ -9,6 +9,7 @@ from accounts.models import User
 from cart.models import CartItem
 from cart.selectors import cart_items, with_line_details
 from orders.models import RECEIPT_STATUSES, Order, OrderEvent, OrderStatus
+from orders.permissions import sees_all_orders
 
 # The sweep leaves an order paid this recently to the receipt task its payment enqueued.
 RECEIPT_SWEEP_GRACE = timedelta(minutes=1)
@@ -27,8 +28,9 @@ def with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
-    """Orders the user may see, newest first: their own, or every order for staff."""
-    qs = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
+    """Orders the user may see, newest first: their own, or every order for staff holding
+    orders.view_order (other staff see only their own, like a shopper)."""
+    qs = Order.objects.all() if sees_all_orders(user) else Order.objects.filter(user=user)
     return with_details(qs).order_by("-placed_at", "-id")
 
 

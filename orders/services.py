@@ -37,6 +37,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.permissions import STATUS_PERMISSIONS
 from orders.pickup import services as pickup
 from orders.selectors import checkout_items
 
@@ -54,8 +55,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.EXPIRED: frozenset({S.PAID}),  # a late settlement, if the stock can be taken again
     S.CANCELLED: frozenset({S.PAID}),
 }
-# What staff may set by hand (the kitchen flow); `paid` only ever comes from the gateway.
-STAFF_TARGETS = frozenset({S.PREPARING, S.READY, S.COMPLETED, S.CANCELLED, S.REFUNDED})
+# What staff may set by hand: each with its permission in orders.permissions; `paid` only
+# ever comes from the gateway.
+STAFF_TARGETS = frozenset(STATUS_PERMISSIONS)
 # A refund also issues a credit note, which orders cannot do (it imports no invoices): staff
 # record one through `payments.settlement.order_refund_record`, never `order_set_status`.
 KITCHEN_TARGETS = STAFF_TARGETS - {S.REFUNDED}

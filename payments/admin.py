@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from config.admin_mixins import ReadOnlyAdminMixin
 from config.errors import DomainError
 from config.money import rupiah
+from orders.models import OrderStatus
+from orders.permissions import may_set_status
 from orders.services import Actor
 from payments.models import Payment, PaymentNotification
 from payments.services.reconcile import payment_reconcile
@@ -86,6 +88,11 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         what the model's change permission grants, though the form stays read-only."""
         return request.user.has_perm("payments.change_payment")
 
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        """Money back to the customer: the refund permission, as `POST orders/{number}/status/`
+        asks it (orders.permissions), on top of acting on payments."""
+        return self.has_act_permission(request) and may_set_status(request.user, OrderStatus.REFUNDED)
+
     @admin.display(description="Order", ordering="order__number")
     def order_link(self, payment: Payment) -> str:
         url = reverse("admin:orders_order_change", args=[payment.order_id])
@@ -127,7 +134,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "Checked with the gateway.",
         )
 
-    @admin.action(description="Refund in full through the gateway", permissions=["act"])
+    @admin.action(description="Refund in full through the gateway", permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         actor = Actor.of(request.user)
         self._each(

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import InlineModelAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -123,8 +123,9 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
     price = ["current_price_display", "current_version"]
 
     def get_list_display(self, request: HttpRequest) -> list[str]:
-        # The new-price column is an input of the list's form, which only editors get.
-        if self.has_change_permission(request):
+        # The new-price column is an input of the list's form, for editors who may add prices
+        # (catalog.add_productprice, as the price inline and the API ask).
+        if self.has_change_permission(request) and request.user.has_perm("catalog.add_productprice"):
             return self.list_display
         return [name for name in self.list_display if name != "new_price"]
 
@@ -239,6 +240,8 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
             if isinstance(formset, NewPriceFormSet):
                 new_prices += [(price.amount, price.valid_from) for price in formset.new_objects]
         if form.cleaned_data.get("new_price") is not None:  # the list's new-price column
+            if not request.user.has_perm("catalog.add_productprice"):
+                raise PermissionDenied  # a posted price with no column: the whole save rolls back
             new_prices.append((form.cleaned_data["new_price"], None))
         try:
             saved = services.product_save(

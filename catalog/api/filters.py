@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema_field
 
+from accounts.permissions import staff_has_perm
 from catalog.models import Category, Product
 from catalog.selectors import available_q
 from config.api.fields import QueryIntegerField
@@ -18,8 +19,8 @@ class PriceFilter(django_filters.NumberFilter):
 
 
 def visible_categories(request):
-    user = getattr(request, "user", None)
-    if user is not None and user.is_staff:
+    # As CategoryViewSet shows them: hidden ones too for staff who may view categories.
+    if staff_has_perm(getattr(request, "user", None), "catalog.view_category"):
         return Category.objects.all()
     return Category.objects.filter(is_active=True)
 

@@ -2,6 +2,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,7 +20,7 @@ from catalog.api.serializers import (
 from catalog.models import Product
 from catalog.options import with_option_groups
 from catalog.stock import stock_adjust
-from config.api.permissions import IsStaffOrReadOnly, is_staff
+from config.api.permissions import StaffPermissionOrReadOnly, staff_may
 
 
 @extend_schema_view(destroy=extend_schema(description="Deactivates the category (it stays for history)."))
@@ -27,14 +28,20 @@ class CategoryViewSet(viewsets.ModelViewSet):
     """The menu's categories. Shoppers see the active ones; staff see and manage all."""
 
     serializer_class = CategorySerializer
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [StaffPermissionOrReadOnly]
+    # The admin's permissions for the same changes; a deactivation is a change there too.
+    write_permissions = {
+        "create": "catalog.add_category",
+        "partial_update": "catalog.change_category",
+        "destroy": "catalog.change_category",
+    }
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,100}"  # Category.slug; anything else is a 404
     filter_backends: list = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return selectors.category_list(include_hidden=is_staff(self.request))
+        return selectors.category_list(include_hidden=staff_may(self.request, "catalog.view_category"))
 
     @catalog_cached
     def list(self, request: Request) -> Response:
@@ -72,7 +79,16 @@ class ProductViewSet(viewsets.ModelViewSet):
     """The menu. Current price, availability and bundle components come in one go."""
 
     serializer_class = ProductSerializer
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [StaffPermissionOrReadOnly]
+    # The admin's permissions for the same changes: its product form edits the stock and
+    # deactivates under change_product; a new price version is a ProductPrice row added.
+    write_permissions = {
+        "create": "catalog.add_product",
+        "partial_update": "catalog.change_product",
+        "destroy": "catalog.change_product",
+        "stock": "catalog.change_product",
+        "prices": "catalog.add_productprice",
+    }
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,200}"  # Product.slug; anything else is a 404
     filterset_class = ProductFilter
@@ -81,7 +97,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no database
             return Product.objects.none()
-        return selectors.menu_products(include_hidden=is_staff(self.request))
+        return selectors.menu_products(include_hidden=staff_may(self.request, "catalog.view_product"))
 
     # Query parameters that are not filters: a request with no others skips the FilterSet,
     # whose construction (a deep copy of every declared filter) cost more than the queries.
@@ -110,6 +126,8 @@ class ProductViewSet(viewsets.ModelViewSet):
     def create(self, request: Request) -> Response:
         data = ProductCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if "price" in data.validated_data and not staff_may(request, "catalog.add_productprice"):
+            raise PermissionDenied("Setting the first price needs the permission to add prices.")
         product = services.product_create(user=request.user, **data.validated_data)
         return Response(self._reloaded(product), status=status.HTTP_201_CREATED)
 
@@ -169,7 +187,8 @@ class ProductViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
     @catalog_cached
     def prices(self, request: Request, slug: str | None = None) -> Response:
-        product = get_object_or_404(selectors.menu_products(include_hidden=is_staff(request)), slug=slug)
+        hidden = staff_may(request, "catalog.view_product")
+        product = get_object_or_404(selectors.menu_products(include_hidden=hidden), slug=slug)
         if request.method == "POST":
             data = ProductPriceSerializer(data=request.data)
             data.is_valid(raise_exception=True)

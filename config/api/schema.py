@@ -85,7 +85,10 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
     "403": (
         "Forbidden",
         {
-            "description": "Authenticated but not allowed (staff only, or a staff session without its CSRF token).",
+            "description": (
+                "Authenticated but not allowed: a staff power whose Django permission the caller lacks "
+                '(README "Staff roles"), or a staff session without its CSRF token.'
+            ),
             "content": _json(ERROR),
         },
     ),

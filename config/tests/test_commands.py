@@ -87,6 +87,7 @@ def test_reset_db_flushes_migrates_and_seeds(settings, shop):
         "budi@example.com",
         "siti@example.com",
         "staff@example.com",
+        "kitchen@example.com",
     }
     assert Product.objects.filter(sku="RIC-001").exists()
     assert "Menu:" in output

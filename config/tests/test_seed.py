@@ -2,6 +2,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -322,12 +323,27 @@ def test_seed_creates_the_staff_account_only_with_debug_on(db, settings):
     ]
 
     settings.DEBUG = True
-    assert seed()[0] == "Users: 1 created."
-    assert list(User.objects.values_list("email", "is_staff", "is_superuser")) == [
-        ("budi@example.com", False, False),
-        ("siti@example.com", False, False),
-        ("staff@example.com", True, True),
+    assert seed()[0] == "Users: 2 created."
+    staff = User.objects.filter(is_staff=True).order_by("email")
+    assert [(u.email, u.is_superuser, [g.name for g in u.groups.all()]) for u in staff] == [
+        ("kitchen@example.com", False, ["Kitchen"]),
+        ("staff@example.com", False, ["Manager"]),
     ]
+    assert list(User.objects.filter(is_staff=False).values_list("email", "is_superuser")) == [
+        ("budi@example.com", False),
+        ("siti@example.com", False),
+    ]
+
+
+def test_seed_makes_the_staff_groups_again_after_a_flush(db, settings):
+    """`reset_db` flushes every table, the groups the migration made included."""
+    Group.objects.all().delete()
+    settings.DEBUG = True
+    seed()
+    assert User.objects.get(email="staff@example.com").has_perm("orders.refund_order")
+    kitchen = User.objects.get(email="kitchen@example.com")
+    assert kitchen.has_perm("orders.change_order")
+    assert not kitchen.has_perm("orders.cancel_order")
 
 
 def test_seed_logins_only_prints(db, settings):
@@ -339,6 +355,7 @@ def test_seed_logins_only_prints(db, settings):
         "  Demo logins (password for all: foodies-demo-123):",
         "    shopper  budi@example.com  (Budi Santoso)",
         "    shopper  siti@example.com  (Siti Rahmawati)",
-        "    staff    staff@example.com  (admin and kitchen)",
+        "    staff    staff@example.com  (manager: menu, stock, orders, refunds, invoices)",
+        "    staff    kitchen@example.com  (kitchen: orders and the kitchen board)",
     ]
     assert {name: rows for name, rows in snapshot().items() if rows} == {}

@@ -19,7 +19,8 @@ PDF_RESPONSES = {
 
 
 class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
-    """A shopper's invoices (another user's is a 404); staff see all. Newest first."""
+    """A shopper's invoices (another user's is a 404); staff holding invoices.view_invoice see
+    all. Newest first."""
 
     serializer_class = InvoiceSerializer
     lookup_field = "number"

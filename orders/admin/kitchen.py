@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from config.errors import DomainError
 from orders import selectors, services
 from orders.models import Order, OrderStatus
+from orders.permissions import may_set_status
 
 S = OrderStatus
 
@@ -66,9 +67,12 @@ class KitchenMovesMixin:
     actions = ["mark_preparing", "mark_ready", "mark_completed", "cancel_orders"]
 
     def has_move_permission(self, request: HttpRequest) -> bool:
-        """Moving an order along is what the model's change permission grants, even though
-        the form itself is read-only."""
-        return request.user.has_perm("orders.change_order")
+        """Moving an order through the kitchen flow is what the model's change permission
+        grants, even though the form itself is read-only (orders.permissions, as in the API)."""
+        return may_set_status(request.user, S.PREPARING)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return may_set_status(request.user, S.CANCELLED)
 
     def move_orders(self, request: HttpRequest, orders: Iterable[Order], *, to_status: str) -> None:
         """Move each order through `order_set_status`, each in its own transaction, so one
@@ -103,7 +107,7 @@ class KitchenMovesMixin:
     def mark_completed(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self.move_orders(request, queryset, to_status=S.COMPLETED)
 
-    @admin.action(description=KITCHEN_MOVES[S.CANCELLED][0], permissions=["move"])
+    @admin.action(description=KITCHEN_MOVES[S.CANCELLED][0], permissions=["cancel"])
     def cancel_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self.move_orders(request, queryset, to_status=S.CANCELLED)
 
@@ -157,7 +161,7 @@ class KitchenMovesMixin:
 
     def move_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The buttons on an order's page: the same move as the action, for this order."""
-        if not self.has_move_permission(request):
+        if not (self.has_move_permission(request) or self.has_cancel_permission(request)):
             raise PermissionDenied
         order = self.get_object(request, unquote(object_id))
         if order is None:
@@ -165,15 +169,19 @@ class KitchenMovesMixin:
         to_status = request.POST.get("to_status")
         if to_status not in KITCHEN_MOVES:
             return HttpResponseBadRequest("Unknown move.")
+        if not may_set_status(request.user, to_status):
+            raise PermissionDenied
         self.move_orders(request, [order], to_status=to_status)
         if request.POST.get("next") == "kitchen":
             return HttpResponseRedirect(reverse("admin:orders_order_kitchen"))
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None and self.has_move_permission(request):
+        if obj is not None and (self.has_move_permission(request) or self.has_cancel_permission(request)):
             allowed = services.TRANSITIONS.get(obj.status, frozenset())
             context["kitchen_moves"] = [
-                (status, label) for status, (label, _) in KITCHEN_MOVES.items() if status in allowed
+                (status, label)
+                for status, (label, _) in KITCHEN_MOVES.items()
+                if status in allowed and may_set_status(request.user, status)
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -1,12 +1,12 @@
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders import selectors, services
+from orders import permissions, selectors, services
 from orders.api.checkout import checkout, order_body
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -41,8 +41,17 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
+class MayMoveOrders(BasePermission):
+    """Staff holding at least one of the permissions behind the status moves; which move is
+    allowed is checked against the requested status (orders.permissions)."""
+
+    def has_permission(self, request, view) -> bool:
+        return permissions.may_set_any_status(request.user)
+
+
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
-    """Shoppers see and act on their own orders (another user's is a 404); staff see all."""
+    """Shoppers see and act on their own orders (another user's is a 404); so does staff
+    without orders.view_order, while staff holding it see all."""
 
     serializer_class = OrderSerializer
     lookup_field = "number"
@@ -97,14 +106,24 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         headers = {"Idempotent-Replayed": "true"} if result.replayed else None
         return Response(result.body, status=result.status, headers=headers)
 
-    @extend_schema(request=CancelSerializer, responses={200: OrderSerializer, 409: OpenApiResponse()})
+    @extend_schema(
+        request=CancelSerializer,
+        responses={
+            200: OrderSerializer,
+            403: OpenApiResponse(description="Staff who may see the order but lack orders.cancel_order."),
+            409: OpenApiResponse(),
+        },
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, number: str | None = None) -> Response:
         """Cancel a pending order (owner or staff); its stock goes back on the shelf."""
         data = CancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        order = self.get_object()
+        if not permissions.may_cancel(request.user, order):
+            raise PermissionDenied("Cancelling another customer's order needs the cancel permission.")
         order = services.order_cancel(
-            order=self.get_object(), actor=services.Actor.of(request.user), **data.validated_data
+            order=order, actor=services.Actor.of(request.user), **data.validated_data
         )
         return Response(self._order_data(order))
 
@@ -128,16 +147,29 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         payment_open(order=order)
         return Response(self._order_data(order))
 
-    @extend_schema(request=StatusChangeSerializer, responses={200: OrderSerializer, 409: OpenApiResponse()})
+    @extend_schema(
+        request=StatusChangeSerializer,
+        responses={
+            200: OrderSerializer,
+            403: OpenApiResponse(
+                description="The caller lacks the permission this status needs: orders.change_order "
+                "(preparing, ready, completed), orders.cancel_order, orders.refund_order."
+            ),
+            409: OpenApiResponse(),
+        },
+    )
     @action(
-        detail=True, methods=["post"], url_path="status", permission_classes=[IsAuthenticated, IsAdminUser]
+        detail=True, methods=["post"], url_path="status", permission_classes=[IsAuthenticated, MayMoveOrders]
     )
     def set_status(self, request: Request, number: str | None = None) -> Response:
-        """Staff: move an order through the kitchen flow, or record an offline refund (the
-        order becomes refunded and its invoice gets a credit note for what is not credited)."""
+        """Staff: move an order through the kitchen flow, cancel it, or record an offline
+        refund (the order becomes refunded and its invoice gets a credit note for what is not
+        credited), each with its own permission."""
         data = StatusChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         to_status, note = data.validated_data["status"], data.validated_data["note"]
+        if not permissions.may_set_status(request.user, to_status):
+            raise PermissionDenied(f"Setting an order {to_status} needs its permission.")
         if to_status == OrderStatus.REFUNDED:  # an offline refund: with its credit note
             order = self.get_object()
             order = order_refund_record(

@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from accounts.models import User
+from accounts.roles import KITCHEN, MANAGER, staff_groups_ensure
 from catalog import demo_menu
 from catalog.options import options_seed
 from catalog.seeding import MenuSeedResult, menu_seed, products_generate
@@ -21,7 +23,12 @@ DEMO_SHOPPERS = [
     ("budi@example.com", "Budi Santoso", "+62 812 1111 2222"),
     ("siti@example.com", "Siti Rahmawati", "+62 813 3333 4444"),
 ]
-DEMO_STAFF = ("staff@example.com", "Foodies Staff")
+# Demo staff, each in a role's group (accounts/roles.py): the manager runs the shop (the
+# README's walkthrough), the cook only the kitchen board.
+DEMO_STAFF = [
+    ("staff@example.com", "Foodies Staff", MANAGER, "manager: menu, stock, orders, refunds, invoices"),
+    ("kitchen@example.com", "Foodies Kitchen", KITCHEN, "kitchen: orders and the kitchen board"),
+]
 
 
 def counted(n: int, singular: str, plural: str) -> str:
@@ -71,17 +78,23 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Products: {products} generated in {elapsed:.1f}s."))
 
     def seed_users(self) -> int:
-        accounts = [(email, name, phone, False) for email, name, phone in DEMO_SHOPPERS]
+        staff_groups_ensure()  # a reset_db flush leaves the groups table empty
+        accounts = [(email, name, phone, None) for email, name, phone in DEMO_SHOPPERS]
         if settings.DEBUG:
-            accounts.append((*DEMO_STAFF, "", True))
+            accounts += [(email, name, "", group) for email, name, group, _ in DEMO_STAFF]
         created = 0
-        for email, name, phone, staff in accounts:
+        for email, name, phone, group in accounts:
             if User.objects.filter(email=email).exists():
                 continue
-            if staff:
-                User.objects.create_superuser(email=email, password=settings.DEMO_PASSWORD, name=name)
-            else:
-                User.objects.create_user(email=email, password=settings.DEMO_PASSWORD, name=name, phone=phone)
+            user = User.objects.create_user(
+                email=email,
+                password=settings.DEMO_PASSWORD,
+                name=name,
+                phone=phone,
+                is_staff=group is not None,
+            )
+            if group is not None:
+                user.groups.add(Group.objects.get(name=group))
             created += 1
         return created
 
@@ -143,4 +156,5 @@ class Command(BaseCommand):
         for email, name, _phone in DEMO_SHOPPERS:
             self.stdout.write(f"    shopper  {email}  ({name})")
         if settings.DEBUG:
-            self.stdout.write(f"    staff    {DEMO_STAFF[0]}  (admin and kitchen)")
+            for email, _name, _group, does in DEMO_STAFF:
+                self.stdout.write(f"    staff    {email}  ({does})")
