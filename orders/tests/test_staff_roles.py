@@ -12,7 +12,7 @@ from orders.models import Order, OrderStatus
 from orders.tests.factories import place_order
 from orders.tests.test_admin import CHANGELIST, action_data, change_url, move_url, pay
 from payments.models import Payment
-from payments.services import payment_open
+from payments.services.opening import payment_open
 
 pytestmark = pytest.mark.django_db
 
