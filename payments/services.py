@@ -51,6 +51,7 @@ from payments.exceptions import (
     RefundNotAllowed,
 )
 from payments.gateways import GatewayError, get_gateway
+from payments.gateways.base import notification_codes_agree
 from payments.gateways.mock import mock_transaction_complete
 from payments.models import Payment, PaymentNotification
 from payments.selectors import PAYMENT_ERROR_TEXT, payment_current, payment_error
@@ -583,6 +584,16 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
                 "status": "error",
                 "detail": "The payment status could not be confirmed; retry later.",
             }
+    elif not notification_codes_agree(
+        transaction_status=notified.transaction_status, status_code=payload["status_code"]
+    ):
+        # Acting on the body alone: its transaction_status is unsigned, but the status_code
+        # beside it is signed. A pair Midtrans never sends is a forged status.
+        detail = "status_code does not fit transaction_status."
+        _notification_finish(
+            notification.pk, outcome=Outcome.REJECTED, detail=detail, http_status=400, **described
+        )
+        return 400, {"status": "rejected", "detail": detail}
 
     PaymentNotification.objects.filter(pk=notification.pk).update(**described)
     result = _payment_apply(
