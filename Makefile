@@ -90,17 +90,21 @@ stress: install
 fuzz: install
 	$(PY) .ci/fuzz.py $(FUZZ_ARGS)
 
-# Security checks: Django's deploy check with production settings, and bandit on the
-# project's code (tests and migrations aside). Any medium or high finding fails; one judged
-# harmless carries `# nosec BXXX` with its reason on the line above. CACHE_URL names a Redis,
-# as a production deployment must (accounts.W001 warns about per-process throttles); the
-# check does not connect to it.
+# Security checks: Django's deploy check with production settings (and the project's own:
+# payments/checks.py, accounts/checks.py), and bandit on the project's code (tests and
+# migrations aside). Any medium or high finding fails; one judged harmless carries
+# `# nosec BXXX` with its reason on the line above. The settings are a real deployment's:
+# Midtrans with a (random, sandbox-shaped) server key and status verification on, never the
+# mock, which production refuses; CACHE_URL names a Redis, as a production deployment must
+# (accounts.W001 warns about per-process throttles). The check connects to neither.
 BANDIT_PATHS := accounts catalog cart orders payments invoices config bench .ci manage.py gunicorn.conf.py
 security: install
 	env DEBUG=false SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
 		ALLOWED_HOSTS=shop.example.com DATABASE_URL=sqlite:///$(CURDIR)/.ci-security.sqlite3 \
 		CACHE_URL=redis://127.0.0.1:6379/1 \
 		SECURE_SSL_REDIRECT=true SESSION_COOKIE_SECURE=true CSRF_COOKIE_SECURE=true \
+		PAYMENT_GATEWAY=midtrans MIDTRANS_IS_PRODUCTION=false MIDTRANS_VERIFY_STATUS=true \
+		MIDTRANS_SERVER_KEY="SB-Mid-server-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(18))')" \
 		$(PY) manage.py check --deploy --fail-level WARNING
 	rm -f .ci-security.sqlite3*
 	$(VENV)/bin/bandit -q -r $(BANDIT_PATHS) -x '*/tests/*,*/migrations/*' --severity-level medium

@@ -188,6 +188,10 @@ def main() -> int:
         **os.environ,
         **scratch.app_env(database_url=database.url, cache_url=None),
         "PAYMENT_GATEWAY": "mock",
+        # DEBUG is off: the mock runs only when allowed (payments/checks.py).
+        "PAYMENT_MOCK_ALLOWED": "true",
+        # schemathesis reads the schema from the server.
+        "API_DOCS_PUBLIC": "true",
         "MIDTRANS_VERIFY_STATUS": "true",
         "PUBLIC_BASE_URL": "http://127.0.0.1",
         "EMAIL_URL": "dummymail://",

@@ -5,3 +5,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_asgi_application()
+
+# uvicorn runs none of Django's checks: refuse to serve a configuration they reject.
+from payments.checks import refuse_to_serve  # noqa: E402 (apps are loaded only now)
+
+refuse_to_serve()

@@ -7,8 +7,10 @@ off unless asked for, and then `SECRET_KEY` must be given.
 import hashlib
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "config.middleware.ApiJsonErrorsMiddleware",
     "config.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (django-csp), see Security below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -192,6 +195,35 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
 # Load balancers probe the health check over plain HTTP on the internal hop.
 SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
 X_FRAME_OPTIONS = "DENY"
+# Staff sessions (the admin) end after this many seconds, not Django's two weeks.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
+# Where the admin lives: a path of one's own keeps it out of the scanners' way.
+ADMIN_URL = env.str("ADMIN_URL", default="admin/").strip("/") + "/"
+if ADMIN_URL == "/" or ADMIN_URL.startswith(("api/", "payments/", "static/", "media/")):
+    raise ImproperlyConfigured(f"ADMIN_URL must be a path of its own, such as `admin/`, not {ADMIN_URL!r}.")
+# Swagger UI (/api/docs/) and the OpenAPI schema (/api/schema/): a 404 when off.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
+# Content-Security-Policy on every response (django-csp): scripts, styles, images, fonts
+# and requests from this site only; no plugins, no framing, forms post only here. Inline
+# <style> blocks need the response's nonce; style attributes (the admin's) are allowed,
+# they run no script. Images may also come from MEDIA_URL's host when it is absolute.
+_media = urlsplit(MEDIA_URL)
+_media_origin = [f"{_media.scheme}://{_media.netloc}"] if _media.netloc else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:", *_media_origin],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Django REST framework ----------------------------------------------------------
 REST_FRAMEWORK = {
@@ -286,7 +318,8 @@ MIDTRANS_IS_PRODUCTION = env.bool("MIDTRANS_IS_PRODUCTION", default=False)
 # Empty: midtransclient's own sandbox or production URLs. The Snap one ends in /snap/v1.
 MIDTRANS_SNAP_BASE_URL = env.str("MIDTRANS_SNAP_BASE_URL", default="").rstrip("/")
 MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="").rstrip("/")
-# Act on the status API's answer rather than on the notification's body.
+# Act on the status API's answer rather than on the notification's body. Off only with
+# DEBUG (payments/checks.py): the body's transaction_status is not covered by the signature.
 MIDTRANS_VERIFY_STATUS = env.bool("MIDTRANS_VERIFY_STATUS", default=True)
 MIDTRANS_TIMEOUT_CONNECT = env.float("MIDTRANS_TIMEOUT_CONNECT", default=3.05)
 MIDTRANS_TIMEOUT_READ = env.float("MIDTRANS_TIMEOUT_READ", default=10.0)
@@ -299,12 +332,16 @@ if PAYMENT_OPENING_STALE_SECONDS <= MIDTRANS_TIMEOUT_CONNECT + MIDTRANS_TIMEOUT_
     raise ImproperlyConfigured(
         "PAYMENT_OPENING_STALE_SECONDS must exceed MIDTRANS_TIMEOUT_CONNECT + MIDTRANS_TIMEOUT_READ."
     )
-# `midtrans` or `mock`; the mock (offline, for development and demos) unless a server key is set.
-PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="midtrans" if MIDTRANS_SERVER_KEY else "mock")
+# `midtrans` or `mock`. Default: the mock (offline) only with DEBUG and no server key;
+# otherwise Midtrans. Without DEBUG the mock runs only when chosen here together with
+# PAYMENT_MOCK_ALLOWED=true (demos, staging); payments/checks.py refuses anything else
+# (and a Midtrans without its key) before `check`, `migrate` or the server starts.
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="") or (
+    "mock" if DEBUG and not MIDTRANS_SERVER_KEY else "midtrans"
+)
 if PAYMENT_GATEWAY not in ("midtrans", "mock"):
     raise ImproperlyConfigured("PAYMENT_GATEWAY must be `midtrans` or `mock`.")
-if PAYMENT_GATEWAY == "midtrans" and not MIDTRANS_SERVER_KEY:
-    raise ImproperlyConfigured("PAYMENT_GATEWAY=midtrans needs MIDTRANS_SERVER_KEY.")
+PAYMENT_MOCK_ALLOWED = env.bool("PAYMENT_MOCK_ALLOWED", default=False)
 # The key the mock gateway signs its notifications with; by default derived from SECRET_KEY.
 MOCK_GATEWAY_KEY = env.str(
     "MOCK_GATEWAY_KEY", default="mock-" + hashlib.sha256(f"mock-gateway:{SECRET_KEY}".encode()).hexdigest()

@@ -2,16 +2,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api import exceptions
 from config.bench import bench_urlpatterns
+from config.views import ApiDocsView, ApiSchemaView
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include("config.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Only with API_DOCS_PUBLIC; else a 404 like any unknown path.
+    path("api/schema/", ApiSchemaView.as_view(), name="schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     # The mock gateway's payment page and Snap's "finish" page (HTML).
     path("payments/", include("payments.urls")),
     # Anything else under /api/ is a JSON 404, also with DEBUG on and without the slash

@@ -1,10 +1,15 @@
+from django.conf import settings
 from django.db import DatabaseError, connection
+from django.http import HttpResponseBase
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from config.exceptions import api_not_found
 
 
 class HealthView(APIView):
@@ -26,3 +31,22 @@ class HealthView(APIView):
         except DatabaseError:
             return Response({"status": "error", "database": "unavailable"}, status=503)
         return Response({"status": "ok", "database": "ok"})
+
+
+class PublicDocsOnly:
+    """The API's documentation exists only with API_DOCS_PUBLIC (default: with DEBUG); else
+    its paths answer the same JSON 404 as any unknown path under /api/."""
+
+    def dispatch(self, request, *args, **kwargs) -> HttpResponseBase:
+        if not settings.API_DOCS_PUBLIC:
+            return api_not_found(request)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ApiSchemaView(PublicDocsOnly, SpectacularAPIView):
+    pass
+
+
+class ApiDocsView(PublicDocsOnly, SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script served from its own URL (`?script`), not inline,
+    so the page runs under a Content-Security-Policy that allows no inline script."""

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 from django.core import checks
 
 
@@ -7,16 +6,6 @@ class PaymentsConfig(AppConfig):
     name = "payments"
 
     def ready(self) -> None:
-        checks.register(check_gateway_settings)
+        from payments.checks import TAG, check_payment_settings
 
-
-def check_gateway_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    if settings.PAYMENT_GATEWAY == "mock" and settings.MIDTRANS_IS_PRODUCTION:
-        return [
-            checks.Error(
-                "The mock payment gateway cannot run with MIDTRANS_IS_PRODUCTION on.",
-                hint="Set MIDTRANS_SERVER_KEY (and PAYMENT_GATEWAY=midtrans), or turn MIDTRANS_IS_PRODUCTION off.",
-                id="payments.E001",
-            )
-        ]
-    return []
+        checks.register(check_payment_settings, TAG)

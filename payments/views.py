@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from payments.exceptions import MockTransactionClosed, MockTransactionNotFound
@@ -12,6 +13,7 @@ from payments.services.webhook import payment_mock_complete
 ACTION_LABELS = {"settlement": "Pay", "deny": "Deny", "cancel": "Cancel", "expire": "Let it expire"}
 
 
+@never_cache  # Cache-Control: no-store: the page holds a payment capability and an order
 @require_http_methods(["GET", "POST"])
 def mock_checkout(request: HttpRequest, token: str) -> HttpResponse:
     """The mock gateway's payment page: the order's summary and one button per outcome.

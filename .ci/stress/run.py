@@ -211,6 +211,8 @@ def app_environment(args, *, database_url: str, redis: StressRedis, workdir: Pat
         "CELERY_TASK_DEFAULT_QUEUE": "foodies-stress",
         "CELERY_BEAT_SCHEDULE_FILENAME": str(workdir / "beat-schedule"),
         "PAYMENT_GATEWAY": "mock",
+        # DEBUG is off: the mock runs only when allowed (payments/checks.py).
+        "PAYMENT_MOCK_ALLOWED": "true",
         "MOCK_GATEWAY_KEY": "mock-stress-" + secrets.token_hex(16),
         "MIDTRANS_VERIFY_STATUS": "true",
         "EMAIL_URL": f"filemail:///{workdir / 'mail'}",

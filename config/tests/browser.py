@@ -90,9 +90,20 @@ def page(chromium, live_server, request) -> Iterator:
     context = chromium.new_context(base_url=live_server.url, accept_downloads=True)
     context.set_default_timeout(STEP_TIMEOUT_MS)
     context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    # Every Content-Security-Policy violation fails the test: the page reports it as an
+    # event (kept on window) and Chromium logs it to the console.
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"CSP violation (console): {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.on(
         "response",
         lambda response: (
@@ -104,9 +115,30 @@ def page(chromium, live_server, request) -> Iterator:
     request.node.browser_problems = problems
     _screenshot_path(request.node.nodeid).unlink(missing_ok=True)  # one from an earlier failed run
     yield page
+    _collect_csp_violations(page, problems)
     context.close()
     if problems and not getattr(request.node, "browser_failed", False):
         pytest.fail("The pages had problems:\n" + "\n".join(problems))
+
+
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${document.location.pathname}`);
+});
+"""
+
+
+def _collect_csp_violations(page, problems: list[str]) -> None:
+    """Move the violations the current page recorded into `problems` (earlier pages' are in
+    the console messages)."""
+    try:
+        found = page.evaluate(
+            "() => { const v = window.__cspViolations || []; window.__cspViolations = []; return v; }"
+        )
+    except Exception:  # the page is gone or mid-navigation: the console listener still saw them
+        return
+    problems.extend(f"CSP violation: {violation}" for violation in found)
 
 
 def _screenshot_path(nodeid: str) -> Path:

@@ -29,9 +29,11 @@ MENU_PRICES = 46
 NOTHING_NEW_HOURS = "Opening hours and pickup slots: nothing new."
 
 
-def seed(*args: str) -> list[str]:
+def seed(*args: str, demo_accounts: bool = True) -> list[str]:
+    """`manage.py seed`; the suite runs with DEBUG off, so the demo shoppers are asked for
+    with --demo-accounts unless `demo_accounts` is False."""
     out = StringIO()
-    call_command("seed", *args, stdout=out)
+    call_command("seed", *args, *(["--demo-accounts"] if demo_accounts else []), stdout=out)
     return out.getvalue().splitlines()
 
 
@@ -272,7 +274,7 @@ def test_seed_products_reports_progress_by_tenths_when_not_a_terminal(db):
         "Generating products: 1000/2500 (40%)\n"
         "Generating products: 2000/2500 (80%)\n"
         "Generating products: 2500/2500 (100%)\n"
-        "Users: 2 created.\n"
+        "Users: no demo accounts (DEBUG is off; --demo-accounts creates them).\n"
     )
     assert "\r" not in out.getvalue()
 
@@ -312,6 +314,32 @@ def test_seed_refuses_a_negative_product_count(db):
         seed("--products", "-1")
 
     assert Product.objects.count() == 0
+
+
+def test_seed_creates_no_demo_account_with_debug_off(db, settings):
+    """Issue 24 item 10: `manage.py seed` on a production site (DEBUG off) created
+    budi@example.com and siti@example.com with the password printed in the README, so
+        POST /api/v1/auth/token/ {"email": "budi@example.com", "password": "foodies-demo-123"}
+    logged anyone in. Now they exist only with DEBUG on or --demo-accounts."""
+    settings.DEBUG = False
+
+    output = seed(demo_accounts=False)
+
+    assert output[0] == "Users: no demo accounts (DEBUG is off; --demo-accounts creates them)."
+    assert User.objects.count() == 0
+    assert Product.objects.count() == MENU_PRODUCTS  # the rest of the demo shop is there
+
+
+def test_seed_demo_accounts_without_debug_makes_shoppers_but_no_staff(db, settings):
+    settings.DEBUG = False
+
+    assert seed("--demo-accounts", demo_accounts=False)[0] == "Users: 2 created."
+
+    assert list(User.objects.order_by("email").values_list("email", "is_staff")) == [
+        ("budi@example.com", False),
+        ("siti@example.com", False),
+    ]
+    assert User.objects.get(email="budi@example.com").check_password("foodies-demo-123")
 
 
 def test_seed_creates_the_staff_account_only_with_debug_on(db, settings):

@@ -1,5 +1,6 @@
 """Payment gateways: Midtrans (`midtrans.py`) and an offline mock that speaks its protocol
-(`mock.py`). `PAYMENT_GATEWAY` chooses; the mock when no Midtrans server key is set."""
+(`mock.py`). `PAYMENT_GATEWAY` chooses; the mock by default only with DEBUG on and no
+Midtrans server key (payments/checks.py says where else it may run)."""
 
 import threading
 

@@ -4,7 +4,8 @@ It keeps its own transactions (`MockTransaction`, what Midtrans would keep on it
 A shopper pays on `/payments/mock/{token}/` (or `POST /api/v1/payments/mock/{token}/`):
 the transaction changes here, then a Midtrans-shaped notification signed with
 `MOCK_GATEWAY_KEY` goes through the same webhook handler as Midtrans's. Its status lookup
-answers like Midtrans's status API. It refuses to exist when `MIDTRANS_IS_PRODUCTION` is on.
+answers like Midtrans's status API. It refuses to exist against production Midtrans, and
+without DEBUG unless PAYMENT_MOCK_ALLOWED is on (`mock_refusal`).
 """
 
 import secrets
@@ -19,7 +20,13 @@ from django.utils import timezone
 
 from orders.models import Order
 from payments.exceptions import MockTransactionClosed, MockTransactionNotFound
-from payments.gateways.base import GatewayError, OpenedPayment, midtrans_signature, signature_matches
+from payments.gateways.base import (
+    NOTIFICATION_STATUS_CODES,
+    GatewayError,
+    OpenedPayment,
+    midtrans_signature,
+    signature_matches,
+)
 from payments.models import MockTransaction
 
 # What the shopper can do on the mock page, in Midtrans's words.
@@ -28,23 +35,28 @@ PAYMENT_TYPES = ("bank_transfer", "credit_card", "gopay", "qris", "shopeepay", "
 # Where the shopper can still act: waiting, or denied (Snap lets them try again).
 OPEN_STATUSES = frozenset({"pending", "deny"})
 
-# Midtrans's `status_code` per transaction status: in notifications, and in status answers.
-NOTIFICATION_CODES = {
-    "capture": "200",
-    "settlement": "200",
-    "refund": "200",
-    "partial_refund": "200",
-    "pending": "201",
-    "deny": "202",
-    "cancel": "202",
-    "expire": "202",
-}
-STATUS_API_CODES = {**NOTIFICATION_CODES, "expire": "407"}
+# Midtrans's `status_code` per transaction status in its status API's answers.
+STATUS_API_CODES = {**NOTIFICATION_STATUS_CODES, "expire": "407"}
+
+
+def mock_refusal() -> str | None:
+    """Why the mock gateway may not run with the current settings, or None when it may:
+    never against production Midtrans, and without DEBUG only when allowed explicitly.
+    The one rule: the system check (payments/checks.py), the gateway and its pages use it."""
+    if settings.MIDTRANS_IS_PRODUCTION:
+        return "The mock payment gateway cannot run with MIDTRANS_IS_PRODUCTION on."
+    if not settings.DEBUG and not settings.PAYMENT_MOCK_ALLOWED:
+        return (
+            "The mock payment gateway marks orders paid for free: with DEBUG off it runs only "
+            "with PAYMENT_MOCK_ALLOWED=true."
+        )
+    return None
 
 
 def refuse_in_production() -> None:
-    if settings.MIDTRANS_IS_PRODUCTION:
-        raise ImproperlyConfigured("The mock payment gateway does not run with MIDTRANS_IS_PRODUCTION on.")
+    reason = mock_refusal()
+    if reason:
+        raise ImproperlyConfigured(reason)
 
 
 def _amount(value: int) -> str:
@@ -83,7 +95,7 @@ def notification_for(tx: MockTransaction) -> dict[str, Any]:
     """The notification Midtrans would send for the transaction as it is now."""
     return _answer(
         tx,
-        status_code=NOTIFICATION_CODES[tx.transaction_status],
+        status_code=NOTIFICATION_STATUS_CODES[tx.transaction_status],
         message="midtrans payment notification",
     )
 
@@ -188,8 +200,8 @@ def _set(tx: MockTransaction, **fields) -> None:
 
 
 def _check_mock_in_use() -> None:
-    # Its pages exist only while it is the gateway, and never in production.
-    if settings.PAYMENT_GATEWAY != "mock" or settings.MIDTRANS_IS_PRODUCTION:
+    # Its pages exist only while it is the gateway, and only where it may run.
+    if settings.PAYMENT_GATEWAY != "mock" or mock_refusal():
         raise MockTransactionNotFound()
 
 

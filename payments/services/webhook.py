@@ -11,6 +11,7 @@ from django.conf import settings
 from orders.services import GATEWAY
 from payments.gateways import GatewayError, get_gateway
 from payments.gateways.answers import NOTIFICATION_FIELDS, MalformedAnswer, answer_parse, holds_nul
+from payments.gateways.base import notification_codes_agree
 from payments.gateways.mock import mock_transaction_complete
 from payments.models import Payment, PaymentNotification
 from payments.services.apply import payment_apply
@@ -110,6 +111,16 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
                 "status": "error",
                 "detail": "The payment status could not be confirmed; retry later.",
             }
+    elif not notification_codes_agree(
+        transaction_status=notified.transaction_status, status_code=payload["status_code"]
+    ):
+        # Acting on the body alone: its transaction_status is unsigned, but the status_code
+        # beside it is signed. A pair Midtrans never sends is a forged status.
+        detail = "status_code does not fit transaction_status."
+        _notification_finish(
+            notification.pk, outcome=Outcome.REJECTED, detail=detail, http_status=400, **described
+        )
+        return 400, {"status": "rejected", "detail": detail}
 
     PaymentNotification.objects.filter(pk=notification.pk).update(**described)
     result = payment_apply(

@@ -37,13 +37,21 @@ def counted(n: int, singular: str, plural: str) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Create demo shopper accounts, the demo menu, the weekly opening hours (when there are "
-        "none) and the pickup slots of the booking window and the day after; while DEBUG is on, also a staff "
-        "account. Idempotent. --products N adds N generated products for load tests."
+        "Create the demo menu, the weekly opening hours (when there are none), the pickup "
+        "slots of the booking window and the day after, and the staff groups; while DEBUG is "
+        "on (or with --demo-accounts) the demo shopper accounts, and while DEBUG is on the demo "
+        "staff (a manager and a cook), all with the password the README prints. Idempotent. "
+        "--products N adds N generated products for load tests."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--logins", action="store_true", help="Only print the demo logins.")
+        parser.add_argument(
+            "--demo-accounts",
+            action="store_true",
+            help="Create the demo shoppers although DEBUG is off (a demo or staging site): their "
+            "password is public.",
+        )
         parser.add_argument(
             "--products",
             type=int,
@@ -52,7 +60,7 @@ class Command(BaseCommand):
             help="Also generate N priced, in-stock products (numbered on from earlier runs).",
         )
 
-    def handle(self, *args, logins: bool = False, products: int = 0, **options):
+    def handle(self, *args, logins: bool = False, products: int = 0, demo_accounts: bool = False, **options):
         if logins:
             self.print_logins()
             return
@@ -60,7 +68,7 @@ class Command(BaseCommand):
             raise CommandError("--products takes a number of 0 or more.")
         # One transaction: a failure anywhere leaves the database as it was.
         with transaction.atomic(durable=True):
-            users = self.seed_users()
+            users = self.seed_users(demo_accounts=demo_accounts or settings.DEBUG)
             menu = menu_seed(categories=demo_menu.CATEGORIES, products=demo_menu.PRODUCTS)
             option_groups = options_seed(groups=demo_menu.OPTION_GROUPS)
             hours = hours_seed_demo()
@@ -70,15 +78,23 @@ class Command(BaseCommand):
                 self.generate(count=products)
             elapsed = time.monotonic() - started
         # Reported only once committed, so the summary never claims what was rolled back.
-        self.stdout.write(self.style.SUCCESS(f"Users: {users} created."))
+        if users is None:
+            self.stdout.write("Users: no demo accounts (DEBUG is off; --demo-accounts creates them).")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Users: {users} created."))
         self.stdout.write(self.style.SUCCESS(self.menu_summary(menu)))
         self.stdout.write(self.style.SUCCESS(f"Option groups: {option_groups} created."))
         self.stdout.write(self.style.SUCCESS(self.hours_summary(hours=hours, slots=slots)))
         if products:
             self.stdout.write(self.style.SUCCESS(f"Products: {products} generated in {elapsed:.1f}s."))
 
-    def seed_users(self) -> int:
-        staff_groups_ensure()  # a reset_db flush leaves the groups table empty
+    def seed_users(self, *, demo_accounts: bool) -> int | None:
+        """The staff groups (a reset_db flush leaves their table empty), then the demo
+        accounts (their password is in the README): never on a production site unless asked
+        for; the staff ones only while DEBUG is on. None: no accounts asked for."""
+        staff_groups_ensure()
+        if not demo_accounts:
+            return None
         accounts = [(email, name, phone, None) for email, name, phone in DEMO_SHOPPERS]
         if settings.DEBUG:
             accounts += [(email, name, "", group) for email, name, group, _ in DEMO_STAFF]
