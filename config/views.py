@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.exceptions import api_not_found
+from config.api.exceptions import api_not_found
 
 
 class HealthView(APIView):
