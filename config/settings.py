@@ -198,6 +198,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "checkout": env.str("THROTTLE_CHECKOUT", default="10/min"),
+        # Webhook calls refused as unsigned or malformed, per client address.
+        "webhook_rejected": env.str("THROTTLE_WEBHOOK_REJECTED", default="30/min"),
     },
     # Number of trusted proxies in front of the app. 0 means REMOTE_ADDR is the client:
     # a client-sent X-Forwarded-For is never trusted for throttling.
@@ -237,6 +239,15 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings ----------------------------------------------------------------
 CURRENCY = "IDR"
 CART_MAX_QUANTITY = env.int("CART_MAX_QUANTITY", default=50)
+# Limits against hoarding (README, "Limits"): units of one product in a cart whatever the
+# options and notes, lines in a cart, and orders awaiting payment per shopper at once.
+CART_MAX_UNITS_PER_PRODUCT = env.int("CART_MAX_UNITS_PER_PRODUCT", default=50)
+CART_MAX_LINES = env.int("CART_MAX_LINES", default=30)
+MAX_UNPAID_ORDERS = env.int("MAX_UNPAID_ORDERS", default=2)
+# The Midtrans webhook: the largest body read (a notification is a few kB), and how long
+# notifications tied to no payment are kept.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=90)
 ORDER_PAYMENT_TTL_MINUTES = env.int("ORDER_PAYMENT_TTL_MINUTES", default=60)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # A key still "in progress" after this long belongs to a request that died mid-way.
@@ -257,6 +268,11 @@ for _name, _least in [
     ("PICKUP_DAYS_AHEAD", 0),
     ("PICKUP_SLOT_CAPACITY", 0),
     ("PICKUP_MIN_LEAD_MINUTES", 0),
+    ("CART_MAX_UNITS_PER_PRODUCT", 1),
+    ("CART_MAX_LINES", 1),
+    ("MAX_UNPAID_ORDERS", 1),
+    ("WEBHOOK_MAX_BODY_BYTES", 1024),
+    ("WEBHOOK_RETENTION_DAYS", 1),
 ]:
     if globals()[_name] < _least:
         raise ImproperlyConfigured(f"{_name} must be at least {_least}.")
@@ -350,6 +366,7 @@ RECONCILE_MIN_AGE_SECONDS = env.int("RECONCILE_MIN_AGE_SECONDS", default=60)
 SCHEDULE_SWITCH_PRICES_SECONDS = env.int("SCHEDULE_SWITCH_PRICES_SECONDS", default=60)
 SCHEDULE_SEND_DUE_RECEIPTS_SECONDS = env.int("SCHEDULE_SEND_DUE_RECEIPTS_SECONDS", default=300)
 SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS = env.int("SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS", default=86400)
+SCHEDULE_PURGE_NOTIFICATIONS_SECONDS = env.int("SCHEDULE_PURGE_NOTIFICATIONS_SECONDS", default=86400)
 _periodic = {
     "expire-due-orders": ("payments.tasks.expire_due_orders", SCHEDULE_EXPIRE_ORDERS_SECONDS),
     "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
@@ -359,6 +376,7 @@ _periodic = {
         "orders.tasks.purge_idempotency_keys",
         SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS,
     ),
+    "purge-notifications": ("payments.tasks.purge_notifications", SCHEDULE_PURGE_NOTIFICATIONS_SECONDS),
 }
 for _name, (_task, _seconds) in _periodic.items():
     if _seconds < 1:
