@@ -85,13 +85,16 @@ class MidtransNotificationView(APIView):
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        raw_body = body_read_limited(request._request, limit=settings.WEBHOOK_MAX_BODY_BYTES)
+        # The site-wide DATA_UPLOAD_MAX_MEMORY_SIZE still holds if it is the smaller.
+        limit = min(settings.WEBHOOK_MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or float("inf"))
+        raw_body = body_read_limited(request._request, limit=int(limit))
         if raw_body is None:
-            logger.warning("Webhook body over %s bytes refused", settings.WEBHOOK_MAX_BODY_BYTES)
+            logger.warning("Webhook body over %s bytes refused", limit)
             status_code = 413
             answer = {
                 "status": "rejected",
-                "detail": f"The body is larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes.",
+                "detail": f"The body is larger than {limit} bytes.",
+                "code": "request_too_large",
             }
         else:
             status_code, answer = services.notification_handle(raw_body=raw_body)

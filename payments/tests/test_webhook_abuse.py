@@ -78,7 +78,11 @@ def test_a_body_over_the_limit_is_413_and_stores_nothing(settings, api_client, m
     response = post_notification(api_client, body)
     assert (response.status_code, response.json()) == (
         413,
-        {"status": "rejected", "detail": f"The body is larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes."},
+        {
+            "status": "rejected",
+            "detail": f"The body is larger than {settings.WEBHOOK_MAX_BODY_BYTES} bytes.",
+            "code": "request_too_large",
+        },
     )
     assert database_state() == before
 
