@@ -32,6 +32,7 @@ def test_every_scheduled_job_names_a_registered_task():
         "switch-due-prices": "catalog.tasks.switch_due_prices",
         "send-due-receipts": "orders.tasks.send_due_receipts",
         "purge-idempotency-keys": "orders.tasks.purge_idempotency_keys",
+        "purge-notifications": "payments.tasks.purge_notifications",
     }
     assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
     assert schedule["expire-due-orders"]["schedule"] == 60.0
