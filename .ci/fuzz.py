@@ -200,6 +200,10 @@ def main() -> int:
         "MEDIA_ROOT": str(workdir / "media"),
         "MOCK_GATEWAY_KEY": "mock-fuzz-" + os.urandom(16).hex(),
         "LOG_LEVEL": "ERROR",
+        # Alice checks out again and again: with the default of 2 every checkout after her
+        # second would be a 409 too_many_unpaid_orders and the fuzzer would stop reaching
+        # the placed-order paths. The cap itself is pinned by orders/tests/test_unpaid_limit.py.
+        "MAX_UNPAID_ORDERS": "100000",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     os.environ.update(env)

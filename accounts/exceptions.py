@@ -21,7 +21,7 @@ class LoginLocked(DomainError):
     """Too many failed password checks for this account or from this client address
     (accounts.login_limits); the lock ends by itself after `retry_after` seconds."""
 
-    status_code = 429
+    status = HTTPStatus.TOO_MANY_REQUESTS
     code = "login_locked"
     default_detail = "Too many failed attempts: try again later."
 

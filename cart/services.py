@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from cart.exceptions import CartLineLimit, CartProductLimit
 from cart.models import Cart, CartItem
 from catalog.exceptions import ProductUnavailable
 from catalog.models import Product
@@ -44,13 +45,36 @@ def check_for_sale(product: Product) -> None:
         product = product_queryset().get(pk=product.pk)  # switched just now: read it again
     with_bundle_components([product])
     verdict = sellability(product, price=product.current_price)
-    if verdict.reason is Unsellable.INACTIVE:
-        raise NotFound  # off the menu: as unknown as a slug that never was (names nothing)
+    if verdict.reason is Unsellable.INACTIVE:  # went off the menu since the lookup: as unknown
+        raise ValidationError({"product": [f'No product with slug "{product.slug}".']})
     if not verdict.for_sale:
         # The same verdict, code and status as checkout's (orders.services): 409.
         raise ProductUnavailable(
             f"{product.name} {REASON_TEXT[verdict.reason]}.",
             products=[{"slug": product.slug, "name": product.name, "reason": verdict.reason.value}],
+        )
+
+
+def check_cart_limits(
+    *, cart: Cart, product: Product, adding: int, new_line: bool, replacing: int = 0
+) -> None:
+    """The limits against hoarding, on a locked cart: at most CART_MAX_UNITS_PER_PRODUCT
+    units of `product` over all its lines (another note or option is another line, not
+    another allowance), and at most CART_MAX_LINES lines. `adding` units are to be added,
+    in place of `replacing` ones already counted (a quantity change)."""
+    if new_line:
+        limit = settings.CART_MAX_LINES
+        if CartItem.objects.filter(cart=cart).count() >= limit:
+            raise CartLineLimit(f"A cart holds at most {limit} lines.", limit=limit)
+    limit = settings.CART_MAX_UNITS_PER_PRODUCT
+    in_cart = CartItem.objects.filter(cart=cart, product=product).aggregate(n=Sum("quantity"))["n"] or 0
+    if in_cart - replacing + adding > limit:
+        raise CartProductLimit(
+            f"At most {limit} of {product.name} in one cart, whatever the options and notes; "
+            f"it holds {in_cart}.",
+            product=product.slug,
+            limit=limit,
+            in_cart=in_cart,
         )
 
 
@@ -69,7 +93,8 @@ def cart_add_item(
 ) -> CartItem:
     """Add a product for sale with the shopper's choice of options and a note. The same
     dish with the same choice and note grows its line (up to CART_MAX_QUANTITY); another
-    choice or note is another line. The choice must meet the dish's option groups."""
+    choice or note is another line. The choice must meet the dish's option groups, and the
+    cart's limits hold (`check_cart_limits`)."""
     check_quantity(quantity)
     check_for_sale(product)
     chosen = options_resolve(product=product, refs=list(options))
@@ -78,6 +103,7 @@ def cart_add_item(
     cart = cart_lock(user=user)
     item = CartItem.objects.filter(cart=cart, product=product, options_key=key, note=note).first()
     if item is None:
+        check_cart_limits(cart=cart, product=product, adding=quantity, new_line=True)
         item = CartItem.objects.create(
             cart=cart, product=product, quantity=quantity, options_key=key, note=note
         )
@@ -93,6 +119,7 @@ def cart_add_item(
                 ]
             }
         )
+    check_cart_limits(cart=cart, product=product, adding=quantity, new_line=False)
     CartItem.objects.filter(pk=item.pk).update(quantity=F("quantity") + quantity)
     item.quantity = total  # the cart row lock keeps anyone else from changing it meanwhile
     return item
@@ -100,10 +127,16 @@ def cart_add_item(
 
 @transaction.atomic
 def cart_set_quantity(*, user: User, item_id: int, quantity: int) -> CartItem:
+    """Set a line's quantity, within CART_MAX_QUANTITY and the cart's per-product limit."""
     check_quantity(quantity)
-    item = CartItem.objects.select_for_update().filter(pk=item_id, cart__user=user).first()
+    cart = Cart.objects.select_for_update().filter(user=user).first()
+    item = cart and CartItem.objects.select_related("product").filter(pk=item_id, cart=cart).first()
     if item is None:
         raise NotFound
+    if quantity > item.quantity:
+        check_cart_limits(
+            cart=cart, product=item.product, adding=quantity, new_line=False, replacing=item.quantity
+        )
     item.quantity = quantity
     item.save(update_fields=["quantity", "updated_at"])
     return item

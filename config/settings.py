@@ -247,6 +247,8 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
         "register": env.str("THROTTLE_REGISTER", default="10/hour"),
         "checkout": env.str("THROTTLE_CHECKOUT", default="10/min"),
+        # Webhook calls refused as unsigned or malformed, per client address.
+        "webhook_rejected": env.str("THROTTLE_WEBHOOK_REJECTED", default="30/min"),
     },
     # Number of trusted proxies in front of the app. 0 means REMOTE_ADDR is the client:
     # a client-sent X-Forwarded-For is never trusted for throttling.
@@ -286,6 +288,15 @@ SPECTACULAR_SETTINGS = {
 # --- Domain settings ----------------------------------------------------------------
 CURRENCY = "IDR"
 CART_MAX_QUANTITY = env.int("CART_MAX_QUANTITY", default=50)
+# Limits against hoarding (README, "Limits"): units of one product in a cart whatever the
+# options and notes, lines in a cart, and orders awaiting payment per shopper at once.
+CART_MAX_UNITS_PER_PRODUCT = env.int("CART_MAX_UNITS_PER_PRODUCT", default=50)
+CART_MAX_LINES = env.int("CART_MAX_LINES", default=30)
+MAX_UNPAID_ORDERS = env.int("MAX_UNPAID_ORDERS", default=2)
+# The Midtrans webhook: the largest body read (a notification is a few kB), and how long
+# notifications tied to no payment are kept.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=64 * 1024)
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=90)
 ORDER_PAYMENT_TTL_MINUTES = env.int("ORDER_PAYMENT_TTL_MINUTES", default=60)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # A key still "in progress" after this long belongs to a request that died mid-way.
@@ -306,6 +317,11 @@ for _name, _least in [
     ("PICKUP_DAYS_AHEAD", 0),
     ("PICKUP_SLOT_CAPACITY", 0),
     ("PICKUP_MIN_LEAD_MINUTES", 0),
+    ("CART_MAX_UNITS_PER_PRODUCT", 1),
+    ("CART_MAX_LINES", 1),
+    ("MAX_UNPAID_ORDERS", 1),
+    ("WEBHOOK_MAX_BODY_BYTES", 1024),
+    ("WEBHOOK_RETENTION_DAYS", 1),
 ]:
     if globals()[_name] < _least:
         raise ImproperlyConfigured(f"{_name} must be at least {_least}.")
@@ -406,6 +422,7 @@ SCHEDULE_SEND_DUE_RECEIPTS_SECONDS = env.int("SCHEDULE_SEND_DUE_RECEIPTS_SECONDS
 SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS = env.int("SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS", default=86400)
 # Makes the pickup slot rows of the booking window and the day after (a listing only reads).
 SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS = env.int("SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS", default=3600)
+SCHEDULE_PURGE_NOTIFICATIONS_SECONDS = env.int("SCHEDULE_PURGE_NOTIFICATIONS_SECONDS", default=86400)
 _periodic = {
     "expire-due-orders": ("payments.tasks.expire_due_orders", SCHEDULE_EXPIRE_ORDERS_SECONDS),
     "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
@@ -416,6 +433,7 @@ _periodic = {
         SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS,
     ),
     "make-pickup-slots": ("orders.tasks.make_pickup_slots", SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS),
+    "purge-notifications": ("payments.tasks.purge_notifications", SCHEDULE_PURGE_NOTIFICATIONS_SECONDS),
 }
 for _name, (_task, _seconds) in _periodic.items():
     if _seconds < 1:

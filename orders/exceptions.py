@@ -42,3 +42,11 @@ class SlotUnavailable(DomainError):
 
     code = "slot_unavailable"
     default_detail = "This pickup slot cannot be booked."
+
+
+class TooManyUnpaidOrders(Conflict):
+    """`limit`: MAX_UNPAID_ORDERS; `unpaid`: the numbers of the shopper's orders awaiting
+    payment (pay or cancel one to check out again)."""
+
+    code = "too_many_unpaid_orders"
+    default_detail = "Too many orders are waiting for payment."

@@ -28,7 +28,13 @@ from catalog.sellability import sellability
 from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
-from orders.exceptions import CartEmpty, IdempotencyKeyInFlight, IdempotencyKeyReused, InvalidTransition
+from orders.exceptions import (
+    CartEmpty,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    TooManyUnpaidOrders,
+)
 from orders.models import (
     STOCK_RELEASED_STATUSES,
     IdempotencyKey,
@@ -256,6 +262,25 @@ def _order_create(*, now: datetime, **fields) -> Order:
     raise AssertionError("unreachable")
 
 
+def check_unpaid_orders(*, user: User) -> None:
+    """At most MAX_UNPAID_ORDERS orders awaiting payment per shopper: each holds stock and
+    a pickup place until it expires, so more would let one account hoard them. Call with the
+    shopper's cart row locked (every checkout takes that lock first), so two checkouts at
+    once cannot both see room for one more."""
+    limit = settings.MAX_UNPAID_ORDERS
+    unpaid = list(
+        Order.objects.filter(user=user, status=S.PENDING_PAYMENT)
+        .order_by("placed_at", "id")
+        .values_list("number", flat=True)
+    )
+    if len(unpaid) >= limit:
+        raise TooManyUnpaidOrders(
+            f"You have {len(unpaid)} orders waiting for payment (at most {limit}); pay or cancel one first.",
+            limit=limit,
+            unpaid=unpaid,
+        )
+
+
 @transaction.atomic(durable=True)
 def order_place(
     *,
@@ -273,7 +298,8 @@ def order_place(
     All or nothing: on a shortfall raises InsufficientStock naming every short product,
     and nothing changes. Prices and totals come from the catalog, never from the client.
     Without a pickup slot the shop must be open now (ShopClosed); a slot is booked after
-    the stock, with its capacity taken like stock (SlotFull, SlotUnavailable)."""
+    the stock, with its capacity taken like stock (SlotFull, SlotUnavailable). A shopper
+    with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders."""
     now = now or timezone.now()
     pickup.check_can_order(now=now, slot_id=pickup_slot_id)
     if idempotency_key is not None:
@@ -292,6 +318,7 @@ def order_place(
             raise ValidationError({"items": [f"Not in your cart: {', '.join(map(str, missing))}."]})
     if not items:
         raise CartEmpty()
+    check_unpaid_orders(user=user)
     # The sellability rule decides what is for sale; stock is left to the conditional
     # UPDATEs below, which are right under concurrency where a read is not.
     not_for_sale = []

@@ -169,6 +169,8 @@ class PaymentNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "detail",
         "payment",
         "order",
+        "body_size",
+        "body_sha256",
         "raw_body",
     ]
     readonly_fields = fields

@@ -117,12 +117,20 @@ class Payment(models.Model):
 
 
 class PaymentNotification(models.Model):
-    """A gateway notification exactly as it arrived, and what was done with it. Written when
-    it arrives; only its outcome (and what it was matched to) is filled in, in the same request."""
+    """A gateway notification as it arrived, and what was done with it. Written when it
+    arrives; only its outcome (and what it was matched to) is filled in, in the same request.
+
+    Anyone can post to the webhook, so what is kept of a body is bounded until its signature
+    holds: its size, its SHA-256 and its first RAW_BODY_PREFIX_BYTES. A signed body is then
+    kept whole (with its parsed payload). Rows tied to no payment are purged after
+    WEBHOOK_RETENTION_DAYS (`payments.services.notifications_purge`)."""
 
     Outcome = NotificationOutcome
 
+    # The whole body once signed; before that (and for ever when the signature fails) its start.
     raw_body = models.TextField(blank=True)
+    body_size = models.PositiveIntegerField(null=True, blank=True, help_text="Bytes received.")
+    body_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the bytes received.")
     payload = models.JSONField(null=True, blank=True, help_text="The body parsed, when it was JSON.")
     signature_valid = models.BooleanField(null=True, help_text="Empty: not checked (malformed body).")
     outcome = models.CharField(max_length=20, choices=NotificationOutcome.choices, blank=True)

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from payments.exceptions import PaymentGatewayError
 from payments.services.reconcile import orders_expire_due_reconciled, payments_reconcile_pending
+from payments.services.webhook import notifications_purge
 
 
 @shared_task(autoretry_for=(PaymentGatewayError,), retry_backoff=True, retry_backoff_max=300, max_retries=5)
@@ -22,3 +23,10 @@ def expire_due_orders() -> int:
     gateway about its open attempts (so a payment whose notification was lost pays the
     order instead). Two runs at once expire each order once (row lock per order)."""
     return orders_expire_due_reconciled()[1]
+
+
+@shared_task
+def purge_notifications() -> int:
+    """Daily: delete webhook notifications older than WEBHOOK_RETENTION_DAYS that are tied
+    to no payment (forged, malformed, unknown order ids). Overlapping runs are harmless."""
+    return notifications_purge()

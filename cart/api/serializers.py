@@ -5,6 +5,7 @@ from rest_framework import serializers
 from cart.services import NOTE_MAX_LENGTH
 from catalog.models import Product
 from catalog.options import MAX_OPTIONS_PER_LINE
+from catalog.selectors import shopper_visible
 from catalog.sellability import REASONS
 from config.api.fields import SlugRefField, StrictCharField, StrictIntegerField
 
@@ -68,7 +69,8 @@ class CartSerializer(serializers.Serializer):
 class CartItemAddSerializer(serializers.Serializer):
     product = SlugRefField(
         slug_field="slug",
-        queryset=Product.objects.select_related("category"),
+        # A product shoppers cannot see is answered like one that does not exist.
+        queryset=Product.objects.filter(shopper_visible()).select_related("category"),
         error_messages={"does_not_exist": "No product with slug {value}."},
     )
     quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1)

@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from cart import selectors, services
 from cart.api.serializers import CartItemAddSerializer, CartItemUpdateSerializer, CartSerializer
+from catalog.services import prices_ensure_current
 
 
 def cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Response:
@@ -36,16 +37,29 @@ class CartItemViewSet(viewsets.ViewSet):
         responses={
             201: CartSerializer,
             404: OpenApiResponse(description="No such product on the menu (unknown or hidden)."),
-            409: OpenApiResponse(description="product_unavailable: listed but not for sale now."),
+            409: OpenApiResponse(
+                description="product_unavailable (listed but not for sale now), cart_product_limit (CART_MAX_UNITS_PER_PRODUCT over all the product's "
+                "lines; with product, limit, in_cart) or cart_line_limit (CART_MAX_LINES; with limit)."
+            ),
         },
     )
     def create(self, request: Request) -> Response:
+        prices_ensure_current()  # a price that has just come into force lists its product
         data = CartItemAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.cart_add_item(user=request.user, **data.validated_data)
         return cart_response(request, status.HTTP_201_CREATED)
 
-    @extend_schema(request=CartItemUpdateSerializer, responses=CartSerializer)
+    @extend_schema(
+        request=CartItemUpdateSerializer,
+        responses={
+            200: CartSerializer,
+            404: OpenApiResponse(description="Not a line of your cart."),
+            409: OpenApiResponse(
+                description="cart_product_limit: CART_MAX_UNITS_PER_PRODUCT over all the product's lines."
+            ),
+        },
+    )
     def partial_update(self, request: Request, pk: str) -> Response:
         data = CartItemUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

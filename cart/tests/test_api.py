@@ -105,35 +105,6 @@ def test_add_bad_input_is_400_and_changes_nothing(auth_client, user, body, field
     assert lines(user) == []
 
 
-@pytest.mark.parametrize("slug", ["inactive", "hidden-cat"])
-def test_a_hidden_product_is_404_like_an_unknown_slug(auth_client, user, slug):
-    """Issue 24 item 5: `POST cart/items/ {"product": "tahu-isi"}` for a product off the
-    menu answered 400 "Tahu Isi is not on the menu", naming what the shop hides."""
-    ProductFactory(slug="inactive", name="Tahu Isi", is_active=False)
-    ProductFactory(slug="hidden-cat", name="Tahu Isi", category=CategoryFactory(is_active=False))
-
-    response = auth_client.post(ITEMS, {"product": slug, "quantity": 1})
-
-    assert (response.status_code, response.json()) == (404, {"detail": "Not found.", "code": "not_found"})
-    assert lines(user) == []
-
-
-@pytest.mark.parametrize(("slug", "reason"), [("unpriced", "no_price"), ("future-only", "no_price")])
-def test_a_listed_product_not_for_sale_is_409_as_at_checkout(auth_client, user, slug, reason):
-    """One verdict, one status: "not for sale" is 409 `product_unavailable` at cart add as
-    at checkout (it was a 400 here and a 409 there), naming the product and the reason."""
-    ProductFactory(slug="unpriced", name="Tahu", price=False)
-    future = ProductFactory(slug="future-only", name="Tahu", price=False)
-    ProductPriceFactory(product=future, version=1, valid_from=timezone.now() + timedelta(days=1))
-
-    response = auth_client.post(ITEMS, {"product": slug, "quantity": 1})
-
-    assert response.status_code == 409
-    assert response.json()["code"] == "product_unavailable"
-    assert response.json()["products"] == [{"slug": slug, "name": "Tahu", "reason": reason}]
-    assert lines(user) == []
-
-
 def test_more_than_in_stock_is_allowed_but_flagged(auth_client):
     ProductFactory(slug="nasi", stock=2)
     response = auth_client.post(ITEMS, {"product": "nasi", "quantity": 3})

@@ -34,6 +34,7 @@ def test_every_scheduled_job_names_a_registered_task():
         "send-due-receipts": "invoices.tasks.send_due_receipts",
         "purge-idempotency-keys": "orders.tasks.purge_idempotency_keys",
         "make-pickup-slots": "orders.tasks.make_pickup_slots",
+        "purge-notifications": "payments.tasks.purge_notifications",
     }
     assert {entry["task"] for entry in schedule.values()} <= set(app.tasks)
     assert schedule["expire-due-orders"]["schedule"] == 60.0

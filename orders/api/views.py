@@ -85,6 +85,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             400: OpenApiResponse(description="Invalid input, cart_empty, or slot_unavailable."),
             409: OpenApiResponse(
                 description="insufficient_stock, product_unavailable, shop_closed, slot_full, "
+                "too_many_unpaid_orders (MAX_UNPAID_ORDERS; with limit and the unpaid order numbers), "
                 "or the Idempotency-Key still in flight."
             ),
             422: OpenApiResponse(description="Idempotency-Key reused with another body."),

@@ -17,8 +17,9 @@ ALLOWED = 3
 
 
 @pytest.fixture(autouse=True)
-def _rate(monkeypatch):
+def _rate(monkeypatch, settings):
     monkeypatch.setitem(CheckoutThrottle.THROTTLE_RATES, "checkout", f"{ALLOWED}/min")
+    settings.MAX_UNPAID_ORDERS = ALLOWED + 1  # the throttle, not the unpaid-order cap, is met first
 
 
 def fill_cart(user, stock: int = 5) -> None:

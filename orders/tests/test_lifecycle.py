@@ -309,7 +309,8 @@ def test_staff_cancel_via_status_releases_stock(staff_client, order, product):
 # --- expiry -----------------------------------------------------------------------------
 
 
-def test_expire_orders_expires_only_due_pending_orders(user, product):
+def test_expire_orders_expires_only_due_pending_orders(settings, user, product):
+    settings.MAX_UNPAID_ORDERS = 3  # three pending at once, one then marked paid
     due = place_order(user=user, items=[(product, 2)])
     not_yet = place_order(user=user, items=[(product, 1)])
     paid = force_status(place_order(user=user, items=[(product, 1)]), S.PAID)
@@ -419,7 +420,8 @@ def test_order_detail(auth_client, order):
     assert auth_client.get(f"{ORDERS}{'X' * 60}/").status_code == 404
 
 
-def test_orders_query_budget(auth_client, user, django_assert_max_num_queries):
+def test_orders_query_budget(settings, auth_client, user, django_assert_max_num_queries):
+    settings.MAX_UNPAID_ORDERS = 12  # one shopper's twelve orders on one page
     products = ProductFactory.create_batch(6, stock=100)
     bundle = BundleFactory(components=[(products[0], 1), (products[1], 2)])
     orders = [place_order(user=user, items=[(p, 1) for p in products] + [(bundle, 1)]) for _ in range(12)]

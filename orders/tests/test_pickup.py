@@ -831,9 +831,10 @@ def test_an_order_shows_its_pickup_slot(auth_client, user, demo_hours, frozen):
 
 
 def test_order_list_with_slots_keeps_its_query_budget(
-    auth_client, user, demo_hours, frozen, django_assert_max_num_queries
+    settings, auth_client, user, demo_hours, frozen, django_assert_max_num_queries
 ):
     frozen(local(SUNDAY, 12))  # an order for now needs the shop open: not at 21:30 in Jakarta
+    settings.MAX_UNPAID_ORDERS = 12  # one shopper's twelve orders on one page
     product = ProductFactory(stock=100)
     slots = listed(day=MONDAY, now=local(SUNDAY, 12))
     for slot in slots[:12]:

@@ -32,3 +32,4 @@ class NotificationAnswerSerializer(serializers.Serializer):
     status = serializers.CharField()
     outcome = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
+    code = serializers.CharField(required=False, help_text="On a 413: request_too_large.")

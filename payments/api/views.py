@@ -1,6 +1,10 @@
 """The gateway's webhook and the mock gateway's JSON endpoint: no login (the gateway's
 signature, or the mock token, is the credential), no CSRF, JSON in and out."""
 
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -8,9 +12,26 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments.api.serializers import MockActionSerializer, NotificationAnswerSerializer
+from payments.api.throttling import COUNTED_STATUSES, WebhookRejectedThrottle
 from payments.gateways.answers import AMOUNT_PATTERN, NOTIFICATION_FIELDS
 from payments.gateways.mock import mock_transaction_get
 from payments.services.webhook import notification_handle, payment_mock_complete
+
+logger = logging.getLogger(__name__)
+
+
+def body_read_limited(request: HttpRequest, *, limit: int) -> bytes | None:
+    """The request body, or None when it is longer than `limit` bytes. A declared
+    Content-Length over the limit is refused unread; without one (chunked), or with one
+    that understates, at most limit + 1 bytes are read."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request._body if hasattr(request, "_body") else request.read(limit + 1)
+    return None if len(body) > limit else body
 
 
 def _text(description: str, **extra) -> dict:
@@ -36,12 +57,15 @@ NOTIFICATION_SCHEMA = {
 
 class MidtransNotificationView(APIView):
     """Midtrans's HTTP notification. Answered with the handler's status: 200 when taken
-    (also for repeats), 400 malformed, 403 bad signature, 404 unknown order_id, 503 when the
-    status could not be confirmed (Midtrans retries on anything but 2xx)."""
+    (also for repeats), 400 malformed, 403 bad signature, 404 unknown order_id, 413 a body
+    over WEBHOOK_MAX_BODY_BYTES (not stored), 429 when this address has sent too many
+    refused ones, 503 when the status could not be confirmed or the handler failed
+    (Midtrans retries on anything but 2xx)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes: list = []  # the raw body is what is signed and stored
+    throttle_classes = [WebhookRejectedThrottle]
 
     @extend_schema(
         request={"application/json": NOTIFICATION_SCHEMA},
@@ -50,12 +74,32 @@ class MidtransNotificationView(APIView):
             400: OpenApiResponse(NotificationAnswerSerializer, description="Malformed notification."),
             403: OpenApiResponse(NotificationAnswerSerializer, description="Invalid signature."),
             404: OpenApiResponse(NotificationAnswerSerializer, description="Unknown order_id."),
-            503: OpenApiResponse(NotificationAnswerSerializer, description="Status not confirmed; retry."),
+            413: OpenApiResponse(
+                NotificationAnswerSerializer, description="Body over WEBHOOK_MAX_BODY_BYTES; not stored."
+            ),
+            503: OpenApiResponse(
+                NotificationAnswerSerializer,
+                description="Status not confirmed, or the handler failed; retry.",
+            ),
         },
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        status_code, answer = notification_handle(raw_body=request.body)
+        # The site-wide DATA_UPLOAD_MAX_MEMORY_SIZE still holds if it is the smaller.
+        limit = min(settings.WEBHOOK_MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or float("inf"))
+        raw_body = body_read_limited(request._request, limit=int(limit))
+        if raw_body is None:
+            logger.warning("Webhook body over %s bytes refused", limit)
+            status_code = 413
+            answer = {
+                "status": "rejected",
+                "detail": f"The body is larger than {limit} bytes.",
+                "code": "request_too_large",
+            }
+        else:
+            status_code, answer = notification_handle(raw_body=raw_body)
+        if status_code in COUNTED_STATUSES:
+            WebhookRejectedThrottle().record(request)
         return Response(answer, status=status_code)
 
 

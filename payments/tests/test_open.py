@@ -254,8 +254,9 @@ def test_anonymous_cannot_pay(api_client, midtrans, order):
 
 
 def test_order_list_query_count_stays_flat_with_payments(
-    auth_client, user, midtrans, django_assert_max_num_queries
+    settings, auth_client, user, midtrans, django_assert_max_num_queries
 ):
+    settings.MAX_UNPAID_ORDERS = 8  # eight orders with their payments still open
     products = ProductFactory.create_batch(3, stock=100)
     for _ in range(8):
         payment_open(order=place_order(user=user, items=[(p, 1) for p in products]))

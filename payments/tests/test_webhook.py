@@ -2,6 +2,8 @@
 DESIGN.md §4's table with bodies shaped like Midtrans's published notifications, and the
 ways a notification can be repeated, late, forged, malformed or unconfirmable."""
 
+import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -410,7 +412,14 @@ def test_a_bad_signature_changes_nothing(api_client, midtrans, order, payment, t
         None,
         None,
     )
-    assert row.payload == body
+    # Unsigned: only a bounded digest is kept (issue 24, item 3).
+    raw = json.dumps(body).encode()
+    assert (row.payload, row.raw_body, row.body_size, row.body_sha256) == (
+        None,
+        raw.decode(),
+        len(raw),
+        hashlib.sha256(raw).hexdigest(),
+    )
 
 
 def test_a_body_with_raw_nul_bytes_is_kept_and_refused(api_client, midtrans, payment):
@@ -605,7 +614,9 @@ def test_no_csrf_no_login_needed(client, midtrans, order, payment):
     assert Order.objects.get(pk=order.pk).status == "paid"
 
 
-def test_a_crash_is_a_500_midtrans_retries(api_client, midtrans, order, payment, monkeypatch):
+def test_a_crash_is_a_503_midtrans_retries(api_client, midtrans, order, payment, monkeypatch):
+    """DESIGN.md §7: an unexpected error is a 503 (Midtrans retries a 503 four times, a 500
+    once); issue 24, item 8."""
     from payments.services import webhook
 
     def boom(**kwargs):
@@ -613,8 +624,8 @@ def test_a_crash_is_a_500_midtrans_retries(api_client, midtrans, order, payment,
 
     monkeypatch.setattr(webhook, "payment_apply", boom)
     response = deliver(api_client, midtrans, notification("doc_gopay_settlement", payment=payment))
-    assert (response.status_code, response.json()["status"]) == (500, "error")
-    assert notifications() == [("error", 500, True)]
+    assert (response.status_code, response.json()["status"]) == (503, "error")
+    assert notifications() == [("error", 503, True)]
     order.refresh_from_db()
     assert order.status == "pending_payment"
 

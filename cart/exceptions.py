@@ -1,0 +1,18 @@
+"""The cart's limits against hoarding (README, "Limits"): answered 409 with their code."""
+
+from config.errors import Conflict
+
+
+class CartProductLimit(Conflict):
+    """`product` (slug), `limit`, `in_cart`: units of the product already in the cart, over
+    all its lines (whatever the options and notes)."""
+
+    code = "cart_product_limit"
+    default_detail = "The cart cannot hold more of this product."
+
+
+class CartLineLimit(Conflict):
+    """`limit`: the most lines a cart holds."""
+
+    code = "cart_line_limit"
+    default_detail = "The cart cannot hold more lines."
