@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import clear_url_caches
 
-from payments.services import payment_open
+from payments.services.opening import payment_open
 
 pytestmark = pytest.mark.django_db
 

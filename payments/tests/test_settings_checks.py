@@ -20,7 +20,7 @@ from orders.models import Order
 from payments.checks import check_payment_settings
 from payments.gateways.base import NOTIFICATION_STATUS_CODES, notification_codes_agree
 from payments.models import Payment, PaymentNotification
-from payments.services import payment_open
+from payments.services.opening import payment_open
 from payments.tests.conftest import database_state, notification, post_notification
 from payments.tests.midtrans_server import SHARED
 

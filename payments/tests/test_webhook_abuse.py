@@ -15,7 +15,8 @@ from django.utils import timezone
 from payments.api.throttling import WebhookRejectedThrottle
 from payments.api.views import body_read_limited
 from payments.models import PaymentNotification
-from payments.services import RAW_BODY_PREFIX_BYTES, notifications_purge, payment_open
+from payments.services.opening import payment_open
+from payments.services.webhook import RAW_BODY_PREFIX_BYTES, notifications_purge
 from payments.tests.conftest import WEBHOOK, database_state, deliver, notification, post_notification
 
 pytestmark = pytest.mark.django_db
