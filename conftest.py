@@ -13,8 +13,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.tests.factories import UserFactory
 
 # Browser tests (`@pytest.mark.browser`, the `page` fixture): Playwright and Chromium; and
-# pytester, which tests that plugin.
-pytest_plugins = ["config.tests.browser", "pytester"]
+# pytester, which tests that plugin; the `s3` fixture (an S3-protocol server, config/tests/s3server.py).
+pytest_plugins = ["config.tests.browser", "pytester", "config.tests.s3server"]
 
 
 def pytest_configure(config):

@@ -108,6 +108,10 @@ else:
     # Persistent connections: one per worker thread, checked before reuse.
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # A database (or PgBouncer) that does not answer fails a request, and ready/, in seconds.
+    _db.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 _db["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -153,9 +157,44 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # views that check who is asking. Swap the "private" backend for an object store (a
 # private bucket) by configuration: the code only uses Django's storage API.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(BASE_DIR / "private")))
+# STORAGE_BACKEND=s3: both in an S3-compatible store shared by every instance (config/storage.py;
+# buckets made by `manage.py storage_init`, never on the fly).
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+if STORAGE_BACKEND == "local":
+    _file_storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "private": {"BACKEND": "invoices.storage.PrivateFileSystemStorage"},  # at PRIVATE_ROOT
+    }
+elif STORAGE_BACKEND == "s3":
+    _s3 = {
+        "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("S3_REGION", default="us-east-1"),
+        "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+        "file_overwrite": False,
+        "connect_timeout": env.float("S3_CONNECT_TIMEOUT", default=2.0),
+        "read_timeout": env.float("S3_READ_TIMEOUT", default=10.0),
+    }
+    _file_storages = {
+        "default": {
+            "BACKEND": "config.storage.PublicS3Storage",
+            "OPTIONS": {
+                **_s3,
+                "bucket_name": env.str("S3_PUBLIC_BUCKET", default="foodies-public"),
+                "default_acl": None,  # readable through the bucket's policy, not per-object ACLs
+                "querystring_auth": False,
+                "custom_domain": env.str("S3_PUBLIC_DOMAIN", default="") or None,
+            },
+        },
+        "private": {
+            "BACKEND": "config.storage.PrivateS3Storage",
+            "OPTIONS": {**_s3, "bucket_name": env.str("S3_PRIVATE_BUCKET", default="foodies-private")},
+        },
+    }
+else:
+    raise ImproperlyConfigured("STORAGE_BACKEND must be `local` or `s3`.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {"BACKEND": "invoices.storage.PrivateFileSystemStorage"},  # at PRIVATE_ROOT
+    **_file_storages,
     # Compressed, unhashed names: works with or without `collectstatic` (the only static
     # files are the admin's and Swagger UI's, so cache-busting hashes buy little).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -174,7 +213,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Load balancers probe the health check over plain HTTP on the internal hop.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^api/v1/ready/$"]
 X_FRAME_OPTIONS = "DENY"
 
 # --- Django REST framework ----------------------------------------------------------
@@ -367,6 +406,9 @@ CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": float(seconds), "options": {"expires": float(seconds)}}
     for name, (task, seconds) in _periodic.items()
 }
+
+# Seconds each dependency gets to answer `ready/` (config/readiness.py).
+READY_CHECK_TIMEOUT = env.float("READY_CHECK_TIMEOUT", default=2.0)
 
 # Shown by `seed` and `make run`; only ever created while DEBUG is on.
 DEMO_PASSWORD = "foodies-demo-123"
