@@ -33,3 +33,25 @@ def _require_broker(**kwargs) -> None:
             "CELERY_BROKER_URL=redis://127.0.0.1:6379/0. Without one, the app runs its tasks "
             "itself after each commit and nothing else needs to run."
         )
+
+
+_task_log_context: dict[str, tuple] = {}
+
+
+@signals.task_prerun.connect
+def _task_log_context_set(task_id=None, task=None, **kwargs) -> None:
+    # The id of the request that enqueued the task (config.tasks.enqueue sends it as a
+    # message header) goes into this task's log lines (config/logs.py).
+    from config.logs import CELERY_HEADER, task_started
+
+    request_id = getattr(task.request, CELERY_HEADER, None) or (task.request.headers or {}).get(CELERY_HEADER)
+    _task_log_context[task_id] = task_started(task.name, task_id, request_id)
+
+
+@signals.task_postrun.connect
+def _task_log_context_reset(task_id=None, task=None, state=None, **kwargs) -> None:
+    from config.logs import task_finished
+
+    tokens = _task_log_context.pop(task_id, None)
+    if tokens is not None:
+        task_finished(task.name, state, tokens)

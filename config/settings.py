@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request id (X-Request-ID in and out) for every log line (config/logs.py).
+    "config.logs.RequestIdMiddleware",
     "config.middleware.ApiJsonErrorsMiddleware",
     "config.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -417,11 +419,27 @@ DEMO_PASSWORD = "foodies-demo-123"
 BENCH_ROUTES = env.bool("BENCH_ROUTES", default=False)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# `text` (the default) or `json`: one JSON object per line with the request id (config/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be `text` or `json`.")
+# A worker logs through this configuration too (its lines in the same format, with ids).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"ids": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["ids"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's own loggers have their own levels; they follow LOG_LEVEL too.
     "loggers": {
@@ -432,3 +450,16 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Error reports to Sentry (or a compatible service) when SENTRY_DSN is set; off without it.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        # No user details and no request bodies (sentry-sdk 3 sends user info unless told not to).
+        data_collection={"user_info": False, "http_bodies": []},
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

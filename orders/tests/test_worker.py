@@ -320,3 +320,63 @@ def test_beat_in_the_worker_runs_the_periodic_jobs(start_worker, mail_dir):
     assert Product.objects.get(pk=product.pk).stock == 9
     [mail_file] = list(mail_dir.iterdir())
     assert f"receipt for order {lost.number}" in mail_file.read_text()
+
+
+def test_a_request_id_follows_checkout_to_receipt_into_the_worker_logs(start_worker, mail_dir, settings):
+    """One checkout-to-receipt flow with LOG_FORMAT=json: the web process's line for the
+    payment request and the worker's lines for the receipt it enqueued carry the same id."""
+    import io
+    import json
+    import logging
+
+    from config.logs import JsonFormatter, RequestIdFilter
+    from conftest import bearer_client
+
+    worker = start_worker("ids", LOG_FORMAT="json")
+    settings.PAYMENT_GATEWAY = "mock"
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    web_log = io.StringIO()
+    handler = logging.StreamHandler(web_log)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("foodies.request").addHandler(handler)
+    try:
+        shopper = bearer_client(UserFactory())
+        product = ProductFactory(name="Nasi Goreng", stock=10, price=25_000)
+        shopper.post("/api/v1/cart/items/", {"product": product.slug, "quantity": 1})
+        placed = shopper.post("/api/v1/orders/", {}, HTTP_X_REQUEST_ID="flow-checkout-1")
+        assert placed["X-Request-ID"] == "flow-checkout-1"
+        paid = shopper.post(
+            f"/api/v1/payments/mock/{placed.json()['payment']['token']}/",
+            {"transaction_status": "settlement"},
+            HTTP_X_REQUEST_ID="flow-pay-1",
+        )
+        assert (paid.status_code, paid["X-Request-ID"]) == (200, "flow-pay-1")
+    finally:
+        logging.getLogger("foodies.request").removeHandler(handler)
+
+    web = [json.loads(line) for line in web_log.getvalue().splitlines()]
+    assert [
+        (w["request_id"], w["method"], w["status"]) for w in web if w["request_id"].startswith("flow-")
+    ] == [
+        ("flow-checkout-1", "POST", 201),
+        ("flow-pay-1", "POST", 200),
+    ]
+
+    def receipt_lines() -> list[dict]:
+        lines = [json.loads(line) for line in worker.text().splitlines() if line.startswith("{")]
+        return [
+            line
+            for line in lines
+            if line.get("task") == "orders.tasks.send_receipt"
+            and line["message"].endswith("finished: SUCCESS")
+        ] and lines
+
+    lines = wait_for(receipt_lines, timeout=TASK_TIMEOUT, what="the receipt task", log=worker.log)
+    receipt = [line for line in lines if line.get("task") == "orders.tasks.send_receipt"]
+    assert [(line["message"], line["request_id"]) for line in receipt] == [
+        ("Task orders.tasks.send_receipt started", "flow-pay-1"),
+        ("Task orders.tasks.send_receipt finished: SUCCESS", "flow-pay-1"),
+    ]
+    assert receipt[0]["task_id"] == receipt[1]["task_id"] != "-"
+    assert len(list(mail_dir.iterdir())) == 1
