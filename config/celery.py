@@ -55,3 +55,33 @@ def _task_log_context_reset(task_id=None, task=None, state=None, **kwargs) -> No
     tokens = _task_log_context.pop(task_id, None)
     if tokens is not None:
         task_finished(task.name, state, tokens)
+
+
+# Task runs for /metrics (config/metrics.py). A worker's prefork children each write their
+# own values; a child that exits is marked dead so its live values are dropped.
+@signals.task_success.connect
+def _count_success(sender=None, **kwargs) -> None:
+    from config import metrics
+
+    metrics.task_run(sender.name, "success")
+
+
+@signals.task_failure.connect
+def _count_failure(sender=None, **kwargs) -> None:
+    from config import metrics
+
+    metrics.task_run(sender.name, "failure")
+
+
+@signals.task_retry.connect
+def _count_retry(sender=None, **kwargs) -> None:
+    from config import metrics
+
+    metrics.task_run(sender.name, "retry")
+
+
+@signals.worker_process_shutdown.connect
+def _mark_child_dead(pid=None, **kwargs) -> None:
+    from config import metrics
+
+    metrics.mark_process_dead(pid or os.getpid())

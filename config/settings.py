@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: a request id (X-Request-ID in and out) for every log line (config/logs.py).
     "config.logs.RequestIdMiddleware",
+    # Latency and database queries per route, for /metrics (config/metrics.py).
+    "config.metrics.MetricsMiddleware",
     "config.middleware.ApiJsonErrorsMiddleware",
     "config.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -408,6 +410,9 @@ CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": float(seconds), "options": {"expires": float(seconds)}}
     for name, (task, seconds) in _periodic.items()
 }
+
+# `/metrics` (Prometheus) answers only `Authorization: Bearer <this>`; unset: a 404 for all.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Seconds each dependency gets to answer `ready/` (config/readiness.py).
 READY_CHECK_TIMEOUT = env.float("READY_CHECK_TIMEOUT", default=2.0)

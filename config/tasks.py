@@ -104,9 +104,14 @@ def _dispatch(task: Task, args: tuple, kwargs: dict, request_id: str | None = No
                 "Could not publish %s (args=%r kwargs=%r) to the broker", task.name, args, kwargs
             )
         return
+    from config import metrics
+
     try:
         # Calling the task runs its body here, the same code a worker runs; its retry
         # options do not apply (Celery re-raises the error instead of scheduling a retry).
         task(*args, **kwargs)
     except Exception as exc:
+        metrics.task_run(task.name, "failure")
         task_failure_log(task, args=args, kwargs=kwargs, exc=exc, retries=None)
+    else:
+        metrics.task_run(task.name, "success")

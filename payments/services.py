@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.exceptions import InsufficientStock
+from config import metrics
 from config.tasks import enqueue
 from invoices.models import Invoice
 from invoices.selectors import invoice_credited
@@ -238,6 +240,7 @@ def _payment_apply(
             order=order, payment=payment, answer=answer, actor=actor, source=source, now=now
         )
         if notification_id is not None:
+            transaction.on_commit(partial(metrics.webhook_outcome, result.outcome))
             PaymentNotification.objects.filter(pk=notification_id).update(
                 outcome=result.outcome,
                 detail=result.detail[:500],
@@ -499,6 +502,7 @@ def _notification_finish(
     PaymentNotification.objects.filter(pk=notification_id).update(
         outcome=outcome, detail=detail[:500], http_status=http_status, **fields
     )
+    metrics.webhook_outcome(outcome)
 
 
 def notification_handle(*, raw_body: bytes) -> tuple[int, dict[str, str]]:
