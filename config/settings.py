@@ -112,6 +112,14 @@ else:
     # Persistent connections: one per worker thread, checked before reuse.
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction pooling mode (README, "Scaling out") a connection's
+    # server changes from one transaction to the next: no server-side cursors (.iterator()
+    # would declare a WITH HOLD cursor on one server and fetch from another). Nothing else
+    # relies on session state: no advisory locks, no LISTEN, no prepared statements
+    # (psycopg's client-side binding, Django's default); the time zone Django sets is one of
+    # the parameters PgBouncer restores on every server it hands out. Persistent
+    # connections to PgBouncer stay (cheap, and CONN_HEALTH_CHECKS sees a restart of it).
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_PGBOUNCER", default=False)
     # A database (or PgBouncer) that does not answer fails a request, and ready/, in seconds.
     _db.setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
