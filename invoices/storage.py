@@ -11,6 +11,7 @@ app instance. A store that cannot be reached (connection refused, timeout, a 5xx
 """
 
 import contextlib
+import errno
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
@@ -27,7 +28,7 @@ class StorageUnavailable(DomainError):
 
 def is_storage_outage(exc: BaseException) -> bool:
     """True for an error that says the store is unreachable or failing, not that a file is
-    missing: an OSError other than FileNotFoundError (a disk or network mount), botocore's
+    missing: an OSError a failing disk or network mount gives (OUTAGE_ERRNOS), botocore's
     connection and timeout errors, and an S3 answer with a 5xx status."""
     if isinstance(exc, FileNotFoundError):
         return False
@@ -37,7 +38,24 @@ def is_storage_outage(exc: BaseException) -> bool:
         if isinstance(exc, ClientError):
             return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
         return isinstance(exc, ConnectionError | HTTPClientError)
-    return isinstance(exc, OSError)
+    return isinstance(exc, OSError) and exc.errno in OUTAGE_ERRNOS
+
+
+# What a failing disk or network mount says (not "no such file", not a permission or a
+# rendering problem, which are bugs to see as such).
+OUTAGE_ERRNOS = frozenset(
+    {
+        errno.EIO,
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.ESTALE,
+        errno.ETIMEDOUT,
+        errno.ECONNREFUSED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+    }
+)
 
 
 class storage_guard(contextlib.ContextDecorator):
