@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -380,3 +381,71 @@ def test_a_request_id_follows_checkout_to_receipt_into_the_worker_logs(start_wor
     ]
     assert receipt[0]["task_id"] == receipt[1]["task_id"] != "-"
     assert len(list(mail_dir.iterdir())) == 1
+
+
+class SlowSmtp:
+    """A minimal SMTP server on a free port that waits two seconds before greeting: a
+    receipt being sent is a task in flight for that long."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        self.connected = threading.Event()
+        self.messages: list[bytes] = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                outer.connected.set()
+                time.sleep(2)
+                self.wfile.write(b"220 slow.test ESMTP\r\n")
+                data = None
+                for raw in self.rfile:
+                    if data is not None:
+                        if raw == b".\r\n":
+                            outer.messages.append(b"".join(data))
+                            data = None
+                            self.wfile.write(b"250 queued\r\n")
+                        else:
+                            data.append(raw)
+                        continue
+                    verb = raw[:4].upper()
+                    if verb == b"DATA":
+                        data = []
+                        self.wfile.write(b"354 go on\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_sigterm_lets_the_running_task_finish(start_worker):
+    """Warm shutdown: SIGTERM while a receipt is being sent; the send completes, is recorded,
+    and the worker exits afterwards."""
+    smtp = SlowSmtp()
+    try:
+        worker = start_worker("graceful", concurrency=1, EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}")
+        product = ProductFactory(name="Nasi Goreng", stock=10, price=25_000)
+        order = place_order(user=UserFactory(), items=[(product, 1)])
+        settle(order)
+        assert smtp.connected.wait(TASK_TIMEOUT), worker.text()[-3000:]
+        worker.stop()  # SIGTERM mid-send
+        worker.wait_stopped()
+        assert worker.process.returncode == 0, worker.text()[-3000:]
+    finally:
+        smtp.stop()
+    assert len(smtp.messages) == 1
+    assert f"Subject: Foodies receipt for order {order.number}".encode() in smtp.messages[0]
+    order.refresh_from_db()
+    assert order.receipt_sent_at is not None
+    assert succeeded(worker, "orders.tasks.send_receipt") == ["True"]
