@@ -130,7 +130,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, the catalog version and cached menu responses) -----
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://foodies")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+# django-environ picks django-redis for redis:// whenever it is installed; either way the
+# resilient backend below is used (config/cache.py says why not django-redis).
+if CACHES["default"]["BACKEND"] in (
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",
+):
+    CACHES["default"].get("OPTIONS", {}).pop("CLIENT_CLASS", None)
     # An unreachable Redis is a cache miss, not a 500 (config/cache.py); a server that does
     # not answer is given up on after about a second per request.
     CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
