@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps run test lint format serve worker beat migrate seed clean
+.PHONY: install system-deps run test test-pgbouncer lint format serve worker beat migrate seed clean
 
 # Re-installs whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -43,6 +43,12 @@ run: seed
 
 test: install
 	$(PY) -m pytest
+
+# The race tests (postgres_only) through a pgbouncer in transaction pooling mode that the
+# test session starts (config/tests/pgbouncer.py); needs DATABASE_URL=postgres://...
+test-pgbouncer: install
+	@sh .ci/system-deps pgbouncer
+	$(PY) -m pytest --pgbouncer -m postgres_only
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 """Shared fixtures: API clients for anonymous, shopper and staff callers; `run_at_once` for
 the race tests."""
 
+import os
 import threading
 from collections.abc import Callable
 
@@ -13,8 +14,47 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.tests.factories import UserFactory
 
 # Browser tests (`@pytest.mark.browser`, the `page` fixture): Playwright and Chromium; and
-# pytester, which tests that plugin.
-pytest_plugins = ["config.tests.browser", "pytester"]
+# pytester, which tests that plugin; the `s3` fixture (an S3-protocol server, config/tests/s3server.py).
+pytest_plugins = ["config.tests.browser", "pytester", "config.tests.s3server"]
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--pgbouncer",
+        action="store_true",
+        default=os.environ.get("FOODIES_PGBOUNCER", "") not in ("", "0", "false"),
+        help="Run the PostgreSQL tests through a pgbouncer in transaction pooling mode "
+        "(config/tests/pgbouncer.py); also FOODIES_PGBOUNCER=1.",
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, request):
+    """pytest-django's test database; with --pgbouncer every connection after its creation
+    (this process's, the race tests' threads', the worker processes') goes through a
+    pgbouncer in transaction mode, and it is dropped directly on PostgreSQL at the end."""
+    from django.db import connections
+
+    if not request.config.getoption("--pgbouncer") or connections["default"].vendor != "postgresql":
+        yield
+        return
+    from config.tests.pgbouncer import PgBouncer
+
+    direct = connections["default"].settings_dict
+    bouncer = PgBouncer(host=direct["HOST"], port=direct["PORT"], user=direct["USER"])
+    bouncer.start()
+    saved = {key: direct.get(key) for key in ("HOST", "PORT", "DISABLE_SERVER_SIDE_CURSORS")}
+    with django_db_blocker.unblock():
+        connections.close_all()
+    direct.update({"HOST": "127.0.0.1", "PORT": str(bouncer.port), "DISABLE_SERVER_SIDE_CURSORS": True})
+    request.config._pgbouncer_port = bouncer.port
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            connections.close_all()
+        direct.update(saved)
+        bouncer.stop()
 
 
 def pytest_configure(config):
@@ -27,7 +67,8 @@ def pytest_configure(config):
 def pytest_report_header(config):
     from django.db import connection
 
-    return f"database: {connection.vendor} ({connection.settings_dict['NAME']})"
+    through = " through pgbouncer (transaction pooling)" if config.getoption("--pgbouncer") else ""
+    return f"database: {connection.vendor} ({connection.settings_dict['NAME']}){through}"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -17,6 +17,33 @@ limit_request_fields = 100
 limit_request_field_size = 8190
 
 timeout = 30
+# SIGTERM (a deploy, a scale-down): stop accepting, let in-flight requests finish for up to
+# this many seconds, then exit. The load balancer has stopped sending traffic by then
+# (ready/ fails once the process stops listening).
+graceful_timeout = 25
+
+
+# Prometheus in multi-process mode (config/metrics.py), when PROMETHEUS_MULTIPROC_DIR is set:
+# the folder starts empty with each server, and a worker that exits is marked dead so its
+# live values are dropped from /metrics.
+def on_starting(server) -> None:
+    import os
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker) -> None:
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:

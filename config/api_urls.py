@@ -5,7 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from cart.api.views import CartItemViewSet, CartView
 from catalog.api.views import CategoryViewSet, ProductViewSet
-from config.views import HealthView
+from config.views import HealthView, ReadyView
 from invoices.api.views import InvoiceViewSet
 from orders.api.views import OrderViewSet
 from orders.pickup.api import ShopSlotsView, ShopView
@@ -20,6 +20,7 @@ router.register("invoices", InvoiceViewSet, basename="invoice")
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
+    path("ready/", ReadyView.as_view(), name="ready"),
     path("auth/", include("accounts.api.urls")),
     path("cart/", CartView.as_view(), name="cart"),
     path("shop/", ShopView.as_view(), name="shop"),

@@ -11,6 +11,14 @@ Only connection failures and timeouts are absorbed (logged at most every few sec
 process); any other Redis error is a bug and is raised. settings.py puts this backend in
 place of Django's own whenever CACHE_URL is redis://, with short socket timeouts so a cache
 server that does not answer costs a request about a second, not minutes.
+
+Why not django-redis with IGNORE_EXCEPTIONS (issue 25; tried with django-redis 7.0.0 against
+a closed port): it does not behave the same. `touch` is not covered and raises
+ConnectionError (a 500 again); `incr` answers None instead of raising ValueError, so a
+caller cannot tell "no such key" from a number; it also swallows ResponseError (a WRONGTYPE
+or a script error is a bug, not an outage); and it logs a traceback on every failed call
+instead of once every few seconds. Django's own Redis backend plus these 90 lines keeps
+the behaviour config/tests/test_cache.py pins down.
 """
 
 import logging

@@ -57,6 +57,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request id (X-Request-ID in and out) for every log line (config/logs.py).
+    "config.logs.RequestIdMiddleware",
+    # Latency and database queries per route, for /metrics (config/metrics.py).
+    "config.metrics.MetricsMiddleware",
     "config.middleware.ApiJsonErrorsMiddleware",
     "config.middleware.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -111,13 +115,31 @@ else:
     # Persistent connections: one per worker thread, checked before reuse.
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction pooling mode (README, "Scaling out") a connection's
+    # server changes from one transaction to the next: no server-side cursors (.iterator()
+    # would declare a WITH HOLD cursor on one server and fetch from another). Nothing else
+    # relies on session state: no advisory locks, no LISTEN, no prepared statements
+    # (psycopg's client-side binding, Django's default); the time zone Django sets is one of
+    # the parameters PgBouncer restores on every server it hands out. Persistent
+    # connections to PgBouncer stay (cheap, and CONN_HEALTH_CHECKS sees a restart of it).
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_PGBOUNCER", default=False)
+    # A database (or PgBouncer) that does not answer fails a request, and ready/, in seconds.
+    _db.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 _db["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, the catalog version and cached menu responses) -----
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://foodies")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+# django-environ picks django-redis for redis:// whenever it is installed; either way the
+# resilient backend below is used (config/cache.py says why not django-redis).
+if CACHES["default"]["BACKEND"] in (
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",
+):
+    CACHES["default"].get("OPTIONS", {}).pop("CLIENT_CLASS", None)
     # An unreachable Redis is a cache miss, not a 500 (config/cache.py); a server that does
     # not answer is given up on after about a second per request.
     CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
@@ -172,9 +194,44 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # views that check who is asking. Swap the "private" backend for an object store (a
 # private bucket) by configuration: the code only uses Django's storage API.
 PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(BASE_DIR / "private")))
+# STORAGE_BACKEND=s3: both in an S3-compatible store shared by every instance (config/storage.py;
+# buckets made by `manage.py storage_init`, never on the fly).
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+if STORAGE_BACKEND == "local":
+    _file_storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "private": {"BACKEND": "invoices.storage.PrivateFileSystemStorage"},  # at PRIVATE_ROOT
+    }
+elif STORAGE_BACKEND == "s3":
+    _s3 = {
+        "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("S3_REGION", default="us-east-1"),
+        "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+        "file_overwrite": False,
+        "connect_timeout": env.float("S3_CONNECT_TIMEOUT", default=2.0),
+        "read_timeout": env.float("S3_READ_TIMEOUT", default=10.0),
+    }
+    _file_storages = {
+        "default": {
+            "BACKEND": "config.storage.PublicS3Storage",
+            "OPTIONS": {
+                **_s3,
+                "bucket_name": env.str("S3_PUBLIC_BUCKET", default="foodies-public"),
+                "default_acl": None,  # readable through the bucket's policy, not per-object ACLs
+                "querystring_auth": False,
+                "custom_domain": env.str("S3_PUBLIC_DOMAIN", default="") or None,
+            },
+        },
+        "private": {
+            "BACKEND": "config.storage.PrivateS3Storage",
+            "OPTIONS": {**_s3, "bucket_name": env.str("S3_PRIVATE_BUCKET", default="foodies-private")},
+        },
+    }
+else:
+    raise ImproperlyConfigured("STORAGE_BACKEND must be `local` or `s3`.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "private": {"BACKEND": "invoices.storage.PrivateFileSystemStorage"},  # at PRIVATE_ROOT
+    **_file_storages,
     # Compressed, unhashed names: works with or without `collectstatic` (the only static
     # files are the admin's and Swagger UI's, so cache-busting hashes buy little).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -193,7 +250,7 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Load balancers probe the health check over plain HTTP on the internal hop.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$", r"^api/v1/ready/$"]
 X_FRAME_OPTIONS = "DENY"
 # Staff sessions (the admin) end after this many seconds, not Django's two weeks.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)
@@ -443,6 +500,12 @@ CELERY_BEAT_SCHEDULE = {
     for name, (task, seconds) in _periodic.items()
 }
 
+# `/metrics` (Prometheus) answers only `Authorization: Bearer <this>`; unset: a 404 for all.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Seconds each dependency gets to answer `ready/` (config/readiness.py).
+READY_CHECK_TIMEOUT = env.float("READY_CHECK_TIMEOUT", default=2.0)
+
 # Shown by `seed` and `make run`; only ever created while DEBUG is on.
 DEMO_PASSWORD = "foodies-demo-123"
 
@@ -450,11 +513,27 @@ DEMO_PASSWORD = "foodies-demo-123"
 BENCH_ROUTES = env.bool("BENCH_ROUTES", default=False)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# `text` (the default) or `json`: one JSON object per line with the request id (config/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be `text` or `json`.")
+# A worker logs through this configuration too (its lines in the same format, with ids).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"ids": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["ids"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's own loggers have their own levels; they follow LOG_LEVEL too.
     "loggers": {
@@ -465,3 +544,16 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Error reports to Sentry (or a compatible service) when SENTRY_DSN is set; off without it.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        # No user details and no request bodies (sentry-sdk 3 sends user info unless told not to).
+        data_collection={"user_info": False, "http_bodies": []},
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

@@ -83,16 +83,20 @@ def enqueue(task: Task, *args: Any, **kwargs: Any) -> None:
     one; never if it rolls back): on a worker when a broker is configured, else in this
     process. Arguments must be JSON (ids, not model instances); checked here, so the
     embedded default fails the same way a broker would. Never raises after the commit."""
+    from config.logs import current_request_id
+
     dumps([args, kwargs])  # TypeError now, not later on a worker
-    transaction.on_commit(partial(_dispatch, task, args, kwargs))
+    # The request's id goes with the task (a message header), into the worker's log lines.
+    transaction.on_commit(partial(_dispatch, task, args, kwargs, request_id=current_request_id()))
 
 
-def _dispatch(task: Task, args: tuple, kwargs: dict) -> None:
+def _dispatch(task: Task, args: tuple, kwargs: dict, request_id: str | None = None) -> None:
     from config.celery import broker_configured
+    from config.logs import CELERY_HEADER
 
     if broker_configured():
         try:
-            task.apply_async(args=args, kwargs=kwargs)
+            task.apply_async(args=args, kwargs=kwargs, headers={CELERY_HEADER: request_id})
         except Exception:
             # The broker is unreachable. The change is committed; the periodic jobs catch up
             # on what this task would have done (see each task's docstring).
@@ -100,9 +104,14 @@ def _dispatch(task: Task, args: tuple, kwargs: dict) -> None:
                 "Could not publish %s (args=%r kwargs=%r) to the broker", task.name, args, kwargs
             )
         return
+    from config import metrics
+
     try:
         # Calling the task runs its body here, the same code a worker runs; its retry
         # options do not apply (Celery re-raises the error instead of scheduling a retry).
         task(*args, **kwargs)
     except Exception as exc:
+        metrics.task_run(task.name, "failure")
         task_failure_log(task, args=args, kwargs=kwargs, exc=exc, retries=None)
+    else:
+        metrics.task_run(task.name, "success")

@@ -5,11 +5,14 @@ from django.views.static import serve
 
 from config.api import exceptions
 from config.bench import bench_urlpatterns
+from config.metrics import metrics_view
 from config.views import ApiDocsView, ApiSchemaView
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include("config.api_urls")),
+    # Prometheus, only with Authorization: Bearer $METRICS_TOKEN (else 404).
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
     # Only with API_DOCS_PUBLIC; else a 404 like any unknown path.
     path("api/schema/", ApiSchemaView.as_view(), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api.exceptions import api_not_found
+from config.readiness import is_ready, readiness
 
 
 class HealthView(APIView):
@@ -50,3 +51,48 @@ class ApiSchemaView(PublicDocsOnly, SpectacularAPIView):
 class ApiDocsView(PublicDocsOnly, SpectacularSwaggerSplitView):
     """Swagger UI with its start-up script served from its own URL (`?script`), not inline,
     so the page runs under a Content-Security-Policy that allows no inline script."""
+
+
+DEPENDENCY_STATE = serializers.ChoiceField(choices=["ok", "not_configured", "unavailable", "timeout"])
+
+
+class ReadyView(APIView):
+    """Readiness for load balancers: database, cache, broker and file storage, each with a
+    short deadline. 200 when every one is usable (`not_configured` counts: no broker means
+    tasks run in-process); 503 naming those that are down."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Ready",
+                {
+                    "status": serializers.ChoiceField(choices=["ok"]),
+                    "checks": inline_serializer(
+                        "ReadyChecks",
+                        dict.fromkeys(("database", "cache", "broker", "storage"), DEPENDENCY_STATE),
+                    ),
+                },
+            ),
+            503: inline_serializer(
+                "NotReady",
+                {
+                    "status": serializers.ChoiceField(choices=["unavailable"]),
+                    "down": serializers.ListField(child=serializers.CharField()),
+                    "checks": inline_serializer(
+                        "NotReadyChecks",
+                        dict.fromkeys(("database", "cache", "broker", "storage"), DEPENDENCY_STATE),
+                    ),
+                },
+            ),
+        }
+    )
+    def get(self, request: Request) -> Response:
+        states = readiness()
+        if is_ready(states):
+            return Response({"status": "ok", "checks": states})
+        down = [name for name, state in states.items() if state not in ("ok", "not_configured")]
+        return Response({"status": "unavailable", "down": down, "checks": states}, status=503)

@@ -27,6 +27,7 @@ from config.clock import shop_zone
 from invoices.exceptions import CreditExceedsInvoice, InvalidCreditAmount, OrderNotPaid, RefundReferenceReused
 from invoices.models import NUMBER_PREFIX, CreditNote, Document, DocumentKind, Invoice, InvoiceSequence
 from invoices.selectors import invoice_credited
+from invoices.storage import storage_guard
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.services import SYSTEM, order_event_log, order_lock
 
@@ -302,6 +303,7 @@ def credit_note_issue(
 # --- PDFs -------------------------------------------------------------------------------
 
 
+@storage_guard()  # an unreachable store: StorageUnavailable (a 503, a retried task)
 def _document_render_pdf(document: Document, *, force: bool) -> Document:
     from invoices.pdf import document_pdf  # WeasyPrint loads only where PDFs are made
 
@@ -341,14 +343,19 @@ def credit_note_render_pdf(*, credit_note: CreditNote, force: bool = False) -> C
     return _document_render_pdf(credit_note, force=force)
 
 
+@storage_guard()
 def _document_pdf_open(document: Document) -> File:
     if not document.pdf:
         _document_render_pdf(document, force=False)
     try:
-        return document.pdf.storage.open(document.pdf.name, "rb")
+        file = document.pdf.storage.open(document.pdf.name, "rb")
     except FileNotFoundError:  # the row names a file the storage lost: make it again
         _document_render_pdf(document, force=True)
-        return document.pdf.storage.open(document.pdf.name, "rb")
+        file = document.pdf.storage.open(document.pdf.name, "rb")
+    # Fetch the content now (an object store's file downloads lazily): an outage of the
+    # store is a 503 here, not a response cut off after its headers were sent.
+    file.open("rb")
+    return file
 
 
 def invoice_pdf_open(*, invoice: Invoice) -> File:

@@ -3,7 +3,7 @@
 Render a document's PDF after the transaction that issued it has committed (never inside
 the webhook's request when a worker runs). Idempotent: a document already rendered is left
 as it is. A database connection lost mid-render is retried (the worker opens a new one
-first); if the retries run out, the PDF is rendered on its first download or by the
+first), and so is an unreachable file store; if the retries run out, the PDF is rendered on its first download or by the
 receipt that attaches it. Then the receipt: sent once per paid order, and swept for the
 ones that did not go out.
 """
@@ -19,11 +19,12 @@ from config.tasks import enqueue
 from invoices.models import CreditNote, Invoice
 from invoices.receipts import receipt_send
 from invoices.services import credit_note_render_pdf, invoice_render_pdf
+from invoices.storage import StorageUnavailable
 from orders.selectors import orders_receipt_due
 from orders.tasks import OrderTask
 
 DATABASE_RETRY = {
-    "autoretry_for": (OperationalError, InterfaceError),
+    "autoretry_for": (OperationalError, InterfaceError, StorageUnavailable),
     "retry_backoff": True,
     "retry_backoff_max": 60,
     "max_retries": 5,

@@ -28,6 +28,7 @@ from catalog.sellability import sellability
 from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
+from config import metrics
 from orders.exceptions import (
     CartEmpty,
     IdempotencyKeyInFlight,
@@ -150,6 +151,7 @@ def order_transition(
         order.cancelled_at = now
         fields.append("cancelled_at")
     order.save(update_fields=fields)
+    metrics.order_event(to_status)  # counted when the transaction commits
     return OrderEvent.objects.create(
         order=order,
         type=OrderEvent.Type.STATUS_CHANGED,
@@ -360,6 +362,7 @@ def order_place(
     if pickup_slot_id is not None:  # lock order: products, then the slot
         order.pickup_slot = pickup.pickup_slot_take(slot_id=pickup_slot_id, now=now)
         Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot)
+    metrics.order_event("placed")  # counted when the transaction commits
     OrderEvent.objects.create(
         order=order,
         type=OrderEvent.Type.PLACED,

@@ -5,6 +5,7 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 
+from config.api.schema import ErrorSerializer
 from invoices import selectors, services
 from invoices.api.serializers import InvoiceSerializer
 from invoices.http import pdf_response
@@ -15,6 +16,9 @@ DOCUMENT_NUMBER = r"[A-Za-z0-9-]{1,20}"
 PDF_RESPONSES = {
     (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF, as an attachment."),
     404: OpenApiResponse(description="No such document among the caller's."),
+    503: OpenApiResponse(
+        ErrorSerializer, description="storage_unavailable: the document store cannot be reached just now."
+    ),
 }
 
 

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -316,9 +317,138 @@ def test_beat_in_the_worker_runs_the_periodic_jobs(start_worker, mail_dir):
 
     def done() -> bool:
         statuses = dict(Order.objects.values_list("pk", "status"))
-        return statuses[due.pk] == S.EXPIRED and any(mail_dir.iterdir())
+        # The file-based mail backend creates the file before it writes the message into it.
+        return statuses[due.pk] == S.EXPIRED and any(f.stat().st_size for f in mail_dir.iterdir())
 
     wait_for(done, timeout=TASK_TIMEOUT, what="beat to expire the order and send the lost receipt")
     assert Product.objects.get(pk=product.pk).stock == 9
     [mail_file] = list(mail_dir.iterdir())
     assert f"receipt for order {lost.number}" in mail_file.read_text()
+
+
+def test_a_request_id_follows_checkout_to_receipt_into_the_worker_logs(start_worker, mail_dir, settings):
+    """One checkout-to-receipt flow with LOG_FORMAT=json: the web process's line for the
+    payment request and the worker's lines for the receipt it enqueued carry the same id."""
+    import io
+    import json
+    import logging
+
+    from config.logs import JsonFormatter, RequestIdFilter
+    from conftest import bearer_client
+
+    worker = start_worker("ids", LOG_FORMAT="json")
+    settings.PAYMENT_GATEWAY = "mock"
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    web_log = io.StringIO()
+    handler = logging.StreamHandler(web_log)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("foodies.request").addHandler(handler)
+    try:
+        shopper = bearer_client(UserFactory())
+        product = ProductFactory(name="Nasi Goreng", stock=10, price=25_000)
+        shopper.post("/api/v1/cart/items/", {"product": product.slug, "quantity": 1})
+        placed = shopper.post("/api/v1/orders/", {}, HTTP_X_REQUEST_ID="flow-checkout-1")
+        assert placed["X-Request-ID"] == "flow-checkout-1"
+        paid = shopper.post(
+            f"/api/v1/payments/mock/{placed.json()['payment']['token']}/",
+            {"transaction_status": "settlement"},
+            HTTP_X_REQUEST_ID="flow-pay-1",
+        )
+        assert (paid.status_code, paid["X-Request-ID"]) == (200, "flow-pay-1")
+    finally:
+        logging.getLogger("foodies.request").removeHandler(handler)
+
+    web = [json.loads(line) for line in web_log.getvalue().splitlines()]
+    assert [
+        (w["request_id"], w["method"], w["status"]) for w in web if w["request_id"].startswith("flow-")
+    ] == [
+        ("flow-checkout-1", "POST", 201),
+        ("flow-pay-1", "POST", 200),
+    ]
+
+    def receipt_lines() -> list[dict]:
+        lines = [json.loads(line) for line in worker.text().splitlines() if line.startswith("{")]
+        return [
+            line
+            for line in lines
+            if line.get("task") == "orders.tasks.send_receipt"
+            and line["message"].endswith("finished: SUCCESS")
+        ] and lines
+
+    lines = wait_for(receipt_lines, timeout=TASK_TIMEOUT, what="the receipt task", log=worker.log)
+    receipt = [line for line in lines if line.get("task") == "orders.tasks.send_receipt"]
+    assert [(line["message"], line["request_id"]) for line in receipt] == [
+        ("Task orders.tasks.send_receipt started", "flow-pay-1"),
+        ("Task orders.tasks.send_receipt finished: SUCCESS", "flow-pay-1"),
+    ]
+    assert receipt[0]["task_id"] == receipt[1]["task_id"] != "-"
+    assert len(list(mail_dir.iterdir())) == 1
+
+
+class SlowSmtp:
+    """A minimal SMTP server on a free port that waits two seconds before greeting: a
+    receipt being sent is a task in flight for that long."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        self.connected = threading.Event()
+        self.messages: list[bytes] = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                outer.connected.set()
+                time.sleep(2)
+                self.wfile.write(b"220 slow.test ESMTP\r\n")
+                data = None
+                for raw in self.rfile:
+                    if data is not None:
+                        if raw == b".\r\n":
+                            outer.messages.append(b"".join(data))
+                            data = None
+                            self.wfile.write(b"250 queued\r\n")
+                        else:
+                            data.append(raw)
+                        continue
+                    verb = raw[:4].upper()
+                    if verb == b"DATA":
+                        data = []
+                        self.wfile.write(b"354 go on\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_sigterm_lets_the_running_task_finish(start_worker):
+    """Warm shutdown: SIGTERM while a receipt is being sent; the send completes, is recorded,
+    and the worker exits afterwards."""
+    smtp = SlowSmtp()
+    try:
+        worker = start_worker("graceful", concurrency=1, EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}")
+        product = ProductFactory(name="Nasi Goreng", stock=10, price=25_000)
+        order = place_order(user=UserFactory(), items=[(product, 1)])
+        settle(order)
+        assert smtp.connected.wait(TASK_TIMEOUT), worker.text()[-3000:]
+        worker.stop()  # SIGTERM mid-send
+        worker.wait_stopped()
+        assert worker.process.returncode == 0, worker.text()[-3000:]
+    finally:
+        smtp.stop()
+    assert len(smtp.messages) == 1
+    assert f"Subject: Foodies receipt for order {order.number}".encode() in smtp.messages[0]
+    order.refresh_from_db()
+    assert order.receipt_sent_at is not None
+    assert succeeded(worker, "orders.tasks.send_receipt") == ["True"]

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from midtransclient.http_client import HttpClient
 
+from config import metrics
 from orders.models import Order
 from payments.gateways.base import GatewayError, OpenedPayment, signature_matches
 
@@ -38,7 +39,20 @@ class TimeoutSession(requests.Session):
     def request(self, method, url, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
-        return super().request(method, url, **kwargs)
+        with metrics.gateway_call(gateway="midtrans", operation=gateway_operation(url)):
+            response = super().request(method, url, **kwargs)
+            if response.status_code >= 500:
+                metrics.GATEWAY_ERRORS.labels(gateway="midtrans", operation=gateway_operation(url)).inc()
+            return response
+
+
+def gateway_operation(url: str) -> str:
+    """`snap` (a token), or the status API's verb: `status`, `cancel`, `refund` …"""
+    path = url.split("?", 1)[0].rstrip("/")
+    if "/snap/" in path:
+        return "snap"
+    last = path.rsplit("/", 1)[-1]
+    return last if last.isalpha() and len(last) <= 20 else "other"
 
 
 def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, minutes: int) -> dict[str, Any]:

@@ -10,11 +10,13 @@ once. What the order and its documents then go through is `payments.settlement`.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.exceptions import InsufficientStock
+from config import metrics
 from orders.models import STOCK_RELEASED_STATUSES, Order, OrderEvent, OrderStatus
 from orders.services import TRANSITIONS, Actor, order_event_log, order_lock
 from payments.gateways.answers import GatewayAnswer, target_status
@@ -72,6 +74,7 @@ def payment_apply(
             order=order, payment=payment, answer=answer, actor=actor, source=source, now=now
         )
         if notification_id is not None:
+            transaction.on_commit(partial(metrics.webhook_outcome, result.outcome))
             PaymentNotification.objects.filter(pk=notification_id).update(
                 outcome=result.outcome,
                 detail=result.detail[:500],

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from config import metrics
 from orders.services import GATEWAY
 from payments.gateways import GatewayError, get_gateway
 from payments.gateways.answers import NOTIFICATION_FIELDS, MalformedAnswer, answer_parse
@@ -30,6 +31,7 @@ def _notification_finish(
     PaymentNotification.objects.filter(pk=notification_id).update(
         outcome=outcome, detail=detail[:500], http_status=http_status, **fields
     )
+    metrics.webhook_outcome(outcome)
 
 
 def notification_handle(*, raw_body: bytes) -> tuple[int, dict[str, str]]:

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from catalog.models import Product
 from catalog.stock import stock_audit
+from config import metrics
 
 
 class Command(BaseCommand):
@@ -14,6 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         drift = stock_audit()
+        metrics.audit_drift("stock", len(drift))
         if not drift:
             count = Product.objects.count()
             self.stdout.write(f"Stock matches the ledger for all {count} products.")
