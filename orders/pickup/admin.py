@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,6 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from config.admin_mixins import LockPostedRowsMixin
 from orders.pickup import services
 from orders.pickup.models import HoursException, HoursExceptionRange, PickupSlot, WeeklyHours
 from orders.pickup.schedule import pickup_window
@@ -203,7 +203,7 @@ class SlotDayFilter(admin.SimpleListFilter):
 
 
 @admin.register(PickupSlot)
-class PickupSlotAdmin(admin.ModelAdmin):
+class PickupSlotAdmin(LockPostedRowsMixin, admin.ModelAdmin):
     """Slots come from the opening hours: their rows are made ahead (hourly by beat, after
     each change of the hours, or now with the list's "Make the booking window's slots"
     button); opening the list writes nothing. Staff set how many orders each takes.
@@ -236,18 +236,12 @@ class PickupSlotAdmin(admin.ModelAdmin):
     def get_changelist_form(self, request: HttpRequest, **kwargs):
         return super().get_changelist_form(request, form=PickupSlotForm, **kwargs)
 
+    def lock_rows(self, ids: list[int]) -> None:
+        # The list edit checks each capacity against `taken` before saving: the slots stay
+        # locked from that check to the save (LockPostedRowsMixin, in primary-key order).
+        services.pickup_slots_lock(slot_ids=ids)
+
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
-        if request.method == "POST" and "_save" in request.POST:
-            # The list edit checks each capacity against `taken` before saving: hold the
-            # rows from that check to the save, locked in primary-key order.
-            ids = [
-                v
-                for k, v in request.POST.items()
-                if k.endswith("-id") and v.isascii() and v.isdigit() and len(v) < 19
-            ]
-            with transaction.atomic():
-                services.pickup_slots_lock(slot_ids=[int(v) for v in ids])
-                return super().changelist_view(request, extra_context)
         extra_context = {**(extra_context or {}), "can_make_slots": self.has_change_permission(request)}
         return super().changelist_view(request, extra_context)
 
