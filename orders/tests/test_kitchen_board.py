@@ -98,7 +98,8 @@ def _at(order, *, status, paid_at=None, placed_at=None, slot=None):
     return order.number
 
 
-def test_kitchen_orders_of_a_day_in_pickup_order_with_their_lines(user, django_assert_num_queries):
+def test_kitchen_orders_of_a_day_in_pickup_order_with_their_lines(user, settings, django_assert_num_queries):
+    settings.MAX_UNPAID_ORDERS = 8  # one shopper's eight orders on the board
     product = ProductFactory(stock=50)
     orders = [place_order(user=user, items=[(product, 2)]) for _ in range(8)]
     noon = PickupSlotFactory(start=JAKARTA_MIDNIGHT + timedelta(hours=12))
@@ -126,7 +127,8 @@ def test_kitchen_orders_of_a_day_in_pickup_order_with_their_lines(user, django_a
     assert slots == [None, None, morning, noon, tomorrow]
 
 
-def test_dashboard_counts_of_a_day(user, django_assert_num_queries):
+def test_dashboard_counts_of_a_day(user, settings, django_assert_num_queries):
+    settings.MAX_UNPAID_ORDERS = 6  # one shopper's six orders
     product = ProductFactory(stock=50)
     orders = [place_order(user=user, items=[(product, 1)]) for _ in range(6)]
     today = JAKARTA_MIDNIGHT + timedelta(hours=8)
