@@ -125,6 +125,7 @@ OTHER_OPERATIONS = {
     ("DELETE", "cart/items/{id}/"),
     ("GET", "categories/"),
     ("GET", "health/"),
+    ("GET", "ready/"),
     ("GET", "invoices/"),
     ("GET", "orders/"),
     ("POST", "orders/"),

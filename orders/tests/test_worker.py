@@ -372,15 +372,15 @@ def test_a_request_id_follows_checkout_to_receipt_into_the_worker_logs(start_wor
         return [
             line
             for line in lines
-            if line.get("task") == "orders.tasks.send_receipt"
+            if line.get("task") == "invoices.tasks.send_receipt"
             and line["message"].endswith("finished: SUCCESS")
         ] and lines
 
     lines = wait_for(receipt_lines, timeout=TASK_TIMEOUT, what="the receipt task", log=worker.log)
-    receipt = [line for line in lines if line.get("task") == "orders.tasks.send_receipt"]
+    receipt = [line for line in lines if line.get("task") == "invoices.tasks.send_receipt"]
     assert [(line["message"], line["request_id"]) for line in receipt] == [
-        ("Task orders.tasks.send_receipt started", "flow-pay-1"),
-        ("Task orders.tasks.send_receipt finished: SUCCESS", "flow-pay-1"),
+        ("Task invoices.tasks.send_receipt started", "flow-pay-1"),
+        ("Task invoices.tasks.send_receipt finished: SUCCESS", "flow-pay-1"),
     ]
     assert receipt[0]["task_id"] == receipt[1]["task_id"] != "-"
     assert len(list(mail_dir.iterdir())) == 1
@@ -451,4 +451,4 @@ def test_sigterm_lets_the_running_task_finish(start_worker):
     assert f"Subject: Foodies receipt for order {order.number}".encode() in smtp.messages[0]
     order.refresh_from_db()
     assert order.receipt_sent_at is not None
-    assert succeeded(worker, "orders.tasks.send_receipt") == ["True"]
+    assert succeeded(worker, "invoices.tasks.send_receipt") == ["True"]
