@@ -447,7 +447,7 @@ def _measure_http(
 def measure(scenario, ctx, *, args, server: Server, wrk_path: str, workdir: Path, side: Side) -> dict:
     from django.db import connections
 
-    from bench.scenarios import Skip
+    from bench.workload import Skip
 
     row = _target(scenario)
     print(f"{scenario.title}: preparing", flush=True)
@@ -562,7 +562,7 @@ def main() -> None:
         from django.db import connections
 
         from bench import fixtures
-        from bench.scenarios import PAGE_SIZE, Context, Skip
+        from bench.workload import PAGE_SIZE, Context, Skip
 
         scenarios = select(args)
         started = time.monotonic()
