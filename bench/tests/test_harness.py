@@ -13,7 +13,7 @@ import pytest
 
 from bench import report, scratch, wrk
 from bench.fixtures import Menu
-from bench.run import Side, _checked, percentile
+from bench.measure import Side, _checked, percentile
 from bench.scenarios import prepare_detail_revalidated
 from bench.scenarios_checkout import checkout_lines, webhook_requests_for
 from bench.server import CeleryWorker
