@@ -15,13 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench import wrk
-from bench.server import (
-    CeleryWorker,
-    Server,
-    broker_backlog,
-    cpu_seconds,
-    machine_busy_seconds,
-)
+from bench.server import Server, cpu_seconds, machine_busy_seconds
+from bench.worker import CeleryWorker, broker_backlog
 
 
 def http_fetch(base_url: str):

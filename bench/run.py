@@ -33,12 +33,8 @@ if str(ROOT) not in sys.path:
 from bench import report, scratch, wrk  # noqa: E402
 from bench.measure import Side, client_fetch, http_fetch, measure  # noqa: E402
 from bench.midtrans_fake import MidtransFake  # noqa: E402
-from bench.server import (  # noqa: E402
-    CeleryWorker,
-    PrivateRedis,
-    Server,
-    cpu_seconds,
-)
+from bench.server import Server, cpu_seconds  # noqa: E402
+from bench.worker import CeleryWorker, PrivateRedis  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

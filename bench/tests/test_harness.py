@@ -16,7 +16,7 @@ from bench.fixtures import Menu
 from bench.measure import Side, _checked, percentile
 from bench.scenarios import prepare_detail_revalidated
 from bench.scenarios_checkout import checkout_lines, webhook_requests_for
-from bench.server import CeleryWorker
+from bench.worker import CeleryWorker
 from bench.workload import Context, Request, Skip, Workload
 
 
