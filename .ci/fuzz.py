@@ -83,7 +83,7 @@ def accounts_seed() -> dict[str, str]:
     from accounts.roles import MANAGER
     from cart.services import cart_add_item
     from catalog.models import Product
-    from orders.services import order_place
+    from orders.placing import order_place
     from payments.services.opening import payment_open
     from payments.services.webhook import payment_mock_complete
 

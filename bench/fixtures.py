@@ -177,7 +177,7 @@ def orders_place(*, user_ids: list[int], threads: int = 1) -> list[int]:
 
     from django.db import connections
 
-    from orders.services import order_place
+    from orders.placing import order_place
     from payments.services.opening import payment_open
 
     users = User.objects.in_bulk(user_ids)

@@ -20,7 +20,7 @@ from django.http.response import HttpResponseBase
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bench.scenarios import Request, Scenario, Workload
+from bench.workload import Request, Scenario, Workload
 
 WARM_REQUESTS = 20
 # Printed paths are shortened to what follows these: `django/db/models/query.py`,

@@ -371,34 +371,3 @@ PRODUCTS = [
         "prices": [(BUNDLES_LAUNCHED, 30_000)],
     },
 ]
-
-# Choices on the dishes people customise most. Each group is created once (by name) with
-# its options (by slug) and attached to the listed dishes; staff changes survive re-seeding.
-# An option is (slug, name, price delta, stock or None for unlimited).
-OPTION_GROUPS = [
-    {
-        "name": "Tingkat pedas",
-        "min_choices": 1,
-        "max_choices": 1,
-        "position": 10,
-        "options": [
-            ("tidak-pedas", "Tidak pedas", 0, None),
-            ("pedas-sedang", "Pedas sedang", 0, None),
-            ("pedas", "Pedas", 0, None),
-            ("pedas-level-3", "Pedas level 3", 2_000, None),
-        ],
-        "products": ["RIC-001", "RIC-004", "NOO-001", "NOO-002"],
-    },
-    {
-        "name": "Tambahan",
-        "min_choices": 0,
-        "max_choices": 3,
-        "position": 20,
-        "options": [
-            ("extra-telur", "Extra telur", 5_000, None),
-            ("extra-kerupuk", "Extra kerupuk", 3_000, None),
-            ("extra-sate-ayam", "Sate ayam (3 tusuk)", 9_000, 20),
-        ],
-        "products": ["RIC-001", "RIC-002", "RIC-004", "NOO-001"],
-    },
-]

@@ -183,7 +183,7 @@ def product_set_option_groups(*, product: Product, groups: Iterable[OptionGroup]
 
 @transaction.atomic
 def options_seed(*, groups: Sequence[dict]) -> int:
-    """Create the option groups described as in `catalog.demo_menu.OPTION_GROUPS` that do
+    """Create the option groups described as in `catalog.demo_options.OPTION_GROUPS` that do
     not exist yet (by name), with their options, attached to the listed dishes (by SKU).
     Idempotent: an existing group is left as staff made it. Returns the groups created."""
     created = 0

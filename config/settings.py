@@ -5,13 +5,16 @@ off unless asked for, and then `SECRET_KEY` must be given.
 """
 
 import hashlib
-from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import environ
-from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+
+from config import api_settings
+from config.backing_services import cache_from_env, cache_is_shared, database_from_env, file_storages_from_env
+from config.logging_config import logging_config, sentry_init
+from config.periodic import beat_schedule
+from config.security_config import content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -97,56 +100,13 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-_db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE: a write transaction takes the lock when it starts, so concurrent writers
-    # queue up (for `timeout` seconds) instead of failing with "database is locked" when a
-    # reader upgrades. WAL lets readers run beside the one writer.
-    _db.setdefault("OPTIONS", {})
-    _db["OPTIONS"].update(
-        {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": env.int("SQLITE_TIMEOUT", default=20),
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    )
-else:
-    # Persistent connections: one per worker thread, checked before reuse.
-    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
-    # Behind PgBouncer in transaction pooling mode (README, "Scaling out") a connection's
-    # server changes from one transaction to the next: no server-side cursors (.iterator()
-    # would declare a WITH HOLD cursor on one server and fetch from another). Nothing else
-    # relies on session state: no advisory locks, no LISTEN, no prepared statements
-    # (psycopg's client-side binding, Django's default); the time zone Django sets is one of
-    # the parameters PgBouncer restores on every server it hands out. Persistent
-    # connections to PgBouncer stay (cheap, and CONN_HEALTH_CHECKS sees a restart of it).
-    _db["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_PGBOUNCER", default=False)
-    # A database (or PgBouncer) that does not answer fails a request, and ready/, in seconds.
-    _db.setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
-    )
-_db["ATOMIC_REQUESTS"] = False
+DATABASES = {"default": database_from_env(env, base_dir=BASE_DIR)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, the catalog version and cached menu responses) -----
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://foodies")}
-# django-environ picks django-redis for redis:// whenever it is installed; either way the
-# resilient backend below is used (config/cache.py says why not django-redis).
-if CACHES["default"]["BACKEND"] in (
-    "django.core.cache.backends.redis.RedisCache",
-    "django_redis.cache.RedisCache",
-):
-    CACHES["default"].get("OPTIONS", {}).pop("CLIENT_CLASS", None)
-    # An unreachable Redis is a cache miss, not a 500 (config/cache.py); a server that does
-    # not answer is given up on after about a second per request.
-    CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
-    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
-    _redis_options.setdefault("socket_connect_timeout", 1.0)
-    _redis_options.setdefault("socket_timeout", 1.0)
-_shared_cache = "locmem" not in CACHES["default"]["BACKEND"] and "dummy" not in CACHES["default"]["BACKEND"]
+CACHES = {"default": cache_from_env(env)}
+_shared_cache = cache_is_shared(CACHES["default"])
 # Cache anonymous menu responses under the catalog version (see catalog/api/caching.py).
 # Only safe when every process shares the cache: on by default with Redis or Memcached.
 CATALOG_CACHE = env.bool("CATALOG_CACHE", default=_shared_cache)
@@ -197,39 +157,7 @@ PRIVATE_ROOT = Path(env.str("PRIVATE_ROOT", default=str(BASE_DIR / "private")))
 # STORAGE_BACKEND=s3: both in an S3-compatible store shared by every instance (config/storage.py;
 # buckets made by `manage.py storage_init`, never on the fly).
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
-if STORAGE_BACKEND == "local":
-    _file_storages = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "private": {"BACKEND": "invoices.storage.PrivateFileSystemStorage"},  # at PRIVATE_ROOT
-    }
-elif STORAGE_BACKEND == "s3":
-    _s3 = {
-        "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
-        "region_name": env.str("S3_REGION", default="us-east-1"),
-        "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
-        "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
-        "file_overwrite": False,
-        "connect_timeout": env.float("S3_CONNECT_TIMEOUT", default=2.0),
-        "read_timeout": env.float("S3_READ_TIMEOUT", default=10.0),
-    }
-    _file_storages = {
-        "default": {
-            "BACKEND": "config.storage.PublicS3Storage",
-            "OPTIONS": {
-                **_s3,
-                "bucket_name": env.str("S3_PUBLIC_BUCKET", default="foodies-public"),
-                "default_acl": None,  # readable through the bucket's policy, not per-object ACLs
-                "querystring_auth": False,
-                "custom_domain": env.str("S3_PUBLIC_DOMAIN", default="") or None,
-            },
-        },
-        "private": {
-            "BACKEND": "config.storage.PrivateS3Storage",
-            "OPTIONS": {**_s3, "bucket_name": env.str("S3_PRIVATE_BUCKET", default="foodies-private")},
-        },
-    }
-else:
-    raise ImproperlyConfigured("STORAGE_BACKEND must be `local` or `s3`.")
+_file_storages = file_storages_from_env(env, backend=STORAGE_BACKEND)
 STORAGES = {
     **_file_storages,
     # Compressed, unhashed names: works with or without `collectstatic` (the only static
@@ -260,87 +188,13 @@ if ADMIN_URL == "/" or ADMIN_URL.startswith(("api/", "payments/", "static/", "me
     raise ImproperlyConfigured(f"ADMIN_URL must be a path of its own, such as `admin/`, not {ADMIN_URL!r}.")
 # Swagger UI (/api/docs/) and the OpenAPI schema (/api/schema/): a 404 when off.
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEBUG)
-# Content-Security-Policy on every response (django-csp): scripts, styles, images, fonts
-# and requests from this site only; no plugins, no framing, forms post only here. Inline
-# <style> blocks need the response's nonce; style attributes (the admin's) are allowed,
-# they run no script. Images may also come from MEDIA_URL's host when it is absolute.
-_media = urlsplit(MEDIA_URL)
-_media_origin = [f"{_media.scheme}://{_media.netloc}"] if _media.netloc else []
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF, NONCE],
-        "style-src-attr": [UNSAFE_INLINE],
-        "img-src": [SELF, "data:", *_media_origin],
-        "font-src": [SELF, "data:"],
-        "connect-src": [SELF],
-        "object-src": [NONE],
-        "base-uri": [SELF],
-        "form-action": [SELF],
-        "frame-ancestors": [NONE],
-    }
-}
+# Content-Security-Policy on every response (django-csp); config/security_config.py says what it allows.
+CONTENT_SECURITY_POLICY = content_security_policy(media_url=MEDIA_URL)
 
 # --- Django REST framework ----------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "config.api.authentication.StaffSessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.api.negotiation.StaffBrowsableNegotiation",
-    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.PageNumberPagination",
-    "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "config.api.schema.FoodiesAutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exceptions.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        "login": env.str("THROTTLE_LOGIN", default="10/min"),
-        "register": env.str("THROTTLE_REGISTER", default="10/hour"),
-        "checkout": env.str("THROTTLE_CHECKOUT", default="10/min"),
-        # Webhook calls refused as unsigned or malformed, per client address.
-        "webhook_rejected": env.str("THROTTLE_WEBHOOK_REJECTED", default="30/min"),
-    },
-    # Number of trusted proxies in front of the app. 0 means REMOTE_ADDR is the client:
-    # a client-sent X-Forwarded-For is never trusted for throttling.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
-}
-
-SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
-    "AUTH_HEADER_TYPES": ("Bearer",),
-}
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Foodies API",
-    "DESCRIPTION": "Online food store: menu, cart, checkout, orders, payments, invoices.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "COMPONENT_SPLIT_REQUEST": True,
-    "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # One name for the sellability reasons, shown as a product's unavailable_reason and a cart line's problem.
-    "ENUM_NAME_OVERRIDES": {"SellabilityReasonEnum": "catalog.sellability.REASONS"},
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.api.schema.refuse_nul_in_request_bodies",
-        "config.api.schema.empty_query_values_mean_absent",
-    ],
-    # Swagger UI's assets ship with the app: the docs work without a CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-}
+REST_FRAMEWORK = api_settings.rest_framework_settings(env)
+SIMPLE_JWT = api_settings.simple_jwt_settings(env)
+SPECTACULAR_SETTINGS = api_settings.SPECTACULAR
 
 # --- Domain settings ----------------------------------------------------------------
 CURRENCY = "IDR"
@@ -492,13 +346,7 @@ _periodic = {
     "make-pickup-slots": ("orders.tasks.make_pickup_slots", SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS),
     "purge-notifications": ("payments.tasks.purge_notifications", SCHEDULE_PURGE_NOTIFICATIONS_SECONDS),
 }
-for _name, (_task, _seconds) in _periodic.items():
-    if _seconds < 1:
-        raise ImproperlyConfigured(f"The interval of {_name} must be at least 1 second, not {_seconds}.")
-CELERY_BEAT_SCHEDULE = {
-    name: {"task": task, "schedule": float(seconds), "options": {"expires": float(seconds)}}
-    for name, (task, seconds) in _periodic.items()
-}
+CELERY_BEAT_SCHEDULE = beat_schedule(_periodic)
 
 # `/metrics` (Prometheus) answers only `Authorization: Bearer <this>`; unset: a 404 for all.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
@@ -519,41 +367,9 @@ if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be `text` or `json`.")
 # A worker logs through this configuration too (its lines in the same format, with ids).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"ids": {"()": "config.logs.RequestIdFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "config.logs.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_FORMAT == "json" else "plain",
-            "filters": ["ids"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # Django's own loggers have their own levels; they follow LOG_LEVEL too.
-    "loggers": {
-        "django": {"level": LOG_LEVEL},
-        "django.db.backends": {"level": "WARNING"},
-        # WeasyPrint logs every render step, and fontTools every table it subsets, at INFO.
-        "weasyprint.progress": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 
 # Error reports to Sentry (or a compatible service) when SENTRY_DSN is set; off without it.
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:
-    import sentry_sdk
-
-    sentry_sdk.init(
-        dsn=SENTRY_DSN,
-        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
-        # No user details and no request bodies (sentry-sdk 3 sends user info unless told not to).
-        data_collection={"user_info": False, "http_bodies": []},
-        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
-    )
+    sentry_init(env, dsn=SENTRY_DSN)

@@ -9,9 +9,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from config.tasks import FoodiesTask
+from orders.idempotency import idempotency_keys_purge
 from orders.models import Order
 from orders.pickup.services import pickup_slots_materialise
-from orders.services import idempotency_keys_purge
 
 
 class OrderTask(FoodiesTask):

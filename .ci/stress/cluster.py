@@ -2,8 +2,8 @@
 worker and beat. Each is started here and stopped here, by the process id (or the process
 group) this run made; nothing else on the machine is touched.
 
-The gunicorn and redis-server plumbing is bench/'s (`bench.server`): same free-port picking,
-health wait and graceful stop. What is added is what a fault needs: SIGKILL of a whole
+The gunicorn and redis-server plumbing is bench/'s (`bench.server`, `bench.worker`): same
+free-port picking, health wait and graceful stop. What is added is what a fault needs: SIGKILL of a whole
 instance (master and workers at once, as a crashed machine would) and a restart on the
 same port, and a redis-server that can be stopped and started again on its port.
 """
@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.server import PrivateRedis, Server
+from bench.server import Server
+from bench.worker import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))

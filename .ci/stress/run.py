@@ -32,16 +32,13 @@ import argparse
 import math
 import os
 import random
-import re
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -50,8 +47,9 @@ for path in (str(ROOT), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-import psycopg  # noqa: E402
 from cluster import AppInstance, CeleryProcess, StressRedis  # noqa: E402
+from faults import DB_FAULT, FAULTS, Faults  # noqa: E402
+from summary import server_errors, settle, wave_report  # noqa: E402
 
 from bench import scratch  # noqa: E402
 
@@ -104,103 +102,6 @@ def _watchdog(seconds: float) -> None:
 
     signal.signal(signal.SIGALRM, fire)
     signal.alarm(math.ceil(seconds))
-
-
-DB_FAULT = "database connections terminated"
-FAULTS = ("instance killed", DB_FAULT, "redis-server down")
-
-
-class Faults(threading.Thread):
-    """The faults of wave 2, each at a point of the wave's progress: kill an instance (it is
-    restarted in the background two seconds later), terminate every database connection,
-    stop the broker and cache for a few seconds."""
-
-    def __init__(
-        self, *, total: int, instances: list[AppInstance], redis: StressRedis, pg: str, db: str
-    ) -> None:
-        super().__init__(name="faults", daemon=True)
-        self.total = total
-        self.instances = instances
-        self.redis = redis
-        self.pg, self.db = pg, db
-        self.windows: list[tuple[str, float, float]] = []
-        self.done: list[str] = []
-        self.log: list[str] = []
-        self.error: BaseException | None = None
-        self._progress = 0
-        self._stopping = False
-        self._cond = threading.Condition()
-        self._helpers: list[threading.Thread] = []
-
-    def progress(self, done: int) -> None:
-        with self._cond:
-            self._progress = done
-            self._cond.notify_all()
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-
-    def _reached(self, share: float) -> bool:
-        with self._cond:
-            self._cond.wait_for(lambda: self._stopping or self._progress >= share * self.total)
-            return not self._stopping
-
-    def _note(self, text: str) -> None:
-        self.log.append(f"{time.strftime('%H:%M:%S')} {text}")
-        print(f"  fault: {text}", flush=True)
-
-    def _guarded(self, work) -> None:
-        try:
-            work()
-        except BaseException as exc:  # reported by the main thread
-            self.error = self.error or exc
-
-    def run(self) -> None:
-        self._guarded(self._faults)
-        for helper in self._helpers:
-            helper.join(120)
-
-    def _faults(self) -> None:
-        if self._reached(0.15):
-            victim = self.instances[0]
-            began = time.monotonic()
-            pids = victim.kill()
-            self._note(f"SIGKILL {victim.name} (pids {pids}) at {self._progress}/{self.total} shoppers")
-
-            def restart(killed_at: float = began) -> None:  # bound now: `began` is reused below
-                time.sleep(2)
-                victim.start()
-                self.windows.append((FAULTS[0], killed_at, time.monotonic()))
-                self._note(f"{victim.name} restarted, {time.monotonic() - killed_at:.1f}s after the kill")
-
-            helper = threading.Thread(target=self._guarded, args=(restart,), name="restart", daemon=True)
-            helper.start()
-            self._helpers.append(helper)
-            self.done.append(FAULTS[0])
-        if self._reached(0.40):
-            began = time.monotonic()
-            with psycopg.connect(f"{self.pg}/postgres", autocommit=True) as admin:
-                killed = admin.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid()",
-                    [self.db],
-                ).fetchone()[0]
-            self.windows.append((DB_FAULT, began, time.monotonic()))
-            self._note(f"pg_terminate_backend: {killed} connections at {self._progress}/{self.total}")
-            self.done.append(FAULTS[1])
-        if self._reached(0.65):
-            began = time.monotonic()
-            self.redis.stop()
-            self._note(f"redis-server stopped at {self._progress}/{self.total}")
-            time.sleep(4)
-            self.redis.start()
-            self.windows.append((FAULTS[2], began, time.monotonic()))
-            self._note(
-                f"redis-server back after {time.monotonic() - began:.1f}s at {self._progress}/{self.total}"
-            )
-            self.done.append(FAULTS[2])
 
 
 def app_environment(args, *, database_url: str, redis: StressRedis, workdir: Path) -> dict[str, str]:
@@ -458,87 +359,6 @@ def main() -> int:
             print(f"logs kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def settle(*, timeout: float) -> float:
-    """Wait until the background work has caught up: no attempt pending that the gateway
-    settled (beat's reconciliation), every paid order's receipt sent and every invoice
-    rendered. Returns the seconds waited (the checks then say what is still missing)."""
-    from django.db import connections
-
-    from invoices.models import Invoice
-    from orders.models import RECEIPT_STATUSES, Order
-    from payments.models import MockTransaction, Payment
-
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        settled = MockTransaction.objects.filter(transaction_status__in=("settlement", "capture")).values(
-            "gateway_order_id"
-        )
-        behind = (
-            Payment.objects.filter(status=Payment.Status.PENDING, gateway_order_id__in=settled).count()
-            + Order.objects.filter(status__in=RECEIPT_STATUSES, receipt_sent_at__isnull=True).count()
-            + Invoice.objects.filter(pdf="").count()
-        )
-        connections.close_all()
-        if not behind:
-            break
-        time.sleep(1)
-    return time.monotonic() - began
-
-
-def wave_report(*, wave, visits, calls, checks, seconds, settle_seconds, faults, healing) -> str:
-    outcomes = Counter()
-    for visit in visits:
-        if visit.checkout_status == 201:
-            outcomes[visit.action] += 1
-        else:
-            outcomes[f"checkout {visit.checkout_status} {visit.checkout_code}".strip()] += 1
-    notified = Counter()
-    for visit in visits:
-        notified.update(visit.notifications)
-    ops = Counter(call.op for call in calls)
-    latency = sorted(call.ended - call.started for call in calls if call.op == "checkout" and call.status)
-    p = (lambda q: latency[min(len(latency) - 1, int(q * len(latency)))] * 1000) if latency else (lambda q: 0)
-    gave_up = [text for visit in visits for text in visit.gave_up]
-    lines = [
-        f"\n== wave {wave}{' (faults)' if faults else ''}: {len(visits)} shoppers in {seconds:.1f}s, "
-        f"{len(calls)} requests ({len(calls) / max(seconds, 0.001):.0f}/s); background work caught up in "
-        f"{settle_seconds:.1f}s",
-        "  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
-        "  requests: " + ", ".join(f"{k} {v}" for k, v in sorted(ops.items())),
-        "  duplicate notifications answered: "
-        + ", ".join(f"{k} x{v}" for k, v in sorted(notified.items(), key=str)),
-        f"  checkout latency p50 {p(0.5):.0f} ms, p95 {p(0.95):.0f} ms, max {p(1.0):.0f} ms",
-    ]
-    if faults:
-        lines += [f"  {entry}" for entry in faults.log]
-        if healing:
-            lines.append(f"  reconcile_payments --min-age 0: {healing}")
-    if gave_up:
-        lines.append(f"  clients that gave up: {len(gave_up)}, e.g. {gave_up[:3]}")
-    width = max(len(check.name) for check in checks)
-    lines.append(f"  {'':4}  {'invariant':{width}}  found")
-    for check in checks:
-        lines.append(f"  {'ok' if check.ok else 'FAIL':4}  {check.name:{width}}  {check.found}")
-    return "\n".join(lines)
-
-
-EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|DoesNotExist))\b", re.MULTILINE)
-
-
-def server_errors(instances: list[AppInstance], celery: list[CeleryProcess]) -> str:
-    """What the servers logged as exceptions: the last line of each traceback, by type."""
-    parts = []
-    for name, log in [(i.name, i.log) for i in instances] + [(c.kind, c.log) for c in celery]:
-        try:
-            text = log.read_text(errors="replace")
-        except OSError:
-            continue
-        kinds = Counter(EXCEPTION_LINE.findall(text))
-        shown = ", ".join(f"{kind.rsplit('.', 1)[-1]} x{n}" for kind, n in kinds.most_common(4))
-        parts.append(f"{name}: {text.count('Traceback')} tracebacks" + (f" ({shown})" if shown else ""))
-    return "server logs: " + "; ".join(parts)
 
 
 if __name__ == "__main__":

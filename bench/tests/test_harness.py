@@ -13,17 +13,11 @@ import pytest
 
 from bench import report, scratch, wrk
 from bench.fixtures import Menu
-from bench.run import Side, _checked, percentile
-from bench.scenarios import (
-    Context,
-    Request,
-    Skip,
-    Workload,
-    checkout_lines,
-    prepare_detail_revalidated,
-    webhook_requests_for,
-)
-from bench.server import CeleryWorker
+from bench.measure import Side, _checked, percentile
+from bench.scenarios import prepare_detail_revalidated
+from bench.scenarios_checkout import checkout_lines, webhook_requests_for
+from bench.worker import CeleryWorker
+from bench.workload import Context, Request, Skip, Workload
 
 
 def test_request_line_has_five_fields_with_dashes_for_none():

@@ -14,6 +14,7 @@ from catalog.stock import stock_audit
 from catalog.tests.factories import ProductFactory
 from catalog.tests.test_admin import form_values, product_url
 from conftest import bearer_client, run_at_once
+from orders import placing
 from orders import services as order_services
 from orders.models import Order, OrderLine
 
@@ -190,7 +191,7 @@ def test_the_order_keeps_the_choice_as_it_was(user, extras):
     cart_add_item(
         user=user, product=Product.objects.get(slug="nasi-goreng"), quantity=1, options=["hot", "egg"]
     )
-    order = order_services.order_place(user=user)
+    order = placing.order_place(user=user)
     option_services.option_update(option=opt("egg"), name="Telur ceplok", price_delta=7_000)
     line = OrderLine.objects.get(order=order)
     assert (line.unit_price, line.options[1]["name"], line.options[1]["price_delta"]) == (30_000, "Egg", 5000)
@@ -218,7 +219,7 @@ def test_an_option_taken_off_the_menu_after_adding_flags_the_line_and_blocks_che
 def test_option_stock_is_taken_and_released_through_the_ledger(user, extras):
     nasi = Product.objects.get(slug="nasi-goreng")
     cart_add_item(user=user, product=nasi, quantity=2, options=["mild", "satay"])
-    order = order_services.order_place(user=user)
+    order = placing.order_place(user=user)
     assert opt("satay").stock == 1
     order_services.order_cancel(order=order, actor=order_services.Actor.of(user))
 

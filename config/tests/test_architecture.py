@@ -69,3 +69,40 @@ def test_a_reversed_import_breaks_a_contract(copy_of_project, module, reversed_i
 
     assert result.returncode == 1
     assert broken in " ".join(result.stdout.split())
+
+
+MAX_MODULE_LINES = 400  # issue 25: split a module by responsibility before it grows past this
+NOT_MODULES = {".venv", ".git", "node_modules", "migrations", "tests"}
+
+
+def long_modules(root: Path, *, limit: int = MAX_MODULE_LINES) -> list[str]:
+    """Every .py file under `root`, outside migrations/, tests/ and the virtualenv, that is
+    over `limit` lines, as `path (lines)`."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if NOT_MODULES.intersection(relative.parts[:-1]):
+            continue
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            found.append(f"{relative} ({lines})")
+    return found
+
+
+def test_no_module_is_over_400_lines():
+    assert long_modules(ROOT) == []
+
+
+def test_a_long_module_is_named_and_migrations_and_tests_are_not(tmp_path):
+    for relative, lines in [
+        ("shop/services.py", 401),
+        ("shop/selectors.py", 400),
+        ("shop/migrations/0001_initial.py", 900),
+        ("shop/tests/test_services.py", 900),
+        (".ci/stress/run.py", 401),
+    ]:
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n" * lines)
+
+    assert long_modules(tmp_path) == [".ci/stress/run.py (401)", "shop/services.py (401)"]

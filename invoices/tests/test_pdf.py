@@ -20,7 +20,7 @@ from invoices.models import Invoice
 from invoices.pdf import ASSETS_DIR, AssetOnlyFetcher, AssetRefused, html_to_pdf
 from invoices.templatetags.invoice_format import shop_date, shop_datetime
 from invoices.tests.factories import invoiced_order, pay, pdf_text
-from orders.services import order_place
+from orders.placing import order_place
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 1. Idempotency-Key (optional): claim the key for this user and request body; a key already
    completed replays its first response; a key whose request died after placing its order
    replays that order; another body is 422, a request still running 409.
-2. Place the order (`orders.services.order_place`, one durable transaction): the selection
+2. Place the order (`orders.placing.order_place`, one durable transaction): the selection
    is checked against the sellability rule, stock is taken through `catalog.stock` (all or
    nothing), the lines are removed from the cart.
 3. Outside any transaction: open the payment with the gateway (the payments step).
@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from rest_framework import status
 
 from accounts.models import User
-from orders import selectors, services
+from orders import idempotency, placing, selectors
 from orders.api.serializers import OrderSerializer
 from orders.models import IdempotencyKey, Order
 from payments.exceptions import PaymentGatewayError
@@ -54,7 +54,7 @@ def _placed(order: Order) -> CheckoutResult:
 
 def _complete(record: IdempotencyKey, order: Order, *, replayed: bool) -> CheckoutResult:
     result = _placed(order)
-    services.idempotency_complete(record=record, status=result.status, body=result.body)
+    idempotency.idempotency_complete(record=record, status=result.status, body=result.body)
     return replace(result, replayed=replayed)
 
 
@@ -65,16 +65,16 @@ def checkout(
     (cart_empty, product_unavailable, insufficient_stock, idempotency conflicts) propagate
     for the API layer to answer."""
     if idempotency_key is None:
-        return _placed(services.order_place(user=user, **selection))
+        return _placed(placing.order_place(user=user, **selection))
 
-    record = services.idempotency_claim(user=user, key=idempotency_key, request_hash=request_hash)
+    record = idempotency.idempotency_claim(user=user, key=idempotency_key, request_hash=request_hash)
     if record.state == IdempotencyKey.State.COMPLETED:
         return CheckoutResult(status=record.response_status, body=record.response_body, replayed=True)
     if record.order_id is not None:  # the first request placed the order, then died
         return _complete(record, record.order, replayed=True)
     try:
-        order = services.order_place(user=user, idempotency_key=record, **selection)
+        order = placing.order_place(user=user, idempotency_key=record, **selection)
     except Exception:
-        services.idempotency_release(record=record)
+        idempotency.idempotency_release(record=record)
         raise
     return _complete(record, order, replayed=False)

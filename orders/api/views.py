@@ -6,7 +6,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders import permissions, selectors, services
+from orders import idempotency, permissions, selectors, services
 from orders.api.checkout import checkout, order_body
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -100,7 +100,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             user=request.user,
             selection=data.validated_data,
             idempotency_key=key,
-            request_hash=services.request_fingerprint(method="POST", path=request.path, body=request.data)
+            request_hash=idempotency.request_fingerprint(method="POST", path=request.path, body=request.data)
             if key
             else "",
         )

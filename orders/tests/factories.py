@@ -7,7 +7,7 @@ import factory
 from cart.services import cart_add_item
 from catalog.models import Product
 from orders.models import Order, PickupSlot
-from orders.services import order_place
+from orders.placing import order_place
 
 
 def place_order(*, user, items: list[tuple[Product, int]], **kwargs) -> Order:

@@ -15,7 +15,7 @@ from cart.models import Cart
 from cart.services import cart_add_item
 from catalog.models import Product
 from catalog.tests.factories import BundleFactory, ProductFactory
-from orders import services
+from orders import idempotency, services
 from orders.admin.kitchen import ADMIN_NOTE, STATUS_COLOURS
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.tests.factories import place_order
@@ -427,7 +427,7 @@ def test_cart_admin_is_read_only(admin_client_staff, user, rice, tea):
 
 
 def test_idempotency_key_admin_lists_keys_read_only(admin_client_staff, user):
-    record = services.idempotency_claim(user=user, key="retry-42", request_hash="0" * 64)
+    record = idempotency.idempotency_claim(user=user, key="retry-42", request_hash="0" * 64)
 
     changelist = admin_client_staff.get("/admin/orders/idempotencykey/", {"q": "retry-42"})
     post = admin_client_staff.post(

@@ -12,8 +12,8 @@ from catalog.models import Product
 from catalog.services import price_add
 from catalog.tests.factories import BundleFactory, ProductFactory
 from conftest import bearer_client
+from orders.idempotency import request_fingerprint
 from orders.models import IdempotencyKey, Order, OrderEvent
-from orders.services import request_fingerprint
 from orders.tests.factories import place_order
 
 pytestmark = pytest.mark.django_db

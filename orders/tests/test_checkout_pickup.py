@@ -14,7 +14,7 @@ from cart.services import cart_add_item
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from conftest import bearer_client, run_at_once
-from orders import services
+from orders import placing, services
 from orders.models import Order, OrderStatus, PickupSlot
 from orders.pickup import schedule
 from orders.pickup import services as pickup_services
@@ -150,7 +150,7 @@ def test_a_late_payment_takes_the_slot_again_or_drops_it_when_full(user, product
     at(local(MONDAY, 10))
     slot = slot_at(13)
     cart_add_item(user=user, product=product, quantity=1)
-    order = services.order_place(user=user, pickup_slot_id=slot.pk)
+    order = placing.order_place(user=user, pickup_slot_id=slot.pk)
     services.order_cancel(order=order, actor=services.Actor.of(user))
     PickupSlot.objects.filter(pk=slot.pk).update(taken=2)  # others booked it meanwhile
 

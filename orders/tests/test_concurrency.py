@@ -20,7 +20,7 @@ from catalog.models import Product
 from catalog.stock import stock_audit
 from catalog.tests.factories import BundleFactory, ProductFactory
 from conftest import bearer_client, run_at_once
-from orders import services
+from orders import idempotency, services
 from orders.exceptions import InvalidTransition
 from orders.models import IdempotencyKey, Order, OrderEvent
 from orders.tests.factories import place_order
@@ -128,7 +128,7 @@ def test_key_released_while_a_repeat_waits_for_it_is_claimed_afresh():
     claims the key as new instead of failing on the vanished row (a 500 that `make stress`
     found with double submits)."""
     user = UserFactory()
-    first = services.idempotency_claim(user=user, key="double", request_hash="a" * 64)
+    first = idempotency.idempotency_claim(user=user, key="double", request_hash="a" * 64)
     locked, release = threading.Event(), threading.Event()
 
     def holder():
@@ -136,12 +136,12 @@ def test_key_released_while_a_repeat_waits_for_it_is_claimed_afresh():
             IdempotencyKey.objects.select_for_update().get(pk=first.pk)
             locked.set()
             assert release.wait(30)
-            services.idempotency_release(record=first)
+            idempotency.idempotency_release(record=first)
         return "released"
 
     def repeat():
         assert locked.wait(30)
-        return services.idempotency_claim(user=user, key="double", request_hash="a" * 64)
+        return idempotency.idempotency_claim(user=user, key="double", request_hash="a" * 64)
 
     def waiting_for_lock() -> bool:
         with connection.cursor() as cursor:

@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from cart.services import cart_add_item
 from catalog import options as option_services
 from catalog.tests.factories import ProductFactory
-from orders import selectors, services
+from orders import placing, selectors, services
 from orders.models import Order, OrderStatus
 from orders.selectors import DashboardCounts, dashboard_counts, kitchen_orders
 from orders.tests.factories import PickupSlotFactory, place_order
@@ -64,7 +64,7 @@ def test_board_shows_paid_orders_with_options_and_notes_and_moves_them(admin_cli
 
 def _order_with_choice(user, dish):
     cart_add_item(user=user, product=dish, quantity=2, options=["level-3"], note="tanpa bawang")
-    return services.order_place(user=user)
+    return placing.order_place(user=user)
 
 
 def test_board_and_dashboard_need_staff(client, user):

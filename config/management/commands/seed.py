@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from accounts.models import User
 from accounts.roles import KITCHEN, MANAGER, staff_groups_ensure
-from catalog import demo_menu
+from catalog import demo_menu, demo_options
 from catalog.options import options_seed
 from catalog.seeding import MenuSeedResult, menu_seed, products_generate
 from catalog.selectors import category_list
@@ -70,7 +70,7 @@ class Command(BaseCommand):
         with transaction.atomic(durable=True):
             users = self.seed_users(demo_accounts=demo_accounts or settings.DEBUG)
             menu = menu_seed(categories=demo_menu.CATEGORIES, products=demo_menu.PRODUCTS)
-            option_groups = options_seed(groups=demo_menu.OPTION_GROUPS)
+            option_groups = options_seed(groups=demo_options.OPTION_GROUPS)
             hours = hours_seed_demo()
             slots = pickup_slots_materialise(now=timezone.now())
             started = time.monotonic()

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from orders.services import idempotency_keys_purge
+from orders.idempotency import idempotency_keys_purge
 
 
 class Command(BaseCommand):

@@ -1,0 +1,198 @@
+"""Placing an order from the shopper's cart: order numbers, the order's lines copied from the
+catalog, the cap on unpaid orders, and `order_place` itself. Stock is taken through
+`catalog.stock`, the only code that moves it.
+
+Locks are always taken in one order, so two flows can never wait on each other in a
+cycle: idempotency key row, then cart row, then product rows in id order, then the slot.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from cart.models import Cart, CartItem
+from cart.selectors import chosen_options
+from catalog.exceptions import ProductUnavailable
+from catalog.models import StockReason
+from catalog.options import options_snapshot
+from catalog.sellability import sellability
+from catalog.sellability import unit_price as line_unit_price
+from catalog.services import prices_switch_due
+from catalog.stock import Why, demand_total, stock_take
+from config import metrics
+from orders.exceptions import CartEmpty, TooManyUnpaidOrders
+from orders.idempotency import check_key_still_ours
+from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from orders.pickup import services as pickup
+from orders.selectors import checkout_items
+
+S = OrderStatus
+
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def order_number_new(*, now: datetime) -> str:
+    """`FD-261121-7K3QX9AB`: the local date, then 8 random base32 characters (40 bits), so
+    numbers cannot be guessed from one another."""
+    suffix = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+    return f"FD-{timezone.localtime(now):%y%m%d}-{suffix}"
+
+
+def _order_line(item: CartItem) -> OrderLine:
+    product = item.product
+    components = [
+        {
+            "product_id": bi.component_id,
+            "slug": bi.component.slug,
+            "name": bi.component.name,
+            "sku": bi.component.sku,
+            "quantity": bi.quantity,
+        }
+        for bi in (product.bundle_items.all() if product.is_bundle else ())
+    ]
+    options = chosen_options(item)
+    price = line_unit_price(product.current_price, options)
+    return OrderLine(
+        product=product,
+        product_slug=product.slug,
+        product_name=product.name,
+        sku=product.sku,
+        kind=product.kind,
+        price_version=product.current_price_version,
+        unit_price=price,
+        quantity=item.quantity,
+        line_total=price * item.quantity,
+        components=components,
+        options=options_snapshot(options),
+        note=item.note,
+    )
+
+
+def _order_create(*, now: datetime, **fields) -> Order:
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Order.objects.create(number=order_number_new(now=now), **fields)
+        except IntegrityError:  # a number clash (about one in 10^12 a day): draw again
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def check_unpaid_orders(*, user: User) -> None:
+    """At most MAX_UNPAID_ORDERS orders awaiting payment per shopper: each holds stock and
+    a pickup place until it expires, so more would let one account hoard them. Call with the
+    shopper's cart row locked (every checkout takes that lock first), so two checkouts at
+    once cannot both see room for one more."""
+    limit = settings.MAX_UNPAID_ORDERS
+    unpaid = list(
+        Order.objects.filter(user=user, status=S.PENDING_PAYMENT)
+        .order_by("placed_at", "id")
+        .values_list("number", flat=True)
+    )
+    if len(unpaid) >= limit:
+        raise TooManyUnpaidOrders(
+            f"You have {len(unpaid)} orders waiting for payment (at most {limit}); pay or cancel one first.",
+            limit=limit,
+            unpaid=unpaid,
+        )
+
+
+@transaction.atomic(durable=True)
+def order_place(
+    *,
+    user: User,
+    item_ids: list[int] | None = None,
+    phone: str | None = None,
+    notes: str = "",
+    pickup_slot_id: int | None = None,
+    idempotency_key: IdempotencyKey | None = None,
+    now: datetime | None = None,
+) -> Order:
+    """Take stock and create a pending order from the chosen cart lines (all when
+    `item_ids` is None), then remove those lines from the cart.
+
+    All or nothing: on a shortfall raises InsufficientStock naming every short product,
+    and nothing changes. Prices and totals come from the catalog, never from the client.
+    Without a pickup slot the shop must be open now (ShopClosed); a slot is booked after
+    the stock, with its capacity taken like stock (SlotFull, SlotUnavailable). A shopper
+    with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders."""
+    now = now or timezone.now()
+    pickup.check_can_order(now=now, slot_id=pickup_slot_id)
+    if idempotency_key is not None:
+        check_key_still_ours(idempotency_key)
+    # The cart row lock makes a double submit wait, then find its lines gone.
+    cart = Cart.objects.select_for_update().filter(user=user).first()
+    items = checkout_items(user=user, item_ids=item_ids) if cart else []
+    if any(item.product.price_changes_at and item.product.price_changes_at <= now for item in items):
+        # A scheduled price has come into force and nothing has switched it yet: never
+        # charge the old one.
+        prices_switch_due(now=now)
+        items = checkout_items(user=user, item_ids=item_ids)
+    if item_ids is not None:
+        missing = sorted(set(item_ids) - {item.pk for item in items})
+        if missing:
+            raise ValidationError({"items": [f"Not in your cart: {', '.join(map(str, missing))}."]})
+    if not items:
+        raise CartEmpty()
+    check_unpaid_orders(user=user)
+    # The sellability rule decides what is for sale; stock is left to the conditional
+    # UPDATEs below, which are right under concurrency where a read is not.
+    not_for_sale = []
+    for item in items:
+        verdict = sellability(item.product, price=item.product.current_price, options=chosen_options(item))
+        if not verdict.for_sale:
+            not_for_sale.append(
+                {"slug": item.product.slug, "name": item.product.name, "reason": verdict.reason}
+            )
+    if not_for_sale:
+        raise ProductUnavailable(products=not_for_sale)
+
+    lines = [_order_line(item) for item in items]
+    subtotal = sum(line.line_total for line in lines)
+    order = _order_create(
+        now=now,
+        user=user,
+        customer_name=user.name,
+        customer_email=user.email,
+        customer_phone=phone if phone is not None else user.phone,
+        status=S.PENDING_PAYMENT,
+        subtotal=subtotal,
+        total=subtotal,
+        currency=settings.CURRENCY,
+        notes=notes,
+        placed_at=now,
+        expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_TTL_MINUTES),
+    )
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    # Taken after the rows are written, so the product rows stay locked for as short a time
+    # as possible; a shortfall raises and rolls the whole order back.
+    stock_take(
+        demand=demand_total(line.stock_demand() for line in lines),
+        options=demand_total(line.option_demand() for line in lines),
+        why=Why.for_order(StockReason.SALE, order),
+    )
+    if pickup_slot_id is not None:  # lock order: products, then the slot
+        order.pickup_slot = pickup.pickup_slot_take(slot_id=pickup_slot_id, now=now)
+        Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot)
+    metrics.order_event("placed")  # counted when the transaction commits
+    OrderEvent.objects.create(
+        order=order,
+        type=OrderEvent.Type.PLACED,
+        to_status=S.PENDING_PAYMENT,
+        actor=OrderEvent.Actor.USER,
+        actor_user=user,
+        data={"total": subtotal, "lines": len(lines)},
+        created_at=now,
+    )
+    CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    if idempotency_key is not None:
+        IdempotencyKey.objects.filter(pk=idempotency_key.pk).update(order=order)
+    return order
