@@ -25,7 +25,9 @@ def preflight(path: str, origin: str, headers: str = "authorization, idempotency
 
 @pytest.mark.django_db
 def test_a_preflight_from_an_allowed_origin_succeeds_without_credentials():
-    response = preflight("/api/v1/orders/", APP, "authorization, idempotency-key, if-none-match, content-type")
+    response = preflight(
+        "/api/v1/orders/", APP, "authorization, idempotency-key, if-none-match, content-type"
+    )
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == APP
     assert "POST" in response["Access-Control-Allow-Methods"]
