@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -12,13 +12,16 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
 from accounts import services
+from accounts.tokens import token_answer
 from accounts.api.serializers import (
     AccountDeleteSerializer,
+    LoginSerializer,
     LogoutSerializer,
     PasswordChangeSerializer,
     ProfileSerializer,
     RefreshSerializer,
     RegisterSerializer,
+    TokenObtainSerializer,
     TokenPairSerializer,
     UserSerializer,
 )
@@ -38,16 +41,21 @@ class RegisterView(APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(post=extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}))
 class TokenView(TokenObtainPairView):
     """Log in with email and password. Throttled per client address."""
+
+    serializer_class = TokenObtainSerializer
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
 
 class TokenRefreshView(TokenViewBase):
-    """Exchange a refresh token for a new pair. Each refresh token works once: presenting
-    one that was already exchanged (a copy of it) logs out every session of the account."""
+    """Exchange a refresh token for a new pair. Each refresh token is exchanged once: the
+    same token presented again within 10 s of its exchange (two tabs refreshing at once)
+    gets the same new pair; presented later (a stolen copy) it logs out every session of
+    the account."""
 
     serializer_class = RefreshSerializer
 
@@ -60,11 +68,16 @@ class TokenRefreshView(TokenViewBase):
         except services.RefreshTokenInvalid as exc:
             # SimpleJWT's 401 (with its WWW-Authenticate header), as for any bad token.
             raise InvalidToken(exc.detail) from exc
-        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+        return Response(token_answer(refresh))
 
 
 class LogoutView(APIView):
-    @extend_schema(request=LogoutSerializer, responses={204: None})
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={
+            204: OpenApiResponse(description="Logged out; every access token of the account stops working.")
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -74,7 +87,7 @@ class LogoutView(APIView):
             raise ValidationError({"refresh": [str(exc)]}) from exc
         if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(request.user.pk):
             raise ValidationError({"refresh": ["This token does not belong to you."]})
-        token.blacklist()
+        services.token_logout(user=request.user, refresh=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -116,4 +129,4 @@ class PasswordChangeView(APIView):
         refresh = services.user_change_password(
             user=request.user, new_password=serializer.validated_data["new_password"]
         )
-        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+        return Response(token_answer(refresh))
