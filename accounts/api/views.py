@@ -12,7 +12,6 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 
 from accounts import services
-from accounts.tokens import token_answer
 from accounts.api.serializers import (
     AccountDeleteSerializer,
     LoginSerializer,
@@ -25,6 +24,7 @@ from accounts.api.serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
+from accounts.tokens import token_answer
 
 INCORRECT_PASSWORD = "The password is incorrect."
 
