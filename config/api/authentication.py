@@ -84,3 +84,26 @@ class StaffSessionScheme(SessionScheme):
     """Documents the staff session login in the OpenAPI schema like Django's session auth."""
 
     target_class = StaffSessionAuthentication
+
+
+def document_ignored_tokens(result: dict, generator, request, public) -> dict:
+    """POSTPROCESSING_HOOKS: a read that takes a token but needs none (security lists both
+    `jwtAuth` and `{}`: the menu) may answer with the `Token-Ignored` header."""
+    header = {
+        "description": "Present when the request's Bearer token was not valid (expired, revoked, "
+        "malformed) and was ignored: the answer is the anonymous one. Its value is the error "
+        "code, e.g. `token_not_valid`. Refresh the token.",
+        "schema": {"type": "string"},
+    }
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in ("get", "head") or not isinstance(operation, dict):
+                continue
+            security = operation.get("security", [])
+            if {} not in security or not any("jwtAuth" in s for s in security):
+                continue
+            for status_code, response in operation.get("responses", {}).items():
+                if "$ref" in response or not (status_code.startswith("2") or status_code == "304"):
+                    continue
+                response.setdefault("headers", {})[TOKEN_IGNORED_HEADER] = dict(header)
+    return result

@@ -117,3 +117,11 @@ def test_tokens_issued_before_versions_existed_still_work_until_a_revocation():
     assert bearer(legacy).get("/api/v1/auth/me/").status_code == 200
     services.access_tokens_revoke(user=user)
     assert bearer(legacy).get("/api/v1/auth/me/").status_code == 401
+
+
+def test_the_schema_documents_the_header_on_public_reads_only(api_client):
+    paths = api_client.get("/api/schema/?format=json").json()["paths"]
+    for path in ("/api/v1/products/", "/api/v1/products/{slug}/", "/api/v1/categories/"):
+        assert "Token-Ignored" in paths[path]["get"]["responses"]["200"]["headers"], path
+    assert "Token-Ignored" not in paths["/api/v1/orders/"]["get"]["responses"]["200"].get("headers", {})
+    assert "Token-Ignored" not in paths["/api/v1/products/"]["post"]["responses"]["201"].get("headers", {})
