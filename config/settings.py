@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -61,8 +63,12 @@ MIDDLEWARE = [
     "config.logs.RequestIdMiddleware",
     # Latency and database queries per route, for /metrics (config/metrics.py).
     "config.metrics.MetricsMiddleware",
+    # Outermost: answers preflights before anything asks who is calling, and marks every
+    # answer (the JSON error pages below included) for the allowed origins.
+    "corsheaders.middleware.CorsMiddleware",
     "config.middleware.ApiJsonErrorsMiddleware",
     "config.middleware.RejectNulMiddleware",
+    "config.middleware.TokenIgnoredHeaderMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (django-csp), see Security below
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -285,7 +291,7 @@ CONTENT_SECURITY_POLICY = {
 # --- Django REST framework ----------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "config.api.authentication.VersionedJWTAuthentication",
         "config.api.authentication.StaffSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -313,6 +319,16 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# --- CORS (browser apps on other origins: django-cors-headers) ---------------------
+# Scheme, host and port of each web app allowed to call the API from a browser, e.g.
+# http://localhost:3000. Empty (the default): no other origin may. Credentials are never
+# allowed: shoppers send a Bearer token, and the staff session stays same-origin.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_HEADERS = (*cors_default_headers, "accept-language", "idempotency-key", "if-none-match")
+CORS_EXPOSE_HEADERS = ["ETag", "Idempotent-Replayed", "Retry-After", "Content-Language", "Token-Ignored"]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
@@ -321,6 +337,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
+# A refresh token presented again this soon after its exchange (two tabs refreshing at
+# once, a retry after a lost answer) gets the same new pair; later, it is taken as theft.
+JWT_REFRESH_GRACE_SECONDS = env.int("JWT_REFRESH_GRACE_SECONDS", default=10)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Foodies API",
@@ -336,6 +355,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.refuse_nul_in_request_bodies",
         "config.api.schema.empty_query_values_mean_absent",
+        "config.api.authentication.document_ignored_tokens",
     ],
     # Swagger UI's assets ship with the app: the docs work without a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

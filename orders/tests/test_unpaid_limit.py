@@ -9,8 +9,8 @@ from cart.services import cart_add_item
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
 from conftest import bearer_client, run_at_once
-from orders.pickup import services as pickup
 from orders.models import Order, OrderStatus, PickupSlot
+from orders.pickup import services as pickup
 from orders.tests.factories import place_order
 from orders.tests.test_checkout_pickup import MONDAY, local, slot_at
 
