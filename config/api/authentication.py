@@ -7,10 +7,10 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts.tokens import VERSION_CLAIM
-from config.api.permissions import IsStaffOrReadOnly
+from config.api.permissions import StaffPermissionOrReadOnly
 
 # Permissions under which a read needs no user: there a bad token is ignored, not refused.
-PUBLIC_READ_PERMISSIONS = (AllowAny, IsAuthenticatedOrReadOnly, IsStaffOrReadOnly)
+PUBLIC_READ_PERMISSIONS = (AllowAny, IsAuthenticatedOrReadOnly, StaffPermissionOrReadOnly)
 TOKEN_IGNORED_HEADER = "Token-Ignored"
 
 
