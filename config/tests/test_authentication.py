@@ -5,6 +5,7 @@ reads (the menu still loads) with a `Token-Ignored` header, refused everywhere e
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
@@ -96,6 +97,9 @@ def test_a_stale_token_on_a_private_read_is_still_a_401():
 
 def test_a_valid_token_is_not_ignored(menu):
     staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(
+        Permission.objects.get(codename="view_product", content_type__app_label="catalog")
+    )
     ProductFactory(slug="hidden", is_active=False)
     response = bearer(RefreshToken.for_user(staff).access_token).get(PRODUCTS)
     assert "Token-Ignored" not in response

@@ -780,6 +780,7 @@ def test_slots_of_today_and_tomorrow_as_the_shop_counts_them(api_client, demo_ho
     """`today` is the shop's day, not the server's or the client's: at 23:30 UTC on Sunday
     it is already Monday in Jakarta (issue 18)."""
     frozen(local(SUNDAY, 12))
+    make_pickup_slots()
     body = api_client.get(SLOTS, {"date": word}).json()
     assert body == api_client.get(SLOTS, {"date": day.isoformat()}).json()
     assert body[-1]["end"] == iso(day, 21)
@@ -787,6 +788,7 @@ def test_slots_of_today_and_tomorrow_as_the_shop_counts_them(api_client, demo_ho
 
 def test_today_follows_the_shop_zone_past_utc_midnight(api_client, demo_hours, frozen):
     frozen(datetime(2026, 11, 22, 23, 30, tzinfo=UTC))  # Monday 06:30 in Jakarta
+    make_pickup_slots()
     body = api_client.get(SLOTS, {"date": "today"}).json()
     assert (body[0]["start"], body[-1]["end"]) == (iso(MONDAY, 8), iso(MONDAY, 21))
 
