@@ -19,11 +19,14 @@ install: system-deps $(VENV)/.installed
 system-deps:
 	@sh .ci/system-deps
 
-# A local .env: DEBUG on and a fresh secret. An existing .env is never overwritten.
+# Frontend dev servers (Next.js/CRA, Vite) allowed to call the local API from a browser.
+DEV_CORS_ORIGINS ?= http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173
+# A local .env: DEBUG on, a fresh secret, CORS for the dev servers. An existing .env is never overwritten.
 .env:
 	@secret=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))'); \
-	sed -e "s|^DEBUG=.*|DEBUG=true|" -e "s|^SECRET_KEY=.*|SECRET_KEY=$$secret|" .env.example > .env
-	@echo "Wrote .env (DEBUG=true, fresh SECRET_KEY)."
+	sed -e "s|^DEBUG=.*|DEBUG=true|" -e "s|^SECRET_KEY=.*|SECRET_KEY=$$secret|" \
+		-e "s|^CORS_ALLOWED_ORIGINS=.*|CORS_ALLOWED_ORIGINS=$(DEV_CORS_ORIGINS)|" .env.example > .env
+	@echo "Wrote .env (DEBUG=true, fresh SECRET_KEY, CORS for $(DEV_CORS_ORIGINS))."
 
 migrate: install .env
 	$(PY) manage.py migrate --noinput

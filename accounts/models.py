@@ -43,6 +43,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Moved on by a logout, a password change or a theft revocation: every access token
+    # issued before (with another `ver` claim) stops working at once (accounts/tokens.py).
+    token_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -84,6 +87,11 @@ class RefreshTokenRotation(models.Model):
 
     token = models.OneToOneField(OutstandingToken, on_delete=models.CASCADE, primary_key=True)
     rotated_at = models.DateTimeField(default=timezone.now)
+    # The token it was exchanged for: a second exchange within the grace window (two tabs
+    # refreshing at once) answers that one again instead of being taken as theft.
+    successor = models.OneToOneField(
+        OutstandingToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="rotated_from"
+    )
 
     def __str__(self) -> str:
         return f"rotated {self.token_id} at {self.rotated_at:%Y-%m-%d %H:%M:%S}"

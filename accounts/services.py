@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -11,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -21,6 +24,7 @@ from accounts.exceptions import RefreshTokenInvalid, RefreshTokenReused
 
 __all__ = ["RefreshTokenInvalid", "RefreshTokenReused"]  # raised here; callers catch them from services
 from accounts.models import RefreshTokenRotation, User, normalize_email
+from accounts.tokens import refresh_issue
 from config.tasks import enqueue
 from config.text import check_single_line
 
@@ -144,24 +148,55 @@ def user_update_profile(*, user: User, **fields: str) -> User:
     return user
 
 
+def access_tokens_revoke(*, user: User) -> None:
+    """End every access token issued to the user so far (they carry the old version)."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
+
+
 def tokens_revoke_all(*, user: User) -> int:
-    """Blacklist every refresh token issued to the user; returns how many were new."""
+    """Blacklist every refresh token issued to the user and end their access tokens;
+    returns how many refresh tokens were newly blacklisted."""
     outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
     created = BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+    access_tokens_revoke(user=user)
     return len(created)
 
 
+@transaction.atomic(durable=True)
+def token_logout(*, user: User, refresh: RefreshToken) -> None:
+    """Blacklist this refresh token and end every access token of the user (the other
+    sessions keep their refresh tokens: their next refresh gives them a working pair)."""
+    refresh.blacklist()
+    access_tokens_revoke(user=user)
+
+
+def _grace_successor(rotation: RefreshTokenRotation) -> RefreshToken | None:
+    """The token a rotation issued, if the rotation is recent enough to be a second tab's
+    refresh and that token is still good (live, or itself only rotated since)."""
+    grace = timedelta(seconds=settings.JWT_REFRESH_GRACE_SECONDS)
+    successor = rotation.successor
+    if successor is None or timezone.now() - rotation.rotated_at > grace:
+        return None
+    revoked = (
+        BlacklistedToken.objects.filter(token=successor).exists()
+        and not RefreshTokenRotation.objects.filter(token=successor).exists()
+    )
+    return None if revoked else RefreshToken(successor.token, verify=False)
+
+
 def token_refresh_rotate(*, refresh: str) -> RefreshToken:
-    """Exchange a refresh token for a new one (its access token via `.access_token`).
+    """Exchange a refresh token for a new one (its access token: accounts.tokens.access_for).
 
     Each refresh token is exchanged at most once, also under concurrency: its
-    OutstandingToken row is locked while the exchange is decided, so of N simultaneous
-    requests one wins. Presenting an already-exchanged token again (the losers of such a
-    race included) is taken as theft: every refresh token of the user is revoked, that is
-    committed, then RefreshTokenReused (401) is raised. A token revoked otherwise (logout,
-    password change) or invalid is RefreshTokenInvalid (401) and changes nothing."""
+    OutstandingToken row is locked while the exchange is decided. Presenting it again within
+    JWT_REFRESH_GRACE_SECONDS of its exchange (two tabs, or a retry after a lost answer)
+    answers the same new token again, as long as that one was not revoked since. Presenting
+    it later is taken as theft: every token of the user is revoked, that is committed, then
+    RefreshTokenReused (401) is raised. A token revoked otherwise (logout, password change)
+    or invalid is RefreshTokenInvalid (401) and changes nothing."""
     try:
         # Signature, expiry and claims; the blacklist is checked below, under the row lock.
         token = UntypedToken(refresh)
@@ -179,8 +214,14 @@ def token_refresh_rotate(*, refresh: str) -> RefreshToken:
         if outstanding is None or outstanding.user is None:
             raise RefreshTokenInvalid()
         user = outstanding.user
-        reused = RefreshTokenRotation.objects.filter(token=outstanding).exists()
+        rotation = RefreshTokenRotation.objects.select_related("successor").filter(token=outstanding).first()
+        reused = rotation is not None
         if reused:
+            again = _grace_successor(rotation)
+            if again is not None:
+                if not user.is_active:
+                    raise RefreshTokenInvalid("No active account found for the given token.")
+                return again
             tokens_revoke_all(user=user)
         else:
             if BlacklistedToken.objects.filter(token=outstanding).exists():
@@ -188,8 +229,8 @@ def token_refresh_rotate(*, refresh: str) -> RefreshToken:
             if not user.is_active:
                 raise RefreshTokenInvalid("No active account found for the given token.")
             BlacklistedToken.objects.create(token=outstanding)
-            RefreshTokenRotation.objects.create(token=outstanding)
-            new = RefreshToken.for_user(user)
+            new, new_outstanding = refresh_issue(user=user)
+            RefreshTokenRotation.objects.create(token=outstanding, successor=new_outstanding)
     if reused:
         raise RefreshTokenReused()
     return new
@@ -202,7 +243,7 @@ def user_change_password(*, user: User, new_password: str) -> RefreshToken:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     tokens_revoke_all(user=user)
-    return RefreshToken.for_user(user)
+    return refresh_issue(user=user)[0]
 
 
 @transaction.atomic(durable=True)

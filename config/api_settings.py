@@ -11,7 +11,7 @@ def rest_framework_settings(env: environ.Env) -> dict:
     """REST_FRAMEWORK: THROTTLE_* rates and NUM_PROXIES from the environment."""
     return {
         "DEFAULT_AUTHENTICATION_CLASSES": [
-            "rest_framework_simplejwt.authentication.JWTAuthentication",
+            "config.api.authentication.VersionedJWTAuthentication",
             "config.api.authentication.StaffSessionAuthentication",
         ],
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -66,6 +66,7 @@ SPECTACULAR = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.refuse_nul_in_request_bodies",
         "config.api.schema.empty_query_values_mean_absent",
+        "config.api.authentication.document_ignored_tokens",
     ],
     # Swagger UI's assets ship with the app: the docs work without a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

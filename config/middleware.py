@@ -54,3 +54,18 @@ class RejectNulMiddleware:
                 return api_error_response(400, "The query string may not contain the NUL character.")
             return handler400(request)
         return self.get_response(request)
+
+
+class TokenIgnoredHeaderMiddleware:
+    """Says on the answer that the request's Bearer token was ignored (a public read with a
+    token that is not valid: config.api.authentication.VersionedJWTAuthentication)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        reason = getattr(request, "token_ignored", None)
+        if reason:
+            response["Token-Ignored"] = reason
+        return response

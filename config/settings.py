@@ -8,6 +8,7 @@ import hashlib
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from config import api_settings
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -64,8 +66,12 @@ MIDDLEWARE = [
     "config.logs.RequestIdMiddleware",
     # Latency and database queries per route, for /metrics (config/metrics.py).
     "config.metrics.MetricsMiddleware",
+    # Before anything asks who is calling: answers preflights, and marks every
+    # answer (the JSON error pages below included) for the allowed origins.
+    "corsheaders.middleware.CorsMiddleware",
     "config.middleware.ApiJsonErrorsMiddleware",
     "config.middleware.RejectNulMiddleware",
+    "config.middleware.TokenIgnoredHeaderMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (django-csp), see Security below
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -195,6 +201,21 @@ CONTENT_SECURITY_POLICY = content_security_policy(media_url=MEDIA_URL)
 REST_FRAMEWORK = api_settings.rest_framework_settings(env)
 SIMPLE_JWT = api_settings.simple_jwt_settings(env)
 SPECTACULAR_SETTINGS = api_settings.SPECTACULAR
+
+# --- CORS (browser apps on other origins: django-cors-headers) ---------------------
+# Scheme, host and port of each web app allowed to call the API from a browser, e.g.
+# http://localhost:3000. Empty (the default): no other origin may. Credentials are never
+# allowed: shoppers send a Bearer token, and the staff session stays same-origin.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_HEADERS = (*cors_default_headers, "accept-language", "idempotency-key", "if-none-match")
+CORS_EXPOSE_HEADERS = ["ETag", "Idempotent-Replayed", "Retry-After", "Content-Language", "Token-Ignored"]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
+
+# A refresh token presented again this soon after its exchange (two tabs refreshing at
+# once, a retry after a lost answer) gets the same new pair; later, it is taken as theft.
+JWT_REFRESH_GRACE_SECONDS = env.int("JWT_REFRESH_GRACE_SECONDS", default=10)
+
 
 # --- Domain settings ----------------------------------------------------------------
 CURRENCY = "IDR"

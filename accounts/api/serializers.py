@@ -1,7 +1,11 @@
+from django.contrib.auth.models import update_last_login
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.models import User
 from accounts.services import PHONE_MESSAGE, PHONE_PATTERN
+from accounts.tokens import refresh_issue, token_answer
 from config.api.fields import STRICT_TEXT_FIELD_MAPPING, StrictCharField, StrictEmailField, StrictRegexField
 
 
@@ -59,3 +63,27 @@ class AccountDeleteSerializer(serializers.Serializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
+    access_expires_in = serializers.IntegerField(
+        min_value=0, help_text="Seconds until `access` expires: refresh a little before."
+    )
+    refresh_expires_in = serializers.IntegerField(
+        min_value=0, help_text="Seconds until `refresh` expires: after that, log in again."
+    )
+
+
+class LoginSerializer(serializers.Serializer):
+    """POST auth/token/ (documentation: the view's serializer adds its fields itself)."""
+
+    email = serializers.CharField(write_only=True)
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class TokenObtainSerializer(TokenObtainPairSerializer):
+    """SimpleJWT's credential check, answering our pair (versioned tokens, lifetimes)."""
+
+    def validate(self, attrs: dict) -> dict:
+        super(TokenObtainPairSerializer, self).validate(attrs)  # authenticates: self.user
+        refresh, _ = refresh_issue(user=self.user)
+        if jwt_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, self.user)
+        return token_answer(refresh)

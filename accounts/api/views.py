@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
 from rest_framework.permissions import AllowAny
@@ -14,17 +14,20 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenViewBase
 from accounts import login_limits, services
 from accounts.api.serializers import (
     AccountDeleteSerializer,
+    LoginSerializer,
     LogoutSerializer,
     PasswordChangeSerializer,
     ProfileSerializer,
     RefreshSerializer,
     RegisterSerializer,
     RegistrationSerializer,
+    TokenObtainSerializer,
     TokenPairSerializer,
 )
 from accounts.api.throttling import RegisterThrottle
 from accounts.exceptions import LoginLocked
 from accounts.models import User
+from accounts.tokens import token_answer
 
 INCORRECT_PASSWORD = "The password is incorrect."
 
@@ -91,10 +94,13 @@ class RegisterView(APIView):
         return response
 
 
+@extend_schema_view(post=extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}))
 class TokenView(TokenObtainPairView):
     """Log in with email and password. Throttled per client address (THROTTLE_LOGIN), and
     under the login limiter: too many wrong passwords for the account or from the address
     lock them for a while (429 login_locked; the password is not even checked)."""
+
+    serializer_class = TokenObtainSerializer
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
@@ -119,8 +125,10 @@ class TokenView(TokenObtainPairView):
 
 
 class TokenRefreshView(TokenViewBase):
-    """Exchange a refresh token for a new pair. Each refresh token works once: presenting
-    one that was already exchanged (a copy of it) logs out every session of the account."""
+    """Exchange a refresh token for a new pair. Each refresh token is exchanged once: the
+    same token presented again within 10 s of its exchange (two tabs refreshing at once)
+    gets the same new pair; presented later (a stolen copy) it logs out every session of
+    the account."""
 
     serializer_class = RefreshSerializer
 
@@ -133,11 +141,16 @@ class TokenRefreshView(TokenViewBase):
         except services.RefreshTokenInvalid as exc:
             # SimpleJWT's 401 (with its WWW-Authenticate header), as for any bad token.
             raise InvalidToken(exc.detail) from exc
-        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+        return Response(token_answer(refresh))
 
 
 class LogoutView(APIView):
-    @extend_schema(request=LogoutSerializer, responses={204: None})
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={
+            204: OpenApiResponse(description="Logged out; every access token of the account stops working.")
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -147,7 +160,7 @@ class LogoutView(APIView):
             raise ValidationError({"refresh": [str(exc)]}) from exc
         if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(request.user.pk):
             raise ValidationError({"refresh": ["This token does not belong to you."]})
-        token.blacklist()
+        services.token_logout(user=request.user, refresh=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -197,4 +210,4 @@ class PasswordChangeView(APIView):
         refresh = services.user_change_password(
             user=request.user, new_password=serializer.validated_data["new_password"]
         )
-        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+        return Response(token_answer(refresh))

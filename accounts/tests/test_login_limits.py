@@ -73,7 +73,7 @@ def test_api_login_locks_the_account_and_a_right_password_does_not_get_in(api_cl
     now.shift(dt.timedelta(seconds=2))  # the lock has ended by itself
     response = login(api_client, user.email)
     assert response.status_code == 200
-    assert set(response.json()) == {"access", "refresh"}
+    assert set(response.json()) == {"access", "refresh", "access_expires_in", "refresh_expires_in"}
 
 
 def test_retry_after_counts_down(api_client, user, now):

@@ -90,7 +90,7 @@ def catalog_count(request: Request, queryset) -> int | None:
     paginator counts, and `catalog_cached` is not caching). Anonymous reads only."""
     if not settings.CATALOG_CACHE or request.user.is_authenticated:
         return None
-    params = sorted((k, v) for k, v in request.query_params.lists() if k not in ("page", "format"))
+    params = sorted((k, v) for k, v in request.query_params.lists() if k not in ("page", "cursor", "format"))
     key = f"catalog:count:{catalog_version()}:{_digest(repr(params))}"
     count = cache.get(key)
     if count is None:

@@ -20,6 +20,7 @@ from catalog.api.serializers import (
 from catalog.models import Product
 from catalog.options import with_option_groups
 from catalog.stock import stock_adjust
+from config.api.pagination import PageOrCursorPagination
 from config.api.permissions import StaffPermissionOrReadOnly, staff_may
 
 
@@ -92,6 +93,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,200}"  # Product.slug; anything else is a 404
     filterset_class = ProductFilter
+    pagination_class = PageOrCursorPagination  # `?cursor=` for infinite scroll
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
@@ -101,7 +103,7 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     # Query parameters that are not filters: a request with no others skips the FilterSet,
     # whose construction (a deep copy of every declared filter) cost more than the queries.
-    NOT_FILTERS = frozenset({"page", "page_size", "format"})
+    NOT_FILTERS = frozenset({"page", "page_size", "cursor", "format"})
 
     @catalog_cached
     def list(self, request: Request) -> Response:

@@ -258,8 +258,27 @@ def test_hidden_category_filter_is_400_for_shoppers(api_client):
     assert api_client.get(f"{PRODUCTS}?category=hidden").status_code == 400
 
 
-def test_page_past_the_end_is_404(api_client, menu):
-    response = api_client.get(f"{PRODUCTS}?page=99")
+def test_a_page_past_the_end_is_an_empty_page(api_client, menu):
+    """An infinite scroll that asks once too often, or a list that shrank while paged, gets
+    an empty page, not a 404 (issue 18: GET products/?page=99 on a 4-product menu was 404)."""
+    response = api_client.get(f"{PRODUCTS}?page=99&page_size=3")
+    assert response.status_code == 200
+    assert response.json() == {
+        "count": 4,
+        "next": None,
+        "previous": "http://testserver/api/v1/products/?page=2&page_size=3",
+        "results": [],
+    }
+
+
+def test_past_the_end_of_a_one_page_list_points_back_to_the_first(api_client, menu):
+    body = api_client.get(f"{PRODUCTS}?page=5").json()
+    assert (body["results"], body["next"]) == ([], None)
+    assert body["previous"] == "http://testserver/api/v1/products/"
+
+
+def test_page_zero_is_still_not_a_page(api_client, menu):
+    response = api_client.get(f"{PRODUCTS}?page=0")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
 
@@ -269,7 +288,10 @@ def test_pagination_shape(api_client, menu):
     assert body["count"] == 4
     assert len(body["results"]) == 3
     assert body["previous"] is None
-    assert body["next"].endswith("page=2&page_size=3")
+    assert body["next"] == "http://testserver/api/v1/products/?page=2&page_size=3"
+    second = api_client.get(body["next"]).json()
+    assert second["previous"] == "http://testserver/api/v1/products/?page_size=3"
+    assert [p["slug"] for p in second["results"]] not in ([], [r["slug"] for r in body["results"]])
 
 
 # --- query budget -----------------------------------------------------------------------

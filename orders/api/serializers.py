@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.services import PHONE_PATTERN
 from config.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
+from config.clock import local_today
 from invoices.api.serializers import InvoiceRefSerializer
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS
@@ -181,9 +184,29 @@ class ShopSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "enum": ["today", "tomorrow"]}]}
+)
+class ShopDateField(serializers.DateField):
+    """A date as the shop's calendar counts it: `YYYY-MM-DD`, `today` or `tomorrow` (in the
+    shop's time zone, so a client in another zone, or just past midnight, asks for the day
+    the shop means)."""
+
+    WORDS = {"today": 0, "tomorrow": 1}
+    default_error_messages = {"invalid": "Use a date as YYYY-MM-DD, or today or tomorrow."}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and value in self.WORDS:
+            return local_today() + timedelta(days=self.WORDS[value])
+        return super().to_internal_value(value)
+
+
 class SlotsQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(
-        required=False, help_text="YYYY-MM-DD in the shop's time zone; today when absent."
+    date = ShopDateField(
+        required=False,
+        help_text="A calendar day in the shop's time zone (`time_zone` in `GET shop/`, Asia/Jakarta), "
+        "not the client's: `YYYY-MM-DD`, or `today` / `tomorrow` as the shop counts them. "
+        "Today when absent. From today to today + PICKUP_DAYS_AHEAD (3).",
     )
 
 

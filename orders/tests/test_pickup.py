@@ -775,6 +775,24 @@ def test_slots_default_to_today(api_client, demo_hours, frozen, query):
     assert (len(body), body[0]["start"], body[-1]["end"]) == (35, iso(SUNDAY, 12, 15), iso(SUNDAY, 21))
 
 
+@pytest.mark.parametrize(("word", "day"), [("today", SUNDAY), ("tomorrow", MONDAY)])
+def test_slots_of_today_and_tomorrow_as_the_shop_counts_them(api_client, demo_hours, frozen, word, day):
+    """`today` is the shop's day, not the server's or the client's: at 23:30 UTC on Sunday
+    it is already Monday in Jakarta (issue 18)."""
+    frozen(local(SUNDAY, 12))
+    make_pickup_slots()
+    body = api_client.get(SLOTS, {"date": word}).json()
+    assert body == api_client.get(SLOTS, {"date": day.isoformat()}).json()
+    assert body[-1]["end"] == iso(day, 21)
+
+
+def test_today_follows_the_shop_zone_past_utc_midnight(api_client, demo_hours, frozen):
+    frozen(datetime(2026, 11, 22, 23, 30, tzinfo=UTC))  # Monday 06:30 in Jakarta
+    make_pickup_slots()
+    body = api_client.get(SLOTS, {"date": "today"}).json()
+    assert (body[0]["start"], body[-1]["end"]) == (iso(MONDAY, 8), iso(MONDAY, 21))
+
+
 def test_slots_show_remaining_places(api_client, demo_hours, frozen):
     frozen(local(SUNDAY, 12))
     slot = monday_slot(12)
@@ -795,8 +813,9 @@ def test_slots_show_remaining_places(api_client, demo_hours, frozen):
 @pytest.mark.parametrize(
     ("value", "error"),
     [
-        ("2026-13-45", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."),
-        ("tomorrow", "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."),
+        ("2026-13-45", "Use a date as YYYY-MM-DD, or today or tomorrow."),
+        ("yesterday", "Use a date as YYYY-MM-DD, or today or tomorrow."),
+        ("Today", "Use a date as YYYY-MM-DD, or today or tomorrow."),
         ("2026-11-21", "Pickup slots can be chosen from 2026-11-22 to 2026-11-25."),
         ("2026-11-26", "Pickup slots can be chosen from 2026-11-22 to 2026-11-25."),
     ],
