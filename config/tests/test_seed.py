@@ -268,7 +268,7 @@ def test_seed_products_numbers_on_past_the_zero_padding(db):
 def test_seed_products_reports_progress_by_tenths_when_not_a_terminal(db):
     out = StringIO()  # not a TTY: no bar redrawn with carriage returns
 
-    call_command("seed", "--products", "2500", "--demo-accounts", stdout=out)
+    call_command("seed", "--products", "2500", stdout=out)
 
     assert out.getvalue().startswith(
         "Generating products: 1000/2500 (40%)\n"
