@@ -40,12 +40,17 @@ def client_address(request: HttpRequest) -> str:
     return BaseThrottle().get_ident(request) or ""
 
 
+def cache_digest(value: str) -> str:
+    """What stands for an e-mail or address in a cache key: the cache never holds the
+    value itself (also used by the password reset's per-address throttle)."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
 def _subjects(*, email: str, address: str) -> list[tuple[str, int]]:
     """(key stem, failure limit) of the account and, when known, the address."""
 
     def stem(kind: str, value: str) -> str:
-        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-        return f"{PREFIX}:{kind}:{digest}"
+        return f"{PREFIX}:{kind}:{cache_digest(value)}"
 
     subjects = [(stem("account", normalize_email(email)), settings.LOGIN_FAILURES_PER_ACCOUNT)]
     if address:
