@@ -172,3 +172,13 @@ def test_checkout_without_the_setting_does_not_ask(settings):
     ProductFactory(slug="nasi", stock=5)
     client.post("/api/v1/cart/items/", {"product": "nasi", "quantity": 1})
     assert client.post(ORDERS, {}).status_code == 201
+
+
+def test_staff_see_who_verified_in_the_admin(admin_client_staff):
+    UserFactory(email="yes@example.com", email_verified_at=timezone.now())
+    UserFactory(email="no@example.com")
+    unverified = admin_client_staff.get("/admin/accounts/user/?email_verified_at__isempty=1")
+    assert unverified.status_code == 200
+    page = unverified.content.decode()
+    assert "no@example.com" in page
+    assert "yes@example.com" not in page
