@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts import password_reset
+from accounts.exceptions import PasswordResetTokenInvalid
 from accounts.links import password_reset_tokens, uid_encode
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -263,3 +264,33 @@ def test_a_link_of_an_old_password_dies_with_a_password_change(api_client):
 def test_a_malformed_confirmation_is_400(api_client, body):
     response = api_client.post(CONFIRM, body)
     assert response.status_code == 400
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_one_link_used_at_once_sets_one_password():
+    """Two clicks (or a replayed request) at the same moment: the account row lock makes the
+    second wait, then find the password changed, which the token covers; one password wins."""
+    from conftest import run_at_once
+
+    user = UserFactory()
+    link = pair(user)
+    passwords = [f"racing-Passphrase-{n}" for n in range(4)]
+
+    def confirm(new: str):
+        def attempt():
+            try:
+                password_reset.password_reset_confirm(**link, new_password=new)
+            except PasswordResetTokenInvalid:
+                return "refused"
+            return new
+
+        return attempt
+
+    results = run_at_once([confirm(p) for p in passwords])
+    winners = [r for r in results if r != "refused"]
+    assert len(winners) == 1, results
+    assert results.count("refused") == 3
+    user.refresh_from_db()
+    assert user.check_password(winners[0])
+    assert user.token_version == 1  # one reset, one version step
