@@ -13,7 +13,6 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts import login_limits
 from accounts.exceptions import PasswordResetTokenInvalid
 from accounts.links import RESET_ROUTE, frontend_link, password_reset_tokens, uid_decode, uid_encode
 from accounts.models import User, normalize_email
@@ -55,9 +54,9 @@ def password_reset_send(*, email: str) -> bool:
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     """Set the password of the account the link names. PasswordResetTokenInvalid (400) for
     a wrong, expired or used link or an inactive account; ValidationError on `new_password`
-    (400) from the validators, the link still good. Ends every session of the account and,
-    after commit, its login lock (accounts.login_limits); the address counts as verified
-    (the link was read there).
+    (400) from the validators, the link still good. Ends every session of the account; the
+    address counts as verified (the link was read there). The caller ends the account's
+    login lock (accounts.login_limits.account_release, which is HTTP-side).
 
     The account row is locked while the token is checked and the password set, so two
     uses of one link at once cannot both succeed: the second sees the new password hash,
@@ -73,7 +72,4 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         user.email_verified_at = timezone.now()
         also = ("email_verified_at",)
     password_set(user=user, new_password=new_password, also=also)
-    # A shopper locked out by wrong guesses can log in with the new password at once.
-    email = user.email
-    transaction.on_commit(lambda: login_limits.account_release(email=email))
     return user

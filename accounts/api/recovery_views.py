@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import password_reset, verification
+from accounts import login_limits, password_reset, verification
 from accounts.api.serializers import (
     AcceptedSerializer,
     EmailVerifySerializer,
@@ -61,8 +61,8 @@ class PasswordResetView(APIView):
 
 class PasswordResetConfirmView(APIView):
     """Set a new password with the e-mail's `uid` and `token`. Every session of the account
-    ends (refresh tokens revoked, access tokens stop); log in with the new password. The
-    link works once and for PASSWORD_RESET_TIMEOUT seconds."""
+    ends (refresh tokens revoked, access tokens stop), and so does its login lock; log in
+    with the new password. The link works once and for PASSWORD_RESET_TIMEOUT seconds."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -80,7 +80,9 @@ class PasswordResetConfirmView(APIView):
     def post(self, request: Request) -> Response:
         serializer = PasswordResetConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        password_reset.password_reset_confirm(**serializer.validated_data)
+        user = password_reset.password_reset_confirm(**serializer.validated_data)
+        # Committed: a shopper locked out by wrong guesses logs in with the new password now.
+        login_limits.account_release(email=user.email)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
