@@ -65,6 +65,12 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
 
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        # A new address is not verified by the old one's link: its owner verifies it anew.
+        if change and "email" in form.changed_data:
+            obj.email_verified_at = None
+        super().save_model(request, obj, form, change)
+
     @admin.display(boolean=True, description="e-mail verified", ordering="email_verified_at")
     def email_verified(self, user: User) -> bool:
         return user.email_verified

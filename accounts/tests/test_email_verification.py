@@ -182,3 +182,31 @@ def test_staff_see_who_verified_in_the_admin(admin_client_staff):
     page = unverified.content.decode()
     assert "no@example.com" in page
     assert "yes@example.com" not in page
+
+
+def admin_change(client, user, **fields):
+    data = {
+        "email": user.email,
+        "name": user.name,
+        "phone": user.phone,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "10:00:00",
+        **fields,
+    }
+    return client.post(f"/admin/accounts/user/{user.pk}/change/", data)
+
+
+def test_a_new_address_set_in_the_admin_is_not_verified(admin_client_staff):
+    user = UserFactory(email="old@example.com", email_verified_at=timezone.now())
+    assert admin_change(admin_client_staff, user, email="new@example.com").status_code == 302
+    user.refresh_from_db()
+    assert (user.email, user.email_verified_at) == ("new@example.com", None)
+
+
+def test_other_admin_changes_keep_the_verification(admin_client_staff):
+    verified_at = timezone.now()
+    user = UserFactory(email="same@example.com", email_verified_at=verified_at)
+    assert admin_change(admin_client_staff, user, name="Renamed").status_code == 302
+    user.refresh_from_db()
+    assert (user.name, user.email_verified_at) == ("Renamed", verified_at)
