@@ -83,7 +83,8 @@ def user_register(*, email: str, password: str, name: str = "") -> Registration:
 
     An address that already has an account changes nothing and is answered exactly as a
     new one (no account enumeration): its owner gets an e-mail instead, after commit. The
-    password is hashed either way, so the two take about the same time."""
+    password is hashed either way, so the two take about the same time. A new account is
+    mailed its verification link after commit (accounts.verification)."""
     try:
         email = check_email(email=email)
     except ValidationError as exc:
