@@ -54,16 +54,27 @@ class UserAdmin(BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ["email"]
-    list_display = ["email", "name", "phone", "is_staff", "is_active", "date_joined"]
-    list_filter = ["is_staff", "is_superuser", "is_active"]
+    list_display = ["email", "name", "phone", "email_verified", "is_staff", "is_active", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active", ("email_verified_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "name", "phone"]
-    readonly_fields = ["date_joined", "last_login"]
+    readonly_fields = ["date_joined", "last_login", "email_verified_at"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("name", "phone")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        # A new address is not verified by the old one's link: its owner verifies it anew.
+        if change and "email" in form.changed_data:
+            obj.email_verified_at = None
+        super().save_model(request, obj, form, change)
+
+    @admin.display(boolean=True, description="e-mail verified", ordering="email_verified_at")
+    def email_verified(self, user: User) -> bool:
+        return user.email_verified
+
     add_fieldsets = (
         (
             None,

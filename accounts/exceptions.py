@@ -1,6 +1,6 @@
 from http import HTTPStatus
 
-from config.errors import DomainError
+from config.errors import Conflict, DomainError, Invalid
 
 
 class RefreshTokenInvalid(DomainError):
@@ -28,3 +28,35 @@ class LoginLocked(DomainError):
     def __init__(self, *, retry_after: int) -> None:
         super().__init__()
         self.retry_after = retry_after
+
+
+class PasswordResetTokenInvalid(Invalid):
+    """The reset link's uid/token pair is wrong, expired (PASSWORD_RESET_TIMEOUT), already
+    used (the password it would replace has changed), or its account is gone or inactive."""
+
+    code = "password_reset_token_invalid"
+    default_detail = "This password reset link is invalid, expired or already used: ask for a new one."
+
+
+class EmailVerificationTokenInvalid(Invalid):
+    """The verification link's uid/token pair is wrong, expired (EMAIL_VERIFICATION_TIMEOUT),
+    or made for another address than the account's current one."""
+
+    code = "email_verification_token_invalid"
+    default_detail = "This verification link is invalid or expired: ask for a new one."
+
+
+class EmailAlreadyVerified(Conflict):
+    code = "email_already_verified"
+    default_detail = "Your e-mail address is already verified."
+
+
+class EmailNotVerified(DomainError):
+    """REQUIRE_VERIFIED_EMAIL is on and the account's address is not verified yet."""
+
+    status = HTTPStatus.FORBIDDEN
+    code = "email_not_verified"
+    default_detail = (
+        "Verify your e-mail address first: follow the link we sent you "
+        "(POST auth/email/verify/resend/ sends it again)."
+    )

@@ -6,8 +6,10 @@ hashed: the cache never holds the address itself) and the client's address. When
 reaches its limit (LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS) within
 LOGIN_FAILURE_WINDOW_SECONDS, that key is locked for LOGIN_LOCKOUT_SECONDS: every password
 check on it is refused without being made, a right password included, until the lock
-expires by itself. A right password clears the account's count (not the address's: one
-good login of their own must not wipe an address's guesses at other accounts).
+expires by itself, or, for an account, until its owner resets the password from the
+e-mail (`account_release`: they proved they hold the address). A right password clears the
+account's count (not the address's: one good login of their own must not wipe an
+address's guesses at other accounts).
 
 An e-mail with no account is counted and locked exactly like one with an account, so the
 answers say nothing about which addresses are registered.
@@ -40,12 +42,17 @@ def client_address(request: HttpRequest) -> str:
     return BaseThrottle().get_ident(request) or ""
 
 
+def cache_digest(value: str) -> str:
+    """What stands for an e-mail or address in a cache key: the cache never holds the
+    value itself (also used by the password reset's per-address throttle)."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
 def _subjects(*, email: str, address: str) -> list[tuple[str, int]]:
     """(key stem, failure limit) of the account and, when known, the address."""
 
     def stem(kind: str, value: str) -> str:
-        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-        return f"{PREFIX}:{kind}:{digest}"
+        return f"{PREFIX}:{kind}:{cache_digest(value)}"
 
     subjects = [(stem("account", normalize_email(email)), settings.LOGIN_FAILURES_PER_ACCOUNT)]
     if address:
@@ -87,6 +94,12 @@ def login_succeeded(*, email: str) -> None:
     """A right password: the account's count of failures starts again."""
     stem, _ = _subjects(email=email, address="")[0]
     cache.delete(f"{stem}:failures")
+
+
+def account_release(*, email: str) -> None:
+    """End the account's count and lock at once (a password reset; the address's stay)."""
+    stem, _ = _subjects(email=email, address="")[0]
+    cache.delete_many([f"{stem}:failures", f"{stem}:locked"])
 
 
 def password_verify(*, user: User, password: str, address: str) -> bool:

@@ -39,6 +39,7 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("email address", unique=True)
     name = models.CharField(max_length=150, blank=True)
+    # E.164 (`+6281234567890`) or empty: accounts.phones.phone_normalize is the only way in.
     phone = models.CharField(max_length=20, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
@@ -46,6 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Moved on by a logout, a password change or a theft revocation: every access token
     # issued before (with another `ver` claim) stops working at once (accounts/tokens.py).
     token_version = models.PositiveIntegerField(default=0, editable=False)
+    # When the owner proved they read mail at `email` (the verification link, or a password
+    # reset, whose link went there too); None: not yet. accounts/verification.py.
+    email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -70,6 +74,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs) -> None:
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def get_full_name(self) -> str:
         return self.name or self.email

@@ -1,6 +1,5 @@
 """Every write to accounts. Tokens: SimpleJWT's outstanding/blacklist tables."""
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,16 +23,16 @@ from accounts.exceptions import RefreshTokenInvalid, RefreshTokenReused
 
 __all__ = ["RefreshTokenInvalid", "RefreshTokenReused"]  # raised here; callers catch them from services
 from accounts.models import RefreshTokenRotation, User, normalize_email
+from accounts.phones import PHONE_MESSAGE, PHONE_PATTERN, phone_normalize
 from accounts.tokens import refresh_issue
+from accounts.verification import email_verification_mail
 from config.tasks import enqueue
 from config.text import check_single_line
 
 EMAIL_MAX_LENGTH = 254  # User.email's column
 NAME_MAX_LENGTH = 150  # User.name's column
-PHONE_MAX_LENGTH = 20  # User.phone's column
-# ASCII digits, spaces and dashes, optionally starting with +; the API's phone fields say the same.
-PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{5,18}$"
-PHONE_MESSAGE = "Enter digits, spaces or dashes, optionally starting with +."
+PHONE_MAX_LENGTH = 20  # User.phone's column (E.164 needs at most 16)
+__all__ += ["PHONE_MESSAGE", "PHONE_PATTERN"]  # the API's phone fields take them from here
 # An account's owner hears of attempts to register their address at most this often.
 REGISTRATION_NOTICE_INTERVAL_SECONDS = 60 * 60
 
@@ -63,11 +62,10 @@ def check_name(name: str) -> str:
 
 
 def check_phone(phone: str) -> str:
-    """A phone number: one line of plain text (config.text) in PHONE_PATTERN, or empty."""
+    """A phone number as stored: one line of plain text (config.text) that is a valid
+    number (accounts.phones), in E.164; or empty."""
     phone = check_single_line(phone, field="phone", max_length=PHONE_MAX_LENGTH)
-    if phone and not re.fullmatch(PHONE_PATTERN, phone):
-        raise ValidationError({"phone": [PHONE_MESSAGE]}, code="invalid")
-    return phone
+    return phone_normalize(phone)
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,8 @@ def user_register(*, email: str, password: str, name: str = "") -> Registration:
 
     An address that already has an account changes nothing and is answered exactly as a
     new one (no account enumeration): its owner gets an e-mail instead, after commit. The
-    password is hashed either way, so the two take about the same time."""
+    password is hashed either way, so the two take about the same time. A new account is
+    mailed its verification link after commit (accounts.verification)."""
     try:
         email = check_email(email=email)
     except ValidationError as exc:
@@ -99,9 +98,11 @@ def user_register(*, email: str, password: str, name: str = "") -> Registration:
         return registration
     try:
         with transaction.atomic():
-            User.objects.create_user(email=email, password=password, name=name)
+            user = User.objects.create_user(email=email, password=password, name=name)
     except IntegrityError:  # a concurrent registration of the same address won the race
         registration_attempt_notify(email=email)
+        return registration
+    email_verification_mail(user=user)
     return registration
 
 
@@ -236,13 +237,20 @@ def token_refresh_rotate(*, refresh: str) -> RefreshToken:
     return new
 
 
+def password_set(*, user: User, new_password: str, also: tuple[str, ...] = ()) -> None:
+    """Set a new password (the validators apply: ValidationError on `new_password`), save it
+    with the `also` fields, and end every session: refresh tokens blacklisted, access tokens
+    out of version. Call inside the caller's transaction."""
+    check_password_strength(password=new_password, user=user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password", *also])
+    tokens_revoke_all(user=user)
+
+
 @transaction.atomic(durable=True)
 def user_change_password(*, user: User, new_password: str) -> RefreshToken:
     """Set a new password, revoke all refresh tokens, and issue a fresh pair for this client."""
-    check_password_strength(password=new_password, user=user, field="new_password")
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    tokens_revoke_all(user=user)
+    password_set(user=user, new_password=new_password)
     return refresh_issue(user=user)[0]
 
 

@@ -30,6 +30,11 @@ def rest_framework_settings(env: environ.Env) -> dict:
             "login": env.str("THROTTLE_LOGIN", default="10/min"),
             "register": env.str("THROTTLE_REGISTER", default="10/hour"),
             "checkout": env.str("THROTTLE_CHECKOUT", default="10/min"),
+            # Password reset requests per client address and per e-mail address; verification
+            # e-mails asked for again, per account (accounts/api/throttling.py).
+            "password_reset": env.str("THROTTLE_PASSWORD_RESET", default="10/hour"),
+            "password_reset_email": env.str("THROTTLE_PASSWORD_RESET_EMAIL", default="3/hour"),
+            "email_verify_resend": env.str("THROTTLE_EMAIL_VERIFY_RESEND", default="3/hour"),
             # Webhook calls refused as unsigned or malformed, per client address.
             "webhook_rejected": env.str("THROTTLE_WEBHOOK_REJECTED", default="30/min"),
         },

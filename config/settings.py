@@ -11,7 +11,7 @@ import environ
 from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
-from config import api_settings
+from config import account_settings, api_settings
 from config.backing_services import cache_from_env, cache_is_shared, database_from_env, file_storages_from_env
 from config.logging_config import logging_config, sentry_init
 from config.periodic import beat_schedule
@@ -317,6 +317,8 @@ RECEIPT_SWEEP_HOURS = env.int("RECEIPT_SWEEP_HOURS", default=24)
 # Retries of one receipt task (exponential backoff, at most RECEIPT_RETRY_MAX_SECONDS apart).
 RECEIPT_MAX_RETRIES = env.int("RECEIPT_MAX_RETRIES", default=5)
 RECEIPT_RETRY_MAX_SECONDS = env.int("RECEIPT_RETRY_MAX_SECONDS", default=300)
+# Password reset and e-mail verification links, REQUIRE_VERIFIED_EMAIL: config/account_settings.py.
+globals().update(account_settings.account_settings(env))
 
 # --- Background work (Celery; config/celery.py, README "Background work") ------------
 # Unset: no broker, no worker; each task runs in the app process after its transaction

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import check_phone
+from accounts.verification import check_email_verified
 from cart.models import Cart, CartItem
 from cart.selectors import chosen_options
 from catalog.exceptions import ProductUnavailable
@@ -121,8 +123,12 @@ def order_place(
     and nothing changes. Prices and totals come from the catalog, never from the client.
     Without a pickup slot the shop must be open now (ShopClosed); a slot is booked after
     the stock, with its capacity taken like stock (SlotFull, SlotUnavailable). A shopper
-    with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders."""
+    with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders; with
+    REQUIRE_VERIFIED_EMAIL, one whose address is not verified EmailNotVerified. A `phone`
+    for this order is stored like the profile's (E.164; ValidationError otherwise)."""
     now = now or timezone.now()
+    check_email_verified(user=user)  # with REQUIRE_VERIFIED_EMAIL: 403 email_not_verified
+    phone = user.phone if phone is None else check_phone(phone)  # the snapshot, in E.164
     pickup.check_can_order(now=now, slot_id=pickup_slot_id)
     if idempotency_key is not None:
         check_key_still_ours(idempotency_key)
@@ -160,7 +166,7 @@ def order_place(
         user=user,
         customer_name=user.name,
         customer_email=user.email,
-        customer_phone=phone if phone is not None else user.phone,
+        customer_phone=phone,
         status=S.PENDING_PAYMENT,
         subtotal=subtotal,
         total=subtotal,

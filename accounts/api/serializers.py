@@ -33,11 +33,17 @@ class ProfileSerializer(serializers.ModelSerializer):
         allow_blank=True,
         required=False,
         error_messages={"invalid": PHONE_MESSAGE},
+        help_text="Stored in E.164 (`+628123456789`); local forms such as `0812-3456-789` or "
+        "`62812…` are read as Indonesian numbers.",
+    )
+    email_verified = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether the owner followed the link mailed to `email` (auth/email/verify/).",
     )
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "phone", "date_joined"]
+        fields = ["id", "email", "email_verified", "name", "phone", "date_joined"]
         read_only_fields = ["id", "email", "date_joined"]
 
     serializer_field_mapping = STRICT_TEXT_FIELD_MAPPING
@@ -87,3 +93,22 @@ class TokenObtainSerializer(TokenObtainPairSerializer):
         if jwt_settings.UPDATE_LAST_LOGIN:
             update_last_login(None, self.user)
         return token_answer(refresh)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = StrictEmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = StrictCharField(max_length=64, help_text="`uid` from the e-mail's link.")
+    token = StrictCharField(max_length=128, help_text="`token` from the e-mail's link.")
+    new_password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    uid = StrictCharField(max_length=64, help_text="`uid` from the e-mail's link.")
+    token = StrictCharField(max_length=128, help_text="`token` from the e-mail's link.")
+
+
+class AcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True)

@@ -11,5 +11,5 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Faker("name")
-    phone = "+62 812 0000 0000"
+    phone = "+6281200000000"
     password = factory.django.Password(PASSWORD)

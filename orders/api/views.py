@@ -83,6 +83,10 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             201: OrderSerializer,
             400: OpenApiResponse(description="Invalid input, cart_empty, or slot_unavailable."),
+            403: OpenApiResponse(
+                description="email_not_verified: REQUIRE_VERIFIED_EMAIL is on and the account's "
+                "address is not verified (auth/email/verify/); or a staff session without its CSRF token."
+            ),
             409: OpenApiResponse(
                 description="insufficient_stock, product_unavailable, shop_closed, slot_full, "
                 "too_many_unpaid_orders (MAX_UNPAID_ORDERS; with limit and the unpaid order numbers), "

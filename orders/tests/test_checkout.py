@@ -175,12 +175,26 @@ def test_bundle_checkout_takes_component_stock_and_snapshots_components(auth_cli
 
 
 def test_phone_can_be_given_for_the_order(auth_client, user):
+    """Issue 21: the order snapshots the number in E.164, the profile's stays as it was."""
     ProductFactory(slug="a")
     add(auth_client, "a")
-    body = auth_client.post(ORDERS, {"phone": "+62 811 999 000"}).json()
-    assert body["customer"]["phone"] == "+62 811 999 000"
+    body = auth_client.post(ORDERS, {"phone": "0811-999-000"}).json()
+    assert body["customer"]["phone"] == "+62811999000"
+    assert Order.objects.get().customer_phone == "+62811999000"
     user.refresh_from_db()
-    assert user.phone == "+62 812 0000 0000"
+    assert user.phone == "+6281200000000"
+
+
+def test_a_phone_that_is_no_number_is_refused_and_changes_nothing(auth_client, user):
+    """Shaped like a phone (digits), but no Indonesian number starts 0000."""
+    a = ProductFactory(slug="a", stock=5)
+    add(auth_client, "a")
+    response = auth_client.post(ORDERS, {"phone": "0000 1111 2222"})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"phone": ["Enter a valid phone number, e.g. 0812-3456-789 or +62 812 3456 789."]},
+    )
+    assert_nothing_changed(user, [a], [5], ["a"])
 
 
 # --- refusals change nothing ------------------------------------------------------------

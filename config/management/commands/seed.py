@@ -20,8 +20,8 @@ from catalog.selectors import category_list
 from orders.pickup.services import hours_seed_demo, pickup_slots_materialise
 
 DEMO_SHOPPERS = [
-    ("budi@example.com", "Budi Santoso", "+62 812 1111 2222"),
-    ("siti@example.com", "Siti Rahmawati", "+62 813 3333 4444"),
+    ("budi@example.com", "Budi Santoso", "+6281211112222"),
+    ("siti@example.com", "Siti Rahmawati", "+6281333334444"),
 ]
 # Demo staff, each in a role's group (accounts/roles.py): the manager runs the shop (the
 # README's walkthrough), the cook only the kitchen board.
