@@ -78,8 +78,9 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
     "401": (
         "Unauthorized",
         {
-            "description": "No credentials where they are needed, or a token that is invalid or expired.",
-            "content": _json(ERROR),
+            "description": "No credentials where they are needed, or a token that is invalid or expired "
+            "(`token_not_valid`).",
+            "content": _json({"anyOf": [_ref("schemas", "TokenNotValidError"), ERROR]}),
         },
     ),
     "403": (
@@ -95,8 +96,8 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
     "404": (
         "NotFound",
         {
-            "description": "No such object (or not yours), or a page past the last.",
-            "content": _json(ERROR),
+            "description": "No such object (or not yours), or a page number or cursor that is not one.",
+            "content": _json(_ref("schemas", "NotFoundError")),
         },
     ),
     "413": (
