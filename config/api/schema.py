@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.views import TokenViewBase
 
 from config.api.authentication import StaffSessionAuthentication
+from config.api.filters import RepeatableCSVWidget
 from config.api.parsers import JSONParser
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -152,7 +153,16 @@ class FoodiesAutoSchema(AutoSchema):
             for parameter in operation.get("parameters", []):
                 _refuse_nul(parameter.get("schema", {}))
                 _refuse_nul(parameter.get("schema", {}).get("items", {}))
+                if parameter.get("explode") is False and self._repeatable(parameter["name"]):
+                    parameter["explode"] = True  # what generated clients send for an array
         return operation
+
+    def _repeatable(self, name: str) -> bool:
+        """A filter that reads repeated values as well as comma-separated ones."""
+        filterset = getattr(self.view, "filterset_class", None)
+        field = filterset.base_filters.get(name) if filterset else None
+        widget = field.extra.get("widget") if field else None
+        return isinstance(widget, type) and issubclass(widget, RepeatableCSVWidget)
 
     # --- who may call --------------------------------------------------------------------
 

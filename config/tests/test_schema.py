@@ -326,3 +326,11 @@ def test_slug_path_parameters_have_their_pattern(schema):
     assert slug["schema"] == {"type": "string", "pattern": "^[-a-zA-Z0-9_]{1,200}$"}
     slug = param(op(schema, "get", "/categories/{slug}/"), "slug", "path")
     assert slug["schema"] == {"type": "string", "pattern": "^[-a-zA-Z0-9_]{1,100}$"}
+
+
+def test_ordering_is_documented_as_a_repeated_parameter(schema):
+    """Generated clients send arrays repeated (`?ordering=-price&ordering=name`); the
+    server reads that form as well as the comma-separated one (catalog test_api)."""
+    ordering = param(op(schema, "get", "/products/"), "ordering")
+    assert (ordering["style"], ordering["explode"]) == ("form", True)
+    assert "repeat the parameter" in ordering["description"]
