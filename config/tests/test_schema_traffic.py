@@ -187,6 +187,8 @@ def test_the_journeys_answers_all_match_the_schema(api_client, shop, traffic, op
     stale.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
     send(stale, "GET", "/products/", expect=200)
     send(api_client, "GET", "/shop/", expect=200)
+    send(api_client, "GET", "/health/", expect=200)
+    send(api_client, "GET", "/ready/", expect=200)
     slots = send(api_client, "GET", "/shop/slots/?date=today", expect=200)
     send(api_client, "GET", "/shop/slots/?date=tomorrow", expect=200)
     # Cart and checkout, for a slot and as soon as possible (no slot).
