@@ -169,3 +169,16 @@ def test_token_and_not_found_errors_have_their_components(schema):
     assert response_schema(schema, op(schema, "get", "/orders/{number}/"), "404") == {
         "$ref": SCHEMAS + "NotFoundError"
     }
+
+
+def test_a_view_module_imports_before_the_urls():
+    """domain_errors() runs while a views module is imported: it must not import the URLs
+    (which import that module back, half made)."""
+    import subprocess
+    import sys
+
+    code = "import django; django.setup(); import orders.api.views, cart.api.views, invoices.api.views"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=settings.BASE_DIR
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
