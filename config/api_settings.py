@@ -66,11 +66,18 @@ SPECTACULAR = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One name for the sellability reasons, shown as a product's unavailable_reason and a cart line's problem.
-    "ENUM_NAME_OVERRIDES": {"SellabilityReasonEnum": "catalog.sellability.REASONS"},
+    # OrderStatusEnum: also the status in error bodies (invalid_transition, ...: config.errors).
+    "ENUM_NAME_OVERRIDES": {
+        "SellabilityReasonEnum": "catalog.sellability.REASONS",
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "DependencyStateEnum": "config.views.DEPENDENCY_STATES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.refuse_nul_in_request_bodies",
         "config.api.schema.empty_query_values_mean_absent",
+        "config.api.error_schema.add_error_components",
+        "config.api.schema_compat.nullable_references_as_one_of",
         "config.api.authentication.document_ignored_tokens",
     ],
     # Swagger UI's assets ship with the app: the docs work without a CDN.

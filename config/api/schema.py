@@ -18,7 +18,9 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.views import TokenViewBase
 
 from config.api.authentication import StaffSessionAuthentication
+from config.api.filters import RepeatableCSVWidget
 from config.api.parsers import JSONParser
+from config.api.schema_compat import document_conditional_get, integer_path_ids
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Text input never contains U+0000 (config.api.parsers, config.middleware refuse it): said so on
@@ -78,8 +80,9 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
     "401": (
         "Unauthorized",
         {
-            "description": "No credentials where they are needed, or a token that is invalid or expired.",
-            "content": _json(ERROR),
+            "description": "No credentials where they are needed, or a token that is invalid or expired "
+            "(`token_not_valid`).",
+            "content": _json({"anyOf": [_ref("schemas", "TokenNotValidError"), ERROR]}),
         },
     ),
     "403": (
@@ -95,8 +98,8 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
     "404": (
         "NotFound",
         {
-            "description": "No such object (or not yours), or a page past the last.",
-            "content": _json(ERROR),
+            "description": "No such object (or not yours), or a page number or cursor that is not one.",
+            "content": _json(_ref("schemas", "NotFoundError")),
         },
     ),
     "413": (
@@ -151,7 +154,22 @@ class FoodiesAutoSchema(AutoSchema):
             for parameter in operation.get("parameters", []):
                 _refuse_nul(parameter.get("schema", {}))
                 _refuse_nul(parameter.get("schema", {}).get("items", {}))
+                if parameter.get("explode") is False and self._repeatable(parameter["name"]):
+                    parameter["explode"] = True  # what generated clients send for an array
+            integer_path_ids(operation)
+            if self.method == "GET":
+                handler = getattr(self.view, getattr(self.view, "action", None) or "get", None)
+                document_conditional_get(operation, public_cache=getattr(handler, "cache_public", False))
+            if not self.view.get_authenticators():
+                operation["security"] = []  # takes no credentials at all
         return operation
+
+    def _repeatable(self, name: str) -> bool:
+        """A filter that reads repeated values as well as comma-separated ones."""
+        filterset = getattr(self.view, "filterset_class", None)
+        field = filterset.base_filters.get(name) if filterset else None
+        widget = field.extra.get("widget") if field else None
+        return isinstance(widget, type) and issubclass(widget, RepeatableCSVWidget)
 
     # --- who may call --------------------------------------------------------------------
 
@@ -171,6 +189,18 @@ class FoodiesAutoSchema(AutoSchema):
         return all(
             permission.has_permission(request, self.view) for permission in self.view.get_permissions()
         )
+
+    # --- response bodies -----------------------------------------------------------------
+
+    def _map_basic_serializer(self, serializer, direction):
+        """A response has every field of its serializer (null where there is no value), so
+        each is required there: clients need no `!`. A serializer whose answers leave some
+        out names them in `response_optional`."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            optional = set(getattr(serializer, "response_optional", ()))
+            schema["required"] = sorted(name for name in schema["properties"] if name not in optional)
+        return schema
 
     # --- request bodies ------------------------------------------------------------------
 
@@ -296,7 +326,8 @@ def refuse_nul_in_request_bodies(result: dict, generator, request, public) -> di
     return result
 
 
-EMPTY_QUERY_VALUE = {"type": "string", "maxLength": 0}
+# The literal "" (not any string of length 0: generators would widen an enum to `string`).
+EMPTY_QUERY_VALUE = {"type": "string", "enum": [""]}
 # The pagination reads its parameters strictly: an empty `page` is a 404, an empty
 # `page_size` a 400 (config/pagination.py), as their schemas say.
 STRICT_QUERY_PARAMETERS = frozenset({"page", "page_size"})
@@ -317,6 +348,16 @@ def empty_query_values_mean_absent(result: dict, generator, request, public) -> 
                 if parameter.get("in") != "query" or not schema or _admits_empty(schema):
                     continue
                 if parameter.get("name") in STRICT_QUERY_PARAMETERS:
+                    continue
+                if schema.get("type") == "array":
+                    # An array's items admit "" instead: validators and generators read a
+                    # repeated parameter only as a plain array (`?ordering=`: no ordering).
+                    items = schema.get("items", {})
+                    if "enum" in items and "" not in items["enum"]:
+                        items["enum"] = [*items["enum"], ""]
+                    continue
+                if schema.get("type") == "string" and "enum" in schema:
+                    schema["enum"] = [*schema["enum"], ""]  # stays an enum: `"paid" | ""`
                     continue
                 parameter["schema"] = {"anyOf": [schema, dict(EMPTY_QUERY_VALUE)]}
     return result

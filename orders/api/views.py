@@ -6,6 +6,9 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.exceptions import EmailNotVerified
+from catalog.exceptions import InsufficientStock, ProductUnavailable
+from config.api.error_schema import domain_errors
 from orders import idempotency, permissions, selectors, services
 from orders.api.checkout import checkout, order_body
 from orders.api.filters import OrderFilter
@@ -16,7 +19,18 @@ from orders.api.serializers import (
     StatusChangeSerializer,
 )
 from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
+from orders.exceptions import (
+    CartEmpty,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    ShopClosed,
+    SlotFull,
+    SlotUnavailable,
+    TooManyUnpaidOrders,
+)
 from orders.models import Order, OrderStatus
+from payments.exceptions import PaymentGatewayError, PaymentNotAllowed, PaymentOpening
 from payments.services.opening import payment_open
 from payments.settlement import order_refund_record
 
@@ -38,6 +52,15 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
     OpenApiParameter.HEADER,
     description="1 to 255 printable ASCII characters. Retries with the same key and body return the first response.",
+)
+
+
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    response=[201],
+    description="`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
 )
 
 
@@ -79,20 +102,21 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=CheckoutSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENT_REPLAYED],
         responses={
             201: OrderSerializer,
-            400: OpenApiResponse(description="Invalid input, cart_empty, or slot_unavailable."),
-            403: OpenApiResponse(
-                description="email_not_verified: REQUIRE_VERIFIED_EMAIL is on and the account's "
-                "address is not verified (auth/email/verify/); or a staff session without its CSRF token."
+            **domain_errors(
+                CartEmpty,
+                SlotUnavailable,
+                InsufficientStock,
+                ProductUnavailable,
+                ShopClosed,
+                SlotFull,
+                TooManyUnpaidOrders,
+                EmailNotVerified,
+                IdempotencyKeyInFlight,
+                IdempotencyKeyReused,
             ),
-            409: OpenApiResponse(
-                description="insufficient_stock, product_unavailable, shop_closed, slot_full, "
-                "too_many_unpaid_orders (MAX_UNPAID_ORDERS; with limit and the unpaid order numbers), "
-                "or the Idempotency-Key still in flight."
-            ),
-            422: OpenApiResponse(description="Idempotency-Key reused with another body."),
         },
     )
     def create(self, request: Request) -> Response:
@@ -116,7 +140,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             200: OrderSerializer,
             403: OpenApiResponse(description="Staff who may see the order but lack orders.cancel_order."),
-            409: OpenApiResponse(),
+            **domain_errors(InvalidTransition),
         },
     )
     @action(detail=True, methods=["post"])
@@ -137,9 +161,13 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             200: OrderSerializer,
             404: OpenApiResponse(description="Not your order."),
-            409: OpenApiResponse(description="The order is not pending payment (or is being opened)."),
-            502: OpenApiResponse(description="payment_gateway_error: the gateway refused."),
-            503: OpenApiResponse(description="payment_gateway_error: the gateway could not be reached."),
+            **domain_errors(
+                PaymentNotAllowed,
+                PaymentOpening,
+                PaymentGatewayError,
+                payment_gateway_error="The gateway refused (502) or could not be reached (503): "
+                "the order is as it was; try again.",
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -160,7 +188,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
                 description="The caller lacks the permission this status needs: orders.change_order "
                 "(preparing, ready, completed), orders.cancel_order, orders.refund_order."
             ),
-            409: OpenApiResponse(),
+            **domain_errors(InvalidTransition),
         },
     )
     @action(
