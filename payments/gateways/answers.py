@@ -207,4 +207,7 @@ def target_status(answer: GatewayAnswer) -> str | None:
     """DESIGN.md §4: the attempt status a Midtrans answer means; None for one not handled."""
     if answer.transaction_status == "capture":
         return CAPTURE_BY_FRAUD_STATUS.get(answer.fraud_status)
+    if answer.transaction_status == "settlement" and answer.fraud_status not in ("", "accept"):
+        # A settlement whose fraud_status is present and not `accept` never pays.
+        return CAPTURE_BY_FRAUD_STATUS.get(answer.fraud_status)
     return MIDTRANS_STATUSES.get(answer.transaction_status)

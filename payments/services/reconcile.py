@@ -14,6 +14,7 @@ from payments.gateways import GatewayError, get_gateway
 from payments.gateways.answers import GatewayAnswer, MalformedAnswer, answer_parse
 from payments.models import Payment, PaymentNotification
 from payments.services.apply import payment_apply
+from payments.services.status import attempt_is_bisnap, payment_status_fetch
 
 logger = logging.getLogger(__name__)
 
@@ -38,23 +39,28 @@ def payment_reconcile(*, payment: Payment, actor: Actor = GATEWAY, now: datetime
     if payment.gateway != gateway.name or not payment.is_open:
         return Outcome.IGNORED
     try:
-        answer = answer_parse(gateway.get_status(gateway_order_id=payment.gateway_order_id))
+        answer = payment_status_fetch(gateway=gateway, payment=payment)
     except GatewayError as exc:
         if not exc.not_found:
             error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
             raise error(f"Status check of {payment.gateway_order_id} failed: {exc.message}") from None
-        if payment.expires_at + UNSTARTED_EXPIRY_GRACE > now:
+        if payment.expires_at + UNSTARTED_EXPIRY_GRACE > now or not _unstarted(payment):
             return Outcome.IGNORED
         answer = _unstarted_expiry(payment)
     except MalformedAnswer as exc:
         raise PaymentGatewayError(f"Status of {payment.gateway_order_id} unreadable: {exc}") from None
-    if answer.order_id != payment.gateway_order_id:
-        raise PaymentGatewayError(
-            f"The status API answered about another order than {payment.gateway_order_id}."
-        )
     return payment_apply(
         payment_id=payment.pk, answer=answer, actor=actor, source="reconcile", now=now
     ).outcome
+
+
+def _unstarted(payment: Payment) -> bool:
+    """Nobody started paying: the gateway never sent a signed notification about it, and
+    it is not a BI-SNAP channel (whose status by order id is a 404 even when paid). A 404
+    for anything else is never read as an expiry."""
+    if payment.transaction_id or attempt_is_bisnap(payment):
+        return False
+    return not PaymentNotification.objects.filter(payment=payment, signature_valid=True).exists()
 
 
 def _unstarted_expiry(payment: Payment) -> GatewayAnswer:
