@@ -39,7 +39,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED, S.EXPIRED}),
     S.PAID: frozenset({S.PREPARING, S.REFUNDED, S.PAYMENT_REVERSED}),
     S.PREPARING: frozenset({S.READY, S.REFUNDED, S.PAYMENT_REVERSED}),
-    S.READY: frozenset({S.COMPLETED, S.PAYMENT_REVERSED}),
+    S.READY: frozenset({S.COMPLETED, S.REFUNDED, S.PAYMENT_REVERSED}),
+    # A refund, void or chargeback after the food went out (DESIGN.md §4).
+    S.COMPLETED: frozenset({S.REFUNDED}),
     # On hold after a reversal: back to where it was when the gateway says it is settled
     # again (`payments.settlement.order_reversal_lift`), or cancelled by staff. The kitchen
     # cannot move it (`order_set_status`).

@@ -33,3 +33,13 @@ class NotificationAnswerSerializer(serializers.Serializer):
     outcome = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
     code = serializers.CharField(required=False, help_text="On a 413: request_too_large.")
+
+
+class PaymentRecheckSerializer(serializers.Serializer):
+    """What re-checking an order's payment with the gateway found."""
+
+    order = serializers.CharField(help_text="The order number.")
+    order_status = serializers.CharField()
+    gateway_order_id = serializers.CharField(help_text="The attempt asked about.")
+    payment_status = serializers.CharField()
+    outcome = serializers.CharField(help_text="applied, duplicate, ignored or rejected.")

@@ -208,6 +208,7 @@ def target_status(answer: GatewayAnswer) -> str | None:
     if answer.transaction_status == "capture":
         return CAPTURE_BY_FRAUD_STATUS.get(answer.fraud_status)
     if answer.transaction_status == "settlement" and answer.fraud_status not in ("", "accept"):
-        # A settlement whose fraud_status is present and not `accept` never pays.
-        return CAPTURE_BY_FRAUD_STATUS.get(answer.fraud_status)
+        # A settlement whose fraud_status is present and not `accept` never pays: flagged
+        # for staff, as a challenge is (DESIGN.md §4).
+        return P.CHALLENGE
     return MIDTRANS_STATUSES.get(answer.transaction_status)

@@ -110,7 +110,7 @@ TABLE = [
     ("settlement", "accept", {}, "denied", "pending_payment", Then("applied", "settled", A.SETTLE)),
     ("settlement", "accept", {}, "pending", "paid", Then("applied", "settled", flag=True, needs_refund=True)),
     ("settlement", "challenge", {}, "pending", "pending_payment", Then("applied", "challenge", flag=True)),
-    ("settlement", "deny", {}, "pending", "pending_payment", Then("applied", "failed")),
+    ("settlement", "deny", {}, "pending", "pending_payment", Then("applied", "challenge", flag=True)),
     ("settlement", "accept", FEE, "pending", "pending_payment", Then("applied", "settled", A.SETTLE)),
     (
         "settlement",
@@ -138,7 +138,7 @@ TABLE = [
         {},
         "captured",
         "ready",
-        Then("applied", "cancelled", A.CREDIT, flag=True, credit=AMOUNT),
+        Then("applied", "cancelled", A.REFUND, credit=AMOUNT),
     ),
     (
         "cancel",
@@ -184,8 +184,8 @@ TABLE = [
         None,
         {},
         "settled",
-        "ready",
-        Then("applied", "refunded", A.CREDIT, flag=True, needs_refund=False, credit=AMOUNT),
+        "completed",
+        Then("applied", "refunded", A.REFUND, needs_refund=False, credit=AMOUNT),
     ),
     ("refund", None, {}, "settled, not paying", "paid", Then("applied", "refunded", needs_refund=False)),
     (
@@ -237,7 +237,7 @@ TABLE = [
         {},
         "settled",
         "completed",
-        Then("applied", "chargeback", A.CREDIT, flag=True, credit=AMOUNT),
+        Then("applied", "chargeback", A.REFUND, flag=True, credit=AMOUNT),
     ),
     (
         "partial_chargeback",
