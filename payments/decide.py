@@ -289,7 +289,7 @@ def _money_back(
         return Decision(Outcome.APPLIED, detail, **fields, **base)
     total = refunded + chargeback
     if not total:  # a partial refund or chargeback that does not say how much (yet)
-        reason = f"{to_status} without an amount: check it in the Midtrans dashboard."
+        reason = "A partial refund or chargeback without an amount: check it in the Midtrans dashboard."
         return _flagged(detail, base, reason, **fields)
     # The reference is the attempt and what went back so far, so a repeat never credits twice.
     fields.update(
