@@ -117,7 +117,7 @@ class FakeMidtrans:
             status_code=STATUS_CODES.get(transaction_status, "200"),
             transaction_id=transaction_id or known.get("transaction_id") or str(uuid.uuid4()),
         )
-        for name in ("va_numbers", "permata_va_number", "bill_key", "refund_amount"):
+        for name in ("va_numbers", "permata_va_number", "bill_key", "refund_amount", "refunds"):
             answer.pop(name, None)
             if name in known and name not in extra:
                 answer[name] = known[name]
