@@ -247,3 +247,18 @@ def test_reconciliation_finds_a_lost_chargeback(api_client, midtrans, order, pay
 
     payment.refresh_from_db()
     assert (payment.status, payment.chargeback_amount) == ("partial_chargeback", 5_000)
+
+
+def test_a_chargeback_is_in_the_admins_flagged_list(admin_client_staff, api_client, midtrans, order, payment):
+    settle(api_client, midtrans, payment, "doc_card_capture_accept")
+    post_notification(
+        api_client,
+        signed({**midtrans.chargeback(payment.gateway_order_id, amount=7_500), "status_code": "200"}),
+    )
+
+    listing = admin_client_staff.get("/admin/payments/payment/?flagged=yes")
+    page = admin_client_staff.get(f"/admin/payments/payment/{payment.pk}/change/")
+
+    assert [p.pk for p in listing.context["cl"].result_list] == [payment.pk]
+    assert "Partly charged back by the card holder&#x27;s bank (7500 so far)" in listing.content.decode()
+    assert "7500" in page.content.decode()
