@@ -4,7 +4,8 @@ Danamon, BSI, SeaBank and Saqu virtual accounts) require ("If you're using BI SN
 payment methods, please only use Transaction ID to get status": Midtrans's Get Status API
 reference). Their answer may carry the transaction id in `order_id` (midtrans-php #113,
 SNAP-Woocommerce PR #85), so an answer is about the attempt when its `order_id` is the
-attempt's or its `transaction_id` is the one asked about."""
+attempt's, or when it was asked by transaction id and carries that id as both its
+`transaction_id` and its `order_id`."""
 
 from payments.gateways import Gateway, GatewayError
 from payments.gateways.answers import GatewayAnswer, MalformedAnswer, answer_parse, channel_is_bisnap
@@ -41,7 +42,8 @@ def payment_status_fetch(
         raw = gateway.get_status(gateway_order_id=key)
     answer = answer_parse(raw)
     same_order = answer.order_id == payment.gateway_order_id
-    same_transaction = key != payment.gateway_order_id and key in (answer.transaction_id, answer.order_id)
-    if not (same_order or same_transaction):
+    # BI-SNAP's shape: asked by transaction id, answered with it in order_id too.
+    bisnap_shape = key != payment.gateway_order_id and answer.transaction_id == key == answer.order_id
+    if not (same_order or bisnap_shape):
         raise MalformedAnswer("The status API answered about another transaction.")
     return answer

@@ -137,3 +137,23 @@ def test_a_bsi_notification_with_an_unknown_transaction_id_as_order_id_is_404(ap
     body = {**body, "order_id": body["transaction_id"]}
     response = post_notification(api_client, signed(body))
     assert (response.status_code, response.json()["detail"]) == (404, "Unknown order_id.")
+
+
+def test_asked_by_transaction_id_an_answer_for_another_order_is_refused(api_client, midtrans, order, payment):
+    """Only BI-SNAP's shape (the transaction id in order_id) may name another order_id."""
+    midtrans.set_status(
+        payment.gateway_order_id,
+        "pending",
+        gross_amount="30000.00",
+        payment_type="dana",
+        transaction_id=DANA_TID,
+    )
+    post_notification(api_client, dana(payment, "pending"))
+    midtrans.transactions.clear()
+    midtrans.set_status("FD-OTHER-1", "settlement", gross_amount="30000.00", transaction_id=DANA_TID)
+
+    response = post_notification(api_client, dana(payment, "settlement"))
+
+    assert response.status_code == 503
+    order.refresh_from_db()
+    assert order.status == "pending_payment"
