@@ -262,3 +262,15 @@ def test_a_chargeback_is_in_the_admins_flagged_list(admin_client_staff, api_clie
     assert [p.pk for p in listing.context["cl"].result_list] == [payment.pk]
     assert "Partly charged back by the card holder&#x27;s bank (7500 so far)" in listing.content.decode()
     assert "7500" in page.content.decode()
+
+
+def test_a_held_order_shows_in_the_admin(admin_client_staff, api_client, midtrans, order, payment):
+    settle(api_client, midtrans, payment, "doc_permata_va_settlement")
+    reverse(api_client, midtrans, payment)
+
+    listing = admin_client_staff.get("/admin/orders/order/?status=payment_reversed")
+    page = admin_client_staff.get(f"/admin/orders/order/{order.pk}/change/")
+
+    assert (listing.status_code, page.status_code) == (200, 200)
+    assert [o.pk for o in listing.context["cl"].result_list] == [order.pk]
+    assert "Payment reversed (on hold)" in listing.content.decode()
