@@ -169,6 +169,12 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     """Cancel a pending order and give its stock back. Exactly once: the row lock orders a
     cancel racing an expiry (or another cancel), and the later one gets InvalidTransition."""
     order = order_lock(order_id=order.pk)
+    if order.status == S.PAYMENT_REVERSED and actor.kind != OrderEvent.Actor.STAFF:
+        raise InvalidTransition(
+            "The order's payment was reversed: staff re-check it with the gateway or cancel it.",
+            status=order.status,
+            requested=S.CANCELLED,
+        )
     order_transition(
         order=order, to_status=S.CANCELLED, actor=actor, data={"reason": reason} if reason else None
     )

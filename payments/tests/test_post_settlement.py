@@ -274,3 +274,15 @@ def test_a_held_order_shows_in_the_admin(admin_client_staff, api_client, midtran
     assert (listing.status_code, page.status_code) == (200, 200)
     assert [o.pk for o in listing.context["cl"].result_list] == [order.pk]
     assert "Payment reversed (on hold)" in listing.content.decode()
+
+
+def test_the_shopper_cannot_cancel_a_held_order(api_client, midtrans, order, payment, user):
+    """DESIGN.md §4: payment_reversed -> cancelled is staff giving up on it."""
+    settle(api_client, midtrans, payment, "doc_permata_va_settlement")
+    reverse(api_client, midtrans, payment)
+
+    response = bearer_client(user).post(f"{API}orders/{order.number}/cancel/", {}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (409, "invalid_transition")
+    order.refresh_from_db()
+    assert order.status == "payment_reversed"
