@@ -47,7 +47,7 @@ class NotificationOutcome(models.TextChoices):
 class Payment(models.Model):
     """One attempt to pay an order at the gateway: `{order.number}-{attempt}` there.
 
-    `status` follows the gateway's answers, forward only (`payments.services.apply.PAYMENT_TRANSITIONS`).
+    `status` follows the gateway's answers, forward only (`payments.decide.PAYMENT_TRANSITIONS`).
     Whether the attempt paid the order is a separate matter: a settlement that arrives too
     late (stock gone), a second one for an order already paid, or one whose amount does not
     match is recorded as settled and flagged `needs_refund`, and never counts for the order.
