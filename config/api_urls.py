@@ -9,7 +9,7 @@ from config.views import HealthView, ReadyView
 from invoices.api.views import InvoiceViewSet
 from orders.api.views import OrderViewSet
 from orders.pickup.api import ShopSlotsView, ShopView
-from payments.api.views import MidtransNotificationView, MockPaymentView
+from payments.api.views import MidtransNotificationView, MockPaymentView, PaymentRecheckView
 
 router = SimpleRouter()
 router.register("categories", CategoryViewSet, basename="category")
@@ -32,5 +32,6 @@ urlpatterns = [
         name="midtrans-notification",
     ),
     path("payments/mock/<str:token>/", MockPaymentView.as_view(), name="mock-payment"),
+    path("orders/<str:number>/payment-recheck/", PaymentRecheckView.as_view(), name="order-payment-recheck"),
     *router.urls,
 ]

@@ -23,6 +23,9 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Expired"
     REFUNDED = "refunded", "Refunded"
+    # The gateway took a settled payment back (a reversal: Midtrans `settlement` -> `deny`
+    # for Permata VA, Mandiri Bill, Indomaret): on hold until staff re-check or cancel it.
+    PAYMENT_REVERSED = "payment_reversed", "Payment reversed (on hold)"
 
 
 # Statuses whose order no longer holds stock (it was given back when the order got there).

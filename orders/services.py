@@ -37,9 +37,15 @@ S = OrderStatus
 # changes Order.status, and it refuses anything not listed here.
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED, S.EXPIRED}),
-    S.PAID: frozenset({S.PREPARING, S.REFUNDED}),
-    S.PREPARING: frozenset({S.READY, S.REFUNDED}),
-    S.READY: frozenset({S.COMPLETED}),
+    S.PAID: frozenset({S.PREPARING, S.REFUNDED, S.PAYMENT_REVERSED}),
+    S.PREPARING: frozenset({S.READY, S.REFUNDED, S.PAYMENT_REVERSED}),
+    S.READY: frozenset({S.COMPLETED, S.REFUNDED, S.PAYMENT_REVERSED}),
+    # A refund, void or chargeback after the food went out (DESIGN.md §4).
+    S.COMPLETED: frozenset({S.REFUNDED}),
+    # On hold after a reversal: back to where it was when the gateway says it is settled
+    # again (`payments.settlement.order_reversal_lift`), or cancelled by staff. The kitchen
+    # cannot move it (`order_set_status`).
+    S.PAYMENT_REVERSED: frozenset({S.PAID, S.PREPARING, S.READY, S.CANCELLED}),
     S.EXPIRED: frozenset({S.PAID}),  # a late settlement, if the stock can be taken again
     S.CANCELLED: frozenset({S.PAID}),
 }
@@ -163,6 +169,12 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     """Cancel a pending order and give its stock back. Exactly once: the row lock orders a
     cancel racing an expiry (or another cancel), and the later one gets InvalidTransition."""
     order = order_lock(order_id=order.pk)
+    if order.status == S.PAYMENT_REVERSED and actor.kind != OrderEvent.Actor.STAFF:
+        raise InvalidTransition(
+            "The order's payment was reversed: staff re-check it with the gateway or cancel it.",
+            status=order.status,
+            requested=S.CANCELLED,
+        )
     order_transition(
         order=order, to_status=S.CANCELLED, actor=actor, data={"reason": reason} if reason else None
     )
@@ -176,6 +188,12 @@ def order_set_status(*, order: Order, to_status: str, actor: Actor, note: str = 
     if to_status not in KITCHEN_TARGETS:
         raise InvalidTransition(f"Staff cannot set an order to {to_status}.", requested=to_status)
     order = order_lock(order_id=order.pk)
+    if order.status == S.PAYMENT_REVERSED and to_status != S.CANCELLED:
+        raise InvalidTransition(
+            "The order's payment was reversed: re-check it with the gateway or cancel the order.",
+            status=order.status,
+            requested=to_status,
+        )
     order_transition(order=order, to_status=to_status, actor=actor, data={"note": note} if note else None)
     return order
 

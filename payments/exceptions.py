@@ -32,6 +32,11 @@ class PaymentOpening(Conflict):
     default_detail = "A payment for this order is being opened; try again in a moment."
 
 
+class NothingToRecheck(Conflict):
+    code = "nothing_to_recheck"
+    default_detail = "This order has no payment the gateway knows of."
+
+
 class RefundNotAllowed(Conflict):
     code = "refund_not_allowed"
     default_detail = "This payment cannot be refunded."

@@ -23,6 +23,17 @@ class PaymentStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
     REFUNDED = "refunded", "Refunded"
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    # After settlement the card holder's bank took the money back (Midtrans's status cycle).
+    CHARGEBACK = "chargeback", "Charged back"
+    PARTIAL_CHARGEBACK = "partial_chargeback", "Partially charged back"
+
+
+# Statuses of an attempt that holds money the order keeps (when it is not `needs_refund`).
+MONEY_HELD_STATUSES = (
+    PaymentStatus.SETTLED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.PARTIAL_CHARGEBACK,
+)
 
 
 class NotificationOutcome(models.TextChoices):
@@ -36,7 +47,7 @@ class NotificationOutcome(models.TextChoices):
 class Payment(models.Model):
     """One attempt to pay an order at the gateway: `{order.number}-{attempt}` there.
 
-    `status` follows the gateway's answers, forward only (`payments.services.apply.PAYMENT_TRANSITIONS`).
+    `status` follows the gateway's answers, forward only (`payments.decide.PAYMENT_TRANSITIONS`).
     Whether the attempt paid the order is a separate matter: a settlement that arrives too
     late (stock gone), a second one for an order already paid, or one whose amount does not
     match is recorded as settled and flagged `needs_refund`, and never counts for the order.
@@ -64,6 +75,15 @@ class Payment(models.Model):
     transaction_id = models.CharField(max_length=100, blank=True)
     payment_type = models.CharField(max_length=50, blank=True)
     refunded_amount = models.PositiveBigIntegerField(default=0)
+    fee_amount = models.PositiveBigIntegerField(
+        default=0, help_text="Fee the shopper paid on top (Midtrans fee imposition); not the order's money."
+    )
+    chargeback_amount = models.PositiveBigIntegerField(
+        default=0, help_text="What the card holder's bank took back after settlement."
+    )
+    va_numbers = models.JSONField(
+        default=list, blank=True, help_text="Virtual account numbers the gateway reported: [[bank, number]]."
+    )
     # The last answer (notification or status API) that was applied, as received.
     raw_status = models.JSONField(default=dict, blank=True)
     needs_refund = models.BooleanField(
@@ -89,14 +109,16 @@ class Payment(models.Model):
                 condition=Q(refunded_amount__lte=models.F("amount")), name="payment_refund_within_amount"
             ),
             models.CheckConstraint(
+                condition=Q(chargeback_amount__lte=models.F("amount")),
+                name="payment_chargeback_within_amount",
+            ),
+            models.CheckConstraint(
                 condition=Q(needs_refund=False) | ~Q(flag_reason=""), name="payment_needs_refund_has_reason"
             ),
             # At most one attempt pays an order: the database refuses a second one.
             models.UniqueConstraint(
                 fields=["order"],
-                condition=Q(
-                    status__in=[PaymentStatus.SETTLED, PaymentStatus.PARTIALLY_REFUNDED], needs_refund=False
-                ),
+                condition=Q(status__in=list(MONEY_HELD_STATUSES), needs_refund=False),
                 name="payment_one_paying_attempt_per_order",
             ),
         ]
@@ -113,7 +135,7 @@ class Payment(models.Model):
     @property
     def counts_for_order(self) -> bool:
         """This attempt's money is what paid the order."""
-        return self.status in (self.Status.SETTLED, self.Status.PARTIALLY_REFUNDED) and not self.needs_refund
+        return self.status in MONEY_HELD_STATUSES and not self.needs_refund
 
 
 class PaymentNotification(models.Model):

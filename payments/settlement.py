@@ -7,6 +7,9 @@ path (the webhook, reconciliation, a staff refund, the test factories) calls the
   and after commit its PDF is rendered and the receipt (which attaches it) is sent.
 - `order_refund_record`: money went back: a full refund moves the order to refunded, and
   the invoice gets a credit note for what was not credited yet.
+- `order_reversal_hold` / `order_reversal_lift`: the gateway took a settled payment back
+  (a reversal): the order goes on hold (`payment_reversed`), and back to where it was if
+  the gateway says it is settled again.
 """
 
 from datetime import datetime
@@ -18,7 +21,7 @@ from invoices.models import Invoice
 from invoices.selectors import invoice_credited
 from invoices.services import credit_note_issue, invoice_issue
 from invoices.tasks import render_credit_note_pdf, render_invoice_pdf, send_receipt
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import GATEWAY, Actor, order_lock, order_transition
 from payments.models import Payment
 
@@ -92,3 +95,36 @@ def order_refund_record(
     )
     enqueue(render_credit_note_pdf, credit_note.pk)
     return order
+
+
+def order_reversal_hold(*, order: Order, payment: Payment, actor: Actor, now: datetime | None = None) -> None:
+    """The payment that paid `order` (locked) was reversed: hold the order, so the kitchen
+    stops (Midtrans: "not paid, do not deliver"). Staff re-check it with the gateway or
+    cancel it."""
+    order_transition(
+        order=order,
+        to_status=S.PAYMENT_REVERSED,
+        actor=actor,
+        now=now,
+        data={"gateway_order_id": payment.gateway_order_id, "reason": "The payment was reversed."},
+    )
+
+
+def order_reversal_lift(*, order: Order, payment: Payment, actor: Actor, now: datetime | None = None) -> None:
+    """The gateway says the reversed payment is settled again: `order` (locked, on hold)
+    goes back to the status it had when it was put on hold."""
+    previous = (
+        OrderEvent.objects.filter(
+            order=order, type=OrderEvent.Type.STATUS_CHANGED, to_status=S.PAYMENT_REVERSED
+        )
+        .order_by("-created_at", "-id")
+        .values_list("from_status", flat=True)
+        .first()
+    )
+    order_transition(
+        order=order,
+        to_status=previous or S.PAID,
+        actor=actor,
+        now=now,
+        data={"gateway_order_id": payment.gateway_order_id, "reason": "The gateway says it is settled."},
+    )

@@ -6,15 +6,21 @@ from celery import shared_task
 from django.conf import settings
 
 from payments.exceptions import PaymentGatewayError
-from payments.services.reconcile import orders_expire_due_reconciled, payments_reconcile_pending
+from payments.services.reconcile import (
+    orders_expire_due_reconciled,
+    payments_recheck_settled,
+    payments_reconcile_pending,
+)
 from payments.services.webhook import notifications_purge
 
 
 @shared_task(autoretry_for=(PaymentGatewayError,), retry_backoff=True, retry_backoff_max=300, max_retries=5)
 def reconcile_payments() -> int:
     """Every few minutes: ask the gateway about attempts still pending after
-    RECONCILE_MIN_AGE_SECONDS and apply its answers (a webhook that never arrived)."""
-    return payments_reconcile_pending(min_age_seconds=settings.RECONCILE_MIN_AGE_SECONDS)
+    RECONCILE_MIN_AGE_SECONDS and apply its answers (a webhook that never arrived), then
+    re-check recently settled ones (a lost void, reversal, chargeback or refund)."""
+    changed = payments_reconcile_pending(min_age_seconds=settings.RECONCILE_MIN_AGE_SECONDS)
+    return changed + payments_recheck_settled()
 
 
 @shared_task

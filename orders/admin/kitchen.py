@@ -32,6 +32,7 @@ STATUS_COLOURS = {
     S.CANCELLED: "#c53030",
     S.EXPIRED: "#a0aec0",
     S.REFUNDED: "#975a16",
+    S.PAYMENT_REVERSED: "#e53e3e",  # on hold: staff re-check or cancel
 }
 
 # The moves the kitchen makes from the admin: (action and button label, what the summary

@@ -59,8 +59,19 @@ ALLOWED = {
     (S.PREPARING, S.READY),
     (S.PREPARING, S.REFUNDED),
     (S.READY, S.COMPLETED),
+    (S.READY, S.REFUNDED),
+    (S.COMPLETED, S.REFUNDED),  # a refund, void or chargeback after pickup (DESIGN.md §4)
     (S.EXPIRED, S.PAID),
     (S.CANCELLED, S.PAID),
+    # A reversal (issue 17): the paying attempt was reversed, the kitchen stops; back where
+    # it was when the gateway settles again, or cancelled by staff.
+    (S.PAID, S.PAYMENT_REVERSED),
+    (S.PREPARING, S.PAYMENT_REVERSED),
+    (S.READY, S.PAYMENT_REVERSED),
+    (S.PAYMENT_REVERSED, S.PAID),
+    (S.PAYMENT_REVERSED, S.PREPARING),
+    (S.PAYMENT_REVERSED, S.READY),
+    (S.PAYMENT_REVERSED, S.CANCELLED),
 }
 
 

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
+from orders.models import OrderStatus
 from payments.gateways.mock import ACTIONS, PAYMENT_TYPES
-from payments.models import Payment
+from payments.models import Payment, PaymentNotification
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -35,3 +36,13 @@ class NotificationAnswerSerializer(serializers.Serializer):
     code = serializers.CharField(required=False, help_text="On a 413: request_too_large.")
 
     response_optional = ("outcome", "detail", "code")  # as the answer has them
+
+
+class PaymentRecheckSerializer(serializers.Serializer):
+    """What re-checking an order's payment with the gateway found."""
+
+    order = serializers.CharField(help_text="The order number.")
+    order_status = serializers.ChoiceField(choices=OrderStatus.choices)
+    gateway_order_id = serializers.CharField(help_text="The attempt asked about.")
+    payment_status = serializers.ChoiceField(choices=Payment.Status.choices)
+    outcome = serializers.ChoiceField(choices=PaymentNotification.Outcome.choices)

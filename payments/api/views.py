@@ -1,22 +1,32 @@
 """The gateway's webhook and the mock gateway's JSON endpoint: no login (the gateway's
-signature, or the mock token, is the credential), no CSRF, JSON in and out."""
+signature, or the mock token, is the credential), no CSRF, JSON in and out. And staff's
+re-check of an order's payment with the gateway."""
 
 import logging
 
 from django.conf import settings
 from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import staff_has_perm
 from config.api.error_schema import domain_errors
-from payments.api.serializers import MockActionSerializer, NotificationAnswerSerializer
+from orders.models import Order
+from orders.services import Actor
+from payments.api.serializers import (
+    MockActionSerializer,
+    NotificationAnswerSerializer,
+    PaymentRecheckSerializer,
+)
 from payments.api.throttling import COUNTED_STATUSES, WebhookRejectedThrottle
-from payments.exceptions import MockTransactionClosed
+from payments.exceptions import MockTransactionClosed, NothingToRecheck, PaymentGatewayError
 from payments.gateways.answers import AMOUNT_PATTERN, NOTIFICATION_FIELDS
 from payments.gateways.mock import mock_transaction_get
+from payments.services.reconcile import order_payment_recheck
 from payments.services.webhook import notification_handle, payment_mock_complete
 
 logger = logging.getLogger(__name__)
@@ -131,3 +141,43 @@ class MockPaymentView(APIView):
             {"order_id": tx.gateway_order_id, "transaction_status": tx.transaction_status, **answer},
             status=status_code,
         )
+
+
+class MayActOnPayments(BasePermission):
+    """Asking the gateway about a payment changes it through the services: the payments'
+    change permission, as the admin's "Check status with gateway" action asks."""
+
+    def has_permission(self, request, view) -> bool:
+        return staff_has_perm(request.user, "payments.change_payment")
+
+
+class PaymentRecheckView(APIView):
+    """Staff: ask the gateway about an order's payment now and apply its answer, as the
+    webhook would. The way out of `payment_reversed` when Midtrans settles it again (the
+    order goes back to where it was); otherwise cancel the order (`status/`)."""
+
+    permission_classes = [IsAuthenticated, MayActOnPayments]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: PaymentRecheckSerializer,
+            403: OpenApiResponse(description="Needs payments.change_payment."),
+            404: OpenApiResponse(description="No such order."),
+            **domain_errors(NothingToRecheck, PaymentGatewayError),
+        },
+    )
+    def post(self, request: Request, number: str) -> Response:
+        order = Order.objects.filter(number=number).first()
+        if order is None:
+            raise NotFound()
+        payment, outcome = order_payment_recheck(order=order, actor=Actor.of(request.user))
+        order.refresh_from_db()
+        body = {
+            "order": order.number,
+            "order_status": order.status,
+            "gateway_order_id": payment.gateway_order_id,
+            "payment_status": payment.status,
+            "outcome": outcome,
+        }
+        return Response(PaymentRecheckSerializer(body).data)

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from orders.models import Order
@@ -186,7 +187,9 @@ class MockGateway:
 
 
 def _locked(*, gateway_order_id: str) -> MockTransaction:
-    tx = MockTransaction.objects.select_for_update().filter(gateway_order_id=gateway_order_id).first()
+    # As on Midtrans, the id in the URL is the order id or the transaction id.
+    by_either = Q(gateway_order_id=gateway_order_id) | Q(transaction_id=gateway_order_id)
+    tx = MockTransaction.objects.select_for_update().filter(by_either).first()
     if tx is None:
         raise GatewayError("Mock gateway (404): Transaction doesn't exist.", status_code=404)
     return tx

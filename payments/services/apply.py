@@ -1,10 +1,11 @@
 """Applying what the gateway says: the one code path (DESIGN.md §4, §7).
 
 Whatever the gateway says (a webhook, a status lookup, a refund answer) goes through
-`payment_apply`, which locks the order, then the payment, and applies PAYMENT_TRANSITIONS
-forward only. Repeats and stale answers change nothing, so any number of deliveries,
-reconciliations and retries, in any order and at the same time, move an order at most
-once. What the order and its documents then go through is `payments.settlement`.
+`payment_apply`: lock the order, then the payment; `payments.decide.decide` says what the
+answer means; the attempt moves through `payment_transition` and the order and its
+documents through `payments.settlement`. Repeats and stale answers change nothing, so any
+number of deliveries, reconciliations and retries, in any order and at the same time, move
+an order at most once.
 """
 
 import logging
@@ -17,35 +18,41 @@ from django.utils import timezone
 
 from catalog.exceptions import InsufficientStock
 from config import metrics
-from orders.models import STOCK_RELEASED_STATUSES, Order, OrderEvent, OrderStatus
-from orders.services import TRANSITIONS, Actor, order_event_log, order_lock
-from payments.gateways.answers import GatewayAnswer, target_status
+from orders.models import Order, OrderEvent
+from orders.services import Actor, order_event_log, order_lock
+from payments.decide import (
+    CHALLENGE_FLAG,
+    MISMATCH,
+    MONEY_HELD,
+    PAYABLE_ORDER_STATUSES,
+    PAYMENT_TRANSITIONS,
+    AttemptState,
+    Decision,
+    Event,
+    OrderAction,
+    OrderState,
+    decide,
+)
+from payments.gateways.answers import GatewayAnswer
 from payments.models import Payment, PaymentNotification
-from payments.settlement import order_refund_record, order_settle
+from payments.services.transition import payment_transition
+from payments.settlement import order_refund_record, order_reversal_hold, order_reversal_lift, order_settle
 
 logger = logging.getLogger(__name__)
 
 P = Payment.Status
-S = OrderStatus
 Outcome = PaymentNotification.Outcome
 
-
-# The payment attempt's own state machine, forward only. FAILED -> SETTLED/CHALLENGE is a
-# card denied and then paid in the same Snap session; `_payment_move_allowed` refuses it
-# once the attempt had settled (a bank reversal is final). PARTIALLY_REFUNDED ->
-# PARTIALLY_REFUNDED moves only when the refunded amount grows.
-PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    P.PENDING: frozenset({P.CHALLENGE, P.SETTLED, P.FAILED, P.CANCELLED, P.EXPIRED}),
-    P.CHALLENGE: frozenset({P.SETTLED, P.FAILED, P.CANCELLED, P.EXPIRED}),
-    P.FAILED: frozenset({P.CHALLENGE, P.SETTLED}),
-    P.SETTLED: frozenset({P.FAILED, P.REFUNDED, P.PARTIALLY_REFUNDED}),
-    P.PARTIALLY_REFUNDED: frozenset({P.PARTIALLY_REFUNDED, P.REFUNDED}),
-    P.CANCELLED: frozenset(),
-    P.EXPIRED: frozenset(),
-    P.REFUNDED: frozenset(),
-}
-
-MONEY_HELD = frozenset({P.SETTLED, P.PARTIALLY_REFUNDED})
+__all__ = [
+    "CHALLENGE_FLAG",
+    "MISMATCH",
+    "MONEY_HELD",
+    "PAYABLE_ORDER_STATUSES",
+    "PAYMENT_TRANSITIONS",
+    "Applied",
+    "attempt_state",
+    "payment_apply",
+]
 
 
 @dataclass(frozen=True)
@@ -85,155 +92,126 @@ def payment_apply(
     return result
 
 
-def _payment_move_allowed(*, payment: Payment, to_status: str, refunded_amount: int) -> bool:
-    if to_status not in PAYMENT_TRANSITIONS[payment.status]:
-        return False
-    if payment.status == P.FAILED and payment.settled_at is not None:
-        return False  # reversed after settling: final
-    if payment.status == to_status == P.PARTIALLY_REFUNDED:
-        return refunded_amount > payment.refunded_amount
-    return True
+def attempt_state(payment: Payment) -> AttemptState:
+    """The attempt as plain values, for `decide`."""
+    raw = payment.raw_status if isinstance(payment.raw_status, dict) else {}
+    gateway_status = raw.get("transaction_status")
+    return AttemptState(
+        status=payment.status,
+        amount=payment.amount,
+        refunded_amount=payment.refunded_amount,
+        chargeback_amount=payment.chargeback_amount,
+        fee_amount=payment.fee_amount,
+        was_settled=payment.settled_at is not None,
+        needs_refund=payment.needs_refund,
+        flag_reason=payment.flag_reason,
+        gateway_status=gateway_status.lower() if isinstance(gateway_status, str) else "",
+    )
 
 
 def _payment_apply_locked(
     *, order: Order, payment: Payment, answer: GatewayAnswer, actor: Actor, source: str, now: datetime
 ) -> Applied:
-    to_status = target_status(answer)
-    if to_status is None:
+    decision = decide(answer, attempt_state(payment), OrderState(order.status))
+    if decision.outcome == Outcome.IGNORED and answer.status is None:
         logger.warning("Payment %s: transaction_status %r not handled", payment, answer.transaction_status)
-        return Applied(Outcome.IGNORED, f"transaction_status {answer.transaction_status!r} is not handled.")
-    if to_status == P.REFUNDED:
-        refunded = payment.amount
-    elif to_status == P.PARTIALLY_REFUNDED:
-        refunded = min(answer.refund_amount or payment.refunded_amount, payment.amount)
-    else:
-        refunded = payment.refunded_amount
-    mismatch = answer.gross_amount != payment.amount
+    if decision.to_status is None:
+        _identity_fill(payment=payment, answer=answer, outcome=decision.outcome)
+        if decision.flag:
+            _flag(order=order, payment=payment, reason=decision.flag, actor=actor, now=now)
+        return Applied(decision.outcome, decision.detail)
 
-    already_mismatched = payment.flag_reason.startswith(MISMATCH)
-    if not _payment_move_allowed(payment=payment, to_status=to_status, refunded_amount=refunded):
-        if mismatch and not already_mismatched:
-            _flag(
-                order=order, payment=payment, reason=_mismatch_reason(answer, payment), actor=actor, now=now
-            )
-            return Applied(Outcome.REJECTED, payment.flag_reason)
-        if to_status == payment.status:
-            return Applied(Outcome.DUPLICATE, f"The attempt is already {payment.status}.")
-        return Applied(
-            Outcome.IGNORED, f"Stale: the attempt is {payment.status}, not going back to {to_status}."
-        )
-
-    from_status = payment.status
-    counted = payment.counts_for_order
-    # Flags are decided before saving: the database allows one paying attempt per order, so
-    # a settlement that must not pay it is saved as needing a refund from the start.
-    flag = None
-    if mismatch and not already_mismatched:
-        flag = _mismatch_reason(answer, payment)
-    elif to_status == P.SETTLED and not mismatch and order.status not in PAYABLE_ORDER_STATUSES:
-        flag = f"Double payment: the order was already {order.status} when this attempt settled."
-    payment.status = to_status
-    payment.refunded_amount = refunded
-    payment.raw_status = answer.raw
-    payment.transaction_id = answer.transaction_id or payment.transaction_id
-    payment.payment_type = answer.payment_type or payment.payment_type
-    if flag:
-        payment.flag_reason = flag[:300]
-    elif from_status == P.CHALLENGE and payment.flag_reason == CHALLENGE_FLAG:
-        payment.flag_reason = ""  # staff decided at the gateway: nothing left to look at
-    if to_status == P.SETTLED:
-        payment.settled_at = now
-        payment.needs_refund = payment.needs_refund or bool(mismatch or flag)
-    elif to_status == P.REFUNDED:
-        payment.needs_refund = False  # the money that should not have been kept went back
-    payment.save(
-        update_fields=[
-            "status",
-            "refunded_amount",
-            "raw_status",
-            "transaction_id",
-            "payment_type",
-            "flag_reason",
-            "needs_refund",
-            "settled_at",
-            "updated_at",
-        ]
-    )
-    order_event_log(
+    payment_transition(
         order=order,
-        type=OrderEvent.Type.PAYMENT_UPDATED,
+        payment=payment,
+        to_status=decision.to_status,
         actor=actor,
+        source=source,
         now=now,
-        data={
-            "gateway_order_id": payment.gateway_order_id,
-            "from": from_status,
-            "to": to_status,
-            "transaction_status": answer.transaction_status,
-            "payment_type": payment.payment_type,
-            "source": source,
-            **({"refunded_amount": refunded} if to_status in (P.REFUNDED, P.PARTIALLY_REFUNDED) else {}),
-        },
+        fields=_fields(payment=payment, answer=answer, decision=decision, now=now),
+        data=_event_data(payment=payment, answer=answer, decision=decision),
     )
-    if flag:
+    if Event.FLAGGED in decision.events:
         _flag_event(order=order, payment=payment, reason=payment.flag_reason, actor=actor, now=now)
-    if mismatch:  # recorded as the gateway says, never applied to the order
-        return Applied(Outcome.REJECTED, _mismatch_reason(answer, payment))
+    _order_act(order=order, payment=payment, decision=decision, actor=actor, now=now)
+    return Applied(decision.outcome, decision.detail)
 
-    detail = f"{from_status} -> {to_status}"
-    order_refundable = S.REFUNDED in TRANSITIONS.get(order.status, frozenset())  # paid, preparing
-    if to_status == P.SETTLED:
-        if not payment.needs_refund:
-            _payment_settled(order=order, payment=payment, actor=actor, now=now)
-    elif to_status == P.CHALLENGE:
-        _flag(
-            order=order,
-            payment=payment,
-            reason=CHALLENGE_FLAG,
-            actor=actor,
-            now=now,
-        )
-    elif to_status == P.FAILED and from_status in MONEY_HELD:
-        _flag(
-            order=order,
-            payment=payment,
-            reason=f"Denied after it had settled (a bank reversal): the order stays {order.status}; check it.",
-            actor=actor,
-            now=now,
-        )
-    elif to_status == P.REFUNDED and counted and not order_refundable:
-        _flag(
-            order=order,
-            payment=payment,
-            reason=f"Refunded in full while the order is {order.status}: the order's status is left as it is.",
-            actor=actor,
-            now=now,
-        )
-    if to_status in (P.REFUNDED, P.PARTIALLY_REFUNDED) and counted:
-        # The reference is the attempt and the total refunded so far, so a repeated
-        # notification never credits twice.
+
+def _fields(*, payment: Payment, answer: GatewayAnswer, decision: Decision, now: datetime) -> dict:
+    fields = {
+        "raw_status": answer.raw,
+        "transaction_id": answer.transaction_id or payment.transaction_id,
+        "payment_type": answer.payment_type or payment.payment_type,
+        "va_numbers": [list(pair) for pair in answer.va_numbers] or payment.va_numbers,
+    }
+    for name in ("refunded_amount", "chargeback_amount", "fee_amount", "needs_refund"):
+        value = getattr(decision, name)
+        if value is not None:
+            fields[name] = value
+    if decision.flag:
+        fields["flag_reason"] = decision.flag[:300]
+    elif decision.clear_flag:
+        fields["flag_reason"] = ""
+    if decision.settled:
+        fields["settled_at"] = now
+    return fields
+
+
+def _event_data(*, payment: Payment, answer: GatewayAnswer, decision: Decision) -> dict:
+    data = {
+        "transaction_status": answer.transaction_status,
+        "payment_type": answer.payment_type or payment.payment_type,
+    }
+    if decision.to_status in (P.REFUNDED, P.PARTIALLY_REFUNDED) or (
+        decision.to_status == P.CANCELLED and decision.credit_total
+    ):
+        data["refunded_amount"] = decision.refunded_amount
+    if decision.to_status in (P.CHARGEBACK, P.PARTIAL_CHARGEBACK):
+        data["chargeback_amount"] = decision.chargeback_amount
+    if decision.fee_amount:
+        data["fee_amount"] = decision.fee_amount
+    return data
+
+
+def _identity_fill(*, payment: Payment, answer: GatewayAnswer, outcome: str) -> None:
+    """Keep what identifies the transaction at the gateway (its id, payment type, VA
+    numbers) from any answer that is about this attempt, a pending one repeated included:
+    BI-SNAP channels are asked about by transaction id. Fills in, never overwrites."""
+    if outcome == Outcome.REJECTED:
+        return
+    changed = []
+    if answer.transaction_id and not payment.transaction_id:
+        payment.transaction_id = answer.transaction_id
+        changed.append("transaction_id")
+    if answer.payment_type and not payment.payment_type:
+        payment.payment_type = answer.payment_type
+        changed.append("payment_type")
+    if answer.va_numbers and not payment.va_numbers:
+        payment.va_numbers = [list(pair) for pair in answer.va_numbers]
+        changed.append("va_numbers")
+    if changed:
+        payment.save(update_fields=[*changed, "updated_at"])
+
+
+def _order_act(*, order: Order, payment: Payment, decision: Decision, actor: Actor, now: datetime) -> None:
+    action = decision.order_action
+    if action == OrderAction.SETTLE:
+        _payment_settled(order=order, payment=payment, actor=actor, now=now)
+    elif action in (OrderAction.REFUND, OrderAction.CREDIT):
         order_refund_record(
             order=order,
-            refunded=payment.refunded_amount,
-            refund_reference=f"{payment.gateway_order_id}:{payment.refunded_amount}",
-            full=to_status == P.REFUNDED and order_refundable,
+            refunded=decision.credit_total,
+            refund_reference=f"{payment.gateway_order_id}:{decision.credit_reference}",
+            full=action == OrderAction.REFUND,
             actor=actor,
-            reason="Refunded in full" if to_status == P.REFUNDED else "Partly refunded",
+            reason=decision.credit_reason,
             data={"gateway_order_id": payment.gateway_order_id},
             now=now,
         )
-    return Applied(Outcome.APPLIED, detail)
-
-
-MISMATCH = "Amount mismatch"
-CHALLENGE_FLAG = "Fraud detection challenged this payment: accept or deny it in the Midtrans dashboard."
-PAYABLE_ORDER_STATUSES = (S.PENDING_PAYMENT, *STOCK_RELEASED_STATUSES)
-
-
-def _mismatch_reason(answer: GatewayAnswer, payment: Payment) -> str:
-    return (
-        f"{MISMATCH}: the gateway reports {answer.raw.get('gross_amount')!s:.30}, "
-        f"this attempt is for {payment.amount}. Never applied to the order."
-    )
+    elif action == OrderAction.HOLD:
+        order_reversal_hold(order=order, payment=payment, actor=actor, now=now)
+    elif action == OrderAction.LIFT:
+        order_reversal_lift(order=order, payment=payment, actor=actor, now=now)
 
 
 def _flag(

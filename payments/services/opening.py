@@ -23,6 +23,7 @@ from payments.exceptions import (
 from payments.gateways import GatewayError, get_gateway
 from payments.models import Payment
 from payments.selectors import PAYMENT_ERROR_TEXT
+from payments.services.transition import payment_transition
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +82,16 @@ def _payment_reserve(*, order_id: int, gateway: str, now: datetime) -> tuple[Pay
         if latest.status == P.PENDING and not latest.is_open and not latest.open_error:
             if latest.created_at > now - timedelta(seconds=settings.PAYMENT_OPENING_STALE_SECONDS):
                 raise PaymentOpening()
-            latest.status, latest.open_error = P.FAILED, "The request opening this attempt never finished."
-            latest.save(update_fields=["status", "open_error", "updated_at"])
+            payment_transition(
+                order=order,
+                payment=Payment.objects.select_for_update().get(pk=latest.pk),
+                to_status=P.FAILED,
+                actor=SYSTEM,
+                source="open",
+                now=now,
+                fields={"open_error": "The request opening this attempt never finished."},
+                data={"reason": "The request opening this payment never finished."},
+            )
     if order.expires_at - now < MIN_PAYMENT_WINDOW:
         raise PaymentNotAllowed("The order's payment window has closed.", status=order.status)
     attempt = latest.attempt + 1 if latest else 1
@@ -122,19 +131,13 @@ def _payment_opened(*, payment: Payment, token: str, redirect_url: str, expires_
 @transaction.atomic(durable=True)
 def _payment_open_failed(*, payment: Payment, reason: str, now: datetime) -> None:
     order = order_lock(order_id=payment.order_id)
-    Payment.objects.filter(pk=payment.pk).update(
-        status=P.FAILED, open_error=reason[:500] or "The gateway failed.", updated_at=timezone.now()
-    )
-    order_event_log(
+    payment_transition(
         order=order,
-        type=OrderEvent.Type.PAYMENT_UPDATED,
+        payment=Payment.objects.select_for_update().get(pk=payment.pk),
+        to_status=P.FAILED,
         actor=SYSTEM,
+        source="open",
         now=now,
-        data={
-            "gateway_order_id": payment.gateway_order_id,
-            "from": P.PENDING,
-            "to": P.FAILED,
-            "source": "open",
-            "reason": "The gateway could not open the payment.",
-        },
+        fields={"open_error": reason[:500] or "The gateway failed."},
+        data={"reason": "The gateway could not open the payment."},
     )

@@ -5,6 +5,7 @@ sends its notifications through the same handler."""
 import hashlib
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,11 +15,12 @@ from django.utils import timezone
 from config import metrics
 from orders.services import GATEWAY
 from payments.gateways import GatewayError, get_gateway
-from payments.gateways.answers import NOTIFICATION_FIELDS, MalformedAnswer, answer_parse
+from payments.gateways.answers import NOTIFICATION_FIELDS, GatewayAnswer, MalformedAnswer, answer_parse
 from payments.gateways.base import notification_codes_agree
 from payments.gateways.mock import mock_transaction_complete
 from payments.models import Payment, PaymentNotification
 from payments.services.apply import payment_apply
+from payments.services.status import payment_status_fetch
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +143,10 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
 
     payment = Payment.objects.filter(gateway_order_id=notified.order_id, gateway=gateway.name).first()
     if payment is None:
+        # BI-SNAP: a notification can carry the transaction id as its order_id (midtrans-php
+        # #121, BSI VA); one we stored from an earlier notification finds the attempt.
+        payment = Payment.objects.filter(transaction_id=notified.order_id, gateway=gateway.name).first()
+    if payment is None:
         _notification_finish(
             notification.pk, outcome=Outcome.IGNORED, detail="Unknown order_id.", http_status=404, **described
         )
@@ -150,9 +156,9 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
     answer = notified
     if settings.MIDTRANS_VERIFY_STATUS:
         try:
-            answer = answer_parse(gateway.get_status(gateway_order_id=payment.gateway_order_id))
-            if answer.order_id != payment.gateway_order_id:
-                raise MalformedAnswer("The status API answered about another order_id.")
+            answer = _fee_carried(
+                payment_status_fetch(gateway=gateway, payment=payment, hint=notified), notified
+            )
         except (GatewayError, MalformedAnswer) as exc:
             detail = f"Status check failed: {exc}"
             _notification_finish(
@@ -182,6 +188,18 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
         notification_id=notification.pk,
     )
     return 200, {"status": "ok", "outcome": result.outcome}
+
+
+def _fee_carried(answer: GatewayAnswer, notified: GatewayAnswer) -> GatewayAnswer:
+    """The signed notification's fee-imposition block (midtrans-php #118) for a status
+    answer that confirms the same gross amount without repeating the block."""
+    if (
+        answer.original_amount is None
+        and notified.original_amount is not None
+        and answer.gross_amount == notified.gross_amount
+    ):
+        return replace(answer, original_amount=notified.original_amount, fee_amount=notified.fee_amount)
+    return answer
 
 
 def payment_mock_complete(

@@ -86,14 +86,20 @@ def post_notification(client, body: dict[str, Any] | bytes | str, *, path: str =
 
 
 def deliver(client, fake: FakeMidtrans, body: dict[str, Any], *, path: str = WEBHOOK):
-    """Midtrans's side learns the status the notification reports, then it is delivered."""
-    extra = {k: body[k] for k in ("refund_amount", "refunds") if k in body}
+    """Midtrans's side learns the status the notification reports, then it is delivered.
+    A transaction keeps one transaction id for life: a later notification about it (built
+    from another sample) carries the id Midtrans already gave it (the field is not signed)."""
+    extra = {k: body[k] for k in ("refund_amount", "refunds", "va_numbers", "chargeback_amount") if k in body}
+    known = fake.status_of(body["order_id"])
+    if known is not None:
+        body = {**body, "transaction_id": known["transaction_id"]}
     fake.set_status(
         body["order_id"],
         body["transaction_status"],
         gross_amount=body["gross_amount"],
         fraud_status=body.get("fraud_status"),
         payment_type=body.get("payment_type", "bank_transfer"),
+        transaction_id=body.get("transaction_id"),
         **extra,
     )
     return post_notification(client, body, path=path)

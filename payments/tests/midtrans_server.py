@@ -4,9 +4,23 @@
 published samples in `../shared/midtrans/api_responses/`.
 
 `transactions` is Midtrans's side of the world: the status answer per order id, which
-tests set (`set_status`) to what Midtrans would know. `failures` makes an endpoint fail:
+tests set (`set_status`, `chargeback`, `reverse`) to what Midtrans would know; a status
+answer need not be what a notification said. `failures` makes an endpoint fail:
 "timeout" (answers after the client gave up), "drop" (closes the connection), "html" (a
 proxy's error page), or an (HTTP status, sample name) pair.
+
+The status API behaves as documented rather than echoing:
+- `/v2/{id}/status` takes the order id or the transaction id; a transaction keeps its
+  transaction id for life.
+- BI-SNAP channels (DANA; the Danamon, BSI, SeaBank and Saqu virtual accounts) answer only
+  by transaction id, 404 by order id, with the transaction id in `order_id` (Midtrans's Get
+  Status API reference: "If you're using BI SNAP and DANA payment methods, please only use
+  Transaction ID to get status"; midtrans-php issues #113 and #121; SNAP-Woocommerce PR #85).
+- Fee imposition (`fee=`): `gross_amount` includes the shopper's fee; the notification
+  carries `metadata.extra_info.gross_amount_info` (midtrans-php #118). Whether the status
+  answer carries that block is not documented; this server leaves it out, the harder case.
+- Chargebacks and reversals follow the "Transaction Status Cycle" page: settlement ->
+  chargeback | partial_chargeback | deny (a reversal, Permata VA, Mandiri Bill, Indomaret).
 """
 
 import base64
@@ -34,7 +48,12 @@ STATUS_SAMPLES = {
     "failure": "php_test_deny",
     "refund": "php_test_refund",
     "partial_refund": "status_partial_refund_doc",
+    "chargeback": "status_200_card_settlement_doc",
+    "partial_chargeback": "status_200_card_settlement_doc",
+    "authorize": "status_200_card_capture_current",
 }
+BISNAP_PAYMENT_TYPES = ("dana",)
+BISNAP_VA_BANKS = ("danamon", "bsi", "seabank", "saqu")
 REFUNDABLE = ("settlement", "capture", "partial_refund")
 STATUS_CODES = {"pending": "201", "deny": "202", "cancel": "202", "failure": "202", "expire": "407"}
 
@@ -78,17 +97,30 @@ class FakeMidtrans:
         gross_amount: str,
         fraud_status: str | None = "accept",
         payment_type: str = "bank_transfer",
+        transaction_id: str | None = None,
+        fee: int = 0,
         **extra: Any,
     ) -> dict[str, Any]:
+        """Midtrans now knows `order_id` as this. Its transaction id is kept from before
+        (or `transaction_id`, or a new one); with `fee` the shopper paid `gross_amount` plus
+        that fee (fee imposition)."""
         answer = api_sample(STATUS_SAMPLES[transaction_status])
+        with self.lock:
+            known = self.transactions.get(order_id) or {}
+        if fee:
+            gross_amount = f"{int(float(gross_amount)) + fee}.00"
         answer.update(
             order_id=order_id,
             transaction_status=transaction_status,
             gross_amount=gross_amount,
             payment_type=payment_type,
             status_code=STATUS_CODES.get(transaction_status, "200"),
-            transaction_id=answer.get("transaction_id") or str(uuid.uuid4()),
+            transaction_id=transaction_id or known.get("transaction_id") or str(uuid.uuid4()),
         )
+        for name in ("va_numbers", "permata_va_number", "bill_key", "refund_amount", "refunds"):
+            answer.pop(name, None)
+            if name in known and name not in extra:
+                answer[name] = known[name]
         answer.pop("fraud_status", None)
         if fraud_status is not None:
             answer["fraud_status"] = fraud_status
@@ -97,9 +129,43 @@ class FakeMidtrans:
             self.transactions[order_id] = answer
         return answer
 
+    def chargeback(self, order_id: str, *, amount: int | None = None) -> dict[str, Any]:
+        """The card holder's bank takes a settled payment back, in full or `amount` of it."""
+        current = self.status_of(order_id)
+        extra = {} if amount is None else {"chargeback_amount": f"{amount}.00"}
+        return self.set_status(
+            order_id,
+            "chargeback" if amount is None else "partial_chargeback",
+            gross_amount=current["gross_amount"],
+            payment_type=current["payment_type"],
+            fraud_status=current.get("fraud_status"),
+            **extra,
+        )
+
+    def reverse(self, order_id: str) -> dict[str, Any]:
+        """A reversal: settlement -> deny (Permata VA, Mandiri Bill, Indomaret)."""
+        current = self.status_of(order_id)
+        return self.set_status(
+            order_id, "deny", gross_amount=current["gross_amount"], payment_type=current["payment_type"]
+        )
+
     def status_of(self, order_id: str) -> dict[str, Any] | None:
         with self.lock:
             return copy.deepcopy(self.transactions.get(order_id))
+
+    def status_answer(self, key: str) -> dict[str, Any] | None:
+        """What `GET /v2/{key}/status` answers (None: 404), by order id or transaction id."""
+        with self.lock:
+            by_order = self.transactions.get(key)
+            by_id = next((t for t in self.transactions.values() if t.get("transaction_id") == key), None)
+            if by_order is not None and not _bisnap(by_order):
+                return copy.deepcopy(by_order)
+            if by_id is None:
+                return None
+            answer = copy.deepcopy(by_id)
+        if _bisnap(answer):
+            answer["order_id"] = answer["transaction_id"]
+        return answer
 
     def requests_to(self, path_part: str) -> list[Seen]:
         with self.lock:
@@ -169,7 +235,7 @@ class FakeMidtrans:
         return handler.answer(201, answer)
 
     def _status(self, handler: "Handler", order_id: str, body: object) -> None:
-        answer = self.status_of(order_id)
+        answer = self.status_answer(order_id)
         if answer is None:
             return handler.answer(404, api_sample("status_404_current"))
         return handler.answer(200, answer)
@@ -217,6 +283,11 @@ class FakeMidtrans:
             refund_key=body["refund_key"],
         )
         return handler.answer(200, answer)
+
+
+def _bisnap(answer: dict[str, Any]) -> bool:
+    banks = [str(va.get("bank", "")).lower() for va in answer.get("va_numbers") or [] if isinstance(va, dict)]
+    return answer.get("payment_type") in BISNAP_PAYMENT_TYPES or any(b in BISNAP_VA_BANKS for b in banks)
 
 
 def _basic_auth_user(header: str | None) -> str | None:

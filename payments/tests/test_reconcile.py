@@ -55,10 +55,12 @@ def test_reconcile_payments_heals_a_lost_notification(midtrans, order, payment):
     updated = OrderEvent.objects.get(order=order, type="payment_updated")
     assert (updated.actor, updated.data["source"], updated.data["to"]) == ("gateway", "reconcile", "settled")
     assert PaymentNotification.objects.count() == 0  # no notification was involved
-    # Run again: nothing is pending any more, nothing is asked.
+    # Run again: nothing is pending any more; the attempt settled within 24 h is asked about
+    # once more (a reversal or chargeback may follow), and nothing changes.
     requests = len(midtrans.seen)
     assert run("reconcile_payments") == "Reconciled 0 payment attempt(s).\n"
-    assert len(midtrans.seen) == requests
+    assert [seen.path for seen in midtrans.seen[requests:]] == [f"/v2/{payment.transaction_id}/status"]
+    assert OrderEvent.objects.filter(order=order, type="payment_updated").count() == 1
 
 
 def test_min_age_leaves_fresh_attempts_alone(midtrans, order, payment):

@@ -117,23 +117,16 @@ def test_refunding_a_double_payment_keeps_the_order_paid(api_client, midtrans, o
     assert order.status == "paid"
 
 
-def test_a_refund_on_a_completed_order_is_flagged(midtrans, order, settled, staff):
+def test_a_refund_on_a_completed_order_refunds_it(midtrans, order, settled, staff):
+    """DESIGN.md §4: paid|preparing|ready|completed -> refunded, with the credit note."""
     for step in ("preparing", "ready", "completed"):
         order_services.order_set_status(order=order, to_status=step, actor=staff)
     payment = payment_refund(payment=settled, actor=staff)
     order.refresh_from_db()
-    assert (payment.status, order.status) == ("refunded", "completed")
-    assert (
-        payment.flag_reason
-        == "Refunded in full while the order is completed: the order's status is left as it is."
-    )
-    # Flagged for staff (the order stays completed), and the money that went back is credited.
+    assert (payment.status, payment.flag_reason, order.status) == ("refunded", "", "refunded")
     assert list(OrderEvent.objects.filter(order=order).order_by("id").values_list("type", flat=True))[
-        -2:
-    ] == [
-        "payment_flagged",
-        "credit_note_issued",
-    ]
+        -3:
+    ] == ["payment_updated", "status_changed", "credit_note_issued"]
 
 
 def test_a_refund_through_the_mock_gateway(mock_gateway, order, staff):

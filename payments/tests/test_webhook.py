@@ -251,7 +251,11 @@ def test_partial_refund_records_the_amount_and_keeps_the_order(api_client, midtr
     assert invoice.status == "credited"
 
 
-def test_settlement_then_deny_fails_the_payment_and_flags_it(api_client, midtrans, order, payment):
+def test_settlement_then_deny_fails_the_payment_flags_it_and_holds_the_order(
+    api_client, midtrans, order, payment
+):
+    """A reversal (Midtrans's status cycle: settlement -> deny, "not paid, do not deliver")
+    puts the paid order on hold (test_post_settlement.py has the whole cycle)."""
     settle(api_client, midtrans, payment, "doc_card_capture_accept")
 
     reversal = notification("official_go_example_card_deny_challenge_no_order_id", payment=payment)
@@ -261,15 +265,13 @@ def test_settlement_then_deny_fails_the_payment_and_flags_it(api_client, midtran
     payment.refresh_from_db()
     order.refresh_from_db()
     assert (payment.status, payment.needs_refund) == ("failed", False)
-    assert payment.flag_reason.startswith("Denied after it had settled")
-    assert order.status == "paid"  # staff decide
-    flagged = OrderEvent.objects.filter(order=order).last()
-    assert (flagged.type, flagged.actor, flagged.data["gateway_order_id"]) == (
-        "payment_flagged",
-        "gateway",
-        payment.gateway_order_id,
-    )
-    # A reversal is final: the settlement delivered again changes nothing.
+    assert payment.flag_reason.startswith("Reversed after it had settled")
+    assert order.status == "payment_reversed"
+    flagged = OrderEvent.objects.filter(order=order, type="payment_flagged").last()
+    assert (flagged.actor, flagged.data["gateway_order_id"]) == ("gateway", payment.gateway_order_id)
+    held = OrderEvent.objects.filter(order=order).last()
+    assert (held.type, held.from_status, held.to_status) == ("status_changed", "paid", "payment_reversed")
+    # A reversal is final unless Midtrans says `settlement` again: an old capture changes nothing.
     again = deliver(api_client, midtrans, notification("doc_card_capture_accept", payment=payment))
     assert again.json() == {"status": "ok", "outcome": "ignored"}
     payment.refresh_from_db()
