@@ -70,6 +70,7 @@ SPECTACULAR = {
     "ENUM_NAME_OVERRIDES": {
         "SellabilityReasonEnum": "catalog.sellability.REASONS",
         "OrderStatusEnum": "orders.models.OrderStatus",
+        "PaymentStatusEnum": "payments.models.PaymentStatus",
         "DependencyStateEnum": "config.views.DEPENDENCY_STATES",
     },
     "POSTPROCESSING_HOOKS": [
