@@ -40,3 +40,10 @@ class MockTransactionNotFound(NotFound):
 class MockTransactionClosed(Conflict):
     code = "mock_transaction_closed"
     default_detail = "This mock transaction is no longer waiting for payment."
+
+
+class RefundNotSupported(Conflict):
+    """The gateway cannot refund this payment type; staff may record an offline refund."""
+
+    code = "refund_not_supported"
+    default_detail = "The payment gateway cannot refund this payment type."

@@ -34,6 +34,15 @@ ACTIONS = ("settlement", "deny", "cancel", "expire")
 PAYMENT_TYPES = ("bank_transfer", "credit_card", "gopay", "qris", "shopeepay", "echannel", "cstore")
 # Where the shopper can still act: waiting, or denied (Snap lets them try again).
 OPEN_STATUSES = frozenset({"pending", "deny"})
+# What Midtrans lets a merchant cancel (Cancel Transaction reference): a transaction not paid
+# yet, or a card captured but not settled (a void). What it refunds (Refund Transaction
+# reference): settled payments only, of the types it names.
+CANCELLABLE_STATUSES = frozenset({"pending", "deny", "capture"})
+REFUNDABLE_STATUSES = frozenset({"settlement", "partial_refund"})
+REFUNDABLE_TYPES = frozenset(
+    {"credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"}
+)
+REFUSED = "Mock gateway refused the request (412): Merchant cannot modify the status of the transaction"
 
 # Midtrans's `status_code` per transaction status in its status API's answers.
 STATUS_API_CODES = {**NOTIFICATION_STATUS_CODES, "expire": "407"}
@@ -145,22 +154,16 @@ class MockGateway:
     def cancel(self, *, gateway_order_id: str) -> dict[str, Any]:
         with transaction.atomic():
             tx = _locked(gateway_order_id=gateway_order_id)
-            if tx.transaction_status not in OPEN_STATUSES:
-                raise GatewayError(
-                    "Mock gateway refused the request (412): Merchant cannot modify the status of the transaction",
-                    status_code=412,
-                )
+            if tx.transaction_status not in CANCELLABLE_STATUSES:
+                raise GatewayError(REFUSED, status_code=412)
             _set(tx, transaction_status="cancel")
         return _answer(tx, status_code="200", message="Success, transaction is canceled")
 
     def refund(self, *, gateway_order_id: str, amount: int, refund_key: str, reason: str) -> dict[str, Any]:
         with transaction.atomic():
             tx = _locked(gateway_order_id=gateway_order_id)
-            if tx.transaction_status not in ("settlement", "capture", "partial_refund"):
-                raise GatewayError(
-                    "Mock gateway refused the request (412): Merchant cannot modify the status of the transaction",
-                    status_code=412,
-                )
+            if tx.transaction_status not in REFUNDABLE_STATUSES or tx.payment_type not in REFUNDABLE_TYPES:
+                raise GatewayError(REFUSED, status_code=412)
             if refund_key in tx.refund_keys:
                 raise GatewayError(
                     "Mock gateway refused the request (406): Duplicate refund ID", status_code=406
