@@ -21,8 +21,10 @@ from payments.exceptions import (
     PaymentOpening,
 )
 from payments.gateways import GatewayError, get_gateway
+from payments.gateways.answers import MalformedAnswer, answer_parse
 from payments.models import Payment
 from payments.selectors import PAYMENT_ERROR_TEXT
+from payments.services.apply import payment_apply
 
 logger = logging.getLogger(__name__)
 
@@ -138,3 +140,50 @@ def _payment_open_failed(*, payment: Payment, reason: str, now: datetime) -> Non
             "reason": "The gateway could not open the payment.",
         },
     )
+
+
+# Attempts the gateway may still take money on: waiting, challenged (a capture held for
+# review) or denied (Snap lets the shopper try again on the same page).
+GATEWAY_OPEN = (P.PENDING, P.CHALLENGE, P.FAILED)
+
+
+def order_attempts_to_cancel(*, order_id: int) -> list[int]:
+    """Ids of the order's attempts the gateway opened and may still take money on."""
+    return list(
+        Payment.objects.filter(order_id=order_id, status__in=GATEWAY_OPEN, settled_at__isnull=True)
+        .exclude(token="")
+        .order_by("attempt")
+        .values_list("pk", flat=True)
+    )
+
+
+def order_attempts_cancel(*, order_id: int) -> int:
+    """Cancel at the gateway (`/v2/{id}/cancel`) every attempt of a cancelled or expired
+    order that could still be paid, and apply the gateway's answer (the attempt becomes
+    cancelled). Safe to repeat: an attempt already closed is skipped, and a transaction the
+    gateway never heard of (404: nobody picked a payment method; Snap's page ends with its
+    window) or will not change (412: it moved on, e.g. settled meanwhile, which the webhook
+    and reconciliation apply) is left as it is. Raises PaymentGatewayError when the gateway
+    fails, for the worker to retry. Returns how many the gateway cancelled."""
+    gateway = get_gateway()
+    cancelled = 0
+    for payment in Payment.objects.filter(pk__in=order_attempts_to_cancel(order_id=order_id)):
+        if payment.gateway != gateway.name:
+            continue
+        try:
+            answer = answer_parse(gateway.cancel(gateway_order_id=payment.gateway_order_id))
+        except GatewayError as exc:
+            if exc.status_code in (404, 412):
+                logger.info("Cancel of %s at the gateway: %s", payment.gateway_order_id, exc.message)
+                continue
+            error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
+            raise error(
+                f"Cancelling {payment.gateway_order_id} at the gateway failed: {exc.message}"
+            ) from None
+        except MalformedAnswer as exc:
+            raise PaymentGatewayError(
+                f"The cancel answer for {payment.gateway_order_id} is unreadable: {exc}"
+            ) from None
+        payment_apply(payment_id=payment.pk, answer=answer, actor=SYSTEM, source="order_closed")
+        cancelled += 1
+    return cancelled
