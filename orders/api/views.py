@@ -89,7 +89,13 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         request=CheckoutSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
-            201: OrderSerializer,
+            201: OpenApiResponse(
+                OrderSerializer,
+                description="The order is placed. Its payment is opened at the gateway after the "
+                "order is committed; if that fails in any way (gateway down or refusing, a payment "
+                "window too short), the order is still answered, with `payment: null` and "
+                "`payment_error` saying why; `POST orders/{number}/pay/` tries again.",
+            ),
             400: OpenApiResponse(description="Invalid input, cart_empty, or slot_unavailable."),
             409: OpenApiResponse(
                 description="insufficient_stock, product_unavailable, shop_closed, slot_full, "
