@@ -12,7 +12,7 @@ from payments.services.opening import payment_open
 from payments.services.reconcile import payment_reconcile
 from payments.services.refunds import payment_refund
 from payments.services.webhook import payment_mock_complete
-from payments.tests.conftest import database_state, deliver, notification
+from payments.tests.conftest import database_state, deliver, notification, page_ended
 from payments.tests.midtrans_server import api_sample
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +112,7 @@ def test_a_repeated_refund_is_refused_by_the_gateway_and_reconcile_heals(midtran
 def test_refunding_a_double_payment_keeps_the_order_paid(api_client, midtrans, order, staff):
     first = payment_open(order=order)
     deliver(api_client, midtrans, notification("doc_card_cancel", payment=first, transaction_status="deny"))
+    page_ended(first)
     second = payment_open(order=order)
     deliver(api_client, midtrans, notification("doc_gopay_settlement", payment=second))
     deliver(api_client, midtrans, notification("doc_card_capture_accept", payment=first))
