@@ -47,3 +47,8 @@ class RefundNotSupported(Conflict):
 
     code = "refund_not_supported"
     default_detail = "The payment gateway cannot refund this payment type."
+
+
+class ReviewNotAllowed(Conflict):
+    code = "review_not_allowed"
+    default_detail = "Only a payment that fraud detection challenged can be approved or denied."

@@ -47,6 +47,12 @@ class Gateway(Protocol):
     def cancel(self, *, gateway_order_id: str) -> dict[str, Any]:
         """Cancel a transaction that is not paid yet; answers in the status API shape."""
 
+    def approve(self, *, gateway_order_id: str) -> dict[str, Any]:
+        """Accept a card capture that fraud detection challenged; answers in the status API shape."""
+
+    def deny(self, *, gateway_order_id: str) -> dict[str, Any]:
+        """Refuse a card capture that fraud detection challenged; answers in the status API shape."""
+
     def refund(self, *, gateway_order_id: str, amount: int, refund_key: str, reason: str) -> dict[str, Any]:
         """Refund `amount` of a paid transaction. `refund_key` makes a repeat harmless: the
         gateway refuses a second refund with the same key."""

@@ -159,6 +159,25 @@ class MockGateway:
             _set(tx, transaction_status="cancel")
         return _answer(tx, status_code="200", message="Success, transaction is canceled")
 
+    def approve(self, *, gateway_order_id: str) -> dict[str, Any]:
+        return self._review(gateway_order_id=gateway_order_id, status="capture", fraud_status="accept")
+
+    def deny(self, *, gateway_order_id: str) -> dict[str, Any]:
+        return self._review(gateway_order_id=gateway_order_id, status="deny", fraud_status="deny")
+
+    def _review(self, *, gateway_order_id: str, status: str, fraud_status: str) -> dict[str, Any]:
+        """As Midtrans's Approve/Deny Transaction: only a challenged card capture."""
+        with transaction.atomic():
+            tx = _locked(gateway_order_id=gateway_order_id)
+            if (tx.transaction_status, tx.fraud_status) != ("capture", "challenge"):
+                raise GatewayError(REFUSED, status_code=412)
+            _set(tx, transaction_status=status, fraud_status=fraud_status)
+        return _answer(
+            tx,
+            status_code="200",
+            message=f"Success, transaction is {'approved' if status == 'capture' else 'denied'}",
+        )
+
     def refund(self, *, gateway_order_id: str, amount: int, refund_key: str, reason: str) -> dict[str, Any]:
         with transaction.atomic():
             tx = _locked(gateway_order_id=gateway_order_id)
