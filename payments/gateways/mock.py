@@ -29,8 +29,9 @@ from payments.gateways.base import (
 )
 from payments.models import MockTransaction
 
-# What the shopper can do on the mock page, in Midtrans's words.
-ACTIONS = ("settlement", "deny", "cancel", "expire")
+# What the shopper can do on the mock page, in Midtrans's words; "challenge" is a card
+# payment that fraud detection holds for staff to approve or deny (capture + challenge).
+ACTIONS = ("settlement", "deny", "cancel", "expire", "challenge")
 PAYMENT_TYPES = ("bank_transfer", "credit_card", "gopay", "qris", "shopeepay", "echannel", "cstore")
 # Where the shopper can still act: waiting, or denied (Snap lets them try again).
 OPEN_STATUSES = frozenset({"pending", "deny"})
@@ -252,7 +253,10 @@ def mock_transaction_complete(
     if tx.transaction_status not in OPEN_STATUSES:
         raise MockTransactionClosed(status=tx.transaction_status)
     payment_type = payment_type or tx.payment_type or PAYMENT_TYPES[0]
-    if transaction_status == "settlement" and payment_type == "credit_card":
+    fraud_status = "accept"
+    if transaction_status == "challenge":  # only a card is reviewed by fraud detection
+        transaction_status, payment_type, fraud_status = "capture", "credit_card", "challenge"
+    elif transaction_status == "settlement" and payment_type == "credit_card":
         transaction_status = "capture"  # a card payment is captured (then settled by the bank)
-    _set(tx, transaction_status=transaction_status, payment_type=payment_type, fraud_status="accept")
+    _set(tx, transaction_status=transaction_status, payment_type=payment_type, fraud_status=fraud_status)
     return notification_for(tx)
