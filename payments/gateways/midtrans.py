@@ -88,8 +88,9 @@ def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, min
         },
         "callbacks": {"finish": f"{settings.PUBLIC_BASE_URL}/payments/finish/"},
     }
-    if settings.MIDTRANS_ENABLED_PAYMENTS:  # else Snap offers every channel the dashboard enables
-        parameters["enabled_payments"] = list(settings.MIDTRANS_ENABLED_PAYMENTS)
+    enabled = [code.strip() for code in settings.MIDTRANS_ENABLED_PAYMENTS if code.strip()]
+    if enabled:  # else Snap offers every channel the dashboard enables
+        parameters["enabled_payments"] = enabled
     return parameters
 
 

@@ -71,7 +71,8 @@ def test_check_deploy_stops_on_a_sandbox_key_in_production_and_without_public_ba
 
 
 def test_enabled_payments_are_sent_to_snap(midtrans, order, settings):
-    settings.MIDTRANS_ENABLED_PAYMENTS = ["credit_card", "gopay", "qris", "bca_va"]
+    # As env.list reads "credit_card, gopay,qris ,bca_va,": spaces kept, an empty item.
+    settings.MIDTRANS_ENABLED_PAYMENTS = ["credit_card", " gopay", "qris ", "bca_va", ""]
     payment_open(order=order)
     [snap] = midtrans.requests_to("/snap/")
     assert snap.body["enabled_payments"] == ["credit_card", "gopay", "qris", "bca_va"]
