@@ -112,3 +112,35 @@ def test_a_chargeback_first_refuses_the_refund(staff_user, midtrans, order, roun
     payment.refresh_from_db()
     assert payment.refunded_amount == 0  # nothing went back through a refund
     books_balance(order)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_cancel_racing_a_settlement_pays_once_and_never_voids_the_money(
+    auth_client, midtrans, order, product, round_
+):
+    """The shopper cancels while their bank transfer settles. At Midtrans the transaction is
+    already `settlement`, so its cancel is refused (412) whichever of the two we handle first:
+    the order ends paid once (a cancelled order is paid late, taking its stock again)."""
+    from catalog.models import Product
+
+    payment = payment_open(order=order)
+    body = notification("doc_bca_va_settlement", payment=payment)
+    midtrans.set_status(payment.gateway_order_id, "settlement", gross_amount="30000.00")
+
+    def cancel():
+        return auth_client.post(f"/api/v1/orders/{order.number}/cancel/", {}, format="json").status_code
+
+    def settle():
+        return Client().post(WEBHOOK, data=json.dumps(body), content_type="application/json").status_code
+
+    results = run_at_once([cancel, settle])
+
+    assert results[0] in (200, 409)
+    assert results[1] == 200
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert (order.status, payment.status, payment.needs_refund) == ("paid", "settled", False)
+    assert order.events.filter(type="status_changed", to_status="paid").count() == 1
+    assert Product.objects.get(pk=product.pk).stock == 7
+    assert midtrans.status_of(payment.gateway_order_id)["transaction_status"] == "settlement"
+    assert len(midtrans.requests_to("/cancel")) == (1 if results[0] == 200 else 0)
