@@ -81,6 +81,15 @@ NOTIFICATION_STATUS_CODES = {
 }
 
 
+# The payment types Midtrans refunds (its Refund Transaction reference: "Refund transaction
+# is supported only for credit_card, gopay, shopeepay, dana, ovo, QRIS, kredivo and akulaku
+# payment methods"), and only once settled. Bank transfer VAs, Mandiri Bill (echannel) and
+# convenience stores (cstore) cannot be refunded at the gateway.
+REFUNDABLE_PAYMENT_TYPES = frozenset(
+    {"credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"}
+)
+
+
 def notification_codes_agree(*, transaction_status: str, status_code: object) -> bool:
     """Whether a notification's signed `status_code` fits its unsigned `transaction_status`
     (a status this table does not know is left to the caller, which ignores it)."""

@@ -22,6 +22,7 @@ from orders.models import Order
 from payments.exceptions import MockTransactionClosed, MockTransactionNotFound
 from payments.gateways.base import (
     NOTIFICATION_STATUS_CODES,
+    REFUNDABLE_PAYMENT_TYPES,
     GatewayError,
     OpenedPayment,
     midtrans_signature,
@@ -37,12 +38,9 @@ PAYMENT_TYPES = ("bank_transfer", "credit_card", "gopay", "qris", "shopeepay", "
 OPEN_STATUSES = frozenset({"pending", "deny"})
 # What Midtrans lets a merchant cancel (Cancel Transaction reference): a transaction not paid
 # yet, or a card captured but not settled (a void). What it refunds (Refund Transaction
-# reference): settled payments only, of the types it names.
+# reference): settled payments only, of REFUNDABLE_PAYMENT_TYPES.
 CANCELLABLE_STATUSES = frozenset({"pending", "deny", "capture"})
 REFUNDABLE_STATUSES = frozenset({"settlement", "partial_refund"})
-REFUNDABLE_TYPES = frozenset(
-    {"credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"}
-)
 REFUSED = "Mock gateway refused the request (412): Merchant cannot modify the status of the transaction"
 
 # Midtrans's `status_code` per transaction status in its status API's answers.
@@ -182,7 +180,10 @@ class MockGateway:
     def refund(self, *, gateway_order_id: str, amount: int, refund_key: str, reason: str) -> dict[str, Any]:
         with transaction.atomic():
             tx = _locked(gateway_order_id=gateway_order_id)
-            if tx.transaction_status not in REFUNDABLE_STATUSES or tx.payment_type not in REFUNDABLE_TYPES:
+            if (
+                tx.transaction_status not in REFUNDABLE_STATUSES
+                or tx.payment_type not in REFUNDABLE_PAYMENT_TYPES
+            ):
                 raise GatewayError(REFUSED, status_code=412)
             if refund_key in tx.refund_keys:
                 raise GatewayError(

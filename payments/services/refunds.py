@@ -27,6 +27,7 @@ from payments.exceptions import (
 )
 from payments.gateways import GatewayError, get_gateway
 from payments.gateways.answers import GatewayAnswer, MalformedAnswer, answer_parse
+from payments.gateways.base import REFUNDABLE_PAYMENT_TYPES
 from payments.models import Payment
 from payments.services.apply import MONEY_HELD, payment_apply
 from payments.settlement import order_refund_record
@@ -37,11 +38,6 @@ GATEWAY = "gateway"
 OFFLINE = "offline"
 METHODS = (GATEWAY, OFFLINE)
 
-# Midtrans's Refund Transaction reference: "Refund transaction is supported only for
-# credit_card, gopay, shopeepay, dana, ovo, QRIS, kredivo and akulaku payment methods."
-GATEWAY_REFUNDABLE_TYPES = frozenset(
-    {"credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"}
-)
 DEFAULT_REASON = "Refund by staff."
 
 
@@ -166,7 +162,7 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
         raise RefundNotAllowed(
             f"This payment went through {payment.gateway}, which is not the configured gateway."
         )
-    if payment.payment_type not in GATEWAY_REFUNDABLE_TYPES:
+    if payment.payment_type not in REFUNDABLE_PAYMENT_TYPES:
         raise RefundNotSupported(
             f"The gateway cannot refund a {payment.payment_type or 'payment of unknown type'} payment: "
             'give the money back by hand and record it with method "offline" and its reference.',
