@@ -28,7 +28,7 @@ from payments.exceptions import (
 from payments.gateways import GatewayError, get_gateway
 from payments.gateways.answers import GatewayAnswer, MalformedAnswer, answer_parse
 from payments.gateways.base import REFUNDABLE_PAYMENT_TYPES
-from payments.models import Payment
+from payments.models import Payment, PaymentNotification
 from payments.services.apply import MONEY_HELD, payment_apply
 from payments.settlement import order_refund_record
 
@@ -152,7 +152,12 @@ def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, refere
             "refund_reason": reason[:255],
         }
     )
-    payment_apply(payment_id=payment.pk, answer=answer, actor=actor, source="offline_refund")
+    applied = payment_apply(payment_id=payment.pk, answer=answer, actor=actor, source="offline_refund")
+    if applied.outcome != PaymentNotification.Outcome.APPLIED:
+        # Another refund was recorded meanwhile (two staff at once): this one changed nothing.
+        raise RefundNotAllowed(
+            f"The payment changed while this refund was recorded ({applied.detail}); check it and try again."
+        )
     return _confirmed(payment=payment, total=total, message="the offline refund was not applied")
 
 

@@ -144,3 +144,32 @@ def test_a_cancel_racing_a_settlement_pays_once_and_never_voids_the_money(
     assert Product.objects.get(pk=product.pk).stock == 7
     assert midtrans.status_of(payment.gateway_order_id)["transaction_status"] == "settlement"
     assert len(midtrans.requests_to("/cancel")) == (1 if results[0] == 200 else 0)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_offline_refunds_at_once_are_recorded_once_each_or_refused(staff_user, midtrans, order, round_):
+    """Two staff record a partial offline refund of the same bank transfer at once: each is
+    either recorded (with its credit note) or refused with nothing changed, never reported
+    done without being recorded."""
+    payment = payment_open(order=order)
+    assert (
+        deliver(Client(), midtrans, notification("doc_bca_va_settlement", payment=payment)).status_code == 200
+    )
+    staff = bearer_client(staff_user)
+
+    def offline(reference):
+        def task():
+            return staff.post(
+                f"/api/v1/orders/{order.number}/refund/",
+                {"reason": "Cold", "method": "offline", "reference": reference, "amount": 10_000},
+                format="json",
+            ).status_code
+
+        return task
+
+    results = run_at_once([offline("TRF-1"), offline("TRF-2")])
+
+    assert sorted(results) in ([200, 200], [200, 409])
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 10_000 * results.count(200)
+    assert books_balance(order) == [10_000] * results.count(200)
