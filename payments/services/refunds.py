@@ -30,6 +30,7 @@ from payments.gateways.answers import GatewayAnswer, MalformedAnswer, answer_par
 from payments.gateways.base import REFUNDABLE_PAYMENT_TYPES
 from payments.models import Payment, PaymentNotification
 from payments.services.apply import MONEY_HELD, payment_apply
+from payments.services.reconcile import payment_reconcile
 from payments.settlement import order_refund_record
 
 P = Payment.Status
@@ -191,7 +192,15 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
                 refund_key=f"{payment.gateway_order_id}-refund-{payment.refunded_amount}",
                 reason=reason,
             )
-            answer = _refund_answer(raw, total=total)
+            answer = _refund_answer(raw, amount=amount, total=total)
+    except _AnotherRefund:
+        # The same refund_key repeats the same refund (Midtrans's Refund reference): this
+        # answer is about a refund made meanwhile with another amount. The status says what
+        # went back; nothing more was refunded for this request.
+        payment_reconcile(payment=payment, actor=actor)
+        raise RefundNotAllowed(
+            "Another refund of this payment was made at the same time; check what was refunded and try again."
+        ) from None
     except GatewayError as exc:
         error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
         raise error(f"The refund of {payment.gateway_order_id} failed: {exc.message}") from None
@@ -223,15 +232,23 @@ def _captured(*, gateway, payment: Payment) -> bool:
     return status.get("transaction_status") == "capture"
 
 
-def _refund_answer(raw: dict, *, total: int) -> GatewayAnswer:
+class _AnotherRefund(Exception):
+    pass
+
+
+def _refund_answer(raw: dict, *, amount: int, total: int) -> GatewayAnswer:
     """Midtrans's refund answer carries this refund's `refund_amount` (refund_200_partial:
     5000 of 10000), where its status answer and notifications carry the total refunded so
     far, which is what `payment_apply` reads: the answer is applied with the total. An
-    answer that is not an approved refund (the bank rejected it: status_code 202, status
-    still `settlement`) is applied as it is and changes nothing."""
-    if raw.get("status_code") == "200" and raw.get("transaction_status") in ("refund", "partial_refund"):
-        raw = {**raw, "refund_amount": f"{total}.00"}
-    return answer_parse(raw)
+    approved answer for another amount is another refund's (_AnotherRefund). An answer that
+    is not an approved refund (the bank rejected it: status_code 202, status still
+    `settlement`) is applied as it is and changes nothing."""
+    answer = answer_parse(raw)
+    if raw.get("status_code") == "200" and answer.transaction_status in ("refund", "partial_refund"):
+        if answer.refund_amount != amount:
+            raise _AnotherRefund()
+        answer = answer_parse({**raw, "refund_amount": f"{total}.00"})
+    return answer
 
 
 def _confirmed(*, payment: Payment, total: int, message: object) -> Payment:

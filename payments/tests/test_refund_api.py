@@ -14,6 +14,7 @@ from orders.models import OrderEvent
 from payments.models import Payment
 from payments.services.opening import payment_open
 from payments.tests.conftest import database_state, deliver, notification
+from payments.tests.midtrans_server import api_sample
 
 pytestmark = pytest.mark.django_db
 
@@ -272,3 +273,32 @@ def test_a_refund_through_status_refunds_the_paying_attempt_offline(
     assert (payment.status, payment.raw_status["refund_reference"]) == ("refunded", "TRF 991")
     assert credit_notes(order) == [(30_000, f"{payment.gateway_order_id}:30000")]
     assert len(midtrans.seen) == calls
+
+
+def test_an_answer_about_another_refund_is_not_taken_for_this_one(api_client, staff_client, midtrans, order):
+    """Midtrans: "If you want to do retry the same refund request please use the same
+    refund_key" (Refund reference): a refund made meanwhile by someone else with the same key
+    is answered instead of this one. Its 10,000 is recorded from the status, this 5,000 is
+    refused, not booked."""
+    payment = settle(api_client, midtrans, order, "doc_gopay_settlement")
+    midtrans.set_status(
+        payment.gateway_order_id,
+        "partial_refund",
+        gross_amount="30000.00",
+        payment_type="gopay",
+        refund_amount="10000.00",
+    )
+    midtrans.refund_answer = {
+        **api_sample("refund_200_partial"),
+        "gross_amount": "30000.00",
+        "payment_type": "gopay",
+        "refund_amount": "10000.00",
+    }
+
+    response = refund(staff_client, order, amount=5_000)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "refund_not_allowed"
+    payment.refresh_from_db()
+    assert (payment.status, payment.refunded_amount) == ("partially_refunded", 10_000)
+    assert credit_notes(order) == [(10_000, f"{payment.gateway_order_id}:10000")]
