@@ -109,7 +109,7 @@ fuzz: install
 BANDIT_PATHS := accounts catalog cart orders payments invoices config bench .ci manage.py gunicorn.conf.py
 security: install
 	env DEBUG=false SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')" \
-		ALLOWED_HOSTS=shop.example.com DATABASE_URL=sqlite:///$(CURDIR)/.ci-security.sqlite3 \
+		ALLOWED_HOSTS=shop.example.com PUBLIC_BASE_URL=https://shop.example.com DATABASE_URL=sqlite:///$(CURDIR)/.ci-security.sqlite3 \
 		CACHE_URL=redis://127.0.0.1:6379/1 \
 		SECURE_SSL_REDIRECT=true SESSION_COOKIE_SECURE=true CSRF_COOKIE_SECURE=true \
 		PAYMENT_GATEWAY=midtrans MIDTRANS_IS_PRODUCTION=false MIDTRANS_VERIFY_STATUS=true \

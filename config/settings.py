@@ -258,11 +258,13 @@ for _name, _least in [
     if globals()[_name] < _least:
         raise ImproperlyConfigured(f"{_name} must be at least {_least}.")
 # --- Payments (DESIGN.md §7) --------------------------------------------------------
-# The shop's public address: Snap's "finish" redirect and the mock gateway's page live there.
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The shop's public address (Snap's "finish" redirect, the mock's page); required without DEBUG.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 MIDTRANS_SERVER_KEY = env.str("MIDTRANS_SERVER_KEY", default="")
 MIDTRANS_CLIENT_KEY = env.str("MIDTRANS_CLIENT_KEY", default="")
 MIDTRANS_IS_PRODUCTION = env.bool("MIDTRANS_IS_PRODUCTION", default=False)
+# Snap's `enabled_payments` ("credit_card,gopay,qris,bca_va"); empty: the dashboard's channels.
+MIDTRANS_ENABLED_PAYMENTS = env.list("MIDTRANS_ENABLED_PAYMENTS", default=[])
 # Empty: midtransclient's own sandbox or production URLs. The Snap one ends in /snap/v1.
 MIDTRANS_SNAP_BASE_URL = env.str("MIDTRANS_SNAP_BASE_URL", default="").rstrip("/")
 MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="").rstrip("/")

@@ -28,6 +28,7 @@ from orders.models import (
 )
 from orders.permissions import STATUS_PERMISSIONS
 from orders.pickup import services as pickup
+from orders.signals import order_closed
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ def order_transition(
         fields.append("cancelled_at")
     order.save(update_fields=fields)
     metrics.order_event(to_status)  # counted when the transaction commits
+    if to_status in STOCK_RELEASED_STATUSES:  # payments closes the order's attempt at the gateway
+        order_closed.send(sender=Order, order=order, to_status=to_status)
     return OrderEvent.objects.create(
         order=order,
         type=OrderEvent.Type.STATUS_CHANGED,

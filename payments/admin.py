@@ -1,6 +1,7 @@
-"""Payments as staff see them: read-only records of what the gateway said, and two actions
-that go through the same services as the webhook: ask the gateway for an attempt's status
-(and apply it), and refund an attempt in full through the gateway."""
+"""Payments as staff see them: read-only records of what the gateway said, and actions that
+go through the same services as the webhook: ask the gateway for an attempt's status (and
+apply it), refund an attempt in full (`payments.services.refunds`: a captured card is
+voided), and approve or deny a card payment that fraud detection challenged."""
 
 import json
 
@@ -19,6 +20,7 @@ from orders.services import Actor
 from payments.models import Payment, PaymentNotification
 from payments.services.reconcile import payment_reconcile
 from payments.services.refunds import payment_refund
+from payments.services.review import payment_review
 
 
 def _pretty_json(value: object) -> str:
@@ -60,7 +62,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["order"]
     search_fields = ["gateway_order_id", "order__number", "transaction_id"]
     date_hierarchy = "created_at"
-    actions = ["check_status", "refund"]
+    actions = ["check_status", "refund", "approve_challenged", "deny_challenged"]
     fields = [
         "gateway_order_id",
         "order_link",
@@ -145,6 +147,30 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             queryset,
             lambda payment: payment_refund(payment=payment, actor=actor).get_status_display().lower(),
             "Refunded.",
+        )
+
+    @admin.action(description="Approve challenged card payment at the gateway", permissions=["act"])
+    def approve_challenged(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        actor = Actor.of(request.user)
+        self._each(
+            request,
+            queryset,
+            lambda payment: (
+                payment_review(payment=payment, approve=True, actor=actor).get_status_display().lower()
+            ),
+            "Approved.",
+        )
+
+    @admin.action(description="Deny challenged card payment at the gateway", permissions=["act"])
+    def deny_challenged(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        actor = Actor.of(request.user)
+        self._each(
+            request,
+            queryset,
+            lambda payment: (
+                payment_review(payment=payment, approve=False, actor=actor).get_status_display().lower()
+            ),
+            "Denied.",
         )
 
 

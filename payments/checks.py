@@ -49,6 +49,17 @@ def check_payment_settings(app_configs=None, **kwargs) -> list[checks.CheckMessa
                 id="payments.E003",
             )
         )
+    if settings.PAYMENT_GATEWAY == "midtrans" and settings.MIDTRANS_SERVER_KEY:
+        errors.extend(_key_environment_errors())
+    if not settings.DEBUG and not settings.PUBLIC_BASE_URL:
+        errors.append(
+            checks.Error(
+                "PUBLIC_BASE_URL is not set with DEBUG off: Snap's finish redirect and the payment "
+                "pages would point at no address (or at 127.0.0.1).",
+                hint="Set PUBLIC_BASE_URL to the shop's public address, e.g. https://shop.example.com.",
+                id="payments.E007",
+            )
+        )
     if not settings.MIDTRANS_VERIFY_STATUS and not settings.DEBUG:
         errors.append(
             checks.Error(
@@ -59,6 +70,35 @@ def check_payment_settings(app_configs=None, **kwargs) -> list[checks.CheckMessa
             )
         )
     return errors
+
+
+# Midtrans's sandbox server keys start with this; production keys with "Mid-server-".
+SANDBOX_KEY_PREFIX = "SB-Mid-server-"
+
+
+def _key_environment_errors() -> list[checks.CheckMessage]:
+    """A sandbox key sent to production Midtrans (or a production key to the sandbox) is
+    refused there with 401 on every call: no order could be paid."""
+    sandbox_key = settings.MIDTRANS_SERVER_KEY.startswith(SANDBOX_KEY_PREFIX)
+    if sandbox_key and settings.MIDTRANS_IS_PRODUCTION:
+        return [
+            checks.Error(
+                "MIDTRANS_SERVER_KEY is a sandbox key (SB-Mid-server-…) but MIDTRANS_IS_PRODUCTION is on.",
+                hint="Use the production server key, or turn MIDTRANS_IS_PRODUCTION off for the sandbox.",
+                id="payments.E005",
+            )
+        ]
+    if not sandbox_key and not settings.MIDTRANS_IS_PRODUCTION:
+        return [
+            checks.Error(
+                "MIDTRANS_SERVER_KEY is a production key but MIDTRANS_IS_PRODUCTION is off: it would "
+                "be sent to Midtrans's sandbox.",
+                hint="Set MIDTRANS_IS_PRODUCTION=true with a production key, or use the sandbox key "
+                "(SB-Mid-server-…).",
+                id="payments.E006",
+            )
+        ]
+    return []
 
 
 def refuse_to_serve() -> None:

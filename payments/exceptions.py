@@ -50,3 +50,15 @@ class MockTransactionClosed(Conflict):
     code = "mock_transaction_closed"
     default_detail = "This mock transaction is no longer waiting for payment."
     body_fields = {"status": {"type": "string", "description": "The transaction's status (Midtrans')."}}
+
+
+class RefundNotSupported(Conflict):
+    """The gateway cannot refund this payment type; staff may record an offline refund."""
+
+    code = "refund_not_supported"
+    default_detail = "The payment gateway cannot refund this payment type."
+
+
+class ReviewNotAllowed(Conflict):
+    code = "review_not_allowed"
+    default_detail = "Only a payment that fraud detection challenged can be approved or denied."

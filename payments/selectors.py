@@ -10,6 +10,12 @@ PAYMENT_ERROR_TEXT = (
     "The payment could not be opened because the payment gateway is unavailable. "
     "The order is kept: try again with POST /api/v1/orders/{number}/pay/."
 )
+# What checkout answers when opening the payment failed in any other way (the order is
+# placed: it is never hidden behind an error).
+PAYMENT_NOT_OPENED_TEXT = (
+    "The payment could not be opened: {why} The order is kept until it expires: "
+    "POST /api/v1/orders/{number}/pay/ tries again."
+)
 
 
 def _latest_attempt(order: Order) -> Payment | None:

@@ -5,7 +5,11 @@ and at the same time (row locks; the gateway's answer applied through the webhoo
 from celery import shared_task
 from django.conf import settings
 
+from config.tasks import enqueue
+from orders.models import Order
+from orders.tasks import OrderTask
 from payments.exceptions import PaymentGatewayError
+from payments.services.opening import order_attempts_cancel, order_attempts_to_cancel
 from payments.services.reconcile import (
     orders_expire_due_reconciled,
     payments_recheck_settled,
@@ -36,3 +40,26 @@ def purge_notifications() -> int:
     """Daily: delete webhook notifications older than WEBHOOK_RETENTION_DAYS that are tied
     to no payment (forged, malformed, unknown order ids). Overlapping runs are harmless."""
     return notifications_purge()
+
+
+@shared_task(
+    base=OrderTask,
+    autoretry_for=(PaymentGatewayError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def cancel_at_gateway(order_id: int) -> int:
+    """After an order was cancelled or expired: cancel its open attempts at the gateway, so a
+    VA number or QRIS code cannot be paid later. A gateway failure raises
+    PaymentGatewayError and the worker retries (without a broker it is logged; the attempt's
+    own window still ends it). Returns how many attempts the gateway cancelled."""
+    return order_attempts_cancel(order_id=order_id)
+
+
+def enqueue_gateway_cancel(sender, *, order: Order, **kwargs) -> None:
+    """`orders.signals.order_closed` receiver: after the cancel (or expiry) commits, never
+    before and never blocking it, when the order has an attempt the gateway could still take
+    money on."""
+    if order_attempts_to_cancel(order_id=order.pk):
+        enqueue(cancel_at_gateway, order.pk)

@@ -10,7 +10,13 @@ from payments.exceptions import MockTransactionClosed, MockTransactionNotFound
 from payments.gateways.mock import ACTIONS, OPEN_STATUSES, PAYMENT_TYPES, mock_transaction_get
 from payments.services.webhook import payment_mock_complete
 
-ACTION_LABELS = {"settlement": "Pay", "deny": "Deny", "cancel": "Cancel", "expire": "Let it expire"}
+ACTION_LABELS = {
+    "settlement": "Pay",
+    "deny": "Deny",
+    "cancel": "Cancel",
+    "expire": "Let it expire",
+    "challenge": "Pay by card, held for fraud review",
+}
 
 
 @never_cache  # Cache-Control: no-store: the page holds a payment capability and an order

@@ -93,6 +93,15 @@ STAFF_OPERATIONS = [
     Op("start cooking", "POST", "orders/{paid}/status/", {"status": "preparing"}, 403, 200, 200),
     Op("cancel through status", "POST", "orders/{pending}/status/", {"status": "cancelled"}, 403, 403, 200),
     Op("refund through status", "POST", "orders/{paid}/status/", {"status": "refunded"}, 403, 403, 200),
+    Op(
+        "refund through the refund endpoint",
+        "POST",
+        "orders/{paid}/refund/",
+        {"reason": "Burnt", "method": "offline", "reference": "TRF-1"},
+        403,
+        403,
+        200,
+    ),
     Op("cancel another's order", "POST", "orders/{pending}/cancel/", {}, 404, 403, 200),
     # The world's paid order has no attempt at the gateway: the manager gets past the door.
     Op("re-check a payment", "POST", "orders/{paid}/payment-recheck/", None, 403, 403, 409),

@@ -7,6 +7,9 @@
    is checked against the sellability rule, stock is taken through `catalog.stock` (all or
    nothing), the lines are removed from the cart.
 3. Outside any transaction: open the payment with the gateway (the payments step).
+   Whatever happens there (the gateway down or refusing, a payment window too short to
+   open, any error), the order stands: 201 with the order, `payment: null` and
+   `payment_error` saying why; `POST orders/{number}/pay/` tries again.
 4. Record the response on the key, so a retry gets exactly this answer.
 
 A refusal in step 2 (bad selection, not for sale, short of stock) changes nothing and
@@ -19,10 +22,11 @@ from dataclasses import dataclass, replace
 from rest_framework import status
 
 from accounts.models import User
+from config.errors import DomainError
 from orders import idempotency, placing, selectors
 from orders.api.serializers import OrderSerializer
 from orders.models import IdempotencyKey, Order
-from payments.exceptions import PaymentGatewayError
+from payments.selectors import PAYMENT_NOT_OPENED_TEXT
 from payments.services.opening import payment_open
 
 logger = logging.getLogger(__name__)
@@ -42,14 +46,24 @@ def order_body(order: Order, *, request=None) -> dict:
 
 
 def _placed(order: Order) -> CheckoutResult:
-    """The order is placed (committed); open its payment, outside any transaction. If the
-    gateway fails, the order stands with `payment: null` and `payment_error`, and
-    `POST orders/{number}/pay/` tries again."""
+    """The order is placed (committed); open its payment, outside any transaction. Nothing
+    that goes wrong from here hides the order (issue 17, item 11): it stands with
+    `payment: null` and `payment_error`, and `POST orders/{number}/pay/` tries again."""
+    why = None
     try:
         payment_open(order=order)
-    except PaymentGatewayError:
-        logger.warning("Order %s: the gateway could not open a payment at checkout", order.number)
-    return CheckoutResult(status=status.HTTP_201_CREATED, body=order_body(order))
+    except DomainError as exc:  # the gateway failed or refused; the window is too short …
+        logger.warning("Order %s: no payment opened at checkout: %s", order.number, exc.detail)
+        why = exc.detail
+    except Exception:  # never a 500 for an order that exists and holds stock
+        logger.exception("Order %s: opening its payment at checkout failed", order.number)
+        why = "An unexpected error."
+    body = order_body(order)
+    if body["payment"] is None and not body["payment_error"]:
+        body["payment_error"] = PAYMENT_NOT_OPENED_TEXT.format(
+            why=why or "no payment was opened.", number=order.number
+        )
+    return CheckoutResult(status=status.HTTP_201_CREATED, body=body)
 
 
 def _complete(record: IdempotencyKey, order: Order, *, replayed: bool) -> CheckoutResult:

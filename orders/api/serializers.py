@@ -177,6 +177,36 @@ class StatusChangeSerializer(serializers.Serializer):
     note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+class RefundSerializer(serializers.Serializer):
+    """`POST orders/{number}/refund/`: what staff give back, and how (payments.services.refunds)."""
+
+    reason = StrictCharField(max_length=255, help_text="Why the money goes back; sent to the gateway.")
+    amount = StrictIntegerField(
+        min_value=1,
+        max_value=10**15,
+        required=False,
+        help_text="Rupiah to give back; absent: everything not refunded yet.",
+    )
+    method = StrictChoiceField(
+        choices=["gateway", "offline"],
+        default="gateway",
+        help_text="gateway: refund (or void a captured card) at the gateway; offline: record a "
+        "refund staff made by hand (bank transfer VAs, Mandiri Bill, convenience stores).",
+    )
+    reference = StrictCharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The offline refund's own reference (the transfer's); required with method offline.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["method"] == "offline" and not attrs["reference"].strip():
+            raise serializers.ValidationError({"reference": ["Required for an offline refund."]})
+        return attrs
+
+
 class CancelSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 

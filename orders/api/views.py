@@ -16,6 +16,7 @@ from orders.api.serializers import (
     CancelSerializer,
     CheckoutSerializer,
     OrderSerializer,
+    RefundSerializer,
     StatusChangeSerializer,
 )
 from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
@@ -30,9 +31,15 @@ from orders.exceptions import (
     TooManyUnpaidOrders,
 )
 from orders.models import Order, OrderStatus
-from payments.exceptions import PaymentGatewayError, PaymentNotAllowed, PaymentOpening
+from payments.exceptions import (
+    PaymentGatewayError,
+    PaymentNotAllowed,
+    PaymentOpening,
+    RefundNotAllowed,
+    RefundNotSupported,
+)
 from payments.services.opening import payment_open
-from payments.settlement import order_refund_record
+from payments.services.refunds import order_refund, order_refund_by_status
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -72,6 +79,13 @@ class MayMoveOrders(BasePermission):
         return permissions.may_set_any_status(request.user)
 
 
+class MayRefund(BasePermission):
+    """Staff holding orders.refund_order."""
+
+    def has_permission(self, request, view) -> bool:
+        return permissions.may_set_status(request.user, OrderStatus.REFUNDED)
+
+
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     """Shoppers see and act on their own orders (another user's is a 404); so does staff
     without orders.view_order, while staff holding it see all."""
@@ -104,7 +118,13 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         request=CheckoutSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENT_REPLAYED],
         responses={
-            201: OrderSerializer,
+            201: OpenApiResponse(
+                OrderSerializer,
+                description="The order is placed. Its payment is opened at the gateway after the "
+                "order is committed; if that fails in any way (gateway down or refusing, a payment "
+                "window too short), the order is still answered, with `payment: null` and "
+                "`payment_error` saying why; `POST orders/{number}/pay/` tries again.",
+            ),
             **domain_errors(
                 CartEmpty,
                 SlotUnavailable,
@@ -204,18 +224,38 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         if not permissions.may_set_status(request.user, to_status):
             raise PermissionDenied(f"Setting an order {to_status} needs its permission.")
         if to_status == OrderStatus.REFUNDED:  # an offline refund: with its credit note
-            order = self.get_object()
-            order = order_refund_record(
-                order=order,
-                refunded=order.total,
-                refund_reference=f"offline:{order.number}",
-                full=True,
-                actor=services.Actor.of(request.user),
-                reason="Refunded by staff (offline)",
-                data={"note": note} if note else None,
+            order = order_refund_by_status(
+                order=self.get_object(), actor=services.Actor.of(request.user), note=note
             )
             return Response(self._order_data(order))
         order = services.order_set_status(
             order=self.get_object(), to_status=to_status, actor=services.Actor.of(request.user), note=note
         )
+        return Response(self._order_data(order))
+
+    @extend_schema(
+        request=RefundSerializer,
+        responses={
+            200: OrderSerializer,
+            400: OpenApiResponse(
+                description="Invalid input: an amount outside 1..what is left, or an offline refund "
+                "without its reference."
+            ),
+            403: OpenApiResponse(description="The caller lacks orders.refund_order."),
+            404: OpenApiResponse(description="No such order."),
+            **domain_errors(RefundNotSupported, RefundNotAllowed, PaymentGatewayError),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, MayRefund])
+    def refund(self, request: Request, number: str | None = None) -> Response:
+        """Staff: give back all (or `amount`) of what paid the order. A settled card, e-wallet
+        or QRIS payment is refunded at the gateway, a captured card voided; a bank transfer,
+        Mandiri Bill or convenience-store payment, which the gateway cannot refund, is
+        recorded with method "offline" and the refund's reference. Every path issues the
+        credit note for exactly what went back; a full refund makes the order refunded."""
+        data = RefundSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = self.get_object()
+        order_refund(order=order, actor=services.Actor.of(request.user), **data.validated_data)
+        order.refresh_from_db()
         return Response(self._order_data(order))

@@ -50,10 +50,13 @@ def staff(transactional_db):
 
 
 def paid_order(*, product: Product, quantity: int = 2) -> Order:
-    """A shopper's order paid through the mock gateway (the webhook path): invoice issued."""
+    """A shopper's order paid by QRIS through the mock gateway (the webhook path): invoice
+    issued. QRIS: a payment type the gateway refunds (a bank transfer it does not)."""
     order = place_order(user=UserFactory(), items=[(product, quantity)])
     payment = payment_open(order=order)
-    status, answer = payment_mock_complete(token=payment.token, transaction_status="settlement")
+    status, answer = payment_mock_complete(
+        token=payment.token, transaction_status="settlement", payment_type="qris"
+    )
     assert (status, answer["outcome"]) == (200, "applied")
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID

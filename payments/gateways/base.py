@@ -47,6 +47,12 @@ class Gateway(Protocol):
     def cancel(self, *, gateway_order_id: str) -> dict[str, Any]:
         """Cancel a transaction that is not paid yet; answers in the status API shape."""
 
+    def approve(self, *, gateway_order_id: str) -> dict[str, Any]:
+        """Accept a card capture that fraud detection challenged; answers in the status API shape."""
+
+    def deny(self, *, gateway_order_id: str) -> dict[str, Any]:
+        """Refuse a card capture that fraud detection challenged; answers in the status API shape."""
+
     def refund(self, *, gateway_order_id: str, amount: int, refund_key: str, reason: str) -> dict[str, Any]:
         """Refund `amount` of a paid transaction. `refund_key` makes a repeat harmless: the
         gateway refuses a second refund with the same key."""
@@ -73,6 +79,15 @@ NOTIFICATION_STATUS_CODES = {
     "expire": "202",
     "failure": "202",
 }
+
+
+# The payment types Midtrans refunds (its Refund Transaction reference: "Refund transaction
+# is supported only for credit_card, gopay, shopeepay, dana, ovo, QRIS, kredivo and akulaku
+# payment methods"), and only once settled. Bank transfer VAs, Mandiri Bill (echannel) and
+# convenience stores (cstore) cannot be refunded at the gateway.
+REFUNDABLE_PAYMENT_TYPES = frozenset(
+    {"credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"}
+)
 
 
 def notification_codes_agree(*, transaction_status: str, status_code: object) -> bool:

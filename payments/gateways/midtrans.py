@@ -1,5 +1,5 @@
 """Midtrans through its official client, `midtransclient` (Snap for tokens, Core API for
-status, cancel and refund).
+status, cancel, refund, and approve/deny of challenged card payments).
 
 midtransclient calls `requests` with no timeout, so each client gets an HTTP client whose
 `requests.Session` adds connect and read timeouts from settings. Base URLs come from
@@ -77,7 +77,7 @@ def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, min
     phone = re.sub(r"[^0-9+]", "", order.customer_phone)[:19]
     if phone:
         customer["phone"] = phone
-    return {
+    parameters = {
         "transaction_details": {"order_id": gateway_order_id, "gross_amount": order.total},
         "item_details": items,
         "customer_details": customer,
@@ -88,6 +88,10 @@ def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, min
         },
         "callbacks": {"finish": f"{settings.PUBLIC_BASE_URL}/payments/finish/"},
     }
+    enabled = [code.strip() for code in settings.MIDTRANS_ENABLED_PAYMENTS if code.strip()]
+    if enabled:  # else Snap offers every channel the dashboard enables
+        parameters["enabled_payments"] = enabled
+    return parameters
 
 
 def payment_window(*, now: datetime, until: datetime) -> tuple[datetime, int]:
@@ -159,6 +163,12 @@ class MidtransGateway:
 
     def cancel(self, *, gateway_order_id: str) -> dict[str, Any]:
         return _call(self._core.transactions.cancel, gateway_order_id)
+
+    def approve(self, *, gateway_order_id: str) -> dict[str, Any]:
+        return _call(self._core.transactions.approve, gateway_order_id)
+
+    def deny(self, *, gateway_order_id: str) -> dict[str, Any]:
+        return _call(self._core.transactions.deny, gateway_order_id)
 
     def refund(self, *, gateway_order_id: str, amount: int, refund_key: str, reason: str) -> dict[str, Any]:
         parameters = {"refund_key": refund_key, "amount": amount, "reason": reason[:255]}

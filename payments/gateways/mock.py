@@ -23,6 +23,7 @@ from orders.models import Order
 from payments.exceptions import MockTransactionClosed, MockTransactionNotFound
 from payments.gateways.base import (
     NOTIFICATION_STATUS_CODES,
+    REFUNDABLE_PAYMENT_TYPES,
     GatewayError,
     OpenedPayment,
     midtrans_signature,
@@ -30,11 +31,18 @@ from payments.gateways.base import (
 )
 from payments.models import MockTransaction
 
-# What the shopper can do on the mock page, in Midtrans's words.
-ACTIONS = ("settlement", "deny", "cancel", "expire")
+# What the shopper can do on the mock page, in Midtrans's words; "challenge" is a card
+# payment that fraud detection holds for staff to approve or deny (capture + challenge).
+ACTIONS = ("settlement", "deny", "cancel", "expire", "challenge")
 PAYMENT_TYPES = ("bank_transfer", "credit_card", "gopay", "qris", "shopeepay", "echannel", "cstore")
 # Where the shopper can still act: waiting, or denied (Snap lets them try again).
 OPEN_STATUSES = frozenset({"pending", "deny"})
+# What Midtrans lets a merchant cancel (Cancel Transaction reference): a transaction not paid
+# yet, or a card captured but not settled (a void). What it refunds (Refund Transaction
+# reference): settled payments only, of REFUNDABLE_PAYMENT_TYPES.
+CANCELLABLE_STATUSES = frozenset({"pending", "deny", "capture"})
+REFUNDABLE_STATUSES = frozenset({"settlement", "partial_refund"})
+REFUSED = "Mock gateway refused the request (412): Merchant cannot modify the status of the transaction"
 
 # Midtrans's `status_code` per transaction status in its status API's answers.
 STATUS_API_CODES = {**NOTIFICATION_STATUS_CODES, "expire": "407"}
@@ -146,22 +154,38 @@ class MockGateway:
     def cancel(self, *, gateway_order_id: str) -> dict[str, Any]:
         with transaction.atomic():
             tx = _locked(gateway_order_id=gateway_order_id)
-            if tx.transaction_status not in OPEN_STATUSES:
-                raise GatewayError(
-                    "Mock gateway refused the request (412): Merchant cannot modify the status of the transaction",
-                    status_code=412,
-                )
+            if tx.transaction_status not in CANCELLABLE_STATUSES:
+                raise GatewayError(REFUSED, status_code=412)
             _set(tx, transaction_status="cancel")
         return _answer(tx, status_code="200", message="Success, transaction is canceled")
+
+    def approve(self, *, gateway_order_id: str) -> dict[str, Any]:
+        return self._review(gateway_order_id=gateway_order_id, status="capture", fraud_status="accept")
+
+    def deny(self, *, gateway_order_id: str) -> dict[str, Any]:
+        return self._review(gateway_order_id=gateway_order_id, status="deny", fraud_status="deny")
+
+    def _review(self, *, gateway_order_id: str, status: str, fraud_status: str) -> dict[str, Any]:
+        """As Midtrans's Approve/Deny Transaction: only a challenged card capture."""
+        with transaction.atomic():
+            tx = _locked(gateway_order_id=gateway_order_id)
+            if (tx.transaction_status, tx.fraud_status) != ("capture", "challenge"):
+                raise GatewayError(REFUSED, status_code=412)
+            _set(tx, transaction_status=status, fraud_status=fraud_status)
+        return _answer(
+            tx,
+            status_code="200",
+            message=f"Success, transaction is {'approved' if status == 'capture' else 'denied'}",
+        )
 
     def refund(self, *, gateway_order_id: str, amount: int, refund_key: str, reason: str) -> dict[str, Any]:
         with transaction.atomic():
             tx = _locked(gateway_order_id=gateway_order_id)
-            if tx.transaction_status not in ("settlement", "capture", "partial_refund"):
-                raise GatewayError(
-                    "Mock gateway refused the request (412): Merchant cannot modify the status of the transaction",
-                    status_code=412,
-                )
+            if (
+                tx.transaction_status not in REFUNDABLE_STATUSES
+                or tx.payment_type not in REFUNDABLE_PAYMENT_TYPES
+            ):
+                raise GatewayError(REFUSED, status_code=412)
             if refund_key in tx.refund_keys:
                 raise GatewayError(
                     "Mock gateway refused the request (406): Duplicate refund ID", status_code=406
@@ -233,7 +257,10 @@ def mock_transaction_complete(
     if tx.transaction_status not in OPEN_STATUSES:
         raise MockTransactionClosed(status=tx.transaction_status)
     payment_type = payment_type or tx.payment_type or PAYMENT_TYPES[0]
-    if transaction_status == "settlement" and payment_type == "credit_card":
+    fraud_status = "accept"
+    if transaction_status == "challenge":  # only a card is reviewed by fraud detection
+        transaction_status, payment_type, fraud_status = "capture", "credit_card", "challenge"
+    elif transaction_status == "settlement" and payment_type == "credit_card":
         transaction_status = "capture"  # a card payment is captured (then settled by the bank)
-    _set(tx, transaction_status=transaction_status, payment_type=payment_type, fraud_status="accept")
+    _set(tx, transaction_status=transaction_status, payment_type=payment_type, fraud_status=fraud_status)
     return notification_for(tx)

@@ -21,8 +21,11 @@ from payments.exceptions import (
     PaymentOpening,
 )
 from payments.gateways import GatewayError, get_gateway
+from payments.gateways.answers import MalformedAnswer, answer_parse
 from payments.models import Payment
 from payments.selectors import PAYMENT_ERROR_TEXT
+from payments.services.apply import payment_apply
+from payments.services.reconcile import payment_reconcile
 from payments.services.transition import payment_transition
 
 logger = logging.getLogger(__name__)
@@ -39,7 +42,10 @@ MIN_PAYMENT_WINDOW = timedelta(minutes=1)
 
 def payment_open(*, order: Order, now: datetime | None = None) -> Payment:
     """Open a payment attempt for a pending order at the gateway, or return the current
-    one while it is pending and its window is open.
+    one while its page is valid and the gateway may still take money on it (pending, or a
+    denied card, which Snap lets try again). A new attempt is opened only when the last one
+    ended in a state Midtrans does not reopen (cancel, expire), could not be opened, or was
+    first cancelled at the gateway here (its page ended while still payable there).
 
     Call outside any transaction: the attempt number is reserved in one short transaction,
     the gateway is asked with no transaction open, and the answer is stored in another.
@@ -48,7 +54,15 @@ def payment_open(*, order: Order, now: datetime | None = None) -> Payment:
     it is, and the failed attempt records why (`payment_error` on the order)."""
     now = now or timezone.now()
     gateway = get_gateway()
-    payment, reserved = _payment_reserve(order_id=order.pk, gateway=gateway.name, now=now)
+    try:
+        payment, reserved = _payment_reserve(order_id=order.pk, gateway=gateway.name, now=now)
+    except _CancelFirst as first:
+        # The last attempt's page has ended but the gateway may still take money on it: a new
+        # attempt only once it is cancelled there (else the shopper could pay twice).
+        if not _payment_gateway_cancel(payment=first.payment):
+            # Unknown there (nobody paid) or moved on (it may have settled): its status decides.
+            payment_reconcile(payment=first.payment, now=now)
+        payment, reserved = _payment_reserve(order_id=order.pk, gateway=gateway.name, now=now, cancelled=True)
     if not reserved:
         return payment
     full_order = Order.objects.prefetch_related("lines").get(pk=order.pk)
@@ -66,8 +80,29 @@ def payment_open(*, order: Order, now: datetime | None = None) -> Payment:
     )
 
 
+class _CancelFirst(Exception):
+    def __init__(self, payment: Payment) -> None:
+        super().__init__(payment.gateway_order_id)
+        self.payment = payment
+
+
+def _reopenable(payment: Payment) -> bool:
+    """The gateway opened this attempt and may still take money on it: waiting, or denied
+    (Snap lets a denied card try again on the same page). Only `expire` and `cancel` are
+    terminal states Midtrans will not reopen; an attempt that never opened (open_error) or
+    that settled once (then reversed) is not reused."""
+    return (
+        payment.status in (P.PENDING, P.FAILED)
+        and payment.is_open
+        and not payment.open_error
+        and payment.settled_at is None
+    )
+
+
 @transaction.atomic(durable=True)
-def _payment_reserve(*, order_id: int, gateway: str, now: datetime) -> tuple[Payment, bool]:
+def _payment_reserve(
+    *, order_id: int, gateway: str, now: datetime, cancelled: bool = False
+) -> tuple[Payment, bool]:
     order = order_lock(order_id=order_id)
     if order.status != S.PENDING_PAYMENT:
         raise PaymentNotAllowed(
@@ -75,8 +110,10 @@ def _payment_reserve(*, order_id: int, gateway: str, now: datetime) -> tuple[Pay
         )
     latest = Payment.objects.filter(order=order).order_by("-attempt").first()
     if latest is not None:
-        if latest.status == P.PENDING and latest.is_open and latest.expires_at > now:
-            return latest, False
+        if _reopenable(latest) and latest.expires_at > now:
+            return latest, False  # its page is still valid: the same attempt (issue 17, item 8)
+        if _reopenable(latest) and not cancelled:
+            raise _CancelFirst(latest)
         if latest.status == P.CHALLENGE:
             raise PaymentNotAllowed("The last payment is being reviewed; wait for its outcome.")
         if latest.status == P.PENDING and not latest.is_open and not latest.open_error:
@@ -141,3 +178,55 @@ def _payment_open_failed(*, payment: Payment, reason: str, now: datetime) -> Non
         fields={"open_error": reason[:500] or "The gateway failed."},
         data={"reason": "The gateway could not open the payment."},
     )
+
+
+# Attempts the gateway may still take money on: waiting, challenged (a capture held for
+# review) or denied (Snap lets the shopper try again on the same page).
+GATEWAY_OPEN = (P.PENDING, P.CHALLENGE, P.FAILED)
+
+
+def order_attempts_to_cancel(*, order_id: int) -> list[int]:
+    """Ids of the order's attempts the gateway opened and may still take money on."""
+    return list(
+        Payment.objects.filter(order_id=order_id, status__in=GATEWAY_OPEN, settled_at__isnull=True)
+        .exclude(token="")
+        .order_by("attempt")
+        .values_list("pk", flat=True)
+    )
+
+
+def order_attempts_cancel(*, order_id: int) -> int:
+    """Cancel at the gateway (`/v2/{id}/cancel`) every attempt of a cancelled or expired
+    order that could still be paid, and apply the gateway's answer (the attempt becomes
+    cancelled). Safe to repeat: an attempt already closed is skipped, and a transaction the
+    gateway never heard of (404: nobody picked a payment method; Snap's page ends with its
+    window) or will not change (412: it moved on, e.g. settled meanwhile, which the webhook
+    and reconciliation apply) is left as it is. Raises PaymentGatewayError when the gateway
+    fails, for the worker to retry. Returns how many the gateway cancelled."""
+    cancelled = 0
+    for payment in Payment.objects.filter(pk__in=order_attempts_to_cancel(order_id=order_id)):
+        cancelled += _payment_gateway_cancel(payment=payment)
+    return cancelled
+
+
+def _payment_gateway_cancel(*, payment: Payment) -> bool:
+    """Cancel one attempt at the gateway and apply the answer; True if the gateway cancelled
+    it. A 404 (nobody started paying) or 412 (it moved on) is left to the webhook and
+    reconciliation; any other failure raises PaymentGatewayError (502/503)."""
+    gateway = get_gateway()
+    if payment.gateway != gateway.name:
+        return False
+    try:
+        answer = answer_parse(gateway.cancel(gateway_order_id=payment.gateway_order_id))
+    except GatewayError as exc:
+        if exc.status_code in (404, 412):
+            logger.info("Cancel of %s at the gateway: %s", payment.gateway_order_id, exc.message)
+            return False
+        error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
+        raise error(f"Cancelling {payment.gateway_order_id} at the gateway failed: {exc.message}") from None
+    except MalformedAnswer as exc:
+        raise PaymentGatewayError(
+            f"The cancel answer for {payment.gateway_order_id} is unreadable: {exc}"
+        ) from None
+    payment_apply(payment_id=payment.pk, answer=answer, actor=SYSTEM, source="order_closed")
+    return True

@@ -1,40 +1,206 @@
-"""Refunds staff start from the admin: asked of the gateway, its answer applied through
-`payment_apply` (which records the refund on the order: `payments.settlement`)."""
+"""Refunds, the one service behind every way staff give money back: the staff API
+(`POST orders/{number}/refund/`), the admin's refund action and the offline refund recorded
+through `POST orders/{number}/status/` (DESIGN.md §4, §7).
 
+What the gateway can do decides the path (Midtrans's Refund and Cancel references):
+- a card captured but not settled yet is voided with `/v2/{id}/cancel` (Midtrans: "If
+  transaction's status is still Pending Authorize or Capture please use Cancel API
+  instead"), in full only;
+- a settled payment of a type Midtrans refunds goes through `/v2/{id}/refund` with a
+  `refund_key`, in full or in part;
+- any other type (bank transfer VAs, Mandiri Bill `echannel`, convenience stores …) is
+  `refund_not_supported` with nothing changed, unless staff record a refund they made by
+  hand (`method="offline"` with their `reference`): the gateway is never called.
+
+Every path ends in `payment_apply`, which records the refund on the order through
+`payments.settlement.order_refund_record`: the credit note for exactly what was refunded.
+"""
+
+from config.errors import Invalid
+from orders.models import Order
 from orders.services import Actor
-from payments.exceptions import PaymentGatewayError, PaymentGatewayUnavailable, RefundNotAllowed
+from payments.exceptions import (
+    PaymentGatewayError,
+    PaymentGatewayUnavailable,
+    RefundNotAllowed,
+    RefundNotSupported,
+)
 from payments.gateways import GatewayError, get_gateway
-from payments.gateways.answers import MalformedAnswer, answer_parse
-from payments.models import Payment
+from payments.gateways.answers import GatewayAnswer, MalformedAnswer, answer_parse
+from payments.gateways.base import REFUNDABLE_PAYMENT_TYPES
+from payments.models import Payment, PaymentNotification
 from payments.services.apply import MONEY_HELD, payment_apply
+from payments.services.reconcile import payment_reconcile
+from payments.settlement import order_refund_record
 
 P = Payment.Status
 
+GATEWAY = "gateway"
+OFFLINE = "offline"
+METHODS = (GATEWAY, OFFLINE)
 
-def payment_refund(*, payment: Payment, actor: Actor, reason: str = "Refund by staff.") -> Payment:
-    """Refund what is left of a settled attempt through the gateway, then apply the
-    gateway's answer (the order follows it: refunded when this attempt paid it).
+DEFAULT_REASON = "Refund by staff."
 
-    The refund key is derived from what was already refunded, so a repeated or concurrent
-    request is refused by the gateway instead of refunding twice. Raises RefundNotAllowed
-    when the attempt holds no money or the gateway did not confirm the refund."""
+
+def _paying_attempt(order: Order) -> Payment | None:
+    return (
+        Payment.objects.filter(order=order, status__in=MONEY_HELD, needs_refund=False)
+        .order_by("-attempt")
+        .first()
+    )
+
+
+def order_refund_by_status(*, order: Order, actor: Actor, note: str = "") -> Order:
+    """`POST orders/{number}/status/ {"status": "refunded"}`: staff record that they gave
+    everything back by hand: an offline refund of the whole order (`order_refund`)."""
+    order_refund(
+        order=order,
+        actor=actor,
+        reason=note or "Refunded by staff (offline)",
+        method=OFFLINE,
+        reference=note or f"offline:{order.number}",
+        note=note,
+    )
+    return Order.objects.get(pk=order.pk)
+
+
+def order_refund(
+    *,
+    order: Order,
+    actor: Actor,
+    reason: str = DEFAULT_REASON,
+    amount: int | None = None,
+    method: str = GATEWAY,
+    reference: str = "",
+    note: str = "",
+) -> Payment | None:
+    """Refund `amount` (default: all that is left) of the attempt that paid `order`
+    (`payment_refund`). An order marked paid with no attempt on record (paid before the
+    gateway was wired, or by hand) can only be refunded offline and in full: the order
+    becomes refunded and its invoice is credited (`order_refund_record`); returns None."""
+    payment = _paying_attempt(order)
+    if payment is not None:
+        return payment_refund(
+            payment=payment, actor=actor, reason=reason, amount=amount, method=method, reference=reference
+        )
+    if method != OFFLINE or amount not in (None, order.total):
+        raise RefundNotAllowed("No payment of this order holds money to refund.")
+    if not reference.strip():
+        raise Invalid("An offline refund needs the reference of the transfer staff made.", field="reference")
+    order_refund_record(
+        order=order,
+        refunded=order.total,
+        refund_reference=f"offline:{order.number}",
+        full=True,
+        actor=actor,
+        reason=reason,
+        data={"note": note} if note else {"reference": reference.strip()[:100]},
+    )
+    return None
+
+
+def payment_refund(
+    *,
+    payment: Payment,
+    actor: Actor,
+    reason: str = DEFAULT_REASON,
+    amount: int | None = None,
+    method: str = GATEWAY,
+    reference: str = "",
+) -> Payment:
+    """Give back `amount` (default: what is left) of a settled attempt, by the path the
+    module docstring describes, and apply the outcome through `payment_apply`.
+
+    Refusals change nothing: RefundNotAllowed (409) when the attempt holds no money or the
+    gateway did not confirm; RefundNotSupported (409) for a type the gateway cannot refund;
+    Invalid (400) for an amount outside 1..what is left or an offline refund without its
+    reference; PaymentGatewayError (502/503) when the gateway refused or could not be
+    reached. The refund key is derived from what was already refunded, so a repeated or
+    concurrent request is refused by the gateway instead of refunding twice."""
     payment = Payment.objects.get(pk=payment.pk)
+    if method not in METHODS:
+        raise Invalid(f"Unknown refund method {method!r}.", field="method")
     if payment.status not in MONEY_HELD:
         raise RefundNotAllowed(f"A payment that is {P(payment.status).label.lower()} cannot be refunded.")
+    remaining = payment.amount - payment.refunded_amount
+    amount = remaining if amount is None else amount
+    if not 0 < amount <= remaining:
+        raise Invalid(
+            f"The amount must be between 1 and {remaining} (what is left to refund).", field="amount"
+        )
+    if method == OFFLINE:
+        return _offline(payment=payment, actor=actor, reason=reason, amount=amount, reference=reference)
+    return _through_gateway(payment=payment, actor=actor, reason=reason, amount=amount)
+
+
+def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, reference: str) -> Payment:
+    """Staff gave the money back by hand: recorded as the gateway would report a refund,
+    so the attempt, the order and the credit note follow the same code."""
+    reference = reference.strip()
+    if not reference:
+        raise Invalid("An offline refund needs the reference of the transfer staff made.", field="reference")
+    total = payment.refunded_amount + amount
+    answer = answer_parse(
+        {
+            "order_id": payment.gateway_order_id,
+            "gross_amount": f"{payment.amount}.00",
+            "transaction_status": "refund" if total == payment.amount else "partial_refund",
+            "refund_amount": f"{total}.00",
+            "transaction_id": payment.transaction_id,
+            "payment_type": payment.payment_type,
+            "refund_method": OFFLINE,
+            "refund_reference": reference[:100],
+            "refund_reason": reason[:255],
+        }
+    )
+    applied = payment_apply(payment_id=payment.pk, answer=answer, actor=actor, source="offline_refund")
+    if applied.outcome != PaymentNotification.Outcome.APPLIED:
+        # Another refund was recorded meanwhile (two staff at once): this one changed nothing.
+        raise RefundNotAllowed(
+            f"The payment changed while this refund was recorded ({applied.detail}); check it and try again."
+        )
+    return _confirmed(payment=payment, total=total, message="the offline refund was not applied")
+
+
+def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int) -> Payment:
     gateway = get_gateway()
     if payment.gateway != gateway.name:
         raise RefundNotAllowed(
             f"This payment went through {payment.gateway}, which is not the configured gateway."
         )
-    remaining = payment.amount - payment.refunded_amount
-    try:
-        raw = gateway.refund(
-            gateway_order_id=payment.gateway_order_id,
-            amount=remaining,
-            refund_key=f"{payment.gateway_order_id}-refund-{payment.refunded_amount}",
-            reason=reason,
+    if payment.payment_type not in REFUNDABLE_PAYMENT_TYPES:
+        raise RefundNotSupported(
+            f"The gateway cannot refund a {payment.payment_type or 'payment of unknown type'} payment: "
+            'give the money back by hand and record it with method "offline" and its reference.',
+            payment_type=payment.payment_type,
         )
-        answer = answer_parse(raw)
+    captured = _captured(gateway=gateway, payment=payment)
+    if captured and amount != payment.amount - payment.refunded_amount:
+        raise RefundNotAllowed(
+            "A card payment that is captured but not settled can only be voided in full; "
+            "refund part of it once it has settled."
+        )
+    total = payment.refunded_amount + amount
+    try:
+        if captured:
+            raw = gateway.cancel(gateway_order_id=payment.gateway_order_id)
+            answer = answer_parse(raw)
+        else:
+            raw = gateway.refund(
+                gateway_order_id=payment.gateway_order_id,
+                amount=amount,
+                refund_key=f"{payment.gateway_order_id}-refund-{payment.refunded_amount}",
+                reason=reason,
+            )
+            answer = _refund_answer(raw, amount=amount, total=total)
+    except _AnotherRefund:
+        # The same refund_key repeats the same refund (Midtrans's Refund reference): this
+        # answer is about a refund made meanwhile with another amount. The status says what
+        # went back; nothing more was refunded for this request.
+        payment_reconcile(payment=payment, actor=actor)
+        raise RefundNotAllowed(
+            "Another refund of this payment was made at the same time; check what was refunded and try again."
+        ) from None
     except GatewayError as exc:
         error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
         raise error(f"The refund of {payment.gateway_order_id} failed: {exc.message}") from None
@@ -42,9 +208,51 @@ def payment_refund(*, payment: Payment, actor: Actor, reason: str = "Refund by s
         raise PaymentGatewayError(
             f"The refund answer for {payment.gateway_order_id} is unreadable: {exc}"
         ) from None
-    payment_apply(payment_id=payment.pk, answer=answer, actor=actor, source="refund")
+    payment_apply(payment_id=payment.pk, answer=answer, actor=actor, source="void" if captured else "refund")
+    message = raw.get("status_message") or "no reason given"
+    if captured:
+        payment.refresh_from_db()
+        if payment.status != P.CANCELLED:
+            raise RefundNotAllowed(f"The gateway did not confirm the void ({message!s:.200}).")
+        return payment
+    return _confirmed(payment=payment, total=total, message=message)
+
+
+def _captured(*, gateway, payment: Payment) -> bool:
+    """Whether a card payment is still only captured (voided, not refunded): the gateway's
+    status says, since a capture settles at the gateway without telling us (no
+    notification is promised for it). Other payment types are never captured."""
+    if payment.payment_type != "credit_card":
+        return False
+    try:
+        status = gateway.get_status(gateway_order_id=payment.gateway_order_id)
+    except GatewayError as exc:
+        error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
+        raise error(f"The status of {payment.gateway_order_id} is unknown: {exc.message}") from None
+    return status.get("transaction_status") == "capture"
+
+
+class _AnotherRefund(Exception):
+    pass
+
+
+def _refund_answer(raw: dict, *, amount: int, total: int) -> GatewayAnswer:
+    """Midtrans's refund answer carries this refund's `refund_amount` (refund_200_partial:
+    5000 of 10000), where its status answer and notifications carry the total refunded so
+    far, which is what `payment_apply` reads: the answer is applied with the total. An
+    approved answer for another amount is another refund's (_AnotherRefund). An answer that
+    is not an approved refund (the bank rejected it: status_code 202, status still
+    `settlement`) is applied as it is and changes nothing."""
+    answer = answer_parse(raw)
+    if raw.get("status_code") == "200" and answer.transaction_status in ("refund", "partial_refund"):
+        if answer.refund_amount != amount:
+            raise _AnotherRefund()
+        answer = answer_parse({**raw, "refund_amount": f"{total}.00"})
+    return answer
+
+
+def _confirmed(*, payment: Payment, total: int, message: object) -> Payment:
     payment.refresh_from_db()
-    if payment.status != P.REFUNDED:
-        message = raw.get("status_message") or "no reason given"
-        raise RefundNotAllowed(f"The gateway did not confirm a full refund ({message!s:.200}).")
+    if payment.refunded_amount < total or payment.status not in (P.REFUNDED, P.PARTIALLY_REFUNDED):
+        raise RefundNotAllowed(f"The gateway did not confirm the refund ({message!s:.200}).")
     return payment

@@ -4,10 +4,12 @@ Midtrans's published samples (re-signed with the test key)."""
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.apps import apps
+from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
 from orders.tests.factories import place_order
@@ -54,6 +56,13 @@ def product(db):
 def order(user, product):
     """A pending order for 30,000 that took 3 of the 10 units in stock."""
     return place_order(user=user, items=[(product, 3)])
+
+
+def page_ended(payment: Payment) -> None:
+    """The attempt's page ends (at our side) while it may still be payable at Midtrans: the
+    next `pay/` cancels it there first, or opens a new attempt when Midtrans refuses (a
+    denied card: 412), which is how a second attempt comes to exist (issue 17, item 8)."""
+    Payment.objects.filter(pk=payment.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
 
 def signature(body: dict[str, Any], key: str = TEST_SERVER_KEY) -> str:

@@ -1,6 +1,7 @@
 """A fake Midtrans on 127.0.0.1 that speaks its HTTP protocol, for tests through the real
 `midtransclient`: Snap `POST /snap/v1/transactions`, Core API `GET /v2/{id}/status`,
-`POST /v2/{id}/cancel` and `POST /v2/{id}/refund`. Answers are built from Midtrans's
+`POST /v2/{id}/cancel`, `POST /v2/{id}/refund`, `POST /v2/{id}/approve` and
+`POST /v2/{id}/deny` (the last four refuse what Midtrans's references say it refuses). Answers are built from Midtrans's
 published samples in `../shared/midtrans/api_responses/`.
 
 `transactions` is Midtrans's side of the world: the status answer per order id, which
@@ -54,7 +55,14 @@ STATUS_SAMPLES = {
 }
 BISNAP_PAYMENT_TYPES = ("dana",)
 BISNAP_VA_BANKS = ("danamon", "bsi", "seabank", "saqu")
-REFUNDABLE = ("settlement", "capture", "partial_refund")
+# Midtrans's Refund Transaction reference: refunds only from settlement ("If transaction's
+# status is still Pending Authorize or Capture please use Cancel API instead"), and only
+# for "credit_card, gopay, shopeepay, dana, ovo, QRIS, kredivo and akulaku".
+REFUNDABLE = ("settlement", "partial_refund")
+REFUNDABLE_TYPES = ("credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku")
+# Cancel Transaction reference: a transaction not yet paid, or a card captured but not
+# settled (a void), can be cancelled.
+CANCELLABLE = ("pending", "capture")
 STATUS_CODES = {"pending": "201", "deny": "202", "cancel": "202", "failure": "202", "expire": "407"}
 
 
@@ -78,12 +86,14 @@ class Seen:
 class FakeMidtrans:
     server_key: str
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    failures: dict[str, object] = field(default_factory=dict)  # "snap" | "status" | "cancel" | "refund"
+    # "snap" | "status" | "cancel" | "refund" | "approve" | "deny"
+    failures: dict[str, object] = field(default_factory=dict)
     refund_answer: dict[str, Any] | None = None  # a canned refund answer (e.g. rejected by the bank)
     seen: list[Seen] = field(default_factory=list)
     snap_orders: set[str] = field(default_factory=set)
     refund_keys: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    moving: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
     base_url: str = ""
 
@@ -192,6 +202,8 @@ class FakeMidtrans:
                 ("GET", "status"),
                 ("POST", "cancel"),
                 ("POST", "refund"),
+                ("POST", "approve"),
+                ("POST", "deny"),
             }
         ):
             endpoint = parts[2]
@@ -241,48 +253,94 @@ class FakeMidtrans:
         return handler.answer(200, answer)
 
     def _cancel(self, handler: "Handler", order_id: str, body: object) -> None:
+        with self.moving:
+            return self._cancelled(handler, order_id)
+
+    def _cancelled(self, handler: "Handler", order_id: str) -> None:
         current = self.status_of(order_id)
-        if current is None or current["transaction_status"] not in ("pending", "capture"):
+        if current is None:
+            return handler.answer(404, api_sample("status_404_current"))
+        if current["transaction_status"] not in CANCELLABLE:
             return handler.answer(412, api_sample("cancel_412_error"))
-        answer = self.set_status(order_id, "cancel", gross_amount=current["gross_amount"])
+        answer = self._move(current, "cancel")
         return handler.answer(
             200, {**answer, "status_code": "200", "status_message": "Success, transaction is canceled"}
+        )
+
+    def _approve(self, handler: "Handler", order_id: str, body: object) -> None:
+        return self._decide(handler, order_id, "capture", "accept", "Success, transaction is approved")
+
+    def _deny(self, handler: "Handler", order_id: str, body: object) -> None:
+        return self._decide(handler, order_id, "deny", "deny", "Success, transaction is denied")
+
+    def _decide(
+        self, handler: "Handler", order_id: str, to_status: str, fraud_status: str, message: str
+    ) -> None:
+        """Approve/Deny Transaction references: only a card capture that fraud detection
+        challenged can be approved or denied; anything else is 412."""
+        with self.moving:
+            return self._decided(handler, order_id, to_status, fraud_status, message)
+
+    def _decided(
+        self, handler: "Handler", order_id: str, to_status: str, fraud_status: str, message: str
+    ) -> None:
+        current = self.status_of(order_id)
+        if current is None:
+            return handler.answer(404, api_sample("status_404_current"))
+        if (current["transaction_status"], current.get("fraud_status")) != ("capture", "challenge"):
+            return handler.answer(412, api_sample("cancel_412_error"))
+        answer = self._move(current, to_status, fraud_status=fraud_status)
+        return handler.answer(200, {**answer, "status_code": "200", "status_message": message})
+
+    def _move(self, current: dict[str, Any], to_status: str, **extra: Any) -> dict[str, Any]:
+        """The transaction moves to `to_status`, keeping what identifies it."""
+        kept = {
+            name: current[name]
+            for name in ("transaction_id", "fraud_status", "refund_amount")
+            if current.get(name) is not None
+        }
+        return self.set_status(
+            current["order_id"],
+            to_status,
+            gross_amount=current["gross_amount"],
+            payment_type=current["payment_type"],
+            **{**kept, **extra},
         )
 
     def _refund(self, handler: "Handler", order_id: str, body: dict[str, Any]) -> None:
         if self.refund_answer is not None:
             return handler.answer(200, {**self.refund_answer, "order_id": order_id})
-        with self.lock:
-            repeated = body.get("refund_key") in self.refund_keys
-            self.refund_keys.add(body.get("refund_key"))
-        if repeated:
-            return handler.answer(406, api_sample("refund_406_duplicate_refund_key"))
+        with self.moving:  # one change of a transaction at a time, as on Midtrans's side
+            status, answer = self._refunded(order_id, body)
+        return handler.answer(status, answer)
+
+    def _refunded(self, order_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if body.get("refund_key") in self.refund_keys:
+            return 406, api_sample("refund_406_duplicate_refund_key")
         current = self.status_of(order_id)
-        if current is None or current["transaction_status"] not in REFUNDABLE:
-            return handler.answer(412, api_sample("cancel_412_error"))
+        if current is None:
+            return 404, api_sample("status_404_current")
+        if current["transaction_status"] not in REFUNDABLE or current["payment_type"] not in REFUNDABLE_TYPES:
+            return 412, api_sample("cancel_412_error")
         gross = int(float(current["gross_amount"]))
         already = int(float(current.get("refund_amount") or 0))
         if not 0 < body["amount"] <= gross - already:
-            return handler.answer(414, api_sample("refund_414_invalid_amount"))
+            return 414, api_sample("refund_414_invalid_amount")
+        self.refund_keys.add(body["refund_key"])
         refunded = already + body["amount"]
         status = "refund" if refunded == gross else "partial_refund"
-        self.set_status(
-            order_id,
-            status,
-            gross_amount=current["gross_amount"],
-            payment_type=current["payment_type"],
-            refund_amount=f"{refunded}.00",
-        )
+        self._move(current, status, refund_amount=f"{refunded}.00")
         answer = api_sample("php_test_refund" if status == "refund" else "refund_200_partial")
         answer.update(
             order_id=order_id,
+            transaction_id=current["transaction_id"],
             gross_amount=current["gross_amount"],
             payment_type=current["payment_type"],
             transaction_status=status,
             refund_amount=f"{body['amount']}.00",
             refund_key=body["refund_key"],
         )
-        return handler.answer(200, answer)
+        return 200, answer
 
 
 def _bisnap(answer: dict[str, Any]) -> bool:

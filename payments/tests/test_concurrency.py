@@ -18,7 +18,7 @@ from orders.models import Order, OrderEvent
 from payments.models import Payment, PaymentNotification
 from payments.services.opening import payment_open
 from payments.services.reconcile import payment_reconcile
-from payments.tests.conftest import WEBHOOK, deliver, notification
+from payments.tests.conftest import WEBHOOK, deliver, notification, page_ended
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -86,6 +86,7 @@ def test_a_settlement_racing_expiry_pays_the_order_once(midtrans, order, product
 def test_two_attempts_settling_at_once_pay_once(api_client, midtrans, order):
     first = payment_open(order=order)
     deliver(api_client, midtrans, notification("doc_card_cancel", payment=first, transaction_status="deny"))
+    page_ended(first)
     second = payment_open(order=order)
     bodies = [
         notification("doc_card_capture_accept", payment=first),

@@ -79,7 +79,7 @@ def test_snap_gets_the_order_as_midtrans_wants_it(midtrans, user):
 
 
 def test_status_cancel_and_refund_use_the_core_api(midtrans):
-    midtrans.set_status("FD-1-1", "settlement", gross_amount="30000.00")
+    midtrans.set_status("FD-1-1", "settlement", gross_amount="30000.00", payment_type="gopay")
     gateway = get_gateway()
     assert gateway.get_status(gateway_order_id="FD-1-1")["transaction_status"] == "settlement"
     refund = gateway.refund(

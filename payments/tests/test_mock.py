@@ -70,7 +70,7 @@ def test_the_page_shows_the_order_and_its_buttons(client, payment, order):
     assert "Rp 30000" in html
     assert 'name="csrfmiddlewaretoken"' in html
     buttons = re.findall(r'<button type="submit" name="transaction_status" value="(\w+)">', html)
-    assert buttons == ["settlement", "deny", "cancel", "expire"]
+    assert buttons == ["settlement", "deny", "cancel", "expire", "challenge"]
     assert '<span class="status" id="transaction-status">pending</span>' in html
 
 
@@ -82,6 +82,7 @@ def test_the_page_shows_the_order_and_its_buttons(client, payment, order):
         ("deny", "credit_card", "failed", "pending_payment", "deny"),
         ("cancel", "bank_transfer", "cancelled", "pending_payment", "cancel"),
         ("expire", "qris", "expired", "pending_payment", "expire"),
+        ("challenge", "credit_card", "challenge", "pending_payment", "capture"),
     ],
 )
 def test_each_button_drives_the_webhook(

@@ -163,9 +163,10 @@ def test_payment_open_raises_the_domain_error_and_keeps_the_order(
     )
 
 
-def test_a_failed_attempt_leads_to_a_new_one(auth_client, midtrans, order):
+def test_a_cancelled_attempt_leads_to_a_new_one(auth_client, midtrans, order):
+    """(A denied card keeps its attempt: test_pay_reuse.py.)"""
     first = payment_open(order=order)
-    deliver(auth_client, midtrans, notification("doc_card_cancel", payment=first, transaction_status="deny"))
+    deliver(auth_client, midtrans, notification("doc_card_cancel", payment=first))
     second = payment_open(order=order)
     assert (second.attempt, second.gateway_order_id) == (2, f"{order.number}-2")
     assert payment_current(order=order) == second

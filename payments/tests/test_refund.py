@@ -12,7 +12,7 @@ from payments.services.opening import payment_open
 from payments.services.reconcile import payment_reconcile
 from payments.services.refunds import payment_refund
 from payments.services.webhook import payment_mock_complete
-from payments.tests.conftest import database_state, deliver, notification
+from payments.tests.conftest import database_state, deliver, notification, page_ended
 from payments.tests.midtrans_server import api_sample
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +24,11 @@ def settled(api_client, midtrans, order) -> Payment:
     deliver(api_client, midtrans, notification("doc_card_capture_accept", payment=payment))
     payment.refresh_from_db()
     assert payment.status == "settled"
+    # The bank settles the capture at Midtrans: only a settled card is refunded (a capture
+    # is voided with cancel: test_refund_api.py).
+    midtrans.set_status(
+        payment.gateway_order_id, "settlement", gross_amount="30000.00", payment_type="credit_card"
+    )
     return payment
 
 
@@ -56,7 +61,11 @@ def test_a_full_refund_refunds_the_order(midtrans, order, settled, staff, staff_
 def test_the_rest_of_a_partial_refund(api_client, midtrans, order, settled, staff):
     deliver(api_client, midtrans, notification("doc_card_partial_refund", payment=settled))
     midtrans.set_status(
-        settled.gateway_order_id, "partial_refund", gross_amount="30000.00", refund_amount="12000.00"
+        settled.gateway_order_id,
+        "partial_refund",
+        gross_amount="30000.00",
+        refund_amount="12000.00",
+        payment_type="credit_card",
     )
     payment = payment_refund(payment=settled, actor=staff)
     assert (payment.status, payment.refunded_amount) == ("refunded", 30_000)
@@ -103,11 +112,15 @@ def test_a_repeated_refund_is_refused_by_the_gateway_and_reconcile_heals(midtran
 def test_refunding_a_double_payment_keeps_the_order_paid(api_client, midtrans, order, staff):
     first = payment_open(order=order)
     deliver(api_client, midtrans, notification("doc_card_cancel", payment=first, transaction_status="deny"))
+    page_ended(first)
     second = payment_open(order=order)
     deliver(api_client, midtrans, notification("doc_gopay_settlement", payment=second))
     deliver(api_client, midtrans, notification("doc_card_capture_accept", payment=first))
     first.refresh_from_db()
     assert first.needs_refund
+    midtrans.set_status(
+        first.gateway_order_id, "settlement", gross_amount="30000.00", payment_type="credit_card"
+    )
 
     payment = payment_refund(payment=first, actor=staff)
 
@@ -131,7 +144,9 @@ def test_a_refund_on_a_completed_order_refunds_it(midtrans, order, settled, staf
 
 def test_a_refund_through_the_mock_gateway(mock_gateway, order, staff):
     payment = payment_open(order=order)
-    assert payment_mock_complete(token=payment.token, transaction_status="settlement") == (
+    assert payment_mock_complete(
+        token=payment.token, transaction_status="settlement", payment_type="gopay"
+    ) == (
         200,
         {"status": "ok", "outcome": "applied"},
     )

@@ -21,6 +21,7 @@ from payments.tests.conftest import (
     database_state,
     deliver,
     notification,
+    page_ended,
     post_notification,
     signed,
 )
@@ -552,6 +553,7 @@ def test_a_second_settled_attempt_is_a_double_payment(api_client, midtrans, orde
         midtrans,
         notification("official_go_example_card_deny_challenge_no_order_id", payment=first),
     )
+    page_ended(first)
     second = payment_open(order=order)  # the shopper tries again with a bank transfer
     assert (first.attempt, second.attempt) == (1, 2)
     settle(api_client, midtrans, second, "doc_bca_va_settlement")
