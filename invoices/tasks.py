@@ -51,13 +51,15 @@ def render_credit_note_pdf(credit_note_id: int) -> bool:
 
 # Sending mail is the networked part: a refused or dropped SMTP connection (OSError, of
 # which SMTPException is one) is retried with exponential backoff and jitter, and so is a
-# database connection lost mid-task (the worker opens a new one before the retry). Anything
-# else fails at once. The same pattern fits any task that calls a gateway:
+# database connection lost mid-task (the worker opens a new one before the retry) and an
+# unreachable document store while the invoice is rendered or read for the attachment
+# (StorageUnavailable: a domain error, not an OSError). The failed attempt gave its claim
+# back, so the retry claims the receipt afresh. Anything else fails at once. The same pattern fits any task that calls a gateway:
 #   @shared_task(base=..., autoretry_for=(PaymentGatewayError,), retry_backoff=True,
 #                retry_backoff_max=300, max_retries=5)
 @shared_task(
     base=OrderTask,
-    autoretry_for=(smtplib.SMTPException, OSError, OperationalError, InterfaceError),
+    autoretry_for=(smtplib.SMTPException, OSError, OperationalError, InterfaceError, StorageUnavailable),
     retry_backoff=True,
     retry_backoff_max=settings.RECEIPT_RETRY_MAX_SECONDS,
     max_retries=settings.RECEIPT_MAX_RETRIES,

@@ -1,0 +1,82 @@
+"""The receipt task when the document store is down: it retries, and the retry finds the
+claim the failed attempt gave back and sends. Run against a real S3-protocol server on
+127.0.0.1 (moto in server mode, config/tests/s3server.py) that is stopped and started again,
+as the topology stress run does (.ci/stress/README.md).
+
+`send_receipt.apply()` runs the task as a worker would, with its retry options: a retry
+runs again at once (no countdown), which is Celery's documented eager behaviour
+(docs.celeryq.dev, "Task.retry": "when called in eager mode ... the task will be executed
+again immediately").
+"""
+
+import hashlib
+
+import pytest
+from django.core import mail
+
+from catalog.tests.factories import ProductFactory
+from invoices import receipts
+from invoices.models import Invoice
+from invoices.storage import StorageUnavailable
+from invoices.tasks import send_receipt
+from invoices.tests.factories import invoiced_order
+from orders.models import OrderEvent
+
+
+@pytest.fixture
+def paid(user):
+    """A paid order with its invoice issued and not rendered yet (the tasks the payment
+    enqueued never ran: a test transaction does not commit)."""
+    product = ProductFactory(name="Nasi Goreng", sku="RIC-001", price=25_000, stock=20)
+    return invoiced_order(user=user, items=[(product, 2)])
+
+
+def test_a_receipt_whose_invoice_store_is_down_is_retried_and_sent_once_it_is_back(s3, paid, monkeypatch):
+    order = paid.order
+    real_open = receipts.invoice_pdf_open
+    seen = []
+
+    def pdf_open(*, invoice):
+        # What each attempt finds: the order claimed by this attempt, the store up or down.
+        order.refresh_from_db()
+        seen.append((order.receipt_claimed_at is not None, s3._server is not None))
+        try:
+            return real_open(invoice=invoice)
+        finally:
+            if s3._server is None:
+                s3.start()  # the store comes back before the retry
+
+    monkeypatch.setattr(receipts, "invoice_pdf_open", pdf_open)
+    s3.stop()
+
+    result = send_receipt.apply(args=[order.pk])
+
+    assert seen == [(True, False), (True, True)]  # the retry claimed the receipt again
+    assert (result.state, result.result) == ("SUCCESS", True)  # sent by the retry
+    assert len(mail.outbox) == 1
+    [(filename, content, mimetype)] = mail.outbox[0].attachments
+    invoice = Invoice.objects.get()
+    assert (filename, mimetype) == (f"{invoice.number}.pdf", "application/pdf")
+    assert hashlib.sha256(content).hexdigest() == invoice.pdf_sha256
+    assert s3.keys() == [invoice.pdf.name]
+    order.refresh_from_db()
+    assert order.receipt_sent_at is not None
+    assert order.receipt_claimed_at is None
+    assert order.events.filter(type=OrderEvent.Type.RECEIPT_SENT).count() == 1
+
+
+def test_a_receipt_whose_store_stays_down_gives_its_claim_back_for_the_sweep(s3, paid):
+    """Every retry fails; the last one gives up with the store's error, the claim given
+    back (orders_receipt_due finds it again)."""
+    order = paid.order
+    s3.stop()
+
+    result = send_receipt.apply(args=[order.pk])
+
+    assert result.state == "FAILURE"
+    assert isinstance(result.result, StorageUnavailable)
+    assert mail.outbox == []
+    order.refresh_from_db()
+    assert (order.receipt_sent_at, order.receipt_claimed_at) == (None, None)
+    assert not order.events.filter(type=OrderEvent.Type.RECEIPT_SENT).exists()
+    assert Invoice.objects.get().pdf.name == ""
