@@ -46,6 +46,7 @@ def receipt_send(
     order_id: int,
     attachments: Callable[[Order], Sequence[Attachment]] = receipt_attachments,
     now: datetime | None = None,
+    left_claim: datetime | None = None,
 ) -> bool:
     """E-mail the receipt of a paid order to its customer; True if this call sent it.
 
@@ -62,11 +63,17 @@ def receipt_send(
     judged better than a lost one.
 
     `attachments(order)` gives the files to attach (by default the invoice PDF); called only
-    when sending."""
+    when sending. `left_claim`: the claim (its time, `now` of that call) an earlier attempt
+    of the same sender made, then failed and may not have given back because the database
+    was gone too; this call takes it over rather than wait for it to lapse (a retrying task
+    passes it: invoices.tasks.send_receipt)."""
     now = now or timezone.now()
     lapsed = now - timedelta(seconds=settings.RECEIPT_CLAIM_SECONDS)
+    free = Q(receipt_claimed_at__isnull=True) | Q(receipt_claimed_at__lte=lapsed)
+    if left_claim is not None:
+        free |= Q(receipt_claimed_at=left_claim)
     claimed = Order.objects.filter(
-        Q(receipt_claimed_at__isnull=True) | Q(receipt_claimed_at__lte=lapsed),
+        free,
         pk=order_id,
         status__in=RECEIPT_STATUSES,
         receipt_sent_at__isnull=True,

@@ -9,8 +9,10 @@ ones that did not go out.
 """
 
 import smtplib
+from datetime import datetime
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
@@ -49,25 +51,43 @@ def render_credit_note_pdf(credit_note_id: int) -> bool:
     return True
 
 
+RECEIPT_RETRY_FOR = (smtplib.SMTPException, OSError, OperationalError, InterfaceError, StorageUnavailable)
+
+
 # Sending mail is the networked part: a refused or dropped SMTP connection (OSError, of
 # which SMTPException is one) is retried with exponential backoff and jitter, and so is a
 # database connection lost mid-task (the worker opens a new one before the retry) and an
 # unreachable document store while the invoice is rendered or read for the attachment
 # (StorageUnavailable: a domain error, not an OSError). The failed attempt gave its claim
-# back, so the retry claims the receipt afresh. Anything else fails at once. The same pattern fits any task that calls a gateway:
+# back, so the retry claims the receipt afresh; when the database was gone too and the claim
+# could not be given back, the retry takes over the claim its attempt left (`left_claim`,
+# the attempt's claim time) instead of leaving the receipt to the sweep once the claim lapses
+# after RECEIPT_CLAIM_SECONDS. Anything else fails at once. Celery's autoretry_for cannot
+# pass that on, so the task retries itself with autoretry's backoff (exponential, full
+# jitter, at most RECEIPT_RETRY_MAX_SECONDS). The same pattern fits any task that calls a gateway:
 #   @shared_task(base=..., autoretry_for=(PaymentGatewayError,), retry_backoff=True,
 #                retry_backoff_max=300, max_retries=5)
-@shared_task(
-    base=OrderTask,
-    autoretry_for=(smtplib.SMTPException, OSError, OperationalError, InterfaceError, StorageUnavailable),
-    retry_backoff=True,
-    retry_backoff_max=settings.RECEIPT_RETRY_MAX_SECONDS,
-    max_retries=settings.RECEIPT_MAX_RETRIES,
-)
-def send_receipt(order_id: int) -> bool:
+@shared_task(bind=True, base=OrderTask, max_retries=settings.RECEIPT_MAX_RETRIES)
+def send_receipt(self, order_id: int, left_claim: str | None = None) -> bool:
     """E-mail a paid order's receipt, once per order (receipt_send says how). When the
     retries run out the receipt stays unsent and the sweep tries again later."""
-    return receipt_send(order_id=order_id)
+    claim = timezone.now()
+    try:
+        return receipt_send(
+            order_id=order_id,
+            now=claim,
+            left_claim=datetime.fromisoformat(left_claim) if left_claim else None,
+        )
+    except RECEIPT_RETRY_FOR as exc:
+        countdown = get_exponential_backoff_interval(
+            factor=1,
+            retries=self.request.retries,
+            maximum=settings.RECEIPT_RETRY_MAX_SECONDS,
+            full_jitter=True,
+        )
+        raise self.retry(
+            exc=exc, args=(order_id,), kwargs={"left_claim": claim.isoformat()}, countdown=countdown
+        ) from exc
 
 
 @shared_task

@@ -13,6 +13,7 @@ import hashlib
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 
 from catalog.tests.factories import ProductFactory
 from invoices import receipts
@@ -80,3 +81,57 @@ def test_a_receipt_whose_store_stays_down_gives_its_claim_back_for_the_sweep(s3,
     assert (order.receipt_sent_at, order.receipt_claimed_at) == (None, None)
     assert not order.events.filter(type=OrderEvent.Type.RECEIPT_SENT).exists()
     assert Invoice.objects.get().pdf.name == ""
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_takes_over_the_claim_its_failed_attempt_could_not_give_back(monkeypatch, caplog):
+    """The database goes away mid-send and stays away while the claim is given back (a
+    PgBouncer restart: the connection is cut, a new one refused; found by the topology
+    stress run). The task's retry, once the database is back, takes over the claim its own
+    attempt left, instead of finding it "being sent" and leaving the receipt for the sweep
+    after RECEIPT_CLAIM_SECONDS."""
+    from accounts.tests.factories import UserFactory
+    from config.tests.pgbouncer import free_port
+    from invoices import tasks
+    from orders import services
+    from orders.models import Order, OrderStatus
+    from orders.tests.factories import place_order
+
+    order = place_order(user=UserFactory(), items=[(ProductFactory(stock=5), 1)])
+    with transaction.atomic():  # paid, without running the receipt task here
+        locked = services.order_lock(order_id=order.pk)
+        services.order_transition(order=locked, to_status=OrderStatus.PAID, actor=services.GATEWAY)
+    port = connection.settings_dict["PORT"]
+    attempts = []
+
+    def database_gone(o):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    def receipt_send(**kwargs):
+        connection.settings_dict["PORT"] = port  # the database is back for the retry
+        connection.close()
+        attempts.append(Order.objects.values_list("receipt_claimed_at", flat=True).get(pk=order.pk))
+        if len(attempts) == 1:
+            # This attempt's connection is cut while sending, and every new one is refused
+            # until the retry: nothing listens where the database was.
+            connection.settings_dict["PORT"] = str(free_port())
+            return real_send(**kwargs, attachments=database_gone)
+        return real_send(**kwargs)
+
+    real_send = tasks.receipt_send
+    monkeypatch.setattr(tasks, "receipt_send", receipt_send)
+    with caplog.at_level("WARNING", logger="invoices.receipts"):
+        try:
+            result = send_receipt.apply(args=[order.pk])
+        finally:
+            connection.settings_dict["PORT"] = port
+    assert f"Could not give back the receipt claim of order id {order.pk}" in caplog.text
+    assert attempts[0] is None
+    assert attempts[1] is not None  # the retry found the claim its attempt left
+    assert (result.state, result.result) == ("SUCCESS", True)
+    assert [m.subject for m in mail.outbox] == [f"Foodies receipt for order {order.number}"]
+    order.refresh_from_db()
+    assert (order.receipt_sent_at is not None, order.receipt_claimed_at) == (True, None)
+    assert order.events.filter(type=OrderEvent.Type.RECEIPT_SENT).count() == 1
