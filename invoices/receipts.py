@@ -46,7 +46,7 @@ def receipt_send(
     order_id: int,
     attachments: Callable[[Order], Sequence[Attachment]] = receipt_attachments,
     now: datetime | None = None,
-    left_claim: datetime | None = None,
+    left_claims: Sequence[datetime] = (),
 ) -> bool:
     """E-mail the receipt of a paid order to its customer; True if this call sent it.
 
@@ -63,15 +63,15 @@ def receipt_send(
     judged better than a lost one.
 
     `attachments(order)` gives the files to attach (by default the invoice PDF); called only
-    when sending. `left_claim`: the claim (its time, `now` of that call) an earlier attempt
-    of the same sender made, then failed and may not have given back because the database
-    was gone too; this call takes it over rather than wait for it to lapse (a retrying task
-    passes it: invoices.tasks.send_receipt)."""
+    when sending. `left_claims`: the claims (their times, `now` of those calls) earlier
+    attempts of the same sender may have made, then failed and not given back because the
+    database was gone too; this call takes such a claim over rather than wait for it to
+    lapse (a retrying task passes them: invoices.tasks.send_receipt)."""
     now = now or timezone.now()
     lapsed = now - timedelta(seconds=settings.RECEIPT_CLAIM_SECONDS)
     free = Q(receipt_claimed_at__isnull=True) | Q(receipt_claimed_at__lte=lapsed)
-    if left_claim is not None:
-        free |= Q(receipt_claimed_at=left_claim)
+    if left_claims:
+        free |= Q(receipt_claimed_at__in=list(left_claims))
     claimed = Order.objects.filter(
         free,
         pk=order_id,

@@ -59,16 +59,18 @@ RECEIPT_RETRY_FOR = (smtplib.SMTPException, OSError, OperationalError, Interface
 # database connection lost mid-task (the worker opens a new one before the retry) and an
 # unreachable document store while the invoice is rendered or read for the attachment
 # (StorageUnavailable: a domain error, not an OSError). The failed attempt gave its claim
-# back, so the retry claims the receipt afresh; when the database was gone too and the claim
-# could not be given back, the retry takes over the claim its attempt left (`left_claim`,
-# the attempt's claim time) instead of leaving the receipt to the sweep once the claim lapses
-# after RECEIPT_CLAIM_SECONDS. Anything else fails at once. Celery's autoretry_for cannot
-# pass that on, so the task retries itself with autoretry's backoff (exponential, full
-# jitter, at most RECEIPT_RETRY_MAX_SECONDS). The same pattern fits any task that calls a gateway:
+# back, so the retry claims the receipt afresh; when the database was gone too and the
+# claim could not be given back, a later retry takes over the claim an earlier attempt left
+# (`left_claims`: the claim time of every attempt so far; an attempt that failed before its
+# claim went through has none, so all are passed on) instead of leaving the receipt to the
+# sweep once the claim lapses after RECEIPT_CLAIM_SECONDS. Anything else fails at once.
+# Celery's autoretry_for cannot pass the claims on, so the task retries itself with
+# autoretry's backoff (exponential, full jitter, at most RECEIPT_RETRY_MAX_SECONDS).
+# Where nothing needs passing on, autoretry is the pattern for a task that calls a gateway:
 #   @shared_task(base=..., autoretry_for=(PaymentGatewayError,), retry_backoff=True,
 #                retry_backoff_max=300, max_retries=5)
 @shared_task(bind=True, base=OrderTask, max_retries=settings.RECEIPT_MAX_RETRIES)
-def send_receipt(self, order_id: int, left_claim: str | None = None) -> bool:
+def send_receipt(self, order_id: int, left_claims: list[str] | None = None) -> bool:
     """E-mail a paid order's receipt, once per order (receipt_send says how). When the
     retries run out the receipt stays unsent and the sweep tries again later."""
     claim = timezone.now()
@@ -76,7 +78,7 @@ def send_receipt(self, order_id: int, left_claim: str | None = None) -> bool:
         return receipt_send(
             order_id=order_id,
             now=claim,
-            left_claim=datetime.fromisoformat(left_claim) if left_claim else None,
+            left_claims=[datetime.fromisoformat(held) for held in left_claims or ()],
         )
     except RECEIPT_RETRY_FOR as exc:
         countdown = get_exponential_backoff_interval(
@@ -86,7 +88,10 @@ def send_receipt(self, order_id: int, left_claim: str | None = None) -> bool:
             full_jitter=True,
         )
         raise self.retry(
-            exc=exc, args=(order_id,), kwargs={"left_claim": claim.isoformat()}, countdown=countdown
+            exc=exc,
+            args=(order_id,),
+            kwargs={"left_claims": [*(left_claims or ()), claim.isoformat()]},
+            countdown=countdown,
         ) from exc
 
 
