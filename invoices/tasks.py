@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from config.tasks import enqueue
 from invoices.models import CreditNote, Invoice
-from invoices.receipts import receipt_send
+from invoices.receipts import ReceiptNotRecorded, receipt_send
 from invoices.services import credit_note_render_pdf, invoice_render_pdf
 from invoices.storage import StorageUnavailable
 from orders.selectors import orders_receipt_due
@@ -70,29 +70,32 @@ RECEIPT_RETRY_FOR = (smtplib.SMTPException, OSError, OperationalError, Interface
 #   @shared_task(base=..., autoretry_for=(PaymentGatewayError,), retry_backoff=True,
 #                retry_backoff_max=300, max_retries=5)
 @shared_task(bind=True, base=OrderTask, max_retries=settings.RECEIPT_MAX_RETRIES)
-def send_receipt(self, order_id: int, left_claims: list[str] | None = None) -> bool:
+def send_receipt(
+    self, order_id: int, left_claims: list[str] | None = None, sent_claim: str | None = None
+) -> bool:
     """E-mail a paid order's receipt, once per order (receipt_send says how). When the
-    retries run out the receipt stays unsent and the sweep tries again later."""
+    retries run out the receipt stays unsent and the sweep tries again later. An attempt
+    whose mail went out but could not be recorded (ReceiptNotRecorded) is retried as a
+    record only (`sent_claim`), never sent again."""
     claim = timezone.now()
     try:
         return receipt_send(
             order_id=order_id,
             now=claim,
             left_claims=[datetime.fromisoformat(held) for held in left_claims or ()],
+            sent_claim=datetime.fromisoformat(sent_claim) if sent_claim else None,
         )
-    except RECEIPT_RETRY_FOR as exc:
+    except (*RECEIPT_RETRY_FOR, ReceiptNotRecorded) as exc:
+        kwargs = {"left_claims": [*(left_claims or ()), claim.isoformat()], "sent_claim": sent_claim}
+        if isinstance(exc, ReceiptNotRecorded):
+            kwargs["sent_claim"] = exc.claimed_at.isoformat()
         countdown = get_exponential_backoff_interval(
             factor=1,
             retries=self.request.retries,
             maximum=settings.RECEIPT_RETRY_MAX_SECONDS,
             full_jitter=True,
         )
-        raise self.retry(
-            exc=exc,
-            args=(order_id,),
-            kwargs={"left_claims": [*(left_claims or ()), claim.isoformat()]},
-            countdown=countdown,
-        ) from exc
+        raise self.retry(exc=exc, args=(order_id,), kwargs=kwargs, countdown=countdown) from exc
 
 
 @shared_task

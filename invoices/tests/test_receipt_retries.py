@@ -136,3 +136,67 @@ def test_a_retry_takes_over_the_claim_an_earlier_attempt_could_not_give_back(mon
     order.refresh_from_db()
     assert (order.receipt_sent_at is not None, order.receipt_claimed_at) == (True, None)
     assert order.events.filter(type=OrderEvent.Type.RECEIPT_SENT).count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_receipt_sent_but_not_recorded_is_recorded_by_the_retry_not_sent_again(monkeypatch):
+    """The mail server accepted the receipt, then the database went away before it was
+    recorded (a PgBouncer restart; found by the topology stress run, where the customer got
+    it twice). The retry records it; it does not send it again."""
+    import psycopg
+
+    from accounts.tests.factories import UserFactory
+    from config.tests.pgbouncer import free_port
+    from invoices import tasks
+    from orders import services
+    from orders.models import OrderStatus
+    from orders.tests.factories import place_order
+
+    order = place_order(user=UserFactory(), items=[(ProductFactory(stock=5), 1)])
+    with transaction.atomic():
+        locked = services.order_lock(order_id=order.pk)
+        services.order_transition(order=locked, to_status=OrderStatus.PAID, actor=services.GATEWAY)
+    settings_dict = connection.settings_dict
+    port = settings_dict["PORT"]
+    direct = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{port}/postgres"
+    real_message = receipts.receipt_message
+
+    def message_then_database_gone(*, order):
+        message = real_message(order=order)
+        send = message.send
+
+        def send_then_gone(*args, **kwargs):
+            sent = send(*args, **kwargs)
+            backend = connection.connection.info.backend_pid
+            with psycopg.connect(direct, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+            settings_dict["PORT"] = str(free_port())  # and no new connection for now
+            return sent
+
+        message.send = send_then_gone
+        return message
+
+    attempts = []
+
+    def receipt_send(**kwargs):
+        attempts.append(sorted(k for k in kwargs if k not in ("order_id", "now")))
+        if len(attempts) > 1:
+            settings_dict["PORT"] = port  # the database is back for the retry
+            connection.close()
+        return real_send(**kwargs)
+
+    real_send = tasks.receipt_send
+    monkeypatch.setattr(receipts, "receipt_message", message_then_database_gone)
+    monkeypatch.setattr(tasks, "receipt_send", receipt_send)
+    try:
+        result = send_receipt.apply(args=[order.pk])
+    finally:
+        settings_dict["PORT"] = port
+
+    assert len(attempts) == 2
+    assert (result.state, result.result) == ("SUCCESS", True)
+    assert [m.subject for m in mail.outbox] == [f"Foodies receipt for order {order.number}"]
+    order.refresh_from_db()
+    assert (order.receipt_sent_at is not None, order.receipt_claimed_at) == (True, None)
+    assert order.events.filter(type=OrderEvent.Type.RECEIPT_SENT).count() == 1
