@@ -10,6 +10,8 @@ again immediately").
 """
 
 import hashlib
+import os
+import socket
 
 import pytest
 from django.core import mail
@@ -144,8 +146,6 @@ def test_a_receipt_sent_but_not_recorded_is_recorded_by_the_retry_not_sent_again
     """The mail server accepted the receipt, then the database went away before it was
     recorded (a PgBouncer restart; found by the topology stress run, where the customer got
     it twice). The retry records it; it does not send it again."""
-    import psycopg
-
     from accounts.tests.factories import UserFactory
     from config.tests.pgbouncer import free_port
     from invoices import tasks
@@ -159,7 +159,6 @@ def test_a_receipt_sent_but_not_recorded_is_recorded_by_the_retry_not_sent_again
         services.order_transition(order=locked, to_status=OrderStatus.PAID, actor=services.GATEWAY)
     settings_dict = connection.settings_dict
     port = settings_dict["PORT"]
-    direct = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{port}/postgres"
     real_message = receipts.receipt_message
 
     def message_then_database_gone(*, order):
@@ -168,10 +167,12 @@ def test_a_receipt_sent_but_not_recorded_is_recorded_by_the_retry_not_sent_again
 
         def send_then_gone(*args, **kwargs):
             sent = send(*args, **kwargs)
-            backend = connection.connection.info.backend_pid
-            with psycopg.connect(direct, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(%s)", [backend])
-            settings_dict["PORT"] = str(free_port())  # and no new connection for now
+            # The connection is cut (the socket shut down under it, as a restarting pooler
+            # or server does) and no new one is accepted for now.
+            cut = socket.socket(fileno=os.dup(connection.connection.fileno()))
+            cut.shutdown(socket.SHUT_RDWR)
+            cut.close()
+            settings_dict["PORT"] = str(free_port())
             return sent
 
         message.send = send_then_gone
