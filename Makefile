@@ -90,9 +90,17 @@ bench: install
 # Multi-process correctness under faults (.ci/stress/run.py): two gunicorn instances, a
 # private redis-server, a Celery worker and beat, 200 shoppers a wave on a scratch database;
 # invariants checked from the database. STRESS_ARGS="--ci" is CI's size (60 shoppers).
-.PHONY: stress fuzz security
+.PHONY: stress stress-topology fuzz security
 stress: install
 	$(PY) .ci/stress/run.py $(STRESS_ARGS)
+
+# The production topology under the same waves (.ci/stress/topology.py): three instances with
+# separate local disks, files in an S3-protocol store (moto server), PgBouncer in transaction
+# pooling mode, a private redis-server, two Celery workers and beat; wave 2 kills an instance,
+# stops the store and restarts PgBouncer. CI's size by default; STRESS_ARGS to change it.
+stress-topology: install
+	@sh .ci/system-deps pgbouncer
+	$(PY) .ci/stress/run.py --topology $(or $(STRESS_ARGS),--ci)
 
 # API fuzzing (.ci/fuzz.py): schemathesis, every check, as shoppers (two peers) and as staff,
 # against gunicorn on a scratch database. FUZZ_ARGS="--ci" is CI's size.

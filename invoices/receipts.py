@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -26,6 +26,17 @@ from orders.selectors import order_for_receipt
 from orders.services import SYSTEM, order_event_log
 
 logger = logging.getLogger(__name__)
+
+
+class ReceiptNotRecorded(Exception):
+    """The mail server accepted the receipt, and recording it failed (the database went
+    away in between). The receipt stays claimed (`claimed_at`) so that nobody sends it
+    again; a retry passes the claim back as `sent_claim` and only records it."""
+
+    def __init__(self, claimed_at: datetime) -> None:
+        super().__init__(claimed_at)
+        self.claimed_at = claimed_at
+
 
 # One file attached to the receipt: (file name, content, MIME type), as EmailMessage.attach takes.
 Attachment = tuple[str, bytes, str]
@@ -46,6 +57,8 @@ def receipt_send(
     order_id: int,
     attachments: Callable[[Order], Sequence[Attachment]] = receipt_attachments,
     now: datetime | None = None,
+    left_claims: Sequence[datetime] = (),
+    sent_claim: datetime | None = None,
 ) -> bool:
     """E-mail the receipt of a paid order to its customer; True if this call sent it.
 
@@ -57,16 +70,29 @@ def receipt_send(
     At least once rather than at most once: a failed send (SMTP down, a failing
     `attachments`) gives the claim back and raises, so the task retries; a sender that died
     holding the claim leaves it to lapse after RECEIPT_CLAIM_SECONDS, and the sweep
-    (`orders_receipt_due`) sends again. The one way to get two e-mails is a crash after the
-    mail server accepted the message and before the record: a rare duplicate receipt was
-    judged better than a lost one.
+    (`orders_receipt_due`) sends again. A mail accepted and then not recorded (the database
+    gone) raises ReceiptNotRecorded, claim kept, and the task's retry records it without
+    sending. The one way to get two e-mails is a crash (or retries run out) after the mail
+    server accepted the message and before the record: a rare duplicate receipt was judged
+    better than a lost one.
 
     `attachments(order)` gives the files to attach (by default the invoice PDF); called only
-    when sending."""
+    when sending. `left_claims`: the claims (their times, `now` of those calls) earlier
+    attempts of the same sender may have made, then failed and not given back because the
+    database was gone too; this call takes such a claim over rather than wait for it to
+    lapse (a retrying task passes them: invoices.tasks.send_receipt). `sent_claim`: an
+    earlier attempt sent the receipt under this claim and raised ReceiptNotRecorded; this
+    call records it (if nobody did) and sends nothing."""
     now = now or timezone.now()
+    if sent_claim is not None:
+        _receipt_record(order=order_for_receipt(order_id=order_id))
+        return True
     lapsed = now - timedelta(seconds=settings.RECEIPT_CLAIM_SECONDS)
+    free = Q(receipt_claimed_at__isnull=True) | Q(receipt_claimed_at__lte=lapsed)
+    if left_claims:
+        free |= Q(receipt_claimed_at__in=list(left_claims))
     claimed = Order.objects.filter(
-        Q(receipt_claimed_at__isnull=True) | Q(receipt_claimed_at__lte=lapsed),
+        free,
         pk=order_id,
         status__in=RECEIPT_STATUSES,
         receipt_sent_at__isnull=True,
@@ -82,9 +108,18 @@ def receipt_send(
     except BaseException:
         _receipt_claim_give_back(order_id=order_id, claimed_at=now)
         raise
+    try:
+        _receipt_record(order=order)
+    except (DatabaseError, InterfaceError) as exc:  # the connection is gone: the retry records
+        raise ReceiptNotRecorded(now) from exc
+    return True
+
+
+def _receipt_record(*, order: Order) -> None:
+    """Mark the receipt sent (once) and log it, giving the claim up."""
     with transaction.atomic():
         sent_at = timezone.now()
-        recorded = Order.objects.filter(pk=order_id, receipt_sent_at__isnull=True).update(
+        recorded = Order.objects.filter(pk=order.pk, receipt_sent_at__isnull=True).update(
             receipt_sent_at=sent_at, receipt_claimed_at=None
         )
         if recorded:
@@ -97,7 +132,6 @@ def receipt_send(
             )
         else:  # our claim lapsed while we were sending and another sender finished first
             logger.warning("The receipt of order %s was sent twice", order.number)
-    return True
 
 
 def _receipt_claim_give_back(*, order_id: int, claimed_at: datetime) -> None:

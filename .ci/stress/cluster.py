@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from bench.server import Server
@@ -21,6 +23,7 @@ from bench.worker import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
+READY = "/api/v1/ready/"  # readiness: database, cache, broker and storage each answered
 
 
 class AppInstance(Server):
@@ -33,6 +36,26 @@ class AppInstance(Server):
 
     def start(self) -> None:
         self.serve(connections=self.workers * self.threads)
+
+    def _wait_healthy(self, limit: float = 60.0) -> None:
+        """Wait for the instance's readiness (`ready/` 200: every dependency answered, what
+        a load balancer waits for), not only its liveness, with every worker up."""
+        deadline = time.monotonic() + limit
+        said = "no answer"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.process.returncode}):\n{self.log_tail()}")
+            try:
+                # bandit B310 (url scheme): our own gunicorn, always http://127.0.0.1:<port>.
+                with urllib.request.urlopen(self.base_url + READY, timeout=3) as response:  # nosec B310
+                    if response.status == 200 and len(self.worker_pids()) == self.workers:
+                        return
+            except urllib.error.HTTPError as exc:  # 503: names what is down
+                said = f"{exc.code} {exc.read()[:300].decode(errors='replace')}"
+            except OSError as exc:
+                said = repr(exc)
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready ({READY}) within {limit:.0f}s: {said}\n{self.log_tail()}")
 
     @property
     def running(self) -> bool:
@@ -96,8 +119,9 @@ class CeleryProcess:
     """`celery -A config worker` or `celery -A config beat`, in a process group of its own so
     the prefork children go with it."""
 
-    def __init__(self, *, kind: str, env: dict[str, str], log: Path, args: list[str]) -> None:
+    def __init__(self, *, kind: str, env: dict[str, str], log: Path, args: list[str], name: str = "") -> None:
         self.kind = kind
+        self.name = name or kind
         self.env = env
         self.log = log
         self.args = args
@@ -142,3 +166,23 @@ class CeleryProcess:
             os.killpg(pgid, signal.SIGKILL)  # whatever of the group is left
         if self.process.poll() is None:
             self.process.wait(10)
+
+
+def celery_worker(*, env: dict[str, str], log: Path, name: str) -> CeleryProcess:
+    """A worker of the run: two prefork processes on the run's queue, named `name`."""
+    return CeleryProcess(
+        kind="worker",
+        name=name,
+        env=env,
+        log=log,
+        args=[
+            "--concurrency=2",
+            "--pool=prefork",
+            "--loglevel=INFO",
+            "--queues=foodies-stress",
+            f"--hostname={name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+    )

@@ -20,12 +20,19 @@ One command that makes its own world and takes it down again:
    is let finish, and the same invariants are checked, plus: every settled payment paid,
    nothing half-done.
 
+With `--topology` (`make stress-topology`; topology.py): three instances, each process with
+its own local disk, the files in an S3-protocol store, PgBouncer in transaction pooling
+mode in front of PostgreSQL, two Celery workers and beat; wave 2's faults are an instance
+killed, the store stopped for a few seconds and PgBouncer restarted; and every invoice PDF
+must download through an instance that never had it.
+
 Prints a summary table and exits 1 if any invariant is broken (2 if the run itself could not
 be carried out). Everything it started is stopped, and the database dropped, also on failure.
 
     make stress                                   # 200 shoppers a wave, ~3-5 minutes
     .venv/bin/python .ci/stress/run.py --ci       # 60 shoppers a wave, as CI runs it
     .venv/bin/python .ci/stress/run.py --shoppers 40 --no-faults
+    .venv/bin/python .ci/stress/run.py --ci --topology
 """
 
 import argparse
@@ -39,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -47,8 +55,8 @@ for path in (str(ROOT), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from cluster import AppInstance, CeleryProcess, StressRedis  # noqa: E402
-from faults import DB_FAULT, FAULTS, Faults  # noqa: E402
+from cluster import AppInstance, CeleryProcess, StressRedis, celery_worker  # noqa: E402
+from faults import CONNECTION_FAULTS, Faults, TopologyFaults  # noqa: E402
 from summary import server_errors, settle, wave_report  # noqa: E402
 
 from bench import scratch  # noqa: E402
@@ -62,7 +70,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ci", action="store_true", help="CI size: 60 shoppers a wave, 16 clients")
     parser.add_argument("--clients", type=int, default=32, help="shoppers at once (client threads)")
     parser.add_argument("--copies", type=int, default=3, help="duplicate deliveries of each notification")
-    parser.add_argument("--instances", type=int, default=2, help="gunicorn instances")
+    parser.add_argument("--instances", type=int, help="gunicorn instances (default 2; 3 with --topology)")
+    parser.add_argument(
+        "--topology", action="store_true", help="separate disks, S3 store, PgBouncer, 2 workers (topology.py)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gthread workers per instance")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument("--stock-share", type=float, default=0.6, help="share of the wanted units in stock")
@@ -84,6 +95,7 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.ci:
         args.shoppers, args.clients = min(args.shoppers, 60), min(args.clients, 16)
+    args.instances = args.instances or (3 if args.topology else 2)
     if args.instances < 2 and not args.no_faults:
         parser.error("the faults need at least 2 instances (one is killed)")
     return args
@@ -146,6 +158,12 @@ def main() -> int:
     database = scratch.ScratchDatabase(kind="postgres", server_url=args.pg, name=args.db_name)
     redis = StressRedis()
     env = app_environment(args, database_url=database.url, redis=redis, workdir=workdir)
+    topology = None
+    if args.topology:
+        from topology import Topology
+
+        topology = Topology(pg=args.pg, workdir=workdir, database=args.db_name)
+        env.update(topology.store_env())  # the harness's own connections stay direct
     os.environ.update(env)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["CONN_MAX_AGE"] = "0"  # the harness's own connections: closed after use
@@ -157,6 +175,8 @@ def main() -> int:
     database.create()
     try:
         redis.start()
+        if topology:
+            topology.start()
         import django
 
         django.setup()
@@ -167,6 +187,8 @@ def main() -> int:
         from django.db import connections
 
         call_command("migrate", interactive=False, verbosity=0)
+        if topology:
+            call_command("storage_init", verbosity=0)  # buckets are made by the command only
         rng = random.Random(args.seed)
         menu = world.menu_create()
         pickup_wanted = math.ceil(args.shoppers * args.pickup_share * args.slot_share)
@@ -194,30 +216,23 @@ def main() -> int:
             flush=True,
         )
 
-        worker = CeleryProcess(
-            kind="worker",
-            env=env,
-            log=workdir / "worker.log",
-            args=[
-                "--concurrency=2",
-                "--pool=prefork",
-                "--loglevel=INFO",
-                "--queues=foodies-stress",
-                "--hostname=stress@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-        )
-        beat = CeleryProcess(kind="beat", env=env, log=workdir / "beat.log", args=["--loglevel=INFO"])
-        celery += [worker, beat]
-        worker.start()
-        beat.start()
+        def own(name: str) -> dict[str, str]:  # a process's environment: own disk with --topology
+            return topology.process_env(env, name) if topology else env
+
+        workers = [
+            celery_worker(env=own(name), log=workdir / f"{name}.log", name=name)
+            for name in (["worker-1", "worker-2"] if topology else ["stress"])
+        ]
+        beat = CeleryProcess(kind="beat", env=own("beat"), log=workdir / "beat.log", args=["--loglevel=INFO"])
+        celery += [*workers, beat]
+        for process in celery:
+            process.start()
         for n in range(args.instances):
+            name = "app-" + "abcdefgh"[n]
             instances.append(
                 AppInstance(
-                    name="app-" + "abcdefgh"[n],
-                    env=env,
+                    name=name,
+                    env=own(name),
                     workers=args.workers,
                     threads=args.threads,
                     log=workdir / f"app-{n}.log",
@@ -225,12 +240,15 @@ def main() -> int:
             )
         for instance in instances:
             instance.start()
-        worker.wait_ready(" ready.")
+        for worker in workers:
+            worker.wait_ready(" ready.")
         beat.wait_ready("beat: Starting")
         print(
-            f"{args.instances} gunicorn instances ({args.workers} workers x {args.threads} threads): "
+            f"{args.instances} gunicorn instances ({args.workers} workers x {args.threads} threads), "
+            f"ready/: "
             + ", ".join(f"{i.name} {i.base_url}" for i in instances)
-            + "; celery worker and beat up",
+            + f"; {len(workers)} celery worker(s) and beat up"
+            + (f"; {topology.describe()}" if topology else ""),
             flush=True,
         )
 
@@ -250,11 +268,10 @@ def main() -> int:
                 copies=args.copies,
                 seed=args.seed * 1000 + wave,
             )
-            faults = (
-                Faults(total=len(plans), instances=instances, redis=redis, pg=args.pg, db=args.db_name)
-                if with_faults
-                else None
-            )
+            faults = None
+            if with_faults:
+                kind = partial(TopologyFaults, topology=topology) if topology else Faults
+                faults = kind(total=len(plans), instances=instances, redis=redis, pg=args.pg, db=args.db_name)
             print(
                 f"\nwave {wave}: {len(plans)} shoppers, {args.clients} at once"
                 + (" - with faults" if faults else "")
@@ -301,13 +318,17 @@ def main() -> int:
                 mail_dir=workdir / "mail",
                 visits=visits,
                 calls=recorder.calls,
-                # A request in flight when its database connection was terminated may fail;
-                # no other fault excuses a 5xx.
-                excused=[w for w in faults.windows if w[0] == DB_FAULT] if faults else [],
+                # A request in flight when its database connection was cut may fail; no
+                # other fault excuses a 5xx.
+                excused=[w for w in faults.windows if w[0] in CONNECTION_FAULTS] if faults else [],
                 grace=FAULT_GRACE,
             )
+            if topology:
+                tokens = {plan.shopper.user_id: plan.shopper.token for wave in wave_plans for plan in wave}
+                checks += topology.checks(instances=instances, tokens=tokens)
+                connections.close_all()
             if faults:
-                missing = [name for name in FAULTS if name not in faults.done]
+                missing = [name for name in faults.NAMES if name not in faults.done]
                 checks.append(
                     invariants.Check(
                         "every fault carried out mid-wave",
@@ -350,6 +371,8 @@ def main() -> int:
         for process in celery:
             process.stop()
         redis.stop()
+        if topology:
+            topology.stop()
         if "django.db" in sys.modules:
             from django.db import connections
 

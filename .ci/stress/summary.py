@@ -78,7 +78,7 @@ EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|DoesNotEx
 def server_errors(instances: list[AppInstance], celery: list[CeleryProcess]) -> str:
     """What the servers logged as exceptions: the last line of each traceback, by type."""
     parts = []
-    for name, log in [(i.name, i.log) for i in instances] + [(c.kind, c.log) for c in celery]:
+    for name, log in [(i.name, i.log) for i in instances] + [(c.name, c.log) for c in celery]:
         try:
             text = log.read_text(errors="replace")
         except OSError:

@@ -7,6 +7,9 @@ and the project's file stores pointed at it as STORAGE_BACKEND=s3 configures the
 
 moto keeps its buckets in this process's memory, so a stop and start keeps them, as a
 real store's restart would; the fixture empties them at the end of each test.
+
+`S3Server` needs no Django set up until its client is used: the topology stress run
+(.ci/stress/topology.py) starts one before the app processes it points at the store.
 """
 
 import socket
@@ -17,8 +20,6 @@ import requests
 from django.core.files.storage import storages
 from django.core.management import call_command
 from moto.server import ThreadedMotoServer
-
-from invoices.models import CreditNote, Invoice
 
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key"
@@ -106,6 +107,8 @@ def s3(settings, monkeypatch):
     (STORAGES and the invoice models' FileFields) on it. Django resolves a FileField's
     storage once, when the model class is made; a process picks its STORAGE_BACKEND from
     the environment before that, this test swaps it in afterwards."""
+    from invoices.models import CreditNote, Invoice
+
     server = S3Server()
     server.start()
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
