@@ -7,6 +7,7 @@ from cart.api.views import CartItemViewSet, CartView
 from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView, ReadyView
 from invoices.api.views import InvoiceViewSet
+from orders.api.shop_settings import ShopSettingsView
 from orders.api.views import OrderViewSet
 from orders.pickup.api import ShopSlotsView, ShopView
 from payments.api.views import MidtransNotificationView, MockPaymentView
@@ -25,6 +26,7 @@ urlpatterns = [
     path("cart/", CartView.as_view(), name="cart"),
     path("shop/", ShopView.as_view(), name="shop"),
     path("shop/slots/", ShopSlotsView.as_view(), name="shop-slots"),
+    path("shop/settings/", ShopSettingsView.as_view(), name="shop-settings"),
     # With or without the slash: Midtrans does not follow redirects.
     re_path(
         r"^payments/midtrans/notification/?$",

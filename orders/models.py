@@ -12,6 +12,7 @@ from orders.pickup.models import (  # noqa: F401
     Weekday,
     WeeklyHours,
 )
+from orders.shop_settings import ShopSettings  # noqa: F401
 
 
 class OrderStatus(models.TextChoices):

@@ -27,7 +27,7 @@ from catalog.models import Category, Product, ProductPrice, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from invoices.services import credit_note_issue
 from invoices.tests.factories import invoiced_order
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, ShopSettings
 from orders.tests.factories import place_order
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +89,8 @@ STAFF_OPERATIONS = [
         200,
     ),
     Op("set the price to Rp 1", "POST", "products/{product}/prices/", {"amount": 1}, 403, 403, 201),
+    Op("see the shop settings", "GET", "shop/settings/", None, 403, 403, 200),
+    Op("set a service charge", "PATCH", "shop/settings/", {"service_charge_bp": 500}, 403, 403, 200),
     Op("see another's order", "GET", "orders/{paid}/", None, 404, 200, 200),
     Op("start cooking", "POST", "orders/{paid}/status/", {"status": "preparing"}, 403, 200, 200),
     Op("cancel through status", "POST", "orders/{pending}/status/", {"status": "cancelled"}, 403, 403, 200),
@@ -218,6 +220,7 @@ def snapshot() -> dict:
         "stock_movements": StockMovement.objects.count(),
         "orders": list(Order.objects.order_by("id").values_list("number", "status")),
         "order_events": OrderEvent.objects.count(),
+        "shop_settings": list(ShopSettings.objects.values_list("service_charge_bp", "tax_rate_bp")),
     }
 
 

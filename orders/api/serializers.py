@@ -7,6 +7,7 @@ from accounts.services import PHONE_PATTERN
 from config.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
 from config.clock import local_today
 from invoices.api.serializers import InvoiceRefSerializer
+from orders.api.shop_settings import ChargesSerializer
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS
 from payments.api.serializers import PaymentSerializer
@@ -182,6 +183,7 @@ class ShopSerializer(serializers.Serializer):
     next_opening = serializers.DateTimeField(
         allow_null=True, help_text="While closed, when the shop opens next; null while open."
     )
+    charges = ChargesSerializer(help_text="What orders are charged on top of (or inside) the prices.")
 
 
 @extend_schema_field(
