@@ -45,6 +45,14 @@ class Order(models.Model):
     customer_phone = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     subtotal = models.PositiveBigIntegerField()
+    # The money as orders/totals.py priced it at checkout (Totals.as_dict()): the voucher's
+    # discount, the charges ([{code, name, rate_bp?, base, amount, included?}]), all the tax
+    # the order holds, and the shop's charge settings used (ChargeSettings.as_dict()), so a
+    # later change of the settings never reprices it. total = subtotal - discount + charges.
+    discount = models.PositiveBigIntegerField(default=0)
+    charges = models.JSONField(default=list, blank=True)
+    tax = models.PositiveBigIntegerField(default=0)
+    pricing = models.JSONField(default=dict, blank=True)
     total = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3, default="IDR")
     notes = models.TextField(blank=True)

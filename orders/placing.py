@@ -29,7 +29,9 @@ from orders.exceptions import CartEmpty, TooManyUnpaidOrders
 from orders.idempotency import check_key_still_ours
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
 from orders.pickup import services as pickup
+from orders.pricing import current_charges, lines_totals
 from orders.selectors import checkout_items
+from orders.totals import Line
 
 S = OrderStatus
 
@@ -154,7 +156,13 @@ def order_place(
         raise ProductUnavailable(products=not_for_sale)
 
     lines = [_order_line(item) for item in items]
-    subtotal = sum(line.line_total for line in lines)
+    charges = current_charges()
+    totals = lines_totals(
+        lines=[
+            Line(line.line_total, item.product.category.slug) for line, item in zip(lines, items, strict=True)
+        ],
+        charges=charges,
+    )
     order = _order_create(
         now=now,
         user=user,
@@ -162,8 +170,12 @@ def order_place(
         customer_email=user.email,
         customer_phone=phone if phone is not None else user.phone,
         status=S.PENDING_PAYMENT,
-        subtotal=subtotal,
-        total=subtotal,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        charges=totals.charges,
+        tax=totals.tax,
+        pricing=charges.as_dict(),
+        total=totals.total,
         currency=settings.CURRENCY,
         notes=notes,
         placed_at=now,
@@ -189,7 +201,7 @@ def order_place(
         to_status=S.PENDING_PAYMENT,
         actor=OrderEvent.Actor.USER,
         actor_user=user,
-        data={"total": subtotal, "lines": len(lines)},
+        data={"total": totals.total, "lines": len(lines)},
         created_at=now,
     )
     CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()

@@ -8,6 +8,7 @@ from catalog.options import MAX_OPTIONS_PER_LINE
 from catalog.selectors import shopper_visible
 from catalog.sellability import REASONS
 from config.api.fields import SlugRefField, StrictCharField, StrictIntegerField
+from orders.api.money import TotalsSerializer
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 120}]})
@@ -56,10 +57,12 @@ class CartLineSerializer(serializers.Serializer):
     )
 
 
-class CartSerializer(serializers.Serializer):
+class CartSerializer(TotalsSerializer):
+    """The lines, then what checking out the lines that are for sale would cost now: the
+    same totals as the order (orders/totals.py, the shop's current charges)."""
+
     items = CartLineSerializer(source="lines", many=True)
     item_count = serializers.IntegerField(help_text="Units in the cart.")
-    total = serializers.IntegerField(help_text="Current price of the lines that are for sale.")
     currency = serializers.SerializerMethodField()
 
     def get_currency(self, obj) -> str:

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
@@ -7,10 +9,21 @@ from rest_framework.views import APIView
 from cart import selectors, services
 from cart.api.serializers import CartItemAddSerializer, CartItemUpdateSerializer, CartSerializer
 from catalog.services import prices_ensure_current
+from orders.pricing import lines_totals
+from orders.totals import Line
 
 
 def cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(CartSerializer(selectors.cart_summary(user=request.user)).data, status=status_code)
+    summary = selectors.cart_summary(user=request.user)
+    totals = lines_totals(
+        lines=[
+            Line(line.line_total, line.item.product.category.slug)
+            for line in summary.lines
+            if line.line_total is not None
+        ]
+    )
+    body = SimpleNamespace(lines=summary.lines, item_count=summary.item_count, **totals.as_dict())
+    return Response(CartSerializer(body).data, status=status_code)
 
 
 class CartView(APIView):

@@ -7,6 +7,7 @@ from accounts.services import PHONE_PATTERN
 from config.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
 from config.clock import local_today
 from invoices.api.serializers import InvoiceRefSerializer
+from orders.api.money import ChargeSerializer
 from orders.api.shop_settings import ChargesSerializer
 from orders.models import Order, OrderEvent, OrderLine, PickupSlot
 from orders.services import STAFF_TARGETS
@@ -89,6 +90,10 @@ class OrderSerializer(serializers.ModelSerializer):
     payment = serializers.SerializerMethodField()
     payment_error = serializers.SerializerMethodField()
     invoice = serializers.SerializerMethodField()
+    charges = ChargeSerializer(
+        many=True, help_text="Service, tax, packaging and rounding as priced at checkout."
+    )
+    tax = serializers.IntegerField(help_text="All the tax the total holds, added or included in the prices.")
 
     class Meta:
         model = Order
@@ -97,6 +102,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "status",
             "currency",
             "subtotal",
+            "discount",
+            "charges",
+            "tax",
             "total",
             "item_count",
             "customer",
