@@ -47,3 +47,20 @@ def _utc_label(offset: timedelta) -> str:
         return "UTC"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{'+' if minutes > 0 else '-'}{hours:02d}:{rest:02d}"
+
+
+@register.filter
+def percent(rate_bp: int | None) -> str:
+    """Basis points as a percentage the Indonesian way: 1000 -> `10%`, 1150 -> `11,5%`."""
+    if rate_bp is None:
+        return ""
+    whole, rest = divmod(rate_bp, 100)
+    return f"{whole}%" if not rest else f"{whole},{rest:02d}".rstrip("0") + "%"
+
+
+@register.filter
+def rupiah_signed(amount: int | None) -> str:
+    """A charge that may be negative (rounding down): `-Rp 50`, not `Rp -50`."""
+    if amount is None:
+        return ""
+    return f"-{format_rupiah(-amount)}" if amount < 0 else format_rupiah(amount)
