@@ -61,7 +61,11 @@ SPECTACULAR = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One name for the sellability reasons, shown as a product's unavailable_reason and a cart line's problem.
-    "ENUM_NAME_OVERRIDES": {"SellabilityReasonEnum": "catalog.sellability.REASONS"},
+    "ENUM_NAME_OVERRIDES": {
+        "SellabilityReasonEnum": "catalog.sellability.REASONS",
+        "KindEnum": "catalog.models.Product.Kind",
+        "VoucherKindEnum": "orders.vouchers.models.Voucher.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.refuse_nul_in_request_bodies",

@@ -13,6 +13,7 @@ from orders.pickup.models import (  # noqa: F401
     WeeklyHours,
 )
 from orders.shop_settings import ShopSettings  # noqa: F401
+from orders.vouchers.models import AppliedVoucher, Voucher, VoucherUse  # noqa: F401
 
 
 class OrderStatus(models.TextChoices):

@@ -32,6 +32,13 @@ from orders.pickup import services as pickup
 from orders.pricing import current_charges, lines_totals
 from orders.selectors import checkout_items
 from orders.totals import Line
+from orders.vouchers.services import (
+    REASON_TEXT,
+    VoucherUnavailable,
+    applied_voucher,
+    voucher_check,
+    voucher_take,
+)
 
 S = OrderStatus
 
@@ -123,7 +130,9 @@ def order_place(
     and nothing changes. Prices and totals come from the catalog, never from the client.
     Without a pickup slot the shop must be open now (ShopClosed); a slot is booked after
     the stock, with its capacity taken like stock (SlotFull, SlotUnavailable). A shopper
-    with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders."""
+    with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders. The cart's
+    voucher, if any, must still apply and have a use left (VoucherUnavailable); its use is
+    taken in this transaction."""
     now = now or timezone.now()
     pickup.check_can_order(now=now, slot_id=pickup_slot_id)
     if idempotency_key is not None:
@@ -156,12 +165,17 @@ def order_place(
         raise ProductUnavailable(products=not_for_sale)
 
     lines = [_order_line(item) for item in items]
+    priced = [
+        Line(line.line_total, item.product.category.slug) for line, item in zip(lines, items, strict=True)
+    ]
+    voucher = applied_voucher(user=user)
+    if voucher is not None:
+        reason = voucher_check(voucher=voucher, user=user, lines=priced, now=now)
+        if reason is not None:
+            raise VoucherUnavailable(REASON_TEXT[reason], reason=reason, voucher=voucher.code)
     charges = current_charges()
     totals = lines_totals(
-        lines=[
-            Line(line.line_total, item.product.category.slug) for line, item in zip(lines, items, strict=True)
-        ],
-        charges=charges,
+        lines=priced, charges=charges, discount=voucher.discount_terms() if voucher is not None else None
     )
     order = _order_create(
         now=now,
@@ -194,6 +208,8 @@ def order_place(
     if pickup_slot_id is not None:  # lock order: products, then the slot
         order.pickup_slot = pickup.pickup_slot_take(slot_id=pickup_slot_id, now=now)
         Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot)
+    if voucher is not None:  # lock order: products, the slot, then the voucher
+        voucher_take(order=order, user=user, voucher=voucher, amount=totals.discount)
     metrics.order_event("placed")  # counted when the transaction commits
     OrderEvent.objects.create(
         order=order,

@@ -28,6 +28,7 @@ from orders.models import (
 )
 from orders.permissions import STATUS_PERMISSIONS
 from orders.pickup import services as pickup
+from orders.vouchers.services import voucher_release
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ def order_transition(
         )
         if order.pickup_slot_id:
             pickup.pickup_slot_release(slot_id=order.pickup_slot_id)
+        voucher_release(order=order, now=now)
     elif from_status in STOCK_RELEASED_STATUSES:
         # All or nothing in its own savepoint: on a shortfall the caller's transaction goes on.
         stock_take(

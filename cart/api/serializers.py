@@ -9,6 +9,7 @@ from catalog.selectors import shopper_visible
 from catalog.sellability import REASONS
 from config.api.fields import SlugRefField, StrictCharField, StrictIntegerField
 from orders.api.money import TotalsSerializer
+from orders.vouchers.services import REASONS as VOUCHER_REASONS
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 120}]})
@@ -57,12 +58,22 @@ class CartLineSerializer(serializers.Serializer):
     )
 
 
+class CartVoucherSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    problem = serializers.ChoiceField(
+        choices=VOUCHER_REASONS,
+        allow_null=True,
+        help_text="Why it would not apply now (no discount then; checkout would be 409 voucher_unavailable).",
+    )
+
+
 class CartSerializer(TotalsSerializer):
     """The lines, then what checking out the lines that are for sale would cost now: the
     same totals as the order (orders/totals.py, the shop's current charges)."""
 
     items = CartLineSerializer(source="lines", many=True)
     item_count = serializers.IntegerField(help_text="Units in the cart.")
+    voucher = CartVoucherSerializer(allow_null=True, help_text="The voucher applied with POST cart/voucher/.")
     currency = serializers.SerializerMethodField()
 
     def get_currency(self, obj) -> str:

@@ -9,20 +9,21 @@ from rest_framework.views import APIView
 from cart import selectors, services
 from cart.api.serializers import CartItemAddSerializer, CartItemUpdateSerializer, CartSerializer
 from catalog.services import prices_ensure_current
-from orders.pricing import lines_totals
+from orders.pricing import cart_totals
 from orders.totals import Line
 
 
 def cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Response:
     summary = selectors.cart_summary(user=request.user)
-    totals = lines_totals(
-        lines=[
-            Line(line.line_total, line.item.product.category.slug)
-            for line in summary.lines
-            if line.line_total is not None
-        ]
+    lines = [
+        Line(line.line_total, line.item.product.category.slug)
+        for line in summary.lines
+        if line.line_total is not None
+    ]
+    totals, voucher = cart_totals(user=request.user, lines=lines)
+    body = SimpleNamespace(
+        lines=summary.lines, item_count=summary.item_count, voucher=voucher, **totals.as_dict()
     )
-    body = SimpleNamespace(lines=summary.lines, item_count=summary.item_count, **totals.as_dict())
     return Response(CartSerializer(body).data, status=status_code)
 
 

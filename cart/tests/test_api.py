@@ -25,6 +25,7 @@ def test_empty_cart(auth_client):
     assert response.json() == {
         "items": [],
         "item_count": 0,
+        "voucher": None,
         "subtotal": 0,
         "discount": 0,
         "charges": [],
@@ -206,7 +207,7 @@ def test_cart_query_count_does_not_grow(auth_client, user, django_assert_max_num
     bundle_parts = ProductFactory.create_batch(3)
     CartItemFactory(cart__user=user, product=BundleFactory(components=[(p, 1) for p in bundle_parts]))
     # auth user, cart lines, bundle components, time of the next scheduled price (cached),
-    # the shop's charge settings
-    with django_assert_max_num_queries(5):
+    # the shop's charge settings, the cart's voucher
+    with django_assert_max_num_queries(6):
         response = auth_client.get(CART)
     assert len(response.json()["items"]) == 21

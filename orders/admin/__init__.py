@@ -4,3 +4,4 @@ opening hours and pickup slots from the pickup package. Importing them registers
 
 from orders.admin import idempotency, kitchen, order, shop_settings  # noqa: F401
 from orders.pickup import admin as pickup_admin  # noqa: F401
+from orders.vouchers import admin as voucher_admin  # noqa: F401
