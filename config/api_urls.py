@@ -7,6 +7,7 @@ from cart.api.views import CartItemViewSet, CartView
 from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView, ReadyView
 from invoices.api.views import InvoiceViewSet
+from orders.api.reports import SalesReportView, TaxReportView
 from orders.api.shop_settings import ShopSettingsView
 from orders.api.views import OrderViewSet
 from orders.pickup.api import ShopSlotsView, ShopView
@@ -30,6 +31,8 @@ urlpatterns = [
     path("shop/", ShopView.as_view(), name="shop"),
     path("shop/slots/", ShopSlotsView.as_view(), name="shop-slots"),
     path("shop/settings/", ShopSettingsView.as_view(), name="shop-settings"),
+    path("reports/sales/", SalesReportView.as_view(), name="report-sales"),
+    path("reports/tax/", TaxReportView.as_view(), name="report-tax"),
     # With or without the slash: Midtrans does not follow redirects.
     re_path(
         r"^payments/midtrans/notification/?$",

@@ -112,6 +112,8 @@ class CreditNote(Document):
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     amount = models.PositiveBigIntegerField()
+    # The tax this refund gives back (orders.totals.refund_split): the tax report's credit.
+    tax = models.PositiveBigIntegerField(default=0)
     reason = models.TextField(blank=True)
     # The gateway's (or staff's) reference of the refund: one credit note per reference.
     refund_reference = models.CharField(max_length=255, blank=True)

@@ -168,6 +168,7 @@ def credit_note_issue(
         )
     year, serial, issued_at = sequence_next(kind=DocumentKind.CREDIT_NOTE, now=now)
     number = document_number(kind=DocumentKind.CREDIT_NOTE, year=year, serial=serial)
+    split = refund_split(amount=amount, totals=invoice.snapshot) if "charges" in invoice.snapshot else None
     credit_note = CreditNote.objects.create(
         invoice=invoice,
         number=number,
@@ -175,6 +176,7 @@ def credit_note_issue(
         serial=serial,
         issued_at=issued_at,
         amount=amount,
+        tax=split["tax"] if split else 0,
         currency=invoice.currency,
         reason=reason,
         refund_reference=refund_reference,
@@ -194,9 +196,7 @@ def credit_note_issue(
             "reason": reason,
             "refund_reference": refund_reference,
             # What of the refund is goods, service, tax…: in proportion to the invoice.
-            "split": refund_split(amount=amount, totals=invoice.snapshot)
-            if "charges" in invoice.snapshot
-            else None,
+            "split": split,
             "credited_before": credited,
             "remaining": remaining - amount,
             "full_refund": credited == 0 and amount == invoice.total,

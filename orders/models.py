@@ -53,6 +53,10 @@ class Order(models.Model):
     discount = models.PositiveBigIntegerField(default=0)
     charges = models.JSONField(default=list, blank=True)
     tax = models.PositiveBigIntegerField(default=0)
+    # The charges' amounts again as columns, for the sales reports' sums in the database.
+    service_charge = models.PositiveBigIntegerField(default=0)
+    packaging = models.PositiveBigIntegerField(default=0)
+    rounding = models.BigIntegerField(default=0)
     pricing = models.JSONField(default=dict, blank=True)
     total = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3, default="IDR")
@@ -90,6 +94,8 @@ class Order(models.Model):
             models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
             models.Index(fields=["user", "-placed_at"], name="order_user_recent"),
             models.Index(fields=["-placed_at"], name="order_recent"),
+            # The sales and tax reports: paid orders by the time they were paid.
+            models.Index(fields=["paid_at"], condition=models.Q(paid_at__isnull=False), name="order_paid_at"),
             # The receipt sweep's search: paid orders whose receipt has not gone out (few).
             models.Index(
                 fields=["paid_at"],

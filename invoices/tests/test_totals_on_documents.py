@@ -83,5 +83,6 @@ def test_a_partial_credit_note_splits_the_refund_over_goods_and_charges(user):
         ],
         "tax": 2_625,
     }
+    assert note.tax == 2_625  # the tax report's credit
     assert "of which goods Rp 25.000 of which Service charge Rp 1.250 of which PB1 Rp 2.625" in text
     assert "Tax credited (all tax, included or added) Rp 2.625" in text

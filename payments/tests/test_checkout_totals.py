@@ -42,6 +42,7 @@ def test_service_and_pb1_from_cart_to_snap(auth_client, midtrans):
     assert {key: body[key] for key in expected} == expected
     assert body["payment"]["amount"] == 57_750
     order = Order.objects.get()
+    assert (order.service_charge, order.tax, order.packaging, order.rounding) == (2_500, 5_250, 0, 0)
     assert order.pricing == {
         "service_charge_bp": 500,
         "tax_name": "PB1",
