@@ -136,3 +136,16 @@ def shop_settings_update(**changes) -> ShopSettings:
     row.full_clean()
     row.save()
     return row
+
+
+# `seed`'s demo shop: PB1 10% on the subtotal and the 5% service charge, rounded to Rp 100.
+DEMO_CHARGES = {"service_charge_bp": 500, "tax_name": "PB1", "tax_rate_bp": 1_000, "rounding_unit": 100}
+
+
+def shop_settings_seed_demo() -> bool:
+    """Set the demo charges unless staff ever saved the settings (then they are kept).
+    Returns whether it set them."""
+    if ShopSettings.objects.exists():
+        return False
+    shop_settings_update(**DEMO_CHARGES)
+    return True

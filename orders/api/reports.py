@@ -132,7 +132,13 @@ def sales_rows(*, date_from: date, date_to: date, group: str) -> list[dict]:
         orders = orders.annotate(key=ExtractHour("paid_at", tzinfo=shop_zone()))
     else:
         # The method the invoice printed: the settled payment's payment_type.
-        orders = orders.annotate(key=Coalesce(KeyTextTransform("method", KeyTransform("payment", "invoice__snapshot")), Value("unknown"), output_field=TextField()))
+        orders = orders.annotate(
+            key=Coalesce(
+                KeyTextTransform("method", KeyTransform("payment", "invoice__snapshot")),
+                Value("unknown"),
+                output_field=TextField(),
+            )
+        )
     rows = (
         orders.values("key")
         .annotate(

@@ -145,3 +145,37 @@ def voucher_save(*, voucher: Voucher, categories: list | None = None) -> Voucher
     if categories is not None:
         voucher.categories.set(categories)
     return voucher
+
+
+def voucher_uses_reset_all() -> int:
+    """For reset_data: forget every use (the orders they belong to are being deleted) and
+    set every voucher's count back to 0. The vouchers themselves stay. Returns uses removed."""
+    removed, _ = VoucherUse.objects.all().delete()
+    Voucher.objects.exclude(used=0).update(used=0)
+    return removed
+
+
+# `seed`'s demo vouchers: 10% off (at most Rp 20.000) from Rp 50.000, 100 uses, twice per
+# shopper; Rp 15.000 off a first order from Rp 30.000.
+DEMO_VOUCHERS = [
+    {
+        "code": "HEMAT10",
+        "kind": "percent",
+        "value": 10,
+        "max_discount": 20_000,
+        "min_subtotal": 50_000,
+        "usage_limit": 100,
+        "per_customer_limit": 2,
+    },
+    {"code": "PERTAMA", "kind": "fixed", "value": 15_000, "min_subtotal": 30_000, "first_order_only": True},
+]
+
+
+def vouchers_seed_demo() -> int:
+    """Create the demo vouchers whose codes do not exist yet. Returns how many it made."""
+    made = 0
+    for fields in DEMO_VOUCHERS:
+        if not Voucher.objects.filter(code=fields["code"]).exists():
+            voucher_save(voucher=Voucher(**fields))
+            made += 1
+    return made
