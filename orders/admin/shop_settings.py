@@ -3,8 +3,9 @@ goes through the same service as `PATCH shop/settings/`."""
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import path, reverse
 
+from orders.admin.reports import reports_view
 from orders.shop_settings import EDITABLE_FIELDS, SINGLETON_PK, ShopSettings, shop_settings_update
 
 
@@ -27,6 +28,12 @@ class ShopSettingsAdmin(admin.ModelAdmin):
         ("Packaging and rounding", {"fields": ["packaging_fee", "rounding_unit"]}),
     ]
     readonly_fields = ["updated_at"]
+
+    def get_urls(self):
+        reports = self.admin_site.admin_view(
+            lambda request: reports_view(request, admin_site=self.admin_site)
+        )
+        return [path("reports/", reports, name="orders_reports"), *super().get_urls()]
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """Straight to the one row's page (made with the defaults on the first save)."""

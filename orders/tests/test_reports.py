@@ -159,3 +159,27 @@ def test_reports_need_the_managers_permissions(api_client, month):
     api_client.force_authenticate(cook)
     assert api_client.get(TAX, {"month": "2026-11"}).status_code == 403
     assert api_client.get(TAX, {"month": "2026-11", "format": "csv"}).json()["code"] == "permission_denied"
+
+
+def test_the_admin_reports_page_shows_the_same_figures_and_a_chart(client, month):
+    owner = UserFactory(email="boss@example.com", is_staff=True)
+    owner.groups.add(Group.objects.get(name=MANAGER))
+    cook = UserFactory(email="cook@example.com", is_staff=True)
+    cook.groups.add(Group.objects.get(name=KITCHEN))
+    url = "/admin/orders/shopsettings/reports/?date_from=2026-11-01&date_to=2026-11-30"
+
+    client.force_login(owner)
+    page = client.get(url)
+    index = client.get("/admin/")
+    client.force_login(cook)
+    refused = client.get(url)
+
+    assert page.status_code == 200
+    assert (page.context["sales"]["net_sales"], page.context["tax"]["tax_due"]) == (56_125, 6_300)
+    assert [(bar["label"], bar["value"]) for bar in page.context["bars"]] == [
+        ("2026-11-20", 51_125),
+        ("2026-11-21", 5_000),
+    ]
+    assert b'<svg id="sales-chart"' in page.content
+    assert b"reports-link" in index.content
+    assert refused.status_code == 403
