@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 
 from django import template
 
+from config.money import percent as format_percent
 from config.money import rupiah as format_rupiah
+from config.money import signed_rupiah
 
 register = template.Library()
 
@@ -51,16 +53,9 @@ def _utc_label(offset: timedelta) -> str:
 
 @register.filter
 def percent(rate_bp: int | None) -> str:
-    """Basis points as a percentage the Indonesian way: 1000 -> `10%`, 1150 -> `11,5%`."""
-    if rate_bp is None:
-        return ""
-    whole, rest = divmod(rate_bp, 100)
-    return f"{whole}%" if not rest else f"{whole},{rest:02d}".rstrip("0") + "%"
+    return "" if rate_bp is None else format_percent(rate_bp)
 
 
 @register.filter
 def rupiah_signed(amount: int | None) -> str:
-    """A charge that may be negative (rounding down): `-Rp 50`, not `Rp -50`."""
-    if amount is None:
-        return ""
-    return f"-{format_rupiah(-amount)}" if amount < 0 else format_rupiah(amount)
+    return "" if amount is None else signed_rupiah(amount)

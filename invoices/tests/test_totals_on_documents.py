@@ -6,8 +6,10 @@ import pytest
 
 from catalog.tests.factories import ProductFactory
 from invoices import services
+from invoices.receipts import receipt_message
 from invoices.templatetags.invoice_format import percent, rupiah_signed
 from invoices.tests.factories import invoiced_order, pdf_text
+from orders.selectors import order_for_receipt
 from orders.shop_settings import shop_settings_update
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +88,26 @@ def test_a_partial_credit_note_splits_the_refund_over_goods_and_charges(user):
     assert note.tax == 2_625  # the tax report's credit
     assert "of which goods Rp 25.000 of which Service charge Rp 1.250 of which PB1 Rp 2.625" in text
     assert "Tax credited (all tax, included or added) Rp 2.625" in text
+
+
+def test_the_receipt_email_lists_the_charges(user):
+    shop_settings_update(service_charge_bp=500, tax_rate_bp=1_000, rounding_unit=100)
+    invoice = invoiced_order(user=user, items=[(ProductFactory(price=33_000), 1)])
+
+    message = receipt_message(order=order_for_receipt(order_id=invoice.order_id))
+
+    assert (
+        "Subtotal: Rp 33.000\nService charge 5%: Rp 1.650\nPB1 10%: Rp 3.465\nRounding: -Rp 15\nTotal:    Rp 38.100"
+        in message.body
+    )
+    html = message.alternatives[0][0]
+    assert 'Rounding</td><td align="right">-Rp 15' in html
+
+
+def test_the_receipt_says_the_price_includes_the_tax(user):
+    shop_settings_update(tax_name="PPN", tax_rate_bp=1_100, prices_include_tax=True)
+    invoice = invoiced_order(user=user, items=[(ProductFactory(price=111_000), 1)])
+
+    message = receipt_message(order=order_for_receipt(order_id=invoice.order_id))
+
+    assert "Total:    Rp 111.000 (IDR)\nHarga sudah termasuk PPN Rp 11.000 (DPP Rp 100.000)" in message.body

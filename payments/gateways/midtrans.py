@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from midtransclient.http_client import HttpClient
 
 from config import metrics
+from config.money import percent
 from orders.models import Order
 from payments.gateways.base import GatewayError, OpenedPayment, signature_matches
 
@@ -104,8 +105,7 @@ def _charge_name(charge: dict) -> str:
     rate = charge.get("rate_bp")
     if not rate:
         return charge["name"][:NAME_LIMIT]
-    percent = f"{rate // 100}" if rate % 100 == 0 else f"{rate / 100:g}"
-    return f"{charge['name']} {percent}%"[:NAME_LIMIT]
+    return f"{charge['name']} {percent(rate)}"[:NAME_LIMIT]
 
 
 def payment_window(*, now: datetime, until: datetime) -> tuple[datetime, int]:
