@@ -211,3 +211,29 @@ def test_staff_create_and_change_a_voucher(api_client):
     assert (dup.status_code, "code" in dup.json()) == (400, True)
     assert (changed.status_code, changed.json()["usage_limit"]) == (200, 10)
     assert Voucher.objects.count() == 1
+
+
+def test_the_admin_makes_vouchers_upper_case_and_the_order_page_shows_the_charges(admin_client, user, nasi):
+    saved = admin_client.post(
+        "/admin/orders/voucher/add/",
+        {
+            "code": "diskon5",
+            "kind": "fixed",
+            "value": 5_000,
+            "min_subtotal": 0,
+            "active": "on",
+            "uses-TOTAL_FORMS": 0,  # the inline of uses (read-only)
+            "uses-INITIAL_FORMS": 0,
+        },
+    )
+    assert saved.status_code == 302
+    assert list(Voucher.objects.values_list("code", "used")) == [("DISKON5", 0)]
+
+    shop_settings_update(service_charge_bp=500, tax_rate_bp=1_000)
+    AppliedVoucher.objects.create(user=user, voucher=Voucher.objects.get())
+    order = place_order(user=user, items=[(nasi, 2)])
+    page = admin_client.get(f"/admin/orders/order/{order.pk}/change/")
+
+    assert page.status_code == 200
+    assert "Discount -Rp 5.000; Service charge 5% Rp 2.250; PB1 10% Rp 4.725" in page.content.decode()
+    assert admin_client.get(f"/admin/orders/voucher/{Voucher.objects.get().pk}/change/").status_code == 200
