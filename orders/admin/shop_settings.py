@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 
-from orders.admin.reports import reports_view
+from orders.admin.reports import orders_csv_view, reports_view
 from orders.shop_settings import EDITABLE_FIELDS, SINGLETON_PK, ShopSettings, shop_settings_update
 
 
@@ -33,7 +33,12 @@ class ShopSettingsAdmin(admin.ModelAdmin):
         reports = self.admin_site.admin_view(
             lambda request: reports_view(request, admin_site=self.admin_site)
         )
-        return [path("reports/", reports, name="orders_reports"), *super().get_urls()]
+        orders_csv = self.admin_site.admin_view(orders_csv_view)
+        return [
+            path("reports/", reports, name="orders_reports"),
+            path("reports/orders.csv", orders_csv, name="orders_reports_orders_csv"),
+            *super().get_urls(),
+        ]
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         """Straight to the one row's page (made with the defaults on the first save)."""

@@ -3,10 +3,11 @@ sums over the period's orders and credit notes, in JSON and CSV."""
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from accounts.roles import KITCHEN, MANAGER
 from accounts.tests.factories import UserFactory
@@ -183,3 +184,28 @@ def test_the_admin_reports_page_shows_the_same_figures_and_a_chart(client, month
     assert b'<svg id="sales-chart"' in page.content
     assert b"reports-link" in index.content
     assert refused.status_code == 403
+
+
+def test_the_admin_exports_the_periods_orders_with_invoices_as_csv(client, month):
+    owner = UserFactory(email="boss@example.com", is_staff=True)
+    owner.groups.add(Group.objects.get(name=MANAGER))
+    client.force_login(owner)
+
+    today = timezone.localdate()  # the orders were placed now (paid at the fixture's dates)
+    period = {"date_from": (today - timedelta(days=1)).isoformat(), "date_to": today.isoformat()}
+    response = client.get("/admin/orders/shopsettings/reports/orders.csv", period)
+    bad = client.get("/admin/orders/shopsettings/reports/orders.csv", {"date_from": "x"})
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == Order.objects.count() == 5
+    first = next(row for row in rows if row["number"] == month.order.number)
+    assert (first["total"], first["tax"], first["service_charge"], first["invoice"], first["credited"]) == (
+        "57750",
+        "5250",
+        "2500",
+        month.number,
+        "28875",
+    )
+    assert sum(int(row["total"]) for row in rows) == sum(o.total for o in Order.objects.all())
+    assert bad.status_code == 400
