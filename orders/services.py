@@ -28,7 +28,7 @@ from orders.models import (
 )
 from orders.permissions import STATUS_PERMISSIONS
 from orders.pickup import services as pickup
-from orders.vouchers.services import voucher_release
+from orders.vouchers.services import voucher_release, voucher_retake
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,9 @@ def order_transition(
             # soon as possible instead, and the audit trail says so.
             data = {**(data or {}), "pickup_slot_lost": order.pickup_slot_id}
             order.pickup_slot = None
+        over_limit = voucher_retake(order=order)
+        if over_limit:  # paid with the discount; the voucher has no use left to count it
+            data = {**(data or {}), "voucher_use_not_retaken": over_limit}
     order.status = to_status
     fields = ["status", "updated_at", "pickup_slot"]
     if to_status == S.PAID:

@@ -237,3 +237,34 @@ def test_the_admin_makes_vouchers_upper_case_and_the_order_page_shows_the_charge
     assert page.status_code == 200
     assert "Discount -Rp 5.000; Service charge 5% Rp 2.250; PB1 10% Rp 4.725" in page.content.decode()
     assert admin_client.get(f"/admin/orders/voucher/{Voucher.objects.get().pk}/change/").status_code == 200
+
+
+def test_a_late_payment_takes_the_released_use_again_or_says_it_could_not(user, nasi, settings):
+    settings.MAX_UNPAID_ORDERS = 5
+    hemat = voucher(usage_limit=1)
+    AppliedVoucher.objects.create(user=user, voucher=hemat)
+    late = place_order(user=user, items=[(nasi, 1)])
+    services.order_cancel(order=late, actor=services.Actor.of(user))
+    assert Voucher.objects.get().used == 0
+
+    with transaction.atomic():  # paid after all (payments.settlement moves it so)
+        event = services.order_transition(
+            order=services.order_lock(order_id=late.pk), to_status=OrderStatus.PAID, actor=services.SYSTEM
+        )
+
+    assert (Voucher.objects.get().used, VoucherUse.objects.get().released_at) == (1, None)
+    assert "voucher_use_not_retaken" not in event.data
+
+    # Another order's use taken by someone else meanwhile: the payment still stands.
+    sisa = voucher(code="SISA", usage_limit=1)
+    AppliedVoucher.objects.create(user=user, voucher=sisa)
+    other = place_order(user=user, items=[(nasi, 1)])
+    services.order_cancel(order=other, actor=services.Actor.of(user))
+    Voucher.objects.filter(pk=sisa.pk).update(used=1)
+    with transaction.atomic():
+        event = services.order_transition(
+            order=services.order_lock(order_id=other.pk), to_status=OrderStatus.PAID, actor=services.SYSTEM
+        )
+    assert event.data["voucher_use_not_retaken"] == "SISA"
+    assert Voucher.objects.get(pk=sisa.pk).used == 1
+    assert VoucherUse.objects.get(order=other).released_at is not None

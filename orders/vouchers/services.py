@@ -179,3 +179,18 @@ def vouchers_seed_demo() -> int:
             voucher_save(voucher=Voucher(**fields))
             made += 1
     return made
+
+
+def voucher_retake(*, order: Order) -> str | None:
+    """A cancelled or expired order paid after all (a late settlement) takes its released use
+    again, with the same conditional UPDATE. The payment stands either way: if the voucher
+    was used up meanwhile, the use stays released and the code is returned for the audit
+    trail; None otherwise."""
+    use = VoucherUse.objects.select_related("voucher").filter(order=order, released_at__isnull=False).first()
+    if use is None:
+        return None
+    limited = Q(usage_limit__isnull=True) | Q(used__lt=F("usage_limit"))
+    if not Voucher.objects.filter(limited, pk=use.voucher_id).update(used=F("used") + 1):
+        return use.voucher.code
+    VoucherUse.objects.filter(pk=use.pk).update(released_at=None)
+    return None
