@@ -94,6 +94,7 @@ class OrderSerializer(serializers.ModelSerializer):
         many=True, help_text="Service, tax, packaging and rounding as priced at checkout."
     )
     tax = serializers.IntegerField(help_text="All the tax the total holds, added or included in the prices.")
+    voucher = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -103,6 +104,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "currency",
             "subtotal",
             "discount",
+            "voucher",
             "charges",
             "tax",
             "total",
@@ -120,6 +122,11 @@ class OrderSerializer(serializers.ModelSerializer):
             "paid_at",
             "cancelled_at",
         ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The voucher's code; null: none."))
+    def get_voucher(self, order: Order) -> str | None:
+        use = getattr(order, "voucher_use", None)  # joined by orders.selectors.with_details
+        return use.voucher.code if use is not None else None
 
     def get_item_count(self, order: Order) -> int:
         return sum(line.quantity for line in order.lines.all())

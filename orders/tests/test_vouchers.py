@@ -61,7 +61,11 @@ def test_apply_shows_the_discount_and_checkout_takes_one_use(in_cart, user):
         53_130,
     )
     assert placed.status_code == 201, placed.content
-    assert (placed.json()["discount"], placed.json()["total"]) == (4_000, 53_130)
+    assert (placed.json()["voucher"], placed.json()["discount"], placed.json()["total"]) == (
+        "HEMAT10",
+        4_000,
+        53_130,
+    )
     order = Order.objects.get()
     use = VoucherUse.objects.get()
     assert (use.voucher_id, use.order_id, use.user_id, use.amount, use.released_at) == (
