@@ -128,4 +128,9 @@ class CreditNote(Document):
                 name="credit_note_unique_refund_reference",
             ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_note_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(tax__lte=models.F("amount")), name="credit_note_tax_within_amount"
+            ),
         ]
+        # The tax report: the credit notes issued in a month.
+        indexes = [models.Index(fields=["issued_at"], name="credit_note_issued_at")]
