@@ -390,6 +390,7 @@ WRITES = [
     ("post", "/auth/token/", None),
     ("patch", "/auth/me/", "alice"),
     ("post", "/cart/items/", "alice"),
+    ("post", "/cart/voucher/", "alice"),
     ("post", "/orders/", "alice"),
     ("post", "/products/", "staff"),
     ("post", "/payments/midtrans/notification/", None),
