@@ -72,6 +72,8 @@ SPECTACULAR = {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PaymentStatusEnum": "payments.models.PaymentStatus",
         "DependencyStateEnum": "config.views.DEPENDENCY_STATES",
+        "KindEnum": "catalog.models.Product.Kind",
+        "VoucherKindEnum": "orders.vouchers.models.Voucher.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

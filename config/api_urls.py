@@ -7,8 +7,11 @@ from cart.api.views import CartItemViewSet, CartView
 from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView, ReadyView
 from invoices.api.views import InvoiceViewSet
+from orders.api.reports import SalesReportView, TaxReportView
+from orders.api.shop_settings import ShopSettingsView
 from orders.api.views import OrderViewSet
 from orders.pickup.api import ShopSlotsView, ShopView
+from orders.vouchers.api import CartVoucherView, VoucherViewSet
 from payments.api.views import MidtransNotificationView, MockPaymentView, PaymentRecheckView
 
 router = SimpleRouter()
@@ -17,14 +20,19 @@ router.register("products", ProductViewSet, basename="product")
 router.register("cart/items", CartItemViewSet, basename="cart-item")
 router.register("orders", OrderViewSet, basename="order")
 router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("vouchers", VoucherViewSet, basename="voucher")
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("ready/", ReadyView.as_view(), name="ready"),
     path("auth/", include("accounts.api.urls")),
     path("cart/", CartView.as_view(), name="cart"),
+    path("cart/voucher/", CartVoucherView.as_view(), name="cart-voucher"),
     path("shop/", ShopView.as_view(), name="shop"),
     path("shop/slots/", ShopSlotsView.as_view(), name="shop-slots"),
+    path("shop/settings/", ShopSettingsView.as_view(), name="shop-settings"),
+    path("reports/sales/", SalesReportView.as_view(), name="report-sales"),
+    path("reports/tax/", TaxReportView.as_view(), name="report-tax"),
     # With or without the slash: Midtrans does not follow redirects.
     re_path(
         r"^payments/midtrans/notification/?$",

@@ -27,3 +27,14 @@ def parse_rupiah(value: object) -> int | None:
         return None
     amount = Decimal(value)
     return int(amount) if amount == amount.to_integral_value() else None
+
+
+def percent(rate_bp: int) -> str:
+    """Basis points as a percentage the Indonesian way: 1000 -> "10%", 1150 -> "11,5%"."""
+    whole, rest = divmod(rate_bp, 100)
+    return f"{whole}%" if not rest else f"{whole},{rest:02d}".rstrip("0") + "%"
+
+
+def signed_rupiah(amount: int) -> str:
+    """An amount that may be negative (a discount, rounding down): "-Rp 50", not "Rp -50"."""
+    return f"-{rupiah(-amount)}" if amount < 0 else rupiah(amount)

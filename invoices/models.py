@@ -112,6 +112,8 @@ class CreditNote(Document):
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     amount = models.PositiveBigIntegerField()
+    # The tax this refund gives back (orders.totals.refund_split): the tax report's credit.
+    tax = models.PositiveBigIntegerField(default=0)
     reason = models.TextField(blank=True)
     # The gateway's (or staff's) reference of the refund: one credit note per reference.
     refund_reference = models.CharField(max_length=255, blank=True)
@@ -126,4 +128,9 @@ class CreditNote(Document):
                 name="credit_note_unique_refund_reference",
             ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_note_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(tax__lte=models.F("amount")), name="credit_note_tax_within_amount"
+            ),
         ]
+        # The tax report: the credit notes issued in a month.
+        indexes = [models.Index(fields=["issued_at"], name="credit_note_issued_at")]

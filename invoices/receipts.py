@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from config.money import rupiah
+from config.money import percent, rupiah, signed_rupiah
 from invoices.models import Invoice
 from invoices.services import invoice_pdf_open
 from orders.models import RECEIPT_STATUSES, Order, OrderEvent
@@ -155,6 +155,13 @@ def _receipt_claim_give_back(*, order_id: int, claimed_at: datetime) -> None:
             transaction.get_connection().close()  # broken: the next query opens a new one
 
 
+def receipt_charge_label(charge: dict) -> str:
+    rate = charge.get("rate_bp")
+    if not rate:
+        return charge["name"]
+    return f"{charge['name']} {percent(rate)}"
+
+
 def receipt_message(*, order: Order) -> EmailMultiAlternatives:
     """The receipt e-mail of `order` (with its lines and pickup slot loaded), text and HTML."""
     lines = [
@@ -173,6 +180,20 @@ def receipt_message(*, order: Order) -> EmailMultiAlternatives:
         "order": order,
         "lines": lines,
         "subtotal": rupiah(order.subtotal),
+        # The discount and each charge as priced at checkout (orders/totals.py), signed.
+        "adjustments": [
+            *([("Discount", f"-{rupiah(order.discount)}")] if order.discount else []),
+            *(
+                (receipt_charge_label(charge), signed_rupiah(charge["amount"]))
+                for charge in order.charges
+                if charge["amount"]
+            ),
+        ],
+        "tax_included": [
+            f"Harga sudah termasuk {c['name']} {rupiah(c['included'])} (DPP {rupiah(c['base'])})"
+            for c in order.charges
+            if c.get("included")
+        ],
         "total": rupiah(order.total),
         "paid_at": timezone.localtime(order.paid_at) if order.paid_at else None,
         "pickup": (

@@ -17,7 +17,6 @@ import hashlib
 from collections import Counter
 from datetime import datetime
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -27,32 +26,16 @@ from config.clock import shop_zone
 from invoices.exceptions import CreditExceedsInvoice, InvalidCreditAmount, OrderNotPaid, RefundReferenceReused
 from invoices.models import NUMBER_PREFIX, CreditNote, Document, DocumentKind, Invoice, InvoiceSequence
 from invoices.selectors import invoice_credited
+from invoices.snapshots import SNAPSHOT_VERSION, invoice_snapshot, seller_snapshot, shop_iso
 from invoices.storage import storage_guard
-from orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import SYSTEM, order_event_log, order_lock
-
-SNAPSHOT_VERSION = 1
+from orders.totals import refund_split
 
 # Orders that have been paid and not refunded: the ones an invoice may be issued for.
 INVOICEABLE_STATUSES = frozenset(
     {OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED}
 )
-
-# Midtrans `payment_type` values (and what staff record by hand) as printed on invoices.
-PAYMENT_METHOD_LABELS = {
-    "bank_transfer": "Bank transfer (virtual account)",
-    "echannel": "Mandiri Bill Payment",
-    "permata": "Permata virtual account",
-    "credit_card": "Credit or debit card",
-    "gopay": "GoPay",
-    "shopeepay": "ShopeePay",
-    "qris": "QRIS",
-    "cstore": "Convenience store",
-    "akulaku": "Akulaku",
-    "kredivo": "Kredivo",
-    "cash": "Cash",
-}
-GATEWAY_LABELS = {"midtrans": "Midtrans", "mock": "Mock gateway (test payments)"}
 
 PDF_FIELDS = ["pdf", "pdf_sha256", "pdf_size", "rendered_at"]
 
@@ -63,17 +46,9 @@ def shop_year(moment: datetime) -> int:
     return moment.astimezone(shop_zone()).year
 
 
-def shop_iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(shop_zone()).isoformat(timespec="seconds") if moment else None
-
-
 def document_number(*, kind: str, year: int, serial: int) -> str:
     """`INV-2026-000001`, `CN-2026-000001`."""
     return f"{NUMBER_PREFIX[kind]}-{year}-{serial:06d}"
-
-
-def payment_method_label(method: str) -> str:
-    return PAYMENT_METHOD_LABELS.get(method) or method.replace("_", " ").capitalize() or "Not recorded"
 
 
 def sequence_next(*, kind: str, now: datetime | None = None) -> tuple[int, int, datetime]:
@@ -97,66 +72,6 @@ def sequence_next(*, kind: str, now: datetime | None = None) -> tuple[int, int, 
         sequence.last_number += 1
         sequence.save(update_fields=["last_number"])
         return year, sequence.last_number, issued_at
-
-
-def seller_snapshot() -> dict:
-    return {"name": settings.SHOP_NAME, "address": settings.SHOP_ADDRESS, "tax_id": settings.SHOP_TAX_ID}
-
-
-def line_snapshot(line: OrderLine) -> dict:
-    return {
-        "name": line.product_name,
-        "sku": line.sku,
-        "kind": line.kind,
-        "price_version": line.price_version,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "line_total": line.line_total,
-        # Per one bundle, as on the order line; internal product ids stay out.
-        "components": [
-            {"name": c["name"], "sku": c["sku"], "quantity": c["quantity"]} for c in line.components
-        ],
-        # The dish's choices (the unit price includes their deltas) and the shopper's note.
-        "options": [
-            {"group": o["group"], "name": o["name"], "price_delta": o["price_delta"]} for o in line.options
-        ],
-        "note": line.note,
-    }
-
-
-def invoice_snapshot(
-    *,
-    order: Order,
-    issued_at: datetime,
-    paid_at: datetime,
-    payment_method: str,
-    transaction_id: str,
-    gateway: str,
-) -> dict:
-    """Everything an invoice prints, as it is now, in plain JSON."""
-    return {
-        "version": SNAPSHOT_VERSION,
-        "issued_at": shop_iso(issued_at),
-        "seller": seller_snapshot(),
-        "buyer": {"name": order.customer_name, "email": order.customer_email, "phone": order.customer_phone},
-        "order": {
-            "number": order.number,
-            "placed_at": shop_iso(order.placed_at),
-            "paid_at": shop_iso(paid_at),
-        },
-        "lines": [line_snapshot(line) for line in order.lines.order_by("id")],
-        "subtotal": order.subtotal,
-        "total": order.total,
-        "currency": order.currency,
-        "payment": {
-            "method": payment_method,
-            "method_label": payment_method_label(payment_method),
-            "gateway": gateway,
-            "gateway_label": GATEWAY_LABELS.get(gateway, gateway),
-            "transaction_id": transaction_id,
-            "paid_at": shop_iso(paid_at),
-        },
-    }
 
 
 @transaction.atomic
@@ -253,6 +168,7 @@ def credit_note_issue(
         )
     year, serial, issued_at = sequence_next(kind=DocumentKind.CREDIT_NOTE, now=now)
     number = document_number(kind=DocumentKind.CREDIT_NOTE, year=year, serial=serial)
+    split = refund_split(amount=amount, totals=invoice.snapshot) if "charges" in invoice.snapshot else None
     credit_note = CreditNote.objects.create(
         invoice=invoice,
         number=number,
@@ -260,6 +176,7 @@ def credit_note_issue(
         serial=serial,
         issued_at=issued_at,
         amount=amount,
+        tax=split["tax"] if split else 0,
         currency=invoice.currency,
         reason=reason,
         refund_reference=refund_reference,
@@ -278,6 +195,8 @@ def credit_note_issue(
             "currency": invoice.currency,
             "reason": reason,
             "refund_reference": refund_reference,
+            # What of the refund is goods, service, tax…: in proportion to the invoice.
+            "split": split,
             "credited_before": credited,
             "remaining": remaining - amount,
             "full_refund": credited == 0 and amount == invoice.total,

@@ -12,6 +12,8 @@ from orders.pickup.models import (  # noqa: F401
     Weekday,
     WeeklyHours,
 )
+from orders.shop_settings import ShopSettings  # noqa: F401
+from orders.vouchers.models import AppliedVoucher, Voucher, VoucherUse  # noqa: F401
 
 
 class OrderStatus(models.TextChoices):
@@ -47,6 +49,18 @@ class Order(models.Model):
     customer_phone = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     subtotal = models.PositiveBigIntegerField()
+    # The money as orders/totals.py priced it at checkout (Totals.as_dict()): the voucher's
+    # discount, the charges ([{code, name, rate_bp?, base, amount, included?}]), all the tax
+    # the order holds, and the shop's charge settings used (ChargeSettings.as_dict()), so a
+    # later change of the settings never reprices it. total = subtotal - discount + charges.
+    discount = models.PositiveBigIntegerField(default=0)
+    charges = models.JSONField(default=list, blank=True)
+    tax = models.PositiveBigIntegerField(default=0)
+    # The charges' amounts again as columns, for the sales reports' sums in the database.
+    service_charge = models.PositiveBigIntegerField(default=0)
+    packaging = models.PositiveBigIntegerField(default=0)
+    rounding = models.BigIntegerField(default=0)
+    pricing = models.JSONField(default=dict, blank=True)
     total = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3, default="IDR")
     notes = models.TextField(blank=True)
@@ -83,6 +97,8 @@ class Order(models.Model):
             models.Index(fields=["status", "expires_at"], name="order_status_expiry"),
             models.Index(fields=["user", "-placed_at"], name="order_user_recent"),
             models.Index(fields=["-placed_at"], name="order_recent"),
+            # The sales and tax reports: paid orders by the time they were paid.
+            models.Index(fields=["paid_at"], condition=models.Q(paid_at__isnull=False), name="order_paid_at"),
             # The receipt sweep's search: paid orders whose receipt has not gone out (few).
             models.Index(
                 fields=["paid_at"],

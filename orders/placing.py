@@ -31,7 +31,16 @@ from orders.exceptions import CartEmpty, TooManyUnpaidOrders
 from orders.idempotency import check_key_still_ours
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
 from orders.pickup import services as pickup
+from orders.pricing import current_charges, lines_totals
 from orders.selectors import checkout_items
+from orders.totals import Line
+from orders.vouchers.services import (
+    REASON_TEXT,
+    VoucherUnavailable,
+    applied_voucher,
+    voucher_check,
+    voucher_take,
+)
 
 S = OrderStatus
 
@@ -125,7 +134,9 @@ def order_place(
     the stock, with its capacity taken like stock (SlotFull, SlotUnavailable). A shopper
     with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders; with
     REQUIRE_VERIFIED_EMAIL, one whose address is not verified EmailNotVerified. A `phone`
-    for this order is stored like the profile's (E.164; ValidationError otherwise)."""
+    for this order is stored like the profile's (E.164; ValidationError otherwise). The cart's
+    voucher, if any, must still apply and have a use left (VoucherUnavailable); its use is
+    taken in this transaction."""
     now = now or timezone.now()
     check_email_verified(user=user)  # with REQUIRE_VERIFIED_EMAIL: 403 email_not_verified
     phone = user.phone if phone is None else check_phone(phone)  # the snapshot, in E.164
@@ -160,7 +171,18 @@ def order_place(
         raise ProductUnavailable(products=not_for_sale)
 
     lines = [_order_line(item) for item in items]
-    subtotal = sum(line.line_total for line in lines)
+    priced = [
+        Line(line.line_total, item.product.category.slug) for line, item in zip(lines, items, strict=True)
+    ]
+    voucher = applied_voucher(user=user)
+    if voucher is not None:
+        reason = voucher_check(voucher=voucher, user=user, lines=priced, now=now)
+        if reason is not None:
+            raise VoucherUnavailable(REASON_TEXT[reason], reason=reason, voucher=voucher.code)
+    charges = current_charges()
+    totals = lines_totals(
+        lines=priced, charges=charges, discount=voucher.discount_terms() if voucher is not None else None
+    )
     order = _order_create(
         now=now,
         user=user,
@@ -168,8 +190,15 @@ def order_place(
         customer_email=user.email,
         customer_phone=phone,
         status=S.PENDING_PAYMENT,
-        subtotal=subtotal,
-        total=subtotal,
+        subtotal=totals.subtotal,
+        discount=totals.discount,
+        charges=totals.charges,
+        tax=totals.tax,
+        service_charge=totals.charge("service"),
+        packaging=totals.charge("packaging"),
+        rounding=totals.charge("rounding"),
+        pricing=charges.as_dict(),
+        total=totals.total,
         currency=settings.CURRENCY,
         notes=notes,
         placed_at=now,
@@ -188,6 +217,8 @@ def order_place(
     if pickup_slot_id is not None:  # lock order: products, then the slot
         order.pickup_slot = pickup.pickup_slot_take(slot_id=pickup_slot_id, now=now)
         Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot)
+    if voucher is not None:  # lock order: products, the slot, then the voucher
+        voucher_take(order=order, user=user, voucher=voucher, amount=totals.discount)
     metrics.order_event("placed")  # counted when the transaction commits
     OrderEvent.objects.create(
         order=order,
@@ -195,7 +226,7 @@ def order_place(
         to_status=S.PENDING_PAYMENT,
         actor=OrderEvent.Actor.USER,
         actor_user=user,
-        data={"total": subtotal, "lines": len(lines)},
+        data={"total": totals.total, "lines": len(lines)},
         created_at=now,
     )
     CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()

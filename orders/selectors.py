@@ -16,10 +16,10 @@ RECEIPT_SWEEP_GRACE = timedelta(minutes=1)
 
 
 def with_details(qs: QuerySet[Order]) -> QuerySet[Order]:
-    """What the order representation shows: the pickup slot and invoice are joined; lines, events and
+    """What the order representation shows: the pickup slot, invoice and voucher are joined; lines, events and
     payment attempts come in three more queries whatever their number."""
     return (
-        qs.select_related("pickup_slot", "invoice")
+        qs.select_related("pickup_slot", "invoice", "voucher_use__voucher")
         .defer("invoice__snapshot")  # the order shows only the invoice's number
         .prefetch_related(
             "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")), "payments"

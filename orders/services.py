@@ -29,6 +29,7 @@ from orders.models import (
 from orders.permissions import STATUS_PERMISSIONS
 from orders.pickup import services as pickup
 from orders.signals import order_closed
+from orders.vouchers.services import voucher_release, voucher_retake
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def order_transition(
         )
         if order.pickup_slot_id:
             pickup.pickup_slot_release(slot_id=order.pickup_slot_id)
+        voucher_release(order=order, now=now)
     elif from_status in STOCK_RELEASED_STATUSES:
         # All or nothing in its own savepoint: on a shortfall the caller's transaction goes on.
         stock_take(
@@ -128,6 +130,9 @@ def order_transition(
             # soon as possible instead, and the audit trail says so.
             data = {**(data or {}), "pickup_slot_lost": order.pickup_slot_id}
             order.pickup_slot = None
+        over_limit = voucher_retake(order=order)
+        if over_limit:  # paid with the discount; the voucher has no use left to count it
+            data = {**(data or {}), "voucher_use_not_retaken": over_limit}
     order.status = to_status
     fields = ["status", "updated_at", "pickup_slot"]
     if to_status == S.PAID:

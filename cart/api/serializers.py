@@ -8,6 +8,8 @@ from catalog.options import MAX_OPTIONS_PER_LINE
 from catalog.selectors import shopper_visible
 from catalog.sellability import REASONS
 from config.api.fields import SlugRefField, StrictCharField, StrictIntegerField
+from orders.api.money import TotalsSerializer
+from orders.vouchers.services import REASONS as VOUCHER_REASONS
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 120}]})
@@ -56,10 +58,22 @@ class CartLineSerializer(serializers.Serializer):
     )
 
 
-class CartSerializer(serializers.Serializer):
+class CartVoucherSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    problem = serializers.ChoiceField(
+        choices=VOUCHER_REASONS,
+        allow_null=True,
+        help_text="Why it would not apply now (no discount then; checkout would be 409 voucher_unavailable).",
+    )
+
+
+class CartSerializer(TotalsSerializer):
+    """The lines, then what checking out the lines that are for sale would cost now: the
+    same totals as the order (orders/totals.py, the shop's current charges)."""
+
     items = CartLineSerializer(source="lines", many=True)
     item_count = serializers.IntegerField(help_text="Units in the cart.")
-    total = serializers.IntegerField(help_text="Current price of the lines that are for sale.")
+    voucher = CartVoucherSerializer(allow_null=True, help_text="The voucher applied with POST cart/voucher/.")
     currency = serializers.SerializerMethodField()
 
     def get_currency(self, obj) -> str:

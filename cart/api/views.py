@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
@@ -10,10 +12,22 @@ from cart.exceptions import CartLineLimit, CartProductLimit
 from catalog.exceptions import ProductUnavailable
 from catalog.services import prices_ensure_current
 from config.api.error_schema import domain_errors
+from orders.pricing import cart_totals
+from orders.totals import Line
 
 
 def cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(CartSerializer(selectors.cart_summary(user=request.user)).data, status=status_code)
+    summary = selectors.cart_summary(user=request.user)
+    lines = [
+        Line(line.line_total, line.item.product.category.slug)
+        for line in summary.lines
+        if line.line_total is not None
+    ]
+    totals, voucher = cart_totals(user=request.user, lines=lines)
+    body = SimpleNamespace(
+        lines=summary.lines, item_count=summary.item_count, voucher=voucher, **totals.as_dict()
+    )
+    return Response(CartSerializer(body).data, status=status_code)
 
 
 class CartView(APIView):

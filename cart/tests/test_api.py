@@ -22,7 +22,17 @@ def lines(user) -> list[tuple[str, int]]:
 def test_empty_cart(auth_client):
     response = auth_client.get(CART)
     assert response.status_code == 200
-    assert response.json() == {"items": [], "item_count": 0, "total": 0, "currency": "IDR"}
+    assert response.json() == {
+        "items": [],
+        "item_count": 0,
+        "voucher": None,
+        "subtotal": 0,
+        "discount": 0,
+        "charges": [],
+        "tax": 0,
+        "total": 0,
+        "currency": "IDR",
+    }
 
 
 def test_cart_needs_a_user(api_client):
@@ -196,7 +206,8 @@ def test_cart_query_count_does_not_grow(auth_client, user, django_assert_max_num
         CartItemFactory(cart__user=user, product=product)
     bundle_parts = ProductFactory.create_batch(3)
     CartItemFactory(cart__user=user, product=BundleFactory(components=[(p, 1) for p in bundle_parts]))
-    # auth user, cart lines, bundle components, time of the next scheduled price (cached)
-    with django_assert_max_num_queries(4):
+    # auth user, cart lines, bundle components, time of the next scheduled price (cached),
+    # the shop's charge settings, the cart's voucher
+    with django_assert_max_num_queries(6):
         response = auth_client.get(CART)
     assert len(response.json()["items"]) == 21

@@ -393,6 +393,7 @@ WRITES = [
     ("post", "/auth/email/verify/", None),
     ("patch", "/auth/me/", "alice"),
     ("post", "/cart/items/", "alice"),
+    ("post", "/cart/voucher/", "alice"),
     ("post", "/orders/", "alice"),
     ("post", "/products/", "staff"),
     ("post", "/payments/midtrans/notification/", None),

@@ -21,7 +21,7 @@ from catalog.services import (
 )
 from catalog.stock import stock_set
 from catalog.tests.factories import ProductFactory
-from orders.models import PickupSlot, WeeklyHours
+from orders.models import PickupSlot, ShopSettings, Voucher, WeeklyHours
 
 MENU_CATEGORIES = ["rice", "noodles", "snacks", "drinks", "desserts", "bundles"]
 MENU_PRODUCTS = 40
@@ -35,6 +35,10 @@ def seed(*args: str, demo_accounts: bool = True) -> list[str]:
     out = StringIO()
     call_command("seed", *args, *(["--demo-accounts"] if demo_accounts else []), stdout=out)
     return out.getvalue().splitlines()
+
+
+DEMO_CHARGES = "Charges: PB1 10% on subtotal and 5% service, rounded to Rp 100; vouchers: 2 created."
+NOTHING_NEW_CHARGES = "Charges: as staff set them; vouchers: 0 created."
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -57,8 +61,27 @@ def test_seed_creates_the_demo_menu(db):
         "Menu: 6 categories, 40 products, 46 prices created.",
         "Option groups: 2 created.",
         f"Opening hours: 8 weekly ranges, {PickupSlot.objects.count()} pickup slots created.",
+        DEMO_CHARGES,
     ]
     assert WeeklyHours.objects.count() == 8
+    charges = ShopSettings.objects.get()
+    assert (
+        charges.service_charge_bp,
+        charges.tax_name,
+        charges.tax_rate_bp,
+        charges.tax_base,
+        charges.rounding_unit,
+    ) == (
+        500,
+        "PB1",
+        1_000,
+        "subtotal_and_service",
+        100,
+    )
+    assert list(Voucher.objects.order_by("code").values_list("code", "kind", "value")) == [
+        ("HEMAT10", "percent", 10),
+        ("PERTAMA", "fixed", 15_000),
+    ]
     assert list(Category.objects.order_by("position").values_list("slug", flat=True)) == MENU_CATEGORIES
     assert Product.objects.count() == MENU_PRODUCTS
     assert ProductPrice.objects.count() == MENU_PRICES
@@ -148,6 +171,7 @@ def test_seed_twice_changes_nothing(db):
         "Menu: nothing new.",
         "Option groups: 0 created.",
         NOTHING_NEW_HOURS,
+        NOTHING_NEW_CHARGES,
     ]
     assert snapshot() == before
 
@@ -167,6 +191,7 @@ def test_seed_keeps_what_staff_changed(db):
         "Menu: nothing new.",
         "Option groups: 0 created.",
         NOTHING_NEW_HOURS,
+        NOTHING_NEW_CHARGES,
     ]
 
     assert snapshot() == before
@@ -190,6 +215,7 @@ def test_seed_recreates_a_product_staff_deleted(db):
         "Menu: 0 categories, 1 product, 1 price created.",
         "Option groups: 0 created.",
         NOTHING_NEW_HOURS,
+        NOTHING_NEW_CHARGES,
     ]
     nasi_kuning = product_queryset().get(sku="RIC-006")
     assert (
@@ -232,7 +258,8 @@ def test_seed_products_adds_exactly_that_many_priced_products(db):
         "Option groups: 2 created.",
     ]
     assert output[4].startswith("Opening hours: 8 weekly ranges, ")
-    assert output[5].startswith("Products: 250 generated in ")
+    assert output[5] == DEMO_CHARGES
+    assert output[6].startswith("Products: 250 generated in ")
     assert Product.objects.count() == MENU_PRODUCTS + 250
     assert generated_skus() == [f"GEN-{n:06d}" for n in range(1, 251)]
     generated = menu_products().filter(sku__startswith="GEN-")

@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 
 from django import template
 
+from config.money import percent as format_percent
 from config.money import rupiah as format_rupiah
+from config.money import signed_rupiah
 
 register = template.Library()
 
@@ -47,3 +49,13 @@ def _utc_label(offset: timedelta) -> str:
         return "UTC"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{'+' if minutes > 0 else '-'}{hours:02d}:{rest:02d}"
+
+
+@register.filter
+def percent(rate_bp: int | None) -> str:
+    return "" if rate_bp is None else format_percent(rate_bp)
+
+
+@register.filter
+def rupiah_signed(amount: int | None) -> str:
+    return "" if amount is None else signed_rupiah(amount)

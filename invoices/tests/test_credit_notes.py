@@ -60,6 +60,7 @@ def test_full_refund(invoice):
         "currency": "IDR",
         "reason": "Kitchen closed early",
         "refund_reference": "RF-1",
+        "split": {"amount": 45_000, "goods": 45_000, "charges": [], "tax": 0},
         "credited_before": 0,
         "remaining": 0,
         "full_refund": True,

@@ -53,6 +53,7 @@ def test_issue_numbers_snapshots_and_logs(settings, user, menu):
             "name": "Warung Foodies",
             "address": "Jl. Sabang 10, Jakarta",
             "tax_id": "01.234.567.8-901.000",
+            "tax_id_label": "NPWP",  # SHOP_TAX_ID: no registration number in the shop settings
         },
         "buyer": {"name": user.name, "email": user.email, "phone": user.phone},
         "order": {"number": order.number, "placed_at": shop_iso(order.placed_at), "paid_at": shop_iso(now)},
@@ -86,7 +87,12 @@ def test_issue_numbers_snapshots_and_logs(settings, user, menu):
             },
         ],
         "subtotal": 80_000,
+        # A fresh database charges nothing (orders/shop_settings.py).
+        "discount": 0,
+        "charges": [],
+        "tax": 0,
         "total": 80_000,
+        "prices_include_tax": False,
         "currency": "IDR",
         "payment": {
             "method": "bank_transfer",

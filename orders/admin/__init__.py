@@ -2,5 +2,6 @@
 kitchen.py (moving orders: actions, buttons, the kitchen board), idempotency.py, and the
 opening hours and pickup slots from the pickup package. Importing them registers them."""
 
-from orders.admin import idempotency, kitchen, order  # noqa: F401
+from orders.admin import idempotency, kitchen, order, shop_settings  # noqa: F401
 from orders.pickup import admin as pickup_admin  # noqa: F401
+from orders.vouchers import admin as voucher_admin  # noqa: F401

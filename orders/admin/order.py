@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from config.admin_mixins import ReadOnlyAdminMixin
-from config.money import rupiah
+from config.money import percent, rupiah, signed_rupiah
 from orders.admin.kitchen import KitchenMovesMixin, S, status_badge
 from orders.models import Order, OrderEvent, OrderLine
 from payments.admin import PaymentInline, PaymentNotificationInline
@@ -135,7 +135,7 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
             },
         ),
         ("Customer", {"fields": ["user", "customer_name", "customer_email", "customer_phone", "notes"]}),
-        ("Amounts", {"fields": ["subtotal_display", "total_display", "currency"]}),
+        ("Amounts", {"fields": ["subtotal_display", "charges_display", "total_display", "currency"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]] + ["invoice_numbers"]
     inlines = [OrderLineInline, PaymentInline, PaymentNotificationInline, OrderEventInline]
@@ -168,6 +168,20 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
     @admin.display(description="Subtotal", ordering="subtotal")
     def subtotal_display(self, order: Order) -> str:
         return rupiah(order.subtotal)
+
+    @admin.display(description="Discount and charges")
+    def charges_display(self, order: Order) -> str:
+        """As priced at checkout (orders/totals.py): the discount, each charge, the tax."""
+        parts = [f"Discount -{rupiah(order.discount)}"] if order.discount else []
+        for charge in order.charges:
+            rate = f" {percent(charge['rate_bp'])}" if charge.get("rate_bp") else ""
+            if charge.get("included"):
+                parts.append(
+                    f"{charge['name']}{rate} {rupiah(charge['included'])} included (DPP {rupiah(charge['base'])})"
+                )
+            if charge["amount"]:
+                parts.append(f"{charge['name']}{rate} {signed_rupiah(charge['amount'])}")
+        return "; ".join(parts) or "None"
 
     @admin.display(description="Total", ordering="total")
     def total_display(self, order: Order) -> str:

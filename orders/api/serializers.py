@@ -8,6 +8,8 @@ from catalog.models import Product
 from config.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
 from config.clock import local_today
 from invoices.api.serializers import InvoiceRefSerializer
+from orders.api.money import ChargeSerializer
+from orders.api.shop_settings import ChargesSerializer
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus, PickupSlot
 from orders.services import STAFF_TARGETS
 from payments.api.serializers import PaymentSerializer
@@ -103,6 +105,11 @@ class OrderSerializer(serializers.ModelSerializer):
     payment = serializers.SerializerMethodField()
     payment_error = serializers.SerializerMethodField()
     invoice = serializers.SerializerMethodField()
+    charges = ChargeSerializer(
+        many=True, help_text="Service, tax, packaging and rounding as priced at checkout."
+    )
+    tax = serializers.IntegerField(help_text="All the tax the total holds, added or included in the prices.")
+    voucher = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -111,6 +118,10 @@ class OrderSerializer(serializers.ModelSerializer):
             "status",
             "currency",
             "subtotal",
+            "discount",
+            "voucher",
+            "charges",
+            "tax",
             "total",
             "item_count",
             "customer",
@@ -126,6 +137,11 @@ class OrderSerializer(serializers.ModelSerializer):
             "paid_at",
             "cancelled_at",
         ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The voucher's code; null: none."))
+    def get_voucher(self, order: Order) -> str | None:
+        use = getattr(order, "voucher_use", None)  # joined by orders.selectors.with_details
+        return use.voucher.code if use is not None else None
 
     def get_item_count(self, order: Order) -> int:
         return sum(line.quantity for line in order.lines.all())
@@ -227,6 +243,7 @@ class ShopSerializer(serializers.Serializer):
     next_opening = serializers.DateTimeField(
         allow_null=True, help_text="While closed, when the shop opens next; null while open."
     )
+    charges = ChargesSerializer(help_text="What orders are charged on top of (or inside) the prices.")
 
 
 @extend_schema_field(

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from orders.api.serializers import PickupSlotSerializer, ShopSerializer, SlotsQuerySerializer
 from orders.pickup import selectors
 from orders.pickup.schedule import shop_zone
+from orders.shop_settings import shop_settings_get
 
 
 class ShopView(APIView):
@@ -25,6 +26,7 @@ class ShopView(APIView):
         """Whether the shop is open now, today's hours and, while closed, the next opening."""
         status = selectors.shop_status(now=timezone.now())
         body = {"name": settings.SHOP_NAME, "time_zone": settings.TIME_ZONE, **asdict(status)}
+        body["charges"] = shop_settings_get()
         return Response(ShopSerializer(body).data)
 
 

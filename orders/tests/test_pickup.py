@@ -702,6 +702,17 @@ def test_shop_says_whether_it_is_open_with_todays_hours(api_client, demo_hours, 
         "open_now": False,
         "today": [{"opens_at": iso(MONDAY, 8), "closes_at": iso(MONDAY, 21)}],
         "next_opening": iso(MONDAY, 8),
+        # A fresh database charges nothing (orders/shop_settings.py).
+        "charges": {
+            "service_charge_bp": 0,
+            "tax_name": "PB1",
+            "tax_rate_bp": 0,
+            "tax_base": "subtotal_and_service",
+            "prices_include_tax": False,
+            "packaging_fee": 0,
+            "rounding_unit": 1,
+            "tax_registration_number": "",
+        },
     }
 
 

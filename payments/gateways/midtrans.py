@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from midtransclient.http_client import HttpClient
 
 from config import metrics
+from config.money import percent
 from orders.models import Order
 from payments.gateways.base import GatewayError, OpenedPayment, signature_matches
 
@@ -57,7 +58,8 @@ def gateway_operation(url: str) -> str:
 
 def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, minutes: int) -> dict[str, Any]:
     """Snap's create-transaction body: integer `gross_amount` equal to the sum of the items
-    (a bundle is one item at the bundle's price), names cut to Midtrans's 50 characters."""
+    (a bundle is one item at the bundle's price; the discount and each charge one item),
+    names cut to Midtrans's 50 characters."""
     items = [
         {
             "id": line.sku[:NAME_LIMIT],
@@ -67,9 +69,17 @@ def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, min
         }
         for line in order.lines.all()
     ]
-    difference = order.total - sum(item["price"] * item["quantity"] for item in items)
-    if difference:  # a discount or fee on the order: Midtrans wants the items to add up
-        items.append({"id": "ADJUSTMENT", "price": difference, "quantity": 1, "name": "Adjustment"})
+    # The order's own totals (orders/totals.py) explain every rupiah between the lines and
+    # the total: the discount as a negative item, then service, tax, packaging and rounding,
+    # so the items add up to gross_amount as Midtrans requires. Tax inside the prices adds
+    # nothing and is no item.
+    if order.discount:
+        items.append({"id": "DISCOUNT", "price": -order.discount, "quantity": 1, "name": "Discount"})
+    items.extend(
+        {"id": charge["code"].upper(), "price": charge["amount"], "quantity": 1, "name": _charge_name(charge)}
+        for charge in order.charges
+        if charge["amount"]
+    )
     customer = {
         "first_name": (order.customer_name or order.customer_email)[:255],
         "email": order.customer_email,
@@ -92,6 +102,14 @@ def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, min
     if enabled:  # else Snap offers every channel the dashboard enables
         parameters["enabled_payments"] = enabled
     return parameters
+
+
+def _charge_name(charge: dict) -> str:
+    """`PB1 10%`, `Service charge 5%`, `Packaging`, `Rounding`."""
+    rate = charge.get("rate_bp")
+    if not rate:
+        return charge["name"][:NAME_LIMIT]
+    return f"{charge['name']} {percent(rate)}"[:NAME_LIMIT]
 
 
 def payment_window(*, now: datetime, until: datetime) -> tuple[datetime, int]:

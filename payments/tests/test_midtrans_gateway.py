@@ -155,14 +155,19 @@ def test_the_default_base_urls_are_midtrans_own(settings):
     assert gateway._core.api_config.get_core_api_base_url() == "https://api.midtrans.com"
 
 
-def test_a_discount_on_the_order_becomes_an_adjustment_item(midtrans, order):
-    order.total = 25_000  # say a voucher took 5,000 off the 30,000
+def test_the_discount_and_the_charges_are_items_of_their_own(midtrans, order):
+    """As orders/totals.py priced it: 30,000 less a 5,000 voucher, PB1 10% on 25,000, a
+    rounding of -100 (in memory: the order's snapshot is what Snap is sent)."""
+    order.discount, order.tax, order.total = 5_000, 2_500, 27_400
+    order.charges = [
+        {"code": "tax", "name": "PB1", "rate_bp": 1_000, "base": 25_000, "amount": 2_500},
+        {"code": "rounding", "name": "Rounding", "base": 27_500, "amount": -100},
+    ]
     get_gateway().create_payment(order=order, gateway_order_id="FD-D-1", expires_at=order.expires_at)
     body = midtrans.requests_to("/snap/")[0].body
-    assert body["item_details"][-1] == {
-        "id": "ADJUSTMENT",
-        "price": -5_000,
-        "quantity": 1,
-        "name": "Adjustment",
-    }
-    assert json.dumps(body["transaction_details"]["gross_amount"]) == "25000"
+    assert body["item_details"][1:] == [
+        {"id": "DISCOUNT", "price": -5_000, "quantity": 1, "name": "Discount"},
+        {"id": "TAX", "price": 2_500, "quantity": 1, "name": "PB1 10%"},
+        {"id": "ROUNDING", "price": -100, "quantity": 1, "name": "Rounding"},
+    ]
+    assert json.dumps(body["transaction_details"]["gross_amount"]) == "27400"

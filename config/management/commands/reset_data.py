@@ -14,14 +14,16 @@ from django.db import transaction
 
 from config.management.guards import refuse_unless_debug
 from invoices.services import invoices_delete_all
-from orders.models import HoursException, HoursExceptionRange, PickupSlot, WeeklyHours
+from orders.models import HoursException, HoursExceptionRange, PickupSlot, ShopSettings, Voucher, WeeklyHours
 from orders.pickup.services import pickup_slots_free_all
 from orders.services import orders_stock_release_all
+from orders.vouchers.services import voucher_uses_reset_all
 
 # Deleted in this order: later apps' rows point at earlier ones.
 SHOPPING_APPS = ["payments", "invoices", "orders", "cart"]
-# The shop's setup, kept: the slots are freed instead (their capacities stay).
-KEPT_MODELS = {WeeklyHours, HoursException, HoursExceptionRange, PickupSlot}
+# The shop's setup, kept: the slots are freed instead (their capacities stay), the vouchers'
+# uses are forgotten (their counts back to 0).
+KEPT_MODELS = {WeeklyHours, HoursException, HoursExceptionRange, PickupSlot, ShopSettings, Voucher}
 
 # Apps whose rows go through their own service (files, protected references).
 DELETERS = {"invoices": invoices_delete_all}
@@ -42,6 +44,7 @@ class Command(BaseCommand):
         removed: Counter[str] = Counter()
         with transaction.atomic(durable=True):
             returned = orders_stock_release_all()
+            voucher_uses_reset_all()
             for label in SHOPPING_APPS:
                 if label in DELETERS:
                     removed.update(DELETERS[label]())

@@ -18,6 +18,8 @@ from catalog.options import options_seed
 from catalog.seeding import MenuSeedResult, menu_seed, products_generate
 from catalog.selectors import category_list
 from orders.pickup.services import hours_seed_demo, pickup_slots_materialise
+from orders.shop_settings import shop_settings_seed_demo
+from orders.vouchers.services import vouchers_seed_demo
 
 DEMO_SHOPPERS = [
     ("budi@example.com", "Budi Santoso", "+6281211112222"),
@@ -73,6 +75,8 @@ class Command(BaseCommand):
             option_groups = options_seed(groups=demo_options.OPTION_GROUPS)
             hours = hours_seed_demo()
             slots = pickup_slots_materialise(now=timezone.now())
+            charges = shop_settings_seed_demo()
+            vouchers = vouchers_seed_demo()
             started = time.monotonic()
             if products:
                 self.generate(count=products)
@@ -85,6 +89,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(self.menu_summary(menu)))
         self.stdout.write(self.style.SUCCESS(f"Option groups: {option_groups} created."))
         self.stdout.write(self.style.SUCCESS(self.hours_summary(hours=hours, slots=slots)))
+        self.stdout.write(self.style.SUCCESS(self.charges_summary(charges=charges, vouchers=vouchers)))
         if products:
             self.stdout.write(self.style.SUCCESS(f"Products: {products} generated in {elapsed:.1f}s."))
 
@@ -142,6 +147,11 @@ class Command(BaseCommand):
             f"Opening hours: {counted(hours, 'weekly range', 'weekly ranges')}, "
             f"{counted(slots, 'pickup slot', 'pickup slots')} created."
         )
+
+    @staticmethod
+    def charges_summary(*, charges: bool, vouchers: int) -> str:
+        kept = "PB1 10% on subtotal and 5% service, rounded to Rp 100" if charges else "as staff set them"
+        return f"Charges: {kept}; vouchers: {vouchers} created."
 
     def progress(self, *, total: int) -> Callable[[int], None]:
         """A progress bar (tqdm) redrawn in place on a terminal; elsewhere (logs, CI, pipes) a

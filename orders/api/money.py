@@ -1,0 +1,28 @@
+"""The shape of the totals (orders/totals.py) in the API, shared by the cart and the order."""
+
+from rest_framework import serializers
+
+
+class ChargeSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=["service", "tax", "packaging", "rounding"],
+        help_text="service, tax (its name is the tax's: PB1, PBJT, PPN), packaging, rounding.",
+    )
+    name = serializers.CharField()
+    rate_bp = serializers.IntegerField(
+        required=False, help_text="Basis points (500 = 5%); service and tax only."
+    )
+    base = serializers.IntegerField(help_text="What the rate is applied to (for tax: the DPP).")
+    amount = serializers.IntegerField(help_text="Added to the total; rounding may be negative.")
+    included = serializers.IntegerField(
+        required=False,
+        help_text="Tax only, with prices that include tax: the tax already inside the prices (not added).",
+    )
+
+
+class TotalsSerializer(serializers.Serializer):
+    subtotal = serializers.IntegerField(help_text="The lines' prices.")
+    discount = serializers.IntegerField(help_text="The voucher's discount, taken off before the charges.")
+    charges = ChargeSerializer(many=True)
+    tax = serializers.IntegerField(help_text="All the tax the total holds, added or included.")
+    total = serializers.IntegerField(help_text="subtotal - discount + the charges' amounts.")
