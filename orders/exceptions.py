@@ -50,3 +50,17 @@ class TooManyUnpaidOrders(Conflict):
 
     code = "too_many_unpaid_orders"
     default_detail = "Too many orders are waiting for payment."
+
+
+class KitchenFull(Conflict):
+    """`next_slots`: [{id, start, end}] of the next slots with room on later days, to book."""
+
+    code = "kitchen_full"
+    default_detail = "The kitchen has no room left today for an order as soon as possible."
+
+
+class ShopPaused(Conflict):
+    """`resumes_at`: when the shop takes orders again (ISO 8601); `reason`: what staff gave."""
+
+    code = "shop_paused"
+    default_detail = "The kitchen has paused new orders for a while."

@@ -7,6 +7,7 @@ from django.utils import timezone
 from orders.pickup.models import (  # noqa: F401
     HoursException,
     HoursExceptionRange,
+    KitchenState,
     OpeningRange,
     PickupSlot,
     Weekday,
@@ -58,6 +59,10 @@ class Order(models.Model):
     pickup_slot = models.ForeignKey(
         "PickupSlot", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
+    # When the kitchen promises the order: the start of its slot (booked, or for "as soon as
+    # possible" the first with room after the preparation time); with no opening hours set
+    # (no slots), checkout time plus the preparation time. Null on orders from before.
+    ready_at = models.DateTimeField(null=True, blank=True)
     # The paid order's receipt e-mail (invoices.receipts.receipt_send): when it went out,
     # and while it is being sent, since when (a claim that others respect for a while).
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
@@ -126,6 +131,13 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_name}"
+
+    def dish_units(self) -> int:
+        """Dish units the kitchen makes for this line (a slot's `capacity_items` counts
+        them): a bundle counts its components."""
+        if self.kind == "bundle":
+            return self.quantity * sum(c["quantity"] for c in self.components)
+        return self.quantity
 
     def option_demand(self) -> dict[int, int]:
         """Units of each chosen option this line took (only limited options keep stock)."""

@@ -3,7 +3,8 @@ catalog, the cap on unpaid orders, and `order_place` itself. Stock is taken thro
 `catalog.stock`, the only code that moves it.
 
 Locks are always taken in one order, so two flows can never wait on each other in a
-cycle: idempotency key row, then cart row, then product rows in id order, then the slot.
+cycle: the kitchen's busy-mode row (shared), idempotency key row, then cart row, then
+product rows in id order, then the slot.
 """
 
 import secrets
@@ -28,6 +29,7 @@ from config import metrics
 from orders.exceptions import CartEmpty, TooManyUnpaidOrders
 from orders.idempotency import check_key_still_ours
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from orders.pickup import kitchen
 from orders.pickup import services as pickup
 from orders.selectors import checkout_items
 
@@ -119,10 +121,14 @@ def order_place(
 
     All or nothing: on a shortfall raises InsufficientStock naming every short product,
     and nothing changes. Prices and totals come from the catalog, never from the client.
-    Without a pickup slot the shop must be open now (ShopClosed); a slot is booked after
-    the stock, with its capacity taken like stock (SlotFull, SlotUnavailable). A shopper
-    with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders."""
+    While the kitchen is paused every checkout is refused (ShopPaused). Without a pickup
+    slot the shop must be open now (ShopClosed) and the order takes the first slot with room
+    after the preparation time (KitchenFull); a booked slot is taken with its capacity like
+    stock (SlotFull, SlotUnavailable). Either way after the stock, and the order carries
+    its `ready_at`. A shopper with MAX_UNPAID_ORDERS orders awaiting payment gets
+    TooManyUnpaidOrders."""
     now = now or timezone.now()
+    busy = kitchen.check_taking_orders(now=now)  # a shared lock on busy mode, to the commit
     pickup.check_can_order(now=now, slot_id=pickup_slot_id)
     if idempotency_key is not None:
         check_key_still_ours(idempotency_key)
@@ -179,9 +185,11 @@ def order_place(
         options=demand_total(line.option_demand() for line in lines),
         why=Why.for_order(StockReason.SALE, order),
     )
-    if pickup_slot_id is not None:  # lock order: products, then the slot
-        order.pickup_slot = pickup.pickup_slot_take(slot_id=pickup_slot_id, now=now)
-        Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot)
+    # Lock order: products, then the slot.
+    order.pickup_slot, order.ready_at = kitchen.ready_place_take(
+        now=now, slot_id=pickup_slot_id, units=sum(line.dish_units() for line in lines), busy=busy
+    )
+    Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot, ready_at=order.ready_at)
     metrics.order_event("placed")  # counted when the transaction commits
     OrderEvent.objects.create(
         order=order,

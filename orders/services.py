@@ -76,6 +76,11 @@ def order_option_demand(*, order: Order) -> Demand:
     return demand_total(line.option_demand() for line in order.lines.all())
 
 
+def order_dish_units(*, order: Order) -> int:
+    """The dish units the order holds in its slot's `capacity_items`."""
+    return sum(line.dish_units() for line in order.lines.all())
+
+
 # --- state machine ----------------------------------------------------------------------
 
 
@@ -108,7 +113,7 @@ def order_transition(
             why=Why.for_order(reason, order),
         )
         if order.pickup_slot_id:
-            pickup.pickup_slot_release(slot_id=order.pickup_slot_id)
+            pickup.pickup_slot_release(slot_id=order.pickup_slot_id, units=order_dish_units(order=order))
     elif from_status in STOCK_RELEASED_STATUSES:
         # All or nothing in its own savepoint: on a shortfall the caller's transaction goes on.
         stock_take(
@@ -116,7 +121,9 @@ def order_transition(
             options=order_option_demand(order=order),
             why=Why.for_order(StockReason.RETAKE_LATE_PAYMENT, order),
         )
-        if order.pickup_slot_id and not pickup.pickup_slot_retake(slot_id=order.pickup_slot_id):
+        if order.pickup_slot_id and not pickup.pickup_slot_retake(
+            slot_id=order.pickup_slot_id, units=order_dish_units(order=order)
+        ):
             # The food is paid for; its slot filled up meanwhile: the kitchen fits it in as
             # soon as possible instead, and the audit trail says so.
             data = {**(data or {}), "pickup_slot_lost": order.pickup_slot_id}

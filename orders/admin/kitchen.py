@@ -134,11 +134,8 @@ class KitchenMovesMixin:
         can_move = self.has_move_permission(request)
         groups: dict[str, list[dict]] = {}
         for order in orders:
-            label = (
-                f"{timezone.localtime(order.pickup_slot.start):%a %d %b %H:%M}"
-                if order.pickup_slot
-                else "As soon as possible"
-            )
+            ready_at = order.ready_at or (order.pickup_slot.start if order.pickup_slot else None)
+            label = f"{timezone.localtime(ready_at):%a %d %b %H:%M}" if ready_at else "As soon as possible"
             allowed = services.TRANSITIONS.get(order.status, frozenset())
             moves = [(status, KITCHEN_MOVES[status][0]) for status in (S.PREPARING, S.READY, S.COMPLETED)]
             groups.setdefault(label, []).append(

@@ -80,7 +80,17 @@ class PickupSlotRefSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     item_count = serializers.SerializerMethodField()
-    pickup_slot = PickupSlotRefSerializer(allow_null=True, help_text="Null: as soon as possible.")
+    pickup_slot = PickupSlotRefSerializer(
+        allow_null=True,
+        help_text="The slot the kitchen makes the order for: the one booked, or for an order as soon as "
+        "possible the first with room after the preparation time. Null when the shop has no opening "
+        "hours (no slots), or when a late payment found its slot full.",
+    )
+    ready_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the order will be ready for pickup: its slot's start (or, without opening hours, "
+        "checkout time plus the preparation time). Null only on orders placed before ready times existed.",
+    )
     customer = CustomerSerializer(source="*")
     lines = OrderLineSerializer(many=True)
     events = OrderEventSerializer(many=True)
@@ -101,6 +111,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "customer",
             "notes",
             "pickup_slot",
+            "ready_at",
             "lines",
             "events",
             "payment",
@@ -149,8 +160,8 @@ class CheckoutSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         source="pickup_slot_id",
-        help_text="A slot id from shop/slots/; without one the order is for as soon as possible "
-        "and the shop must be open.",
+        help_text="A slot id from shop/slots/; without one the order is for as soon as possible: "
+        "the shop must be open, and the order takes the first slot with room after the preparation time.",
     )
 
     def validate_items(self, value: list[int]) -> list[int]:
@@ -216,3 +227,9 @@ class PickupSlotSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
     capacity = serializers.IntegerField()
     remaining = serializers.IntegerField(help_text="Orders the slot still takes; 0 when full.")
+    capacity_items = serializers.IntegerField(
+        allow_null=True, help_text="Dish units the kitchen makes for the slot; null: no limit on units."
+    )
+    remaining_items = serializers.IntegerField(
+        allow_null=True, help_text="Dish units the slot still takes (an order takes as many as it has)."
+    )

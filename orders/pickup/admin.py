@@ -169,16 +169,22 @@ class HoursExceptionAdmin(admin.ModelAdmin):
 class PickupSlotForm(forms.ModelForm):
     class Meta:
         model = PickupSlot
-        fields = ["capacity"]
+        fields = ["capacity", "capacity_items"]
 
-    def clean_capacity(self) -> int:
-        capacity = self.cleaned_data["capacity"]
-        if "capacity" in self.changed_data:
+    def clean(self) -> dict:
+        data = super().clean()
+        if not {"capacity", "capacity_items"} & set(self.changed_data) or "capacity" not in data:
+            return data
+        # Checked once per field, so each error stands beside its own field.
+        for field, items in (("capacity", None), ("capacity_items", data.get("capacity_items"))):
             try:
-                services.check_slot_capacity(slot_id=self.instance.pk, capacity=capacity)
+                services.check_slot_capacity(
+                    slot_id=self.instance.pk, capacity=data["capacity"], capacity_items=items
+                )
             except ValidationError as error:
-                raise _messages_of(error) from None
-        return capacity
+                self.add_error(field, _messages_of(error))
+                break
+        return data
 
 
 class SlotDayFilter(admin.SimpleListFilter):
@@ -210,14 +216,14 @@ class PickupSlotAdmin(LockPostedRowsMixin, admin.ModelAdmin):
     `taken` moves only with bookings, and a capacity may not go below it."""
 
     form = PickupSlotForm
-    list_display = ["slot", "start", "end", "capacity", "taken", "remaining"]
+    list_display = ["slot", "start", "end", "capacity", "taken", "remaining", "capacity_items", "taken_items"]
     list_display_links = ["slot"]
-    list_editable = ["capacity"]
+    list_editable = ["capacity", "capacity_items"]
     list_filter = [SlotDayFilter]
     date_hierarchy = "start"
     ordering = ["start"]
-    fields = ["start", "end", "capacity", "taken", "remaining"]
-    readonly_fields = ["start", "end", "taken", "remaining"]
+    fields = ["start", "end", "capacity", "taken", "remaining", "capacity_items", "taken_items"]
+    readonly_fields = ["start", "end", "taken", "remaining", "taken_items"]
 
     @admin.display(description="slot", ordering="start")
     def slot(self, slot: PickupSlot) -> str:
@@ -259,4 +265,6 @@ class PickupSlotAdmin(LockPostedRowsMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:orders_pickupslot_changelist"))
 
     def save_model(self, request: HttpRequest, obj: PickupSlot, form: forms.ModelForm, change: bool) -> None:
-        services.pickup_slot_set_capacity(slot_id=obj.pk, capacity=obj.capacity)
+        services.pickup_slot_set_capacity(
+            slot_id=obj.pk, capacity=obj.capacity, capacity_items=obj.capacity_items
+        )
