@@ -8,7 +8,7 @@ from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView, ReadyView
 from invoices.api.views import InvoiceViewSet
 from orders.api.views import OrderViewSet
-from orders.pickup.api import ShopSlotsView, ShopView
+from orders.pickup.api import ShopDelayView, ShopPauseView, ShopResumeView, ShopSlotsView, ShopView
 from payments.api.views import MidtransNotificationView, MockPaymentView
 
 router = SimpleRouter()
@@ -25,6 +25,9 @@ urlpatterns = [
     path("cart/", CartView.as_view(), name="cart"),
     path("shop/", ShopView.as_view(), name="shop"),
     path("shop/slots/", ShopSlotsView.as_view(), name="shop-slots"),
+    path("shop/pause/", ShopPauseView.as_view(), name="shop-pause"),
+    path("shop/resume/", ShopResumeView.as_view(), name="shop-resume"),
+    path("shop/delay/", ShopDelayView.as_view(), name="shop-delay"),
     # With or without the slash: Midtrans does not follow redirects.
     re_path(
         r"^payments/midtrans/notification/?$",

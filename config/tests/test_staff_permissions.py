@@ -27,7 +27,8 @@ from catalog.models import Category, Product, ProductPrice, StockMovement
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from invoices.services import credit_note_issue
 from invoices.tests.factories import invoiced_order
-from orders.models import Order, OrderEvent
+from orders.models import KitchenState, Order, OrderEvent
+from orders.pickup.kitchen import kitchen_pause, kitchen_resume
 from orders.tests.factories import place_order
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +95,9 @@ STAFF_OPERATIONS = [
     Op("cancel through status", "POST", "orders/{pending}/status/", {"status": "cancelled"}, 403, 403, 200),
     Op("refund through status", "POST", "orders/{paid}/status/", {"status": "refunded"}, 403, 403, 200),
     Op("cancel another's order", "POST", "orders/{pending}/cancel/", {}, 404, 403, 200),
+    Op("pause new orders", "POST", "shop/pause/", {"minutes": 20, "reason": "rush"}, 403, 200, 200),
+    Op("resume orders", "POST", "shop/resume/", {}, 403, 200, 200),
+    Op("delay the kitchen", "POST", "shop/delay/", {"minutes": 10}, 403, 200, 200),
     Op("see another's invoice", "GET", "invoices/{invoice}/", None, 404, 404, 200),
     Op("download another's invoice", "GET", "invoices/{invoice}/pdf/", None, 404, 404, 200),
     Op(
@@ -178,7 +182,7 @@ def _private_files(settings, tmp_path):
 @pytest.fixture
 def world() -> dict[str, str]:
     """A shopper's pending order and paid order (invoiced, with a credit note) of a dish at
-    Rp 20,000 (8 left in stock), and a hidden dish and category."""
+    Rp 20,000 (8 left in stock), a hidden dish and category, and the kitchen paused."""
     shopper = UserFactory(email="shopper@example.com")
     category = CategoryFactory(slug="mains", name="Mains")
     hidden_category = CategoryFactory(slug="secret-menu", is_active=False)
@@ -187,6 +191,7 @@ def world() -> dict[str, str]:
     invoice = invoiced_order(user=shopper, items=[(nasi, 1)])
     credit_note = credit_note_issue(invoice=invoice, amount=1_000, reason="Late")
     pending = place_order(user=shopper, items=[(nasi, 1)])
+    kitchen_pause(minutes=30, reason="a pause to resume")  # busy mode's writes each change something
     return {
         "category": category.slug,
         "hidden_category": hidden_category.slug,
@@ -218,6 +223,7 @@ def snapshot() -> dict:
         "stock_movements": StockMovement.objects.count(),
         "orders": list(Order.objects.order_by("id").values_list("number", "status")),
         "order_events": OrderEvent.objects.count(),
+        "busy_mode": list(KitchenState.objects.values_list("paused_until", "delay_minutes")),
     }
 
 
@@ -279,6 +285,7 @@ def test_lists_show_staff_what_their_permissions_allow(world, role, orders, invo
 def test_staff_without_view_order_still_see_and_cancel_their_own_orders(world):
     cook = staff("nobody")
     nasi = Product.objects.get(slug="nasi")
+    kitchen_resume()  # the world's kitchen is paused
     own = place_order(user=cook, items=[(nasi, 1)])
     client = client_for(cook)
 

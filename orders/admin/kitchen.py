@@ -16,10 +16,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import staff_has_perm
 from config.errors import DomainError
 from orders import selectors, services
 from orders.models import Order, OrderStatus
 from orders.permissions import may_set_status
+from orders.pickup import kitchen as busy_mode
+from orders.pickup.admin import BUSY_BUTTONS, busy_press
+from orders.pickup.kitchen import BUSY_PERMISSION
 
 S = OrderStatus
 
@@ -116,9 +120,11 @@ class KitchenMovesMixin:
     def get_urls(self):
         move = self.admin_site.admin_view(require_POST(self.move_view))
         kitchen = self.admin_site.admin_view(self.kitchen_view)
+        busy = self.admin_site.admin_view(require_POST(self.busy_view))
         # Before the defaults: their `<path:object_id>/` would swallow `<id>/move/`.
         return [
             path("kitchen/", kitchen, name="orders_order_kitchen"),
+            path("kitchen/busy/", busy, name="orders_order_kitchen_busy"),
             path("<path:object_id>/move/", move, name="orders_order_move"),
             *super().get_urls(),
         ]
@@ -153,8 +159,23 @@ class KitchenMovesMixin:
             "opts": self.model._meta,
             "groups": groups,
             "refresh_seconds": self.KITCHEN_REFRESH_SECONDS,
+            "busy": busy_mode.busy_read(now=timezone.now()),
+            "can_run_busy_mode": staff_has_perm(request.user, BUSY_PERMISSION),
+            "busy_buttons": BUSY_BUTTONS,
         }
         return TemplateResponse(request, "admin/orders/order/kitchen.html", context)
+
+    def busy_view(self, request: HttpRequest) -> HttpResponse:
+        """The board's busy-mode buttons: the same services as `shop/pause/`, `shop/resume/`
+        and `shop/delay/`, with the same permission."""
+        if not staff_has_perm(request.user, BUSY_PERMISSION):
+            raise PermissionDenied
+        button = request.POST.get("button")
+        if button not in BUSY_BUTTONS:
+            return HttpResponseBadRequest("Unknown button.")
+        message = busy_press(button)
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:orders_order_kitchen"))
 
     def move_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The buttons on an order's page: the same move as the action, for this order."""

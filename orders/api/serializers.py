@@ -193,6 +193,47 @@ class ShopSerializer(serializers.Serializer):
     next_opening = serializers.DateTimeField(
         allow_null=True, help_text="While closed, when the shop opens next; null while open."
     )
+    paused_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="While the kitchen has paused new orders (busy mode), when it takes them again; "
+        "null when not paused. Checkout answers 409 shop_paused until then.",
+    )
+    pause_reason = serializers.CharField(help_text="What staff gave as the pause's reason; empty if none.")
+    prep_minutes = serializers.IntegerField(
+        help_text="Minutes from checkout to the earliest ready time of an order as soon as possible "
+        "(the kitchen's preparation time plus any busy-mode delay)."
+    )
+
+
+class BusySerializer(serializers.Serializer):
+    """Busy mode as it stands after a staff change."""
+
+    paused_until = serializers.DateTimeField(allow_null=True, help_text="Null: taking orders.")
+    pause_reason = serializers.CharField()
+    delay_minutes = serializers.IntegerField(help_text="Added to the preparation time; 0: no delay.")
+    delay_until = serializers.DateTimeField(
+        allow_null=True, help_text="When the delay ends by itself; null: until cleared (or no delay)."
+    )
+    prep_minutes = serializers.IntegerField()
+
+
+class PauseSerializer(serializers.Serializer):
+    minutes = StrictIntegerField(min_value=1, max_value=24 * 60, help_text="How long to refuse new orders.")
+    reason = StrictCharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="Shown to shoppers."
+    )
+
+
+class DelaySerializer(serializers.Serializer):
+    minutes = StrictIntegerField(
+        min_value=0, max_value=4 * 60, help_text="Added to the preparation time; 0 clears the delay."
+    )
+    until = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When it ends by itself; absent: until cleared.",
+    )
 
 
 @extend_schema_field(

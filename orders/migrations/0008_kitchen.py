@@ -2,6 +2,13 @@
 
 from django.db import migrations, models
 
+from accounts.roles import staff_groups_ensure
+
+
+def staff_groups(apps, schema_editor):
+    """Manager gets the new model's permissions, Kitchen those of busy mode."""
+    staff_groups_ensure(apps=apps, using=schema_editor.connection.alias)
+
 
 def busy_mode_row(apps, schema_editor):
     """Busy mode's one row (orders/pickup/kitchen.py): checkout locks it."""
@@ -51,4 +58,5 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(condition=models.Q(('capacity_items__isnull', True), ('taken_items__lte', models.F('capacity_items')), _connector='OR'), name='pickup_slot_within_capacity_items'),
         ),
         migrations.RunPython(busy_mode_row, migrations.RunPython.noop),
+        migrations.RunPython(staff_groups, migrations.RunPython.noop),
     ]

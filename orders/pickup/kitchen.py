@@ -26,6 +26,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.version import catalog_changed
+from config.errors import Invalid
+from config.text import check_single_line
 from orders.exceptions import KitchenFull, ShopPaused
 from orders.pickup import schedule as sched
 from orders.pickup.models import KitchenState, PickupSlot
@@ -33,6 +35,8 @@ from orders.pickup.selectors import hours_configured, schedule_read, slot_room, 
 from orders.pickup.services import pickup_slot_take, place_take
 
 STATE_ID = 1
+# Who may pause, resume and delay (API, admin, the kitchen board): the Kitchen and Manager roles.
+BUSY_PERMISSION = "orders.change_kitchenstate"
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def busy_read(*, now: datetime) -> Busy:
     return busy_of(KitchenState.objects.filter(pk=STATE_ID).first(), now=now)
 
 
-def _state_row() -> None:
+def state_row_ensure() -> None:
     """The row exists from the migration on; a flushed database (tests) gets it back."""
     if not KitchenState.objects.filter(pk=STATE_ID).exists():
         KitchenState.objects.bulk_create([KitchenState(pk=STATE_ID)], ignore_conflicts=True)
@@ -78,7 +82,7 @@ def _state_row() -> None:
 def _state_shared() -> KitchenState:
     """The row under a shared lock until the caller's transaction ends (PostgreSQL; SQLite
     runs one writer at a time anyway). Django has no FOR SHARE: a raw query."""
-    _state_row()
+    state_row_ensure()
     if connection.vendor != "postgresql":
         return KitchenState.objects.get(pk=STATE_ID)
     table = connection.ops.quote_name(KitchenState._meta.db_table)
@@ -87,7 +91,7 @@ def _state_shared() -> KitchenState:
 
 
 def _state_locked() -> KitchenState:
-    _state_row()
+    state_row_ensure()
     return KitchenState.objects.select_for_update().get(pk=STATE_ID)
 
 
@@ -151,11 +155,23 @@ def ready_place_take(
 
 # --- staff: busy mode -------------------------------------------------------------------
 
+PAUSE_MAX_MINUTES = 24 * 60
+DELAY_MAX_MINUTES = 4 * 60
+REASON_MAX_LENGTH = 200
+
+
+def _check_minutes(minutes: int, *, least: int, most: int) -> None:
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not least <= minutes <= most:
+        raise Invalid(f"Give whole minutes from {least} to {most}.", field="minutes")
+
 
 @transaction.atomic
 def kitchen_pause(*, minutes: int, reason: str = "") -> Busy:
-    """Refuse new orders for `minutes` from now (a new pause replaces a running one). The
-    clock is read once the row is locked, that is once the checkouts under way are done."""
+    """Refuse new orders for `minutes` (1 to a day) from now; a new pause replaces a running
+    one. The clock is read once the row is locked, that is once the checkouts under way are
+    done. `reason` is one line of plain text that shoppers see."""
+    _check_minutes(minutes, least=1, most=PAUSE_MAX_MINUTES)
+    reason = check_single_line(reason, field="reason", max_length=REASON_MAX_LENGTH)
     state = _state_locked()
     now = timezone.now()
     state.paused_at, state.paused_until, state.pause_reason = now, now + timedelta(minutes=minutes), reason
@@ -180,8 +196,11 @@ def kitchen_resume() -> Busy:
 def kitchen_delay(*, minutes: int, until: datetime | None = None) -> Busy:
     """Add `minutes` to the preparation time of orders as soon as possible, until `until`
     (or until cleared); 0 clears the delay."""
+    _check_minutes(minutes, least=0, most=DELAY_MAX_MINUTES)
     state = _state_locked()
     now = timezone.now()
+    if minutes and until is not None and until <= now:
+        raise Invalid("The delay must end in the future.", field="until")
     state.delay_minutes = minutes
     state.delay_until = until if minutes else None
     state.save(update_fields=["delay_minutes", "delay_until", "updated_at"])
