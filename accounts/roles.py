@@ -3,7 +3,8 @@
 `manage.py seed` (a `reset_db` flush empties the groups table).
 
 - Kitchen: see every order and move it through the kitchen flow (paid -> preparing ->
-  ready -> completed), and run busy mode (pause new orders, add a delay). Nothing else: no cancelling, refunds, menu, stock or invoices.
+  ready -> completed), run busy mode (pause new orders, add a delay) and mark a dish sold
+  out for a while. Nothing else: no cancelling, refunds, menu, stock or invoices.
 - Manager: every permission of the shop's own apps (menu, stock, prices, carts, orders,
   cancelling, refunds, pickup hours and slots, invoices, payments) and viewing user
   accounts. Not editing users, groups or permissions: whoever may change a user may make
@@ -24,6 +25,8 @@ KITCHEN_PERMISSIONS = (
     # Busy mode: pause new orders, add a delay (the kitchen knows when it is swamped).
     "orders.view_kitchenstate",
     "orders.change_kitchenstate",
+    # A dish the kitchen has run out of, for a while (catalog/sold_out.py).
+    "catalog.set_sold_out",
 )
 MANAGER_EXTRA_PERMISSIONS = ("accounts.view_user",)
 

@@ -55,11 +55,23 @@ class Product(models.Model):
     # `catalog.services` (`products_relist`) whenever one of those changes, so the menu's
     # count and pages read one partial index instead of joining every row to its category.
     listed = models.BooleanField(default=False, editable=False)
+    # Off for dishes cooked to order: sellable while active, with no stock count and no
+    # ledger rows (catalog.stock skips them). A bundle follows its components.
+    track_stock = models.BooleanField(
+        "counts stock",
+        default=True,
+        help_text="Off for dishes made to order: sold while on the menu, no stock count kept.",
+    )
+    # Sold out for now (staff, `products/{slug}/sold-out/`): back by itself at this time.
+    sold_out_until = models.DateTimeField(
+        null=True, blank=True, help_text="Sold out until then; it comes back by itself."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [("set_sold_out", "Can mark a dish sold out for a while")]
         indexes = [
             models.Index(fields=["name", "id"], name="product_name_order"),
             models.Index(fields=["current_price", "id"], name="product_price_order"),

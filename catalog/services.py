@@ -150,6 +150,7 @@ def product_create(
     slug: str = "",
     description: str = "",
     is_active: bool = True,
+    track_stock: bool = True,
     stock: int = 0,
     image=None,
     components: list[tuple[Product, int]] | None = None,
@@ -167,6 +168,7 @@ def product_create(
         slug=slug or unique_slug(model=Product, text=name),
         description=description,
         is_active=is_active,
+        track_stock=track_stock,
     )
     if image:
         product.image = image
@@ -203,7 +205,7 @@ def product_update(
     _save_changed(
         product,
         fields=fields,
-        allowed=("name", "slug", "sku", "description", "category", "is_active", "image"),
+        allowed=("name", "slug", "sku", "description", "category", "is_active", "image", "track_stock"),
     )
     if components is not None:
         _replace_components(bundle=product, components=components)

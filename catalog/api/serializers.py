@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from catalog.models import Category, Product, ProductPrice
@@ -117,7 +119,13 @@ class ProductSerializer(serializers.Serializer):
         help_text="Why it cannot be bought now; null when it can.",
     )
     stock = serializers.IntegerField(
-        help_text="Units that can be bought; for a bundle, computed from its components."
+        allow_null=True,
+        help_text="Units that can be bought; for a bundle, computed from its components. Null for a dish "
+        "made to order (no count kept: `track_stock` false, or a bundle of such dishes).",
+    )
+    track_stock = serializers.BooleanField(help_text="False: made to order, sold while on the menu.")
+    sold_out_until = serializers.DateTimeField(
+        allow_null=True, help_text="Sold out until then (`unavailable_reason` sold_out); back by itself."
     )
     image_url = serializers.URLField(allow_null=True)
     components = ComponentSerializer(many=True)
@@ -142,7 +150,11 @@ class ProductSerializer(serializers.Serializer):
             "currency": settings.CURRENCY,
             "available": verdict.ok,
             "unavailable_reason": verdict.reason and verdict.reason.value,
-            "stock": verdict.available,
+            "stock": verdict.available if verdict.counted else None,
+            "track_stock": product.track_stock,
+            "sold_out_until": _DATETIME.to_representation(product.sold_out_until)
+            if product.sold_out_until
+            else None,
             "image_url": self._image_url(product),
             "components": [
                 {
@@ -199,6 +211,9 @@ class ProductUpdateSerializer(serializers.Serializer):
         choices=Product.Kind.choices, required=False, help_text="Fixed once created: a change is refused."
     )
     is_active = StrictBooleanField(required=False)
+    track_stock = StrictBooleanField(
+        required=False, help_text="Off for dishes made to order: sold while on the menu, no stock count kept."
+    )
     components = ComponentInputSerializer(many=True, required=False)
     stock = StrictIntegerField(
         min_value=0, max_value=MAX_STOCK, required=False, help_text="Requires `expected_stock`."
@@ -263,3 +278,19 @@ class ProductPriceSerializer(serializers.ModelSerializer):
 
     def get_status(self, obj) -> str:
         return price_status(price=obj, current_version=self.context.get("current_version"))
+
+
+class SoldOutSerializer(serializers.Serializer):
+    until = serializers.CharField(
+        required=False,
+        help_text='An ISO 8601 date-time in the future (at most 30 days away), or "end_of_day" (the next '
+        "midnight in the shop's time zone, also the default).",
+    )
+
+    def validate_until(self, value: str):
+        if value == "end_of_day":
+            return None
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise serializers.ValidationError('Use an ISO 8601 date-time, or "end_of_day".')
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)

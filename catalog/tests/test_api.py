@@ -46,6 +46,8 @@ def test_product_detail_has_the_contract_fields(api_client):
         "available": True,
         "unavailable_reason": None,
         "stock": 7,
+        "track_stock": True,
+        "sold_out_until": None,
         "image_url": None,
         "components": [],
         "option_groups": [],

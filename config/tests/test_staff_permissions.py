@@ -24,6 +24,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.roles import KITCHEN, MANAGER
 from accounts.tests.factories import UserFactory
 from catalog.models import Category, Product, ProductPrice, StockMovement
+from catalog.sold_out import product_sold_out_set
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from invoices.services import credit_note_issue
 from invoices.tests.factories import invoiced_order
@@ -95,6 +96,10 @@ STAFF_OPERATIONS = [
     Op("cancel through status", "POST", "orders/{pending}/status/", {"status": "cancelled"}, 403, 403, 200),
     Op("refund through status", "POST", "orders/{paid}/status/", {"status": "refunded"}, 403, 403, 200),
     Op("cancel another's order", "POST", "orders/{pending}/cancel/", {}, 404, 403, 200),
+    Op(
+        "mark a dish sold out", "POST", "products/{product}/sold-out/", {"until": "end_of_day"}, 403, 200, 200
+    ),
+    Op("end a sold-out mark", "DELETE", "products/{sold_out}/sold-out/", None, 403, 200, 200),
     Op("pause new orders", "POST", "shop/pause/", {"minutes": 20, "reason": "rush"}, 403, 200, 200),
     Op("resume orders", "POST", "shop/resume/", {}, 403, 200, 200),
     Op("delay the kitchen", "POST", "shop/delay/", {"minutes": 10}, 403, 200, 200),
@@ -148,6 +153,7 @@ SCHEMA_NAMES = {
     "{hidden_category}": "{slug}",
     "{product}": "{slug}",
     "{hidden_product}": "{slug}",
+    "{sold_out}": "{slug}",
     "{paid}": "{number}",
     "{pending}": "{number}",
     "{invoice}": "{number}",
@@ -182,7 +188,8 @@ def _private_files(settings, tmp_path):
 @pytest.fixture
 def world() -> dict[str, str]:
     """A shopper's pending order and paid order (invoiced, with a credit note) of a dish at
-    Rp 20,000 (8 left in stock), a hidden dish and category, and the kitchen paused."""
+    Rp 20,000 (8 left in stock), a dish sold out for the day, a hidden dish and category,
+    and the kitchen paused."""
     shopper = UserFactory(email="shopper@example.com")
     category = CategoryFactory(slug="mains", name="Mains")
     hidden_category = CategoryFactory(slug="secret-menu", is_active=False)
@@ -191,12 +198,15 @@ def world() -> dict[str, str]:
     invoice = invoiced_order(user=shopper, items=[(nasi, 1)])
     credit_note = credit_note_issue(invoice=invoice, amount=1_000, reason="Late")
     pending = place_order(user=shopper, items=[(nasi, 1)])
+    sold_out = ProductFactory(slug="rendang", category=category, stock=3)
+    product_sold_out_set(product=sold_out)
     kitchen_pause(minutes=30, reason="a pause to resume")  # busy mode's writes each change something
     return {
         "category": category.slug,
         "hidden_category": hidden_category.slug,
         "product": nasi.slug,
         "hidden_product": hidden.slug,
+        "sold_out": sold_out.slug,
         "paid": invoice.order.number,
         "pending": pending.number,
         "invoice": invoice.number,
@@ -217,7 +227,9 @@ def snapshot() -> dict:
     return {
         "categories": list(Category.objects.order_by("id").values_list("slug", "name", "is_active")),
         "products": list(
-            Product.objects.order_by("id").values_list("slug", "name", "is_active", "stock", "current_price")
+            Product.objects.order_by("id").values_list(
+                "slug", "name", "is_active", "stock", "current_price", "sold_out_until"
+            )
         ),
         "prices": list(ProductPrice.objects.order_by("id").values_list("product__slug", "version", "amount")),
         "stock_movements": StockMovement.objects.count(),
@@ -270,7 +282,7 @@ def test_a_refused_price_leaves_the_price_and_a_kitchen_move_moves_the_order(wor
 
 @pytest.mark.parametrize(
     ("role", "orders", "invoices", "products", "categories"),
-    [("nobody", 0, 0, 1, 1), ("kitchen", 2, 0, 1, 1), ("manager", 2, 1, 2, 2)],
+    [("nobody", 0, 0, 2, 1), ("kitchen", 2, 0, 2, 1), ("manager", 2, 1, 3, 2)],  # 2 dishes shown: 1 sold out
 )
 def test_lists_show_staff_what_their_permissions_allow(world, role, orders, invoices, products, categories):
     """Staff without orders.view_order see their own orders like a shopper (none here); the

@@ -18,6 +18,7 @@ def busy_mode_row(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
+        ('catalog', '0006_made_to_order_sold_out'),
         ('orders', '0007_staff_groups'),
     ]
 

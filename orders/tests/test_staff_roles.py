@@ -43,6 +43,7 @@ def test_kitchen_sees_orders_and_moves_them_through_the_kitchen_only():
         "orders.change_order",
         "orders.view_kitchenstate",
         "orders.change_kitchenstate",  # busy mode: pause, resume, delay
+        "catalog.set_sold_out",  # a dish run out of, for a while
     }
 
 
