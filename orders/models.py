@@ -67,6 +67,9 @@ class Order(models.Model):
     # and while it is being sent, since when (a claim that others respect for a while).
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
     receipt_claimed_at = models.DateTimeField(null=True, blank=True)
+    # "Your order is ready" (orders/ready_email.py), with the receipt's claim discipline.
+    ready_email_sent_at = models.DateTimeField(null=True, blank=True)
+    ready_email_claimed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -163,6 +166,7 @@ class OrderEvent(models.Model):
         INVOICE_ISSUED = "invoice_issued", "Invoice issued"
         CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
         RECEIPT_SENT = "receipt_sent", "Receipt sent"
+        READY_EMAIL_SENT = "ready_email_sent", "Ready e-mail sent"
 
     class Actor(models.TextChoices):
         USER = "user", "Customer"

@@ -18,6 +18,7 @@ from accounts.models import User
 from catalog.models import StockReason
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
 from config import metrics
+from config.tasks import enqueue
 from orders.exceptions import InvalidTransition
 from orders.models import (
     STOCK_RELEASED_STATUSES,
@@ -138,6 +139,10 @@ def order_transition(
         fields.append("cancelled_at")
     order.save(update_fields=fields)
     metrics.order_event(to_status)  # counted when the transaction commits
+    if to_status == S.READY:
+        from orders.tasks import send_ready_email  # tasks import the services: import it when used
+
+        enqueue(send_ready_email, order.pk)  # after the commit
     return OrderEvent.objects.create(
         order=order,
         type=OrderEvent.Type.STATUS_CHANGED,
