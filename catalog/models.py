@@ -4,12 +4,21 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from catalog.mealtimes import serving_windows_clean
+
 
 class Category(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
     is_active = models.BooleanField(default=True)
+    serving_windows = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[serving_windows_clean],
+        help_text='When its dishes are served (catalog/mealtimes.py), e.g. [{"days": [0, 1, 2, 3, 4], '
+        '"from": "06:00", "until": "10:30"}]; empty: whenever the shop is open.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -65,6 +74,12 @@ class Product(models.Model):
     # Sold out for now (staff, `products/{slug}/sold-out/`): back by itself at this time.
     sold_out_until = models.DateTimeField(
         null=True, blank=True, help_text="Sold out until then; it comes back by itself."
+    )
+    serving_windows = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[serving_windows_clean],
+        help_text="When it is served (replaces its category's windows); empty: as its category.",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

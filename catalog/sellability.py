@@ -9,7 +9,8 @@ under concurrency; this rule tells shoppers what they can expect.
 A dish made to order (`track_stock` off) has no count: it can be sold while it is on the
 menu, up to NO_COUNT units (the cart's own limits are far lower). A bundle follows its
 components: limited by the counted ones only. A dish marked sold out (`sold_out_until`
-still ahead), or a bundle with such a component, is `sold_out` until then.
+still ahead), or a bundle with such a component, is `sold_out` until then. Outside its
+serving windows at the order's ready time a dish is `not_served_then`.
 """
 
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
+from catalog.mealtimes import served_at
 from catalog.models import Option, Product
 from catalog.options import choice_errors
 
@@ -28,6 +30,7 @@ class Unsellable(StrEnum):
     NO_PRICE = "no_price"  # no price in force
     COMPONENT_INACTIVE = "component_inactive"  # a bundle one of whose components is off the menu
     SOLD_OUT = "sold_out"  # staff marked it (or, for a bundle, a component) sold out for a while
+    NOT_SERVED_THEN = "not_served_then"  # outside its serving windows at the order's ready time
     OPTION_UNAVAILABLE = "option_unavailable"  # a chosen option is off the menu, or the choice breaks a rule
     INSUFFICIENT_STOCK = "insufficient_stock"  # fewer units than asked for (of the dish or a limited option)
 
@@ -40,6 +43,7 @@ REASON_TEXT = {
     Unsellable.NO_PRICE: "has no price yet",
     Unsellable.COMPONENT_INACTIVE: "has a component that is off the menu",
     Unsellable.SOLD_OUT: "is sold out for now",
+    Unsellable.NOT_SERVED_THEN: "is not served at the pickup time",
     Unsellable.OPTION_UNAVAILABLE: "cannot be had with these options",
     Unsellable.INSUFFICIENT_STOCK: "does not have enough stock",
 }
@@ -57,8 +61,9 @@ class Sellability:
 
     @property
     def for_sale(self) -> bool:
-        """On the menu and priced; stock aside."""
-        return self.reason in (None, Unsellable.INSUFFICIENT_STOCK)
+        """On the menu and priced; stock and mealtimes aside (both are judged at checkout:
+        a dish for breakfast goes in tonight's cart for tomorrow morning)."""
+        return self.reason in (None, Unsellable.INSUFFICIENT_STOCK, Unsellable.NOT_SERVED_THEN)
 
     @property
     def ok(self) -> bool:
@@ -108,13 +113,16 @@ def sellability(
     quantity: int = 1,
     options: Sequence[Option] | None = None,
     now: datetime | None = None,
+    at: datetime | None = None,
 ) -> Sellability:
     """Whether `quantity` of `product` can be sold at its current `price`, and if not, why.
 
     `options` is the shopper's choice (a cart line, checkout): it must meet the product's
     groups (prefetched with `catalog.options.with_option_groups`), and a limited option's
     stock caps what can be bought. None judges the dish alone (the menu). `now` (default:
-    the clock) decides whether a sold-out mark still holds."""
+    the clock) decides whether a sold-out mark still holds. `at`, the order's ready time,
+    judges its serving windows (catalog/mealtimes.py); None (the menu, the cart) leaves
+    them to checkout."""
     if not (product.is_active and product.category.is_active):
         return Sellability(Unsellable.INACTIVE, 0)
     if price is None:
@@ -123,6 +131,8 @@ def sellability(
         return Sellability(Unsellable.COMPONENT_INACTIVE, 0)
     if is_sold_out(product, now or timezone.now()):
         return Sellability(Unsellable.SOLD_OUT, 0)
+    if at is not None and not served_at(product, at):
+        return Sellability(Unsellable.NOT_SERVED_THEN, 0)
     if options is not None and choice_errors(product, options):
         return Sellability(Unsellable.OPTION_UNAVAILABLE, 0)
     available = units_available(product)

@@ -93,7 +93,9 @@ def _deactivate(instance):
 
 @transaction.atomic
 def category_update(*, category: Category, **fields) -> Category:
-    _save_changed(category, fields=fields, allowed=("name", "slug", "position", "is_active"))
+    _save_changed(
+        category, fields=fields, allowed=("name", "slug", "position", "is_active", "serving_windows")
+    )
     if "is_active" in fields:
         products_relist(products=Product.objects.filter(category=category))
     return category
@@ -205,7 +207,17 @@ def product_update(
     _save_changed(
         product,
         fields=fields,
-        allowed=("name", "slug", "sku", "description", "category", "is_active", "image", "track_stock"),
+        allowed=(
+            "name",
+            "slug",
+            "sku",
+            "description",
+            "category",
+            "is_active",
+            "image",
+            "track_stock",
+            "serving_windows",
+        ),
     )
     if components is not None:
         _replace_components(bundle=product, components=components)

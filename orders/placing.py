@@ -21,7 +21,7 @@ from cart.selectors import chosen_options
 from catalog.exceptions import ProductUnavailable
 from catalog.models import StockReason
 from catalog.options import options_snapshot
-from catalog.sellability import sellability
+from catalog.sellability import Unsellable, sellability
 from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Why, demand_total, stock_take
@@ -190,6 +190,21 @@ def order_place(
         now=now, slot_id=pickup_slot_id, units=sum(line.dish_units() for line in lines), busy=busy
     )
     Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot, ready_at=order.ready_at)
+    # Mealtimes are judged at the ready time, known only now; refusing rolls it all back.
+    not_served = [
+        {"slug": item.product.slug, "name": item.product.name, "reason": Unsellable.NOT_SERVED_THEN}
+        for item in items
+        if sellability(
+            item.product, price=item.product.current_price, options=chosen_options(item), at=order.ready_at
+        ).reason
+        is Unsellable.NOT_SERVED_THEN
+    ]
+    if not_served:
+        names = ", ".join(p["name"] for p in not_served)
+        raise ProductUnavailable(
+            f"Not served at the pickup time {timezone.localtime(order.ready_at):%a %H:%M}: {names}.",
+            products=not_served,
+        )
     metrics.order_event("placed")  # counted when the transaction commits
     OrderEvent.objects.create(
         order=order,

@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.mealtimes import windows_of
 from catalog.models import Category, Product, ProductPrice
 from catalog.selectors import price_status
 from catalog.sellability import REASONS, sellability
@@ -95,6 +97,25 @@ def option_groups_data(product: Product) -> list[dict]:
     ]
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "days": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 6}},
+                "from": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                "until": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+            },
+            "required": ["from", "until"],
+        },
+    }
+)
+class ServingWindowsField(serializers.JSONField):
+    """Serving windows (catalog/mealtimes.py): days (Monday 0; absent: every day), from and
+    until as HH:MM in the shop's time zone, until excluded."""
+
+
 class ProductSerializer(serializers.Serializer):
     """A product as listed, with its current price and what can be bought of it.
 
@@ -124,6 +145,10 @@ class ProductSerializer(serializers.Serializer):
         "made to order (no count kept: `track_stock` false, or a bundle of such dishes).",
     )
     track_stock = serializers.BooleanField(help_text="False: made to order, sold while on the menu.")
+    serving_windows = ServingWindowsField(
+        help_text="When it is served (its own, else its category's): judged at the order's ready time "
+        "at checkout (409 product_unavailable, reason not_served_then). Empty: whenever the shop is open.",
+    )
     sold_out_until = serializers.DateTimeField(
         allow_null=True, help_text="Sold out until then (`unavailable_reason` sold_out); back by itself."
     )
@@ -152,6 +177,7 @@ class ProductSerializer(serializers.Serializer):
             "unavailable_reason": verdict.reason and verdict.reason.value,
             "stock": verdict.available if verdict.counted else None,
             "track_stock": product.track_stock,
+            "serving_windows": windows_of(product),
             "sold_out_until": _DATETIME.to_representation(product.sold_out_until)
             if product.sold_out_until
             else None,
@@ -213,6 +239,10 @@ class ProductUpdateSerializer(serializers.Serializer):
     is_active = StrictBooleanField(required=False)
     track_stock = StrictBooleanField(
         required=False, help_text="Off for dishes made to order: sold while on the menu, no stock count kept."
+    )
+    serving_windows = ServingWindowsField(
+        required=False,
+        help_text='[{"days": [0-6], "from": "HH:MM", "until": "HH:MM"}]; [] to serve whenever the shop is open.',
     )
     components = ComponentInputSerializer(many=True, required=False)
     stock = StrictIntegerField(

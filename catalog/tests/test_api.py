@@ -47,6 +47,7 @@ def test_product_detail_has_the_contract_fields(api_client):
         "unavailable_reason": None,
         "stock": 7,
         "track_stock": True,
+        "serving_windows": [],
         "sold_out_until": None,
         "image_url": None,
         "components": [],
