@@ -144,6 +144,7 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
                 "is_active",
                 "track_stock",
                 "sold_out_until",
+                "serving_windows",
             ]
         },
     )

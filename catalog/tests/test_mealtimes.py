@@ -125,3 +125,24 @@ def test_staff_set_windows_over_the_api(staff_client, bubur):
 
     assert response.status_code == 200, response.content
     assert response.json()["serving_windows"] == lunch
+
+
+def test_the_admin_sets_a_categorys_windows(admin_client_staff, bubur):
+    from django.urls import reverse
+
+    from catalog.tests.test_admin import form_values
+
+    url = reverse("admin:catalog_category_change", args=[bubur.category.pk])
+    values = form_values(admin_client_staff, url, "category_form")
+    values["serving_windows"] = '[{"from": "06:00", "until": "11:00"}]'
+
+    response = admin_client_staff.post(url, values)
+
+    assert response.status_code == 302, response.content.decode()[:500]
+    bubur.category.refresh_from_db()
+    assert bubur.category.serving_windows == [{"from": "06:00", "until": "11:00"}]
+
+    values["serving_windows"] = '[{"from": "11:00", "until": "06:00"}]'
+    assert admin_client_staff.post(url, values).status_code == 200  # the form again, with the error
+    bubur.category.refresh_from_db()
+    assert bubur.category.serving_windows == [{"from": "06:00", "until": "11:00"}]
