@@ -7,7 +7,7 @@ from rest_framework import serializers
 from catalog.mealtimes import windows_of
 from catalog.models import Category, Product, ProductPrice
 from catalog.selectors import price_status
-from catalog.sellability import REASONS, sellability
+from catalog.sellability import REASONS, Unsellable, sellability
 from catalog.services import MAX_PRICE
 from catalog.stock import MAX_STOCK
 from config.api.fields import (
@@ -179,7 +179,7 @@ class ProductSerializer(serializers.Serializer):
             "track_stock": product.track_stock,
             "serving_windows": windows_of(product),
             "sold_out_until": _DATETIME.to_representation(product.sold_out_until)
-            if product.sold_out_until
+            if verdict.reason is Unsellable.SOLD_OUT and product.sold_out_until
             else None,
             "image_url": self._image_url(product),
             "components": [
