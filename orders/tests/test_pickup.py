@@ -702,6 +702,9 @@ def test_shop_says_whether_it_is_open_with_todays_hours(api_client, demo_hours, 
         "open_now": False,
         "today": [{"opens_at": iso(MONDAY, 8), "closes_at": iso(MONDAY, 21)}],
         "next_opening": iso(MONDAY, 8),
+        "paused_until": None,  # busy mode (orders/tests/test_busy_mode.py)
+        "pause_reason": "",
+        "prep_minutes": 15,
     }
 
 
