@@ -17,6 +17,9 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import staff_has_perm
+from catalog.models import Product
+from catalog.sold_out import product_sold_out_set
+from config.api.fields import parse_query_int
 from config.errors import DomainError
 from orders import selectors, services
 from orders.models import Order, OrderStatus
@@ -24,6 +27,8 @@ from orders.permissions import may_set_status
 from orders.pickup import kitchen as busy_mode
 from orders.pickup.admin import BUSY_BUTTONS, busy_press
 from orders.pickup.kitchen import BUSY_PERMISSION
+
+SOLD_OUT_PERMISSION = "catalog.set_sold_out"
 
 S = OrderStatus
 
@@ -121,10 +126,12 @@ class KitchenMovesMixin:
         move = self.admin_site.admin_view(require_POST(self.move_view))
         kitchen = self.admin_site.admin_view(self.kitchen_view)
         busy = self.admin_site.admin_view(require_POST(self.busy_view))
+        sold_out = self.admin_site.admin_view(require_POST(self.sold_out_view))
         # Before the defaults: their `<path:object_id>/` would swallow `<id>/move/`.
         return [
             path("kitchen/", kitchen, name="orders_order_kitchen"),
             path("kitchen/busy/", busy, name="orders_order_kitchen_busy"),
+            path("kitchen/sold-out/", sold_out, name="orders_order_kitchen_sold_out"),
             path("<path:object_id>/move/", move, name="orders_order_move"),
             *super().get_urls(),
         ]
@@ -162,6 +169,7 @@ class KitchenMovesMixin:
             "busy": busy_mode.busy_read(now=timezone.now()),
             "can_run_busy_mode": staff_has_perm(request.user, BUSY_PERMISSION),
             "busy_buttons": BUSY_BUTTONS,
+            "can_mark_sold_out": staff_has_perm(request.user, SOLD_OUT_PERMISSION),
         }
         return TemplateResponse(request, "admin/orders/order/kitchen.html", context)
 
@@ -175,6 +183,25 @@ class KitchenMovesMixin:
             return HttpResponseBadRequest("Unknown button.")
         message = busy_press(button)
         self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:orders_order_kitchen"))
+
+    def sold_out_view(self, request: HttpRequest) -> HttpResponse:
+        """The board's "sold out today" button beside a dish: the same service as
+        `POST products/{slug}/sold-out/`, with the same permission; back by itself at midnight."""
+        if not staff_has_perm(request.user, SOLD_OUT_PERMISSION):
+            raise PermissionDenied
+        product_id = parse_query_int(request.POST.get("product"))
+        product = (
+            Product.objects.filter(pk=product_id).first() if product_id and 0 < product_id < 2**63 else None
+        )
+        if product is None:
+            return HttpResponseBadRequest("Unknown dish.")
+        product = product_sold_out_set(product=product)
+        self.message_user(
+            request,
+            f"{product.name} is sold out until {timezone.localtime(product.sold_out_until):%a %H:%M}.",
+            messages.SUCCESS,
+        )
         return HttpResponseRedirect(reverse("admin:orders_order_kitchen"))
 
     def move_view(self, request: HttpRequest, object_id: str) -> HttpResponse:

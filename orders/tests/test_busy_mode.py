@@ -341,3 +341,33 @@ def test_the_admin_action_pauses(client, clock):
     assert response.status_code == 200
     assert kitchen.busy_read(now=local(12)).paused_until == local(12, 15)
     assert "New orders paused until 12:15" in response.content.decode()
+
+
+def test_the_board_marks_a_dish_sold_out_for_today(client, clock, user):
+    from django.urls import reverse
+
+    from orders.tests.factories import place_order
+
+    clock.set(local(12))
+    rendang = ProductFactory(slug="rendang", name="Rendang", stock=10)
+    order = place_order(user=user, items=[(rendang, 1)])
+    Order.objects.filter(pk=order.pk).update(status="paid", paid_at=local(12))
+    board = staff_browser(client, busy=True)
+
+    page = board.get(reverse("admin:orders_order_kitchen")).content.decode()
+    marked = board.post(reverse("admin:orders_order_kitchen_sold_out"), {"product": rendang.pk}, follow=True)
+
+    assert f'name="product" value="{rendang.pk}"' in page
+    assert "Rendang is sold out until Tue 00:00." in marked.content.decode()
+    assert Product.objects.get(pk=rendang.pk).sold_out_until == local(0, day=MONDAY.replace(day=24))
+    for bad in ("x", "99999999999999999999999", str(10**12)):
+        assert board.post(reverse("admin:orders_order_kitchen_sold_out"), {"product": bad}).status_code == 400
+    # Staff without the permission see no button and are refused.
+    other = staff_browser(client, busy=False)
+    assert (
+        'value="' + str(rendang.pk) + '"'
+        not in other.get(reverse("admin:orders_order_kitchen")).content.decode()
+    )
+    assert (
+        other.post(reverse("admin:orders_order_kitchen_sold_out"), {"product": rendang.pk}).status_code == 403
+    )
