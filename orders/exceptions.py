@@ -53,10 +53,11 @@ class TooManyUnpaidOrders(Conflict):
 
 
 class KitchenFull(Conflict):
-    """`next_slots`: [{id, start, end}] of the next slots with room on later days, to book."""
+    """`next_slots`: [{id, start, end}] of the next slots with room after the shop's current
+    opening, to book."""
 
     code = "kitchen_full"
-    default_detail = "The kitchen has no room left today for an order as soon as possible."
+    default_detail = "The kitchen has no room left before closing for an order as soon as possible."
 
 
 class ShopPaused(Conflict):

@@ -85,7 +85,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             400: OpenApiResponse(description="Invalid input, cart_empty, or slot_unavailable."),
             409: OpenApiResponse(
                 description="insufficient_stock, product_unavailable, shop_closed, slot_full, "
-                "kitchen_full (no slot with room left today for an order as soon as possible; with "
+                "kitchen_full (no slot with room before closing for an order as soon as possible; with "
                 "next_slots), shop_paused (busy mode; with resumes_at and reason), "
                 "too_many_unpaid_orders (MAX_UNPAID_ORDERS; with limit and the unpaid order numbers), "
                 "or the Idempotency-Key still in flight."

@@ -1,12 +1,12 @@
 """The kitchen's pace: a ready time for every order, and busy mode (pause and delay).
 
 Ready time. An order with a booked slot is ready at its slot's start. An order "as soon as
-possible" takes a place in the first slot of the shop's day that starts at least the
-preparation time after checkout (`KITCHEN_PREP_MINUTES`, plus the delay staff set) and has
+possible" takes a place in the first slot of the open stretch the shop is in that starts
+at least the preparation time after checkout (`KITCHEN_PREP_MINUTES`, plus the delay staff set) and has
 room, with the same conditional UPDATE as a booked slot (services.place_take), so no slot
 is ever over its capacity, ASAP included: a checkout that loses a race for a slot goes on
-to the next one. No slot with room left today: KitchenFull, naming the next slots with
-room on later days (book one of them). A shop without opening hours has no slots: the
+to the next one. No slot with room before the stretch closes: KitchenFull, naming the next
+slots with room after it (book one of them). A shop without opening hours has no slots: the
 order is ready the preparation time after checkout.
 
 Busy mode is one row (KitchenState, pk 1). A pause refuses every checkout (ShopPaused with
@@ -119,18 +119,21 @@ def check_taking_orders(*, now: datetime) -> Busy:
 
 
 def asap_slot_take(*, now: datetime, units: int, prep_minutes: int) -> PickupSlot | None:
-    """Book the first slot of the shop's day that starts at least `prep_minutes` from `now`
-    and has room for `units`, inside the caller's transaction. None when the shop has no
-    opening hours (no slots). Raises KitchenFull when no slot today has room."""
-    today = sched.local_date(now)
-    schedule = schedule_read(first=today, last=today)
+    """Book the first slot of the open stretch the shop is in now (a night past midnight,
+    a whole week of 24-hour days, up to a lunch break) that starts at least `prep_minutes`
+    from `now` and has room for `units`, inside the caller's transaction. None when the shop
+    has no opening hours (no slots). Raises KitchenFull, naming the next slots with room
+    after the stretch, when none in it has room: "as soon as possible" is never pushed past
+    a closing without the shopper choosing the later time."""
+    first, last = sched.pickup_window(now=now)
+    schedule = schedule_read(first=first, last=last)
     if not hours_configured(schedule):
         return None
-    intervals = schedule.intervals(today, today)
-    day_end = sched.midnight(today + timedelta(days=1))
+    intervals = schedule.intervals(first, last)
+    stretch_end = next((end for start, end in intervals if start <= now < end), now)
     candidates = (
         PickupSlot.objects.filter(
-            slot_room(units), start__gte=now + timedelta(minutes=prep_minutes), start__lt=day_end
+            slot_room(units), start__gte=now + timedelta(minutes=prep_minutes), start__lt=stretch_end
         )
         .order_by("start")
         .values_list("pk", "start", "end")
@@ -140,8 +143,9 @@ def asap_slot_take(*, now: datetime, units: int, prep_minutes: int) -> PickupSlo
         if sched.contains(intervals, start, end) and place_take(slot_id=slot_id, units=units):
             return PickupSlot.objects.get(pk=slot_id)
     raise KitchenFull(
-        "The kitchen has no room left today for an order as soon as possible; book a later pickup slot.",
-        next_slots=slots_next_free(after=day_end - timedelta(microseconds=1), now=now, units=units),
+        "The kitchen has no room left before closing for an order as soon as possible; "
+        "book a later pickup slot.",
+        next_slots=slots_next_free(after=stretch_end - timedelta(microseconds=1), now=now, units=units),
     )
 
 

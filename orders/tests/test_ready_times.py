@@ -251,3 +251,36 @@ def test_thirty_asap_checkouts_fill_slots_in_order_and_never_exceed_a_capacity(a
     ]
     assert Counter(Order.objects.values_list("ready_at", flat=True)) == dict.fromkeys(starts, 2)
     assert not PickupSlot.objects.filter(taken__gt=F("capacity")).exists()
+
+
+def test_asap_stops_at_the_lunch_break_and_names_the_slots_after_it(auth_client, user, product, hours, at):
+    friday = MONDAY + timedelta(days=4)  # 08:00-11:30, then 13:00-21:00
+    pickup_services.pickup_slots_materialise(now=local(friday, 6))
+    at(local(friday, 11))
+    PickupSlot.objects.filter(start__in=[local(friday, 11, 15)]).update(taken=2)
+    cart_add_item(user=user, product=product, quantity=1)
+
+    response = auth_client.post(ORDERS, {})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "kitchen_full"
+    assert [s["start"] for s in response.json()["next_slots"]] == [
+        iso(friday, 13),
+        iso(friday, 13, 15),
+        iso(friday, 13, 30),
+    ]
+
+
+def test_asap_runs_past_midnight_in_a_night_range(auth_client, user, product, at):
+    from datetime import time
+
+    for weekday in range(7):
+        pickup_services.weekly_hours_add(weekday=weekday, opens_at=time(18), closes_at=time(2))
+    pickup_services.pickup_slots_materialise(now=local(MONDAY, 17))
+    at(local(MONDAY, 23, 50))
+    cart_add_item(user=user, product=product, quantity=1)
+
+    response = auth_client.post(ORDERS, {})
+
+    assert response.status_code == 201, response.content
+    assert response.json()["ready_at"] == iso(MONDAY + timedelta(days=1), 0, 15)
