@@ -4,12 +4,21 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from catalog.mealtimes import serving_windows_clean
+
 
 class Category(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
     is_active = models.BooleanField(default=True)
+    serving_windows = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[serving_windows_clean],
+        help_text='When its dishes are served (catalog/mealtimes.py), e.g. [{"days": [0, 1, 2, 3, 4], '
+        '"from": "06:00", "until": "10:30"}]; empty: whenever the shop is open.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -55,11 +64,29 @@ class Product(models.Model):
     # `catalog.services` (`products_relist`) whenever one of those changes, so the menu's
     # count and pages read one partial index instead of joining every row to its category.
     listed = models.BooleanField(default=False, editable=False)
+    # Off for dishes cooked to order: sellable while active, with no stock count and no
+    # ledger rows (catalog.stock skips them). A bundle follows its components.
+    track_stock = models.BooleanField(
+        "counts stock",
+        default=True,
+        help_text="Off for dishes made to order: sold while on the menu, no stock count kept.",
+    )
+    # Sold out for now (staff, `products/{slug}/sold-out/`): back by itself at this time.
+    sold_out_until = models.DateTimeField(
+        null=True, blank=True, help_text="Sold out until then; it comes back by itself."
+    )
+    serving_windows = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[serving_windows_clean],
+        help_text="When it is served (replaces its category's windows); empty: as its category.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [("set_sold_out", "Can mark a dish sold out for a while")]
         indexes = [
             models.Index(fields=["name", "id"], name="product_name_order"),
             models.Index(fields=["current_price", "id"], name="product_price_order"),

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from catalog.models import BundleItem, Category, Product, ProductPrice
 from catalog.services import prices_ensure_current
+from catalog.sold_out import sold_out_ends_ensure
 
 
 def components_prefetch(prefix: str = "") -> Prefetch:
@@ -40,17 +41,22 @@ def shopper_visible() -> Q:
     return Q(listed=True)
 
 
-def available_q() -> Q:
-    """SQL twin of `sellability(...).ok` for one unit, for filtering a list: for sale and
-    at least one unit on hand (a bundle: every component active with enough stock)."""
+def available_q(now: datetime | None = None) -> Q:
+    """SQL twin of `sellability(...).ok` for one unit, for filtering a list: for sale, not
+    sold out at `now` (default: the clock), and at least one unit on hand or made to order
+    (a bundle: every component active, none sold out, the counted ones with enough stock)."""
+    now = now or timezone.now()
     short = BundleItem.objects.filter(bundle=OuterRef("pk")).filter(
-        Q(component__is_active=False) | Q(component__stock__lt=F("quantity"))
+        Q(component__is_active=False)
+        | Q(component__track_stock=True, component__stock__lt=F("quantity"))
+        | Q(component__sold_out_until__gt=now)
     )
     has_components = BundleItem.objects.filter(bundle=OuterRef("pk"))
-    in_stock = Q(kind=Product.Kind.SINGLE, stock__gt=0) | Q(
+    in_stock = Q(kind=Product.Kind.SINGLE) & (Q(stock__gt=0) | Q(track_stock=False)) | Q(
         Exists(has_components), ~Exists(short), kind=Product.Kind.BUNDLE
     )
-    return shopper_visible() & in_stock
+    not_sold_out = Q(sold_out_until__isnull=True) | Q(sold_out_until__lte=now)
+    return shopper_visible() & not_sold_out & in_stock
 
 
 def menu_products(*, include_hidden: bool = False, now: datetime | None = None) -> QuerySet[Product]:
@@ -64,6 +70,7 @@ def menu_products(*, include_hidden: bool = False, now: datetime | None = None) 
     cart's lines, the admin's list) calls it first for that reason; checkout, a write,
     switches the prices of exactly its own lines (`orders.services`)."""
     prices_ensure_current(now=now)
+    sold_out_ends_ensure(now=now)
     qs = Product.objects.select_related("category")
     if not include_hidden:
         qs = qs.filter(shopper_visible())

@@ -93,7 +93,9 @@ def _deactivate(instance):
 
 @transaction.atomic
 def category_update(*, category: Category, **fields) -> Category:
-    _save_changed(category, fields=fields, allowed=("name", "slug", "position", "is_active"))
+    _save_changed(
+        category, fields=fields, allowed=("name", "slug", "position", "is_active", "serving_windows")
+    )
     if "is_active" in fields:
         products_relist(products=Product.objects.filter(category=category))
     return category
@@ -150,6 +152,7 @@ def product_create(
     slug: str = "",
     description: str = "",
     is_active: bool = True,
+    track_stock: bool = True,
     stock: int = 0,
     image=None,
     components: list[tuple[Product, int]] | None = None,
@@ -167,6 +170,7 @@ def product_create(
         slug=slug or unique_slug(model=Product, text=name),
         description=description,
         is_active=is_active,
+        track_stock=track_stock,
     )
     if image:
         product.image = image
@@ -203,7 +207,17 @@ def product_update(
     _save_changed(
         product,
         fields=fields,
-        allowed=("name", "slug", "sku", "description", "category", "is_active", "image"),
+        allowed=(
+            "name",
+            "slug",
+            "sku",
+            "description",
+            "category",
+            "is_active",
+            "image",
+            "track_stock",
+            "serving_windows",
+        ),
     )
     if components is not None:
         _replace_components(bundle=product, components=components)

@@ -7,7 +7,9 @@ product id order, so two multi-product changes cannot deadlock. Every change tha
 writes a `StockMovement` in the same transaction: for every product, stock is the sum of
 its movements, and `stock_audit` checks it.
 
-A bundle has no stock of its own: its demand is its components' (`demand_of`).
+A bundle has no stock of its own: its demand is its components' (`demand_of`). A dish made
+to order (`track_stock` off) keeps no count: orders take and give back nothing of it and
+write no ledger row (`counted`).
 """
 
 from collections import Counter
@@ -134,11 +136,21 @@ def _record(moves: list[tuple[int, int, int]], why: Why, *, subject: str = "prod
 # --- orders -------------------------------------------------------------------------------------
 
 
+def counted(demand: Demand) -> Demand:
+    """`demand` without the dishes made to order (one query; none for an empty demand)."""
+    if not demand:
+        return demand
+    untracked = set(Product.objects.filter(pk__in=demand, track_stock=False).values_list("pk", flat=True))
+    return {product_id: units for product_id, units in demand.items() if product_id not in untracked}
+
+
 @transaction.atomic
 def stock_take(*, demand: Demand, why: Why, options: Demand | None = None) -> None:
     """Take every unit of `demand` (products) and `options` (limited options) or none: on
     any shortfall raises InsufficientStock naming each short product and option, and this
-    savepoint undoes what was already taken. Products first, then options, each in id order."""
+    savepoint undoes what was already taken. Products first, then options, each in id order.
+    Dishes made to order are left out (`counted`)."""
+    demand = counted(demand)
     moves, short = [], {}
     for product_id in sorted(demand):
         quantity = demand[product_id]
@@ -162,8 +174,9 @@ def stock_take(*, demand: Demand, why: Why, options: Demand | None = None) -> No
 
 
 def stock_release(*, demand: Demand, why: Why, options: Demand | None = None) -> int:
-    """Give units back (cancel, expiry, reset). Products and options deleted since are
-    skipped. Returns the product units given back."""
+    """Give units back (cancel, expiry, reset). Products and options deleted since, and
+    dishes made to order, are skipped. Returns the product units given back."""
+    demand = counted(demand)
     moves = []
     for product_id in sorted(demand):
         after = _add(product_id, demand[product_id])

@@ -46,3 +46,9 @@ def catalog_changed() -> None:
     """Call from any write that changes what the menu shows; takes effect on commit (at
     once outside a transaction), so no reader caches the old state under the new version."""
     transaction.on_commit(_bump)
+
+
+def catalog_changed_now() -> None:
+    """For a change that is no write (a time passing: a sold-out mark ending), so nothing
+    to wait for: move the version on at once, even inside a transaction."""
+    _bump()

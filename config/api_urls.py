@@ -10,7 +10,7 @@ from invoices.api.views import InvoiceViewSet
 from orders.api.reports import SalesReportView, TaxReportView
 from orders.api.shop_settings import ShopSettingsView
 from orders.api.views import OrderViewSet
-from orders.pickup.api import ShopSlotsView, ShopView
+from orders.pickup.api import ShopDelayView, ShopPauseView, ShopResumeView, ShopSlotsView, ShopView
 from orders.vouchers.api import CartVoucherView, VoucherViewSet
 from payments.api.views import MidtransNotificationView, MockPaymentView, PaymentRecheckView
 
@@ -33,6 +33,9 @@ urlpatterns = [
     path("shop/settings/", ShopSettingsView.as_view(), name="shop-settings"),
     path("reports/sales/", SalesReportView.as_view(), name="report-sales"),
     path("reports/tax/", TaxReportView.as_view(), name="report-tax"),
+    path("shop/pause/", ShopPauseView.as_view(), name="shop-pause"),
+    path("shop/resume/", ShopResumeView.as_view(), name="shop-resume"),
+    path("shop/delay/", ShopDelayView.as_view(), name="shop-delay"),
     # With or without the slash: Midtrans does not follow redirects.
     re_path(
         r"^payments/midtrans/notification/?$",

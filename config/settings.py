@@ -244,11 +244,15 @@ PICKUP_SLOT_MINUTES = env.int("PICKUP_SLOT_MINUTES", default=15)
 PICKUP_DAYS_AHEAD = env.int("PICKUP_DAYS_AHEAD", default=3)
 PICKUP_SLOT_CAPACITY = env.int("PICKUP_SLOT_CAPACITY", default=5)
 PICKUP_MIN_LEAD_MINUTES = env.int("PICKUP_MIN_LEAD_MINUTES", default=15)
+# How long the kitchen needs for an "as soon as possible" order: it is ready in the first
+# slot starting at least this long after checkout (plus any delay staff set in busy mode).
+KITCHEN_PREP_MINUTES = env.int("KITCHEN_PREP_MINUTES", default=15)
 for _name, _least in [
     ("PICKUP_SLOT_MINUTES", 1),
     ("PICKUP_DAYS_AHEAD", 0),
     ("PICKUP_SLOT_CAPACITY", 0),
     ("PICKUP_MIN_LEAD_MINUTES", 0),
+    ("KITCHEN_PREP_MINUTES", 0),
     ("CART_MAX_UNITS_PER_PRODUCT", 1),
     ("CART_MAX_LINES", 1),
     ("MAX_UNPAID_ORDERS", 1),

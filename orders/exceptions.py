@@ -81,3 +81,23 @@ class TooManyUnpaidOrders(Conflict):
         "limit": {"type": "integer", "description": "MAX_UNPAID_ORDERS."},
         "unpaid": {"type": "array", "items": {"type": "string"}, "description": "Order numbers."},
     }
+
+
+class KitchenFull(Conflict):
+    """`next_slots`: [{id, start, end}] of the next slots with room after the shop's current
+    opening, to book."""
+
+    code = "kitchen_full"
+    default_detail = "The kitchen has no room left before closing for an order as soon as possible."
+    body_fields = SlotFull.body_fields
+
+
+class ShopPaused(Conflict):
+    """`resumes_at`: when the shop takes orders again (ISO 8601); `reason`: what staff gave."""
+
+    code = "shop_paused"
+    default_detail = "The kitchen has paused new orders for a while."
+    body_fields = {
+        "resumes_at": {"type": "string", "format": "date-time"},
+        "reason": {"type": "string", "description": "What staff gave (may be empty)."},
+    }

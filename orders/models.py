@@ -7,6 +7,7 @@ from django.utils import timezone
 from orders.pickup.models import (  # noqa: F401
     HoursException,
     HoursExceptionRange,
+    KitchenState,
     OpeningRange,
     PickupSlot,
     Weekday,
@@ -75,10 +76,17 @@ class Order(models.Model):
     pickup_slot = models.ForeignKey(
         "PickupSlot", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
+    # When the kitchen promises the order: the start of its slot (booked, or for "as soon as
+    # possible" the first with room after the preparation time); with no opening hours set
+    # (no slots), checkout time plus the preparation time. Null on orders from before.
+    ready_at = models.DateTimeField(null=True, blank=True)
     # The paid order's receipt e-mail (invoices.receipts.receipt_send): when it went out,
     # and while it is being sent, since when (a claim that others respect for a while).
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
     receipt_claimed_at = models.DateTimeField(null=True, blank=True)
+    # "Your order is ready" (orders/ready_email.py), with the receipt's claim discipline.
+    ready_email_sent_at = models.DateTimeField(null=True, blank=True)
+    ready_email_claimed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -146,6 +154,13 @@ class OrderLine(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity} x {self.product_name}"
 
+    def dish_units(self) -> int:
+        """Dish units the kitchen makes for this line (a slot's `capacity_items` counts
+        them): a bundle counts its components."""
+        if self.kind == "bundle":
+            return self.quantity * sum(c["quantity"] for c in self.components)
+        return self.quantity
+
     def option_demand(self) -> dict[int, int]:
         """Units of each chosen option this line took (only limited options keep stock)."""
         return {o["option_id"]: self.quantity for o in self.options}
@@ -170,6 +185,7 @@ class OrderEvent(models.Model):
         INVOICE_ISSUED = "invoice_issued", "Invoice issued"
         CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
         RECEIPT_SENT = "receipt_sent", "Receipt sent"
+        READY_EMAIL_SENT = "ready_email_sent", "Ready e-mail sent"
 
     class Actor(models.TextChoices):
         USER = "user", "Customer"

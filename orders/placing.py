@@ -3,7 +3,8 @@ catalog, the cap on unpaid orders, and `order_place` itself. Stock is taken thro
 `catalog.stock`, the only code that moves it.
 
 Locks are always taken in one order, so two flows can never wait on each other in a
-cycle: idempotency key row, then cart row, then product rows in id order, then the slot.
+cycle: the kitchen's busy-mode row (shared), idempotency key row, then cart row, then
+product rows in id order, then the slot.
 """
 
 import secrets
@@ -22,7 +23,7 @@ from cart.selectors import chosen_options
 from catalog.exceptions import ProductUnavailable
 from catalog.models import StockReason
 from catalog.options import options_snapshot
-from catalog.sellability import sellability
+from catalog.sellability import Unsellable, sellability
 from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Why, demand_total, stock_take
@@ -30,6 +31,7 @@ from config import metrics
 from orders.exceptions import CartEmpty, TooManyUnpaidOrders
 from orders.idempotency import check_key_still_ours
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from orders.pickup import kitchen
 from orders.pickup import services as pickup
 from orders.pricing import current_charges, lines_totals
 from orders.selectors import checkout_items
@@ -130,14 +132,17 @@ def order_place(
 
     All or nothing: on a shortfall raises InsufficientStock naming every short product,
     and nothing changes. Prices and totals come from the catalog, never from the client.
-    Without a pickup slot the shop must be open now (ShopClosed); a slot is booked after
-    the stock, with its capacity taken like stock (SlotFull, SlotUnavailable). A shopper
-    with MAX_UNPAID_ORDERS orders awaiting payment gets TooManyUnpaidOrders; with
-    REQUIRE_VERIFIED_EMAIL, one whose address is not verified EmailNotVerified. A `phone`
-    for this order is stored like the profile's (E.164; ValidationError otherwise). The cart's
-    voucher, if any, must still apply and have a use left (VoucherUnavailable); its use is
-    taken in this transaction."""
+    While the kitchen is paused every checkout is refused (ShopPaused). Without a pickup
+    slot the shop must be open now (ShopClosed) and the order takes the first slot with room
+    after the preparation time (KitchenFull); a booked slot is taken with its capacity like
+    stock (SlotFull, SlotUnavailable). Either way after the stock, and the order carries
+    its `ready_at`. A shopper with MAX_UNPAID_ORDERS orders awaiting payment gets
+    TooManyUnpaidOrders; with REQUIRE_VERIFIED_EMAIL, one whose address is not verified
+    EmailNotVerified. A `phone` for this order is stored like the profile's (E.164;
+    ValidationError otherwise). The cart's voucher, if any, must still apply and have a
+    use left (VoucherUnavailable); its use is taken in this transaction."""
     now = now or timezone.now()
+    busy = kitchen.check_taking_orders(now=now)  # a shared lock on busy mode, to the commit
     check_email_verified(user=user)  # with REQUIRE_VERIFIED_EMAIL: 403 email_not_verified
     phone = user.phone if phone is None else check_phone(phone)  # the snapshot, in E.164
     pickup.check_can_order(now=now, slot_id=pickup_slot_id)
@@ -214,9 +219,26 @@ def order_place(
         options=demand_total(line.option_demand() for line in lines),
         why=Why.for_order(StockReason.SALE, order),
     )
-    if pickup_slot_id is not None:  # lock order: products, then the slot
-        order.pickup_slot = pickup.pickup_slot_take(slot_id=pickup_slot_id, now=now)
-        Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot)
+    # Lock order: products, then the slot.
+    order.pickup_slot, order.ready_at = kitchen.ready_place_take(
+        now=now, slot_id=pickup_slot_id, units=sum(line.dish_units() for line in lines), busy=busy
+    )
+    Order.objects.filter(pk=order.pk).update(pickup_slot=order.pickup_slot, ready_at=order.ready_at)
+    # Mealtimes are judged at the ready time, known only now; refusing rolls it all back.
+    not_served = [
+        {"slug": item.product.slug, "name": item.product.name, "reason": Unsellable.NOT_SERVED_THEN}
+        for item in items
+        if sellability(
+            item.product, price=item.product.current_price, options=chosen_options(item), at=order.ready_at
+        ).reason
+        is Unsellable.NOT_SERVED_THEN
+    ]
+    if not_served:
+        names = ", ".join(p["name"] for p in not_served)
+        raise ProductUnavailable(
+            f"Not served at the pickup time {timezone.localtime(order.ready_at):%a %H:%M}: {names}.",
+            products=not_served,
+        )
     if voucher is not None:  # lock order: products, the slot, then the voucher
         voucher_take(order=order, user=user, voucher=voucher, amount=totals.discount)
     metrics.order_event("placed")  # counted when the transaction commits

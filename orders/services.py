@@ -18,6 +18,7 @@ from accounts.models import User
 from catalog.models import StockReason
 from catalog.stock import Demand, Why, demand_total, stock_release, stock_take
 from config import metrics
+from config.tasks import enqueue
 from orders.exceptions import InvalidTransition
 from orders.models import (
     STOCK_RELEASED_STATUSES,
@@ -84,6 +85,11 @@ def order_option_demand(*, order: Order) -> Demand:
     return demand_total(line.option_demand() for line in order.lines.all())
 
 
+def order_dish_units(*, order: Order) -> int:
+    """The dish units the order holds in its slot's `capacity_items`."""
+    return sum(line.dish_units() for line in order.lines.all())
+
+
 # --- state machine ----------------------------------------------------------------------
 
 
@@ -116,7 +122,7 @@ def order_transition(
             why=Why.for_order(reason, order),
         )
         if order.pickup_slot_id:
-            pickup.pickup_slot_release(slot_id=order.pickup_slot_id)
+            pickup.pickup_slot_release(slot_id=order.pickup_slot_id, units=order_dish_units(order=order))
         voucher_release(order=order, now=now)
     elif from_status in STOCK_RELEASED_STATUSES:
         # All or nothing in its own savepoint: on a shortfall the caller's transaction goes on.
@@ -125,7 +131,9 @@ def order_transition(
             options=order_option_demand(order=order),
             why=Why.for_order(StockReason.RETAKE_LATE_PAYMENT, order),
         )
-        if order.pickup_slot_id and not pickup.pickup_slot_retake(slot_id=order.pickup_slot_id):
+        if order.pickup_slot_id and not pickup.pickup_slot_retake(
+            slot_id=order.pickup_slot_id, units=order_dish_units(order=order)
+        ):
             # The food is paid for; its slot filled up meanwhile: the kitchen fits it in as
             # soon as possible instead, and the audit trail says so.
             data = {**(data or {}), "pickup_slot_lost": order.pickup_slot_id}
@@ -145,6 +153,10 @@ def order_transition(
     metrics.order_event(to_status)  # counted when the transaction commits
     if to_status in STOCK_RELEASED_STATUSES:  # payments closes the order's attempt at the gateway
         order_closed.send(sender=Order, order=order, to_status=to_status)
+    if to_status == S.READY:
+        from orders.tasks import send_ready_email  # tasks import the services: import it when used
+
+        enqueue(send_ready_email, order.pk)  # after the commit
     return OrderEvent.objects.create(
         order=order,
         type=OrderEvent.Type.STATUS_CHANGED,

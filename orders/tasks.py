@@ -5,13 +5,18 @@ ones are scheduled in settings (CELERY_BEAT_SCHEDULE); their management commands
 same services for deployments that use cron instead of beat.
 """
 
+import smtplib
+
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from config.tasks import FoodiesTask
 from orders.idempotency import idempotency_keys_purge
 from orders.models import Order
 from orders.pickup.services import pickup_slots_materialise
+from orders.ready_email import ready_email_send
 
 
 class OrderTask(FoodiesTask):
@@ -35,3 +40,15 @@ def make_pickup_slots() -> int:
 def purge_idempotency_keys() -> int:
     """Daily: forget checkout Idempotency-Keys older than IDEMPOTENCY_KEY_TTL_HOURS."""
     return idempotency_keys_purge()
+
+
+@shared_task(
+    base=OrderTask,
+    autoretry_for=(smtplib.SMTPException, OSError, OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=settings.RECEIPT_RETRY_MAX_SECONDS,
+    max_retries=settings.RECEIPT_MAX_RETRIES,
+)
+def send_ready_email(order_id: int) -> bool:
+    """E-mail the customer that the order is ready for pickup, once (ready_email_send)."""
+    return ready_email_send(order_id=order_id)

@@ -23,7 +23,7 @@ class CategoryAdmin(admin.ModelAdmin):
     ordering = ["position", "name"]
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ["name"]
-    fields = ["name", "slug", "position", "is_active"]
+    fields = ["name", "slug", "position", "is_active", "serving_windows"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Category | None = None) -> bool:
         return False
@@ -35,4 +35,6 @@ class CategoryAdmin(admin.ModelAdmin):
             created = services.category_create(
                 name=obj.name, slug=obj.slug, position=obj.position, is_active=obj.is_active
             )
+            if obj.serving_windows:
+                services.category_update(category=created, serving_windows=obj.serving_windows)
             adopt(obj, created)

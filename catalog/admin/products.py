@@ -33,6 +33,7 @@ from catalog.admin.product_inlines import (
 from catalog.locks import products_lock
 from catalog.models import Product
 from catalog.sellability import units_available
+from catalog.sold_out import product_sold_out_end, product_sold_out_set
 from catalog.stock import stock_sell_out
 from config.admin_mixins import LockPostedRowsMixin
 from config.errors import DomainError
@@ -111,12 +112,42 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
     search_fields = ["name", "sku"]
     filter_horizontal = ["option_groups"]
     prepopulated_fields = {"slug": ("name",)}
-    actions = ["mark_sold_out", "activate", "deactivate"]
+    actions = ["mark_sold_out", "sold_out_today", "back_on_sale", "activate", "deactivate"]
     add_fieldsets = [
-        (None, {"fields": ["name", "slug", "sku", "category", "kind", "description", "is_active"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "slug",
+                    "sku",
+                    "category",
+                    "kind",
+                    "description",
+                    "is_active",
+                    "track_stock",
+                ]
+            },
+        ),
         ("Image and stock", {"fields": ["image", "stock"]}),
     ]
-    details = (None, {"fields": ["name", "slug", "sku", "category", "kind", "description", "is_active"]})
+    details = (
+        None,
+        {
+            "fields": [
+                "name",
+                "slug",
+                "sku",
+                "category",
+                "kind",
+                "description",
+                "is_active",
+                "track_stock",
+                "sold_out_until",
+                "serving_windows",
+            ]
+        },
+    )
     choices = ("Options", {"fields": ["option_groups"]})
     image = ("Image", {"fields": ["image", "image_preview"]})
     dates = ("Dates", {"fields": ["created_at", "updated_at"]})
@@ -171,7 +202,7 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> list[str]:
         if obj is None:
             return []
-        fields = ["kind", "image_preview", "available_units", *self.price, "stock_ledger"]
+        fields = ["kind", "image_preview", "available_units", *self.price, "stock_ledger", "sold_out_until"]
         fields += ["created_at", "updated_at"]
         if obj.is_bundle:
             fields.append("stock")  # a bundle's stock is its components'
@@ -269,7 +300,17 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
         if change:
             return {k: v for k, v in changed_fields(form).items() if k not in ("stock", "option_groups")}
         product = form.instance
-        names = ["name", "sku", "category", "kind", "slug", "description", "is_active", "image"]
+        names = [
+            "name",
+            "sku",
+            "category",
+            "kind",
+            "slug",
+            "description",
+            "is_active",
+            "image",
+            "track_stock",
+        ]
         return {name: getattr(product, name) for name in names}
 
     @staticmethod
@@ -303,6 +344,25 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
                 % bundles
             )
         self.message_user(request, " ".join(parts), messages.SUCCESS)
+
+    def has_sold_out_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("catalog.set_sold_out")
+
+    @admin.action(description="Sold out for today (back by itself at midnight)", permissions=["sold_out"])
+    def sold_out_today(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        for product in queryset:
+            product_sold_out_set(product=product)
+        n = len(queryset)
+        self.message_user(
+            request, ngettext("%d product sold out for today.", "%d products sold out for today.", n) % n
+        )
+
+    @admin.action(description="Back on sale now (end a sold-out mark)", permissions=["sold_out"])
+    def back_on_sale(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        for product in queryset:
+            product_sold_out_end(product=product)
+        n = len(queryset)
+        self.message_user(request, ngettext("%d product back on sale.", "%d products back on sale.", n) % n)
 
     @admin.action(description="Activate", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:

@@ -1,10 +1,13 @@
 from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.mealtimes import windows_of
 from catalog.models import Category, Product, ProductPrice
 from catalog.selectors import PRICE_STATUSES, price_status
-from catalog.sellability import REASONS, sellability
+from catalog.sellability import REASONS, Unsellable, sellability
 from catalog.services import MAX_PRICE
 from catalog.stock import MAX_STOCK
 from config.api.fields import (
@@ -94,6 +97,25 @@ def option_groups_data(product: Product) -> list[dict]:
     ]
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "days": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 6}},
+                "from": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                "until": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+            },
+            "required": ["from", "until"],
+        },
+    }
+)
+class ServingWindowsField(serializers.JSONField):
+    """Serving windows (catalog/mealtimes.py): days (Monday 0; absent: every day), from and
+    until as HH:MM in the shop's time zone, until excluded."""
+
+
 class ProductSerializer(serializers.Serializer):
     """A product as listed, with its current price and what can be bought of it.
 
@@ -118,7 +140,17 @@ class ProductSerializer(serializers.Serializer):
         help_text="Why it cannot be bought now; null when it can.",
     )
     stock = serializers.IntegerField(
-        help_text="Units that can be bought; for a bundle, computed from its components."
+        allow_null=True,
+        help_text="Units that can be bought; for a bundle, computed from its components. Null for a dish "
+        "made to order (no count kept: `track_stock` false, or a bundle of such dishes).",
+    )
+    track_stock = serializers.BooleanField(help_text="False: made to order, sold while on the menu.")
+    serving_windows = ServingWindowsField(
+        help_text="When it is served (its own, else its category's): judged at the order's ready time "
+        "at checkout (409 product_unavailable, reason not_served_then). Empty: whenever the shop is open.",
+    )
+    sold_out_until = serializers.DateTimeField(
+        allow_null=True, help_text="Sold out until then (`unavailable_reason` sold_out); back by itself."
     )
     image_url = serializers.URLField(allow_null=True)
     components = ComponentSerializer(many=True)
@@ -143,7 +175,12 @@ class ProductSerializer(serializers.Serializer):
             "currency": settings.CURRENCY,
             "available": verdict.ok,
             "unavailable_reason": verdict.reason and verdict.reason.value,
-            "stock": verdict.available,
+            "stock": verdict.available if verdict.counted else None,
+            "track_stock": product.track_stock,
+            "serving_windows": windows_of(product),
+            "sold_out_until": _DATETIME.to_representation(product.sold_out_until)
+            if verdict.reason is Unsellable.SOLD_OUT and product.sold_out_until
+            else None,
             "image_url": self._image_url(product),
             "components": [
                 {
@@ -200,6 +237,13 @@ class ProductUpdateSerializer(serializers.Serializer):
         choices=Product.Kind.choices, required=False, help_text="Fixed once created: a change is refused."
     )
     is_active = StrictBooleanField(required=False)
+    track_stock = StrictBooleanField(
+        required=False, help_text="Off for dishes made to order: sold while on the menu, no stock count kept."
+    )
+    serving_windows = ServingWindowsField(
+        required=False,
+        help_text='[{"days": [0-6], "from": "HH:MM", "until": "HH:MM"}]; [] to serve whenever the shop is open.',
+    )
     components = ComponentInputSerializer(many=True, required=False)
     stock = StrictIntegerField(
         min_value=0, max_value=MAX_STOCK, required=False, help_text="Requires `expected_stock`."
@@ -265,3 +309,19 @@ class ProductPriceSerializer(serializers.ModelSerializer):
     @extend_schema_field({"type": "string", "enum": list(PRICE_STATUSES)})
     def get_status(self, obj) -> str:
         return price_status(price=obj, current_version=self.context.get("current_version"))
+
+
+class SoldOutSerializer(serializers.Serializer):
+    until = serializers.CharField(
+        required=False,
+        help_text='An ISO 8601 date-time in the future (at most 30 days away), or "end_of_day" (the next '
+        "midnight in the shop's time zone, also the default).",
+    )
+
+    def validate_until(self, value: str):
+        if value == "end_of_day":
+            return None
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise serializers.ValidationError('Use an ISO 8601 date-time, or "end_of_day".')
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)

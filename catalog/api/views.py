@@ -1,5 +1,5 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -15,11 +15,13 @@ from catalog.api.serializers import (
     ProductPriceSerializer,
     ProductSerializer,
     ProductUpdateSerializer,
+    SoldOutSerializer,
     StockAdjustSerializer,
 )
 from catalog.exceptions import StockChanged, StockWouldGoNegative
 from catalog.models import Product
 from catalog.options import with_option_groups
+from catalog.sold_out import product_sold_out_end, product_sold_out_set
 from catalog.stock import stock_adjust
 from config.api.error_schema import domain_errors
 from config.api.pagination import PageOrCursorPagination
@@ -93,6 +95,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         "destroy": "catalog.change_product",
         "stock": "catalog.change_product",
         "prices": "catalog.add_productprice",
+        "sold_out": "catalog.set_sold_out",
     }
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]{1,200}"  # Product.slug; anything else is a 404
@@ -172,6 +175,47 @@ class ProductViewSet(viewsets.ModelViewSet):
         if data.validated_data["note"]:
             note = f"{note}: {data.validated_data['note']}"
         stock_adjust(product=product, delta=data.validated_data["delta"], user=request.user, note=note)
+        return Response(self._reloaded(product))
+
+    @extend_schema(
+        methods=["POST"],
+        request=SoldOutSerializer,
+        responses={
+            200: ProductSerializer,
+            400: OpenApiResponse(
+                description="`until` not a date-time, in the past, or more than 30 days away."
+            ),
+            403: OpenApiResponse(description="Staff without catalog.set_sold_out."),
+            404: OpenApiResponse(description="No such product (or one the caller may not see)."),
+        },
+        description="Staff: the dish is sold out (`unavailable_reason: sold_out`) until `until`, and comes "
+        "back by itself then. A new mark replaces a running one.",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        request=None,
+        responses={
+            200: ProductSerializer,
+            403: OpenApiResponse(description="Staff without catalog.set_sold_out."),
+            404: OpenApiResponse(description="No such product (or one the caller may not see)."),
+        },
+        description="Staff: the dish is back now (nothing to end is not an error).",
+    )
+    @action(
+        detail=True,
+        methods=["post", "delete"],
+        url_path="sold-out",
+        filterset_class=None,
+        pagination_class=None,
+    )
+    def sold_out(self, request: Request, slug: str | None = None) -> Response:
+        product = self.get_object()
+        if request.method == "DELETE":
+            product_sold_out_end(product=product)
+        else:
+            data = SoldOutSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            product_sold_out_set(product=product, until=data.validated_data.get("until"))
         return Response(self._reloaded(product))
 
     def destroy(self, request: Request, slug: str | None = None) -> Response:

@@ -24,10 +24,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.roles import KITCHEN, MANAGER
 from accounts.tests.factories import UserFactory
 from catalog.models import Category, Product, ProductPrice, StockMovement
+from catalog.sold_out import product_sold_out_set
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from invoices.services import credit_note_issue
 from invoices.tests.factories import invoiced_order
-from orders.models import Order, OrderEvent, ShopSettings, Voucher
+from orders.models import KitchenState, Order, OrderEvent, ShopSettings, Voucher
+from orders.pickup.kitchen import kitchen_pause, kitchen_resume
 from orders.tests.factories import place_order
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +131,13 @@ STAFF_OPERATIONS = [
     Op("cancel another's order", "POST", "orders/{pending}/cancel/", {}, 404, 403, 200),
     # The world's paid order has no attempt at the gateway: the manager gets past the door.
     Op("re-check a payment", "POST", "orders/{paid}/payment-recheck/", None, 403, 403, 409),
+    Op(
+        "mark a dish sold out", "POST", "products/{product}/sold-out/", {"until": "end_of_day"}, 403, 200, 200
+    ),
+    Op("end a sold-out mark", "DELETE", "products/{sold_out}/sold-out/", None, 403, 200, 200),
+    Op("pause new orders", "POST", "shop/pause/", {"minutes": 20, "reason": "rush"}, 403, 200, 200),
+    Op("resume orders", "POST", "shop/resume/", {}, 403, 200, 200),
+    Op("delay the kitchen", "POST", "shop/delay/", {"minutes": 10}, 403, 200, 200),
     Op("see another's invoice", "GET", "invoices/{invoice}/", None, 404, 404, 200),
     Op("download another's invoice", "GET", "invoices/{invoice}/pdf/", None, 404, 404, 200),
     Op(
@@ -185,6 +194,7 @@ SCHEMA_NAMES = {
     "{hidden_category}": "{slug}",
     "{product}": "{slug}",
     "{hidden_product}": "{slug}",
+    "{sold_out}": "{slug}",
     "{paid}": "{number}",
     "{pending}": "{number}",
     "{invoice}": "{number}",
@@ -220,7 +230,8 @@ def _private_files(settings, tmp_path):
 @pytest.fixture
 def world() -> dict[str, str]:
     """A shopper's pending order and paid order (invoiced, with a credit note) of a dish at
-    Rp 20,000 (8 left in stock), and a hidden dish and category."""
+    Rp 20,000 (8 left in stock), a dish sold out for the day, a hidden dish and category,
+    and the kitchen paused."""
     shopper = UserFactory(email="shopper@example.com")
     category = CategoryFactory(slug="mains", name="Mains")
     hidden_category = CategoryFactory(slug="secret-menu", is_active=False)
@@ -230,12 +241,16 @@ def world() -> dict[str, str]:
     credit_note = credit_note_issue(invoice=invoice, amount=1_000, reason="Late")
     pending = place_order(user=shopper, items=[(nasi, 1)])
     voucher = Voucher.objects.create(code="MAKAN5", kind="fixed", value=5_000)
+    sold_out = ProductFactory(slug="rendang", category=category, stock=3)
+    product_sold_out_set(product=sold_out)
+    kitchen_pause(minutes=30, reason="a pause to resume")  # busy mode's writes each change something
     return {
         "voucher": str(voucher.pk),
         "category": category.slug,
         "hidden_category": hidden_category.slug,
         "product": nasi.slug,
         "hidden_product": hidden.slug,
+        "sold_out": sold_out.slug,
         "paid": invoice.order.number,
         "pending": pending.number,
         "invoice": invoice.number,
@@ -256,7 +271,9 @@ def snapshot() -> dict:
     return {
         "categories": list(Category.objects.order_by("id").values_list("slug", "name", "is_active")),
         "products": list(
-            Product.objects.order_by("id").values_list("slug", "name", "is_active", "stock", "current_price")
+            Product.objects.order_by("id").values_list(
+                "slug", "name", "is_active", "stock", "current_price", "sold_out_until"
+            )
         ),
         "prices": list(ProductPrice.objects.order_by("id").values_list("product__slug", "version", "amount")),
         "stock_movements": StockMovement.objects.count(),
@@ -264,6 +281,7 @@ def snapshot() -> dict:
         "order_events": OrderEvent.objects.count(),
         "vouchers": list(Voucher.objects.order_by("id").values_list("code", "active")),
         "shop_settings": list(ShopSettings.objects.values_list("service_charge_bp", "tax_rate_bp")),
+        "busy_mode": list(KitchenState.objects.values_list("paused_until", "delay_minutes")),
     }
 
 
@@ -312,7 +330,7 @@ def test_a_refused_price_leaves_the_price_and_a_kitchen_move_moves_the_order(wor
 
 @pytest.mark.parametrize(
     ("role", "orders", "invoices", "products", "categories"),
-    [("nobody", 0, 0, 1, 1), ("kitchen", 2, 0, 1, 1), ("manager", 2, 1, 2, 2)],
+    [("nobody", 0, 0, 2, 1), ("kitchen", 2, 0, 2, 1), ("manager", 2, 1, 3, 2)],  # 2 dishes shown: 1 sold out
 )
 def test_lists_show_staff_what_their_permissions_allow(world, role, orders, invoices, products, categories):
     """Staff without orders.view_order see their own orders like a shopper (none here); the
@@ -327,6 +345,7 @@ def test_lists_show_staff_what_their_permissions_allow(world, role, orders, invo
 def test_staff_without_view_order_still_see_and_cancel_their_own_orders(world):
     cook = staff("nobody")
     nasi = Product.objects.get(slug="nasi")
+    kitchen_resume()  # the world's kitchen is paused
     own = place_order(user=cook, items=[(nasi, 1)])
     client = client_for(cook)
 

@@ -16,10 +16,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import staff_has_perm
+from catalog.models import Product
+from catalog.sold_out import product_sold_out_set
+from config.api.fields import parse_query_int
 from config.errors import DomainError
 from orders import selectors, services
 from orders.models import Order, OrderStatus
 from orders.permissions import may_set_status
+from orders.pickup import kitchen as busy_mode
+from orders.pickup.admin import BUSY_BUTTONS, busy_press
+from orders.pickup.kitchen import BUSY_PERMISSION
+
+SOLD_OUT_PERMISSION = "catalog.set_sold_out"
 
 S = OrderStatus
 
@@ -117,9 +126,13 @@ class KitchenMovesMixin:
     def get_urls(self):
         move = self.admin_site.admin_view(require_POST(self.move_view))
         kitchen = self.admin_site.admin_view(self.kitchen_view)
+        busy = self.admin_site.admin_view(require_POST(self.busy_view))
+        sold_out = self.admin_site.admin_view(require_POST(self.sold_out_view))
         # Before the defaults: their `<path:object_id>/` would swallow `<id>/move/`.
         return [
             path("kitchen/", kitchen, name="orders_order_kitchen"),
+            path("kitchen/busy/", busy, name="orders_order_kitchen_busy"),
+            path("kitchen/sold-out/", sold_out, name="orders_order_kitchen_sold_out"),
             path("<path:object_id>/move/", move, name="orders_order_move"),
             *super().get_urls(),
         ]
@@ -135,11 +148,8 @@ class KitchenMovesMixin:
         can_move = self.has_move_permission(request)
         groups: dict[str, list[dict]] = {}
         for order in orders:
-            label = (
-                f"{timezone.localtime(order.pickup_slot.start):%a %d %b %H:%M}"
-                if order.pickup_slot
-                else "As soon as possible"
-            )
+            ready_at = order.ready_at or (order.pickup_slot.start if order.pickup_slot else None)
+            label = f"{timezone.localtime(ready_at):%a %d %b %H:%M}" if ready_at else "As soon as possible"
             allowed = services.TRANSITIONS.get(order.status, frozenset())
             moves = [(status, KITCHEN_MOVES[status][0]) for status in (S.PREPARING, S.READY, S.COMPLETED)]
             groups.setdefault(label, []).append(
@@ -157,8 +167,43 @@ class KitchenMovesMixin:
             "opts": self.model._meta,
             "groups": groups,
             "refresh_seconds": self.KITCHEN_REFRESH_SECONDS,
+            "busy": busy_mode.busy_read(now=timezone.now()),
+            "can_run_busy_mode": staff_has_perm(request.user, BUSY_PERMISSION),
+            "busy_buttons": BUSY_BUTTONS,
+            "can_mark_sold_out": staff_has_perm(request.user, SOLD_OUT_PERMISSION),
         }
         return TemplateResponse(request, "admin/orders/order/kitchen.html", context)
+
+    def busy_view(self, request: HttpRequest) -> HttpResponse:
+        """The board's busy-mode buttons: the same services as `shop/pause/`, `shop/resume/`
+        and `shop/delay/`, with the same permission."""
+        if not staff_has_perm(request.user, BUSY_PERMISSION):
+            raise PermissionDenied
+        button = request.POST.get("button")
+        if button not in BUSY_BUTTONS:
+            return HttpResponseBadRequest("Unknown button.")
+        message = busy_press(button)
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:orders_order_kitchen"))
+
+    def sold_out_view(self, request: HttpRequest) -> HttpResponse:
+        """The board's "sold out today" button beside a dish: the same service as
+        `POST products/{slug}/sold-out/`, with the same permission; back by itself at midnight."""
+        if not staff_has_perm(request.user, SOLD_OUT_PERMISSION):
+            raise PermissionDenied
+        product_id = parse_query_int(request.POST.get("product"))
+        product = (
+            Product.objects.filter(pk=product_id).first() if product_id and 0 < product_id < 2**63 else None
+        )
+        if product is None:
+            return HttpResponseBadRequest("Unknown dish.")
+        product = product_sold_out_set(product=product)
+        self.message_user(
+            request,
+            f"{product.name} is sold out until {timezone.localtime(product.sold_out_until):%a %H:%M}.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:orders_order_kitchen"))
 
     def move_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The buttons on an order's page: the same move as the action, for this order."""

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -163,7 +164,11 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
 
     @admin.display(description="Pickup", ordering="pickup_slot__start")
     def pickup(self, order: Order) -> str:
-        return str(order.pickup_slot) if order.pickup_slot else "As soon as possible"
+        if order.pickup_slot:
+            return str(order.pickup_slot)
+        if order.ready_at:  # a shop without opening hours: no slots, a ready time all the same
+            return f"As soon as possible (ready {timezone.localtime(order.ready_at):%Y-%m-%d %H:%M})"
+        return "As soon as possible"
 
     @admin.display(description="Subtotal", ordering="subtotal")
     def subtotal_display(self, order: Order) -> str:

@@ -97,7 +97,17 @@ class PickupSlotRefSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     item_count = serializers.SerializerMethodField()
-    pickup_slot = PickupSlotRefSerializer(allow_null=True, help_text="Null: as soon as possible.")
+    pickup_slot = PickupSlotRefSerializer(
+        allow_null=True,
+        help_text="The slot the kitchen makes the order for: the one booked, or for an order as soon as "
+        "possible the first with room after the preparation time. Null when the shop has no opening "
+        "hours (no slots), or when a late payment found its slot full.",
+    )
+    ready_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the order will be ready for pickup: its slot's start (or, without opening hours, "
+        "checkout time plus the preparation time). Null only on orders placed before ready times existed.",
+    )
     customer = CustomerSerializer(source="*")
     lines = OrderLineSerializer(many=True)
     events = OrderEventSerializer(many=True)
@@ -127,6 +137,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "customer",
             "notes",
             "pickup_slot",
+            "ready_at",
             "lines",
             "events",
             "payment",
@@ -180,8 +191,8 @@ class CheckoutSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         source="pickup_slot_id",
-        help_text="A slot id from shop/slots/; without one the order is for as soon as possible "
-        "and the shop must be open.",
+        help_text="A slot id from shop/slots/; without one the order is for as soon as possible: "
+        "the shop must be open, and the order takes the first slot with room after the preparation time.",
     )
 
     def validate_items(self, value: list[int]) -> list[int]:
@@ -244,6 +255,47 @@ class ShopSerializer(serializers.Serializer):
         allow_null=True, help_text="While closed, when the shop opens next; null while open."
     )
     charges = ChargesSerializer(help_text="What orders are charged on top of (or inside) the prices.")
+    paused_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="While the kitchen has paused new orders (busy mode), when it takes them again; "
+        "null when not paused. Checkout answers 409 shop_paused until then.",
+    )
+    pause_reason = serializers.CharField(help_text="What staff gave as the pause's reason; empty if none.")
+    prep_minutes = serializers.IntegerField(
+        help_text="Minutes from checkout to the earliest ready time of an order as soon as possible "
+        "(the kitchen's preparation time plus any busy-mode delay)."
+    )
+
+
+class BusySerializer(serializers.Serializer):
+    """Busy mode as it stands after a staff change."""
+
+    paused_until = serializers.DateTimeField(allow_null=True, help_text="Null: taking orders.")
+    pause_reason = serializers.CharField()
+    delay_minutes = serializers.IntegerField(help_text="Added to the preparation time; 0: no delay.")
+    delay_until = serializers.DateTimeField(
+        allow_null=True, help_text="When the delay ends by itself; null: until cleared (or no delay)."
+    )
+    prep_minutes = serializers.IntegerField()
+
+
+class PauseSerializer(serializers.Serializer):
+    minutes = StrictIntegerField(min_value=1, max_value=24 * 60, help_text="How long to refuse new orders.")
+    reason = StrictCharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="Shown to shoppers."
+    )
+
+
+class DelaySerializer(serializers.Serializer):
+    minutes = StrictIntegerField(
+        min_value=0, max_value=4 * 60, help_text="Added to the preparation time; 0 clears the delay."
+    )
+    until = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When it ends by itself; absent: until cleared.",
+    )
 
 
 @extend_schema_field(
@@ -278,3 +330,9 @@ class PickupSlotSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
     capacity = serializers.IntegerField()
     remaining = serializers.IntegerField(help_text="Orders the slot still takes; 0 when full.")
+    capacity_items = serializers.IntegerField(
+        allow_null=True, help_text="Dish units the kitchen makes for the slot; null: no limit on units."
+    )
+    remaining_items = serializers.IntegerField(
+        allow_null=True, help_text="Dish units the slot still takes (an order takes as many as it has)."
+    )

@@ -15,9 +15,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.permissions import staff_has_perm
 from config.admin_mixins import LockPostedRowsMixin
+from orders.pickup import kitchen as busy_mode
 from orders.pickup import services
-from orders.pickup.models import HoursException, HoursExceptionRange, PickupSlot, WeeklyHours
+from orders.pickup.kitchen import BUSY_PERMISSION
+from orders.pickup.models import HoursException, HoursExceptionRange, KitchenState, PickupSlot, WeeklyHours
 from orders.pickup.schedule import pickup_window
 
 # --- opening hours ------------------------------------------------------------------------
@@ -169,16 +172,22 @@ class HoursExceptionAdmin(admin.ModelAdmin):
 class PickupSlotForm(forms.ModelForm):
     class Meta:
         model = PickupSlot
-        fields = ["capacity"]
+        fields = ["capacity", "capacity_items"]
 
-    def clean_capacity(self) -> int:
-        capacity = self.cleaned_data["capacity"]
-        if "capacity" in self.changed_data:
+    def clean(self) -> dict:
+        data = super().clean()
+        if not {"capacity", "capacity_items"} & set(self.changed_data) or "capacity" not in data:
+            return data
+        # Checked once per field, so each error stands beside its own field.
+        for field, items in (("capacity", None), ("capacity_items", data.get("capacity_items"))):
             try:
-                services.check_slot_capacity(slot_id=self.instance.pk, capacity=capacity)
+                services.check_slot_capacity(
+                    slot_id=self.instance.pk, capacity=data["capacity"], capacity_items=items
+                )
             except ValidationError as error:
-                raise _messages_of(error) from None
-        return capacity
+                self.add_error(field, _messages_of(error))
+                break
+        return data
 
 
 class SlotDayFilter(admin.SimpleListFilter):
@@ -210,14 +219,14 @@ class PickupSlotAdmin(LockPostedRowsMixin, admin.ModelAdmin):
     `taken` moves only with bookings, and a capacity may not go below it."""
 
     form = PickupSlotForm
-    list_display = ["slot", "start", "end", "capacity", "taken", "remaining"]
+    list_display = ["slot", "start", "end", "capacity", "taken", "remaining", "capacity_items", "taken_items"]
     list_display_links = ["slot"]
-    list_editable = ["capacity"]
+    list_editable = ["capacity", "capacity_items"]
     list_filter = [SlotDayFilter]
     date_hierarchy = "start"
     ordering = ["start"]
-    fields = ["start", "end", "capacity", "taken", "remaining"]
-    readonly_fields = ["start", "end", "taken", "remaining"]
+    fields = ["start", "end", "capacity", "taken", "remaining", "capacity_items", "taken_items"]
+    readonly_fields = ["start", "end", "taken", "remaining", "taken_items"]
 
     @admin.display(description="slot", ordering="start")
     def slot(self, slot: PickupSlot) -> str:
@@ -259,4 +268,58 @@ class PickupSlotAdmin(LockPostedRowsMixin, admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:orders_pickupslot_changelist"))
 
     def save_model(self, request: HttpRequest, obj: PickupSlot, form: forms.ModelForm, change: bool) -> None:
-        services.pickup_slot_set_capacity(slot_id=obj.pk, capacity=obj.capacity)
+        services.pickup_slot_set_capacity(
+            slot_id=obj.pk, capacity=obj.capacity, capacity_items=obj.capacity_items
+        )
+
+
+# --- busy mode ------------------------------------------------------------------------------
+
+# Busy mode from the board and the admin: button -> its label.
+BUSY_BUTTONS = {
+    "pause-15": "Pause new orders 15 min",
+    "pause-30": "Pause new orders 30 min",
+    "resume": "Take orders again",
+    "delay-15": "Add 15 min to ready times",
+    "delay-0": "Clear the delay",
+}
+
+
+def busy_press(button: str) -> str:
+    """Carry out a busy-mode button (BUSY_BUTTONS) and say what it did."""
+    kind, _, minutes = button.partition("-")
+    if kind == "pause":
+        busy = busy_mode.kitchen_pause(minutes=int(minutes), reason="Paused from the kitchen")
+        return f"New orders paused until {timezone.localtime(busy.paused_until):%H:%M}."
+    if kind == "resume":
+        busy_mode.kitchen_resume()
+        return "Taking orders again."
+    busy = busy_mode.kitchen_delay(minutes=int(minutes))
+    return f"Preparation time is {busy.prep_minutes} minutes."
+
+
+def _busy_action(button: str):
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[KitchenState]) -> None:
+        modeladmin.message_user(request, busy_press(button), messages.SUCCESS)
+
+    action.__name__ = f"busy_{button.replace('-', '_')}"
+    return admin.action(description=BUSY_BUTTONS[button], permissions=["busy"])(action)
+
+
+@admin.register(KitchenState)
+class KitchenStateAdmin(admin.ModelAdmin):
+    """Busy mode, one row: select it and pick an action (the kitchen board has the same
+    buttons). Every change goes through orders/pickup/kitchen.py, as the API's does."""
+
+    list_display = ["__str__", "paused_until", "pause_reason", "delay_minutes", "delay_until"]
+    actions = [_busy_action(button) for button in BUSY_BUTTONS]
+    readonly_fields = ["paused_at", "paused_until", "pause_reason", "delay_minutes", "delay_until"]
+
+    def has_busy_permission(self, request: HttpRequest) -> bool:
+        return staff_has_perm(request.user, BUSY_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: KitchenState | None = None) -> bool:
+        return False

@@ -94,6 +94,15 @@ class PickupSlot(models.Model):
     end = models.DateTimeField()
     capacity = models.PositiveIntegerField(help_text="Orders the kitchen takes for this slot.")
     taken = models.PositiveIntegerField(default=0)
+    # Optional second limit in dish units (for kitchens whose limit is pans, not tickets):
+    # an order takes as many as it has units. Empty: no limit on units.
+    capacity_items = models.PositiveIntegerField(
+        "capacity in items",
+        null=True,
+        blank=True,
+        help_text="Dish units the kitchen makes for this slot (empty: no limit on units).",
+    )
+    taken_items = models.PositiveIntegerField("items taken", default=0)
 
     class Meta:
         app_label = "orders"
@@ -106,6 +115,11 @@ class PickupSlot(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end__gt=models.F("start")), name="pickup_slot_ends_after_start"
             ),
+            models.CheckConstraint(
+                condition=models.Q(capacity_items__isnull=True)
+                | models.Q(taken_items__lte=models.F("capacity_items")),
+                name="pickup_slot_within_capacity_items",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -115,3 +129,32 @@ class PickupSlot(models.Model):
     @property
     def remaining(self) -> int:
         return max(self.capacity - self.taken, 0)
+
+    @property
+    def remaining_items(self) -> int | None:
+        if self.capacity_items is None:
+            return None
+        return max(self.capacity_items - self.taken_items, 0)
+
+
+class KitchenState(models.Model):
+    """Busy mode, one row (pk 1): a pause of new orders and an extra delay on the
+    kitchen's preparation time, each ending by itself at its time. Written only by
+    orders/pickup/kitchen.py; checkout reads it under a shared row lock, so a pause waits
+    for the checkouts already under way and refuses every one after it."""
+
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=200, blank=True)
+    delay_minutes = models.PositiveIntegerField(default=0)
+    # Null with a delay: until staff clear it.
+    delay_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "orders"
+        verbose_name = "kitchen busy mode"
+        verbose_name_plural = "kitchen busy mode"
+
+    def __str__(self) -> str:
+        return "Kitchen busy mode"

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from orders.pickup import schedule as sched
 from orders.pickup.models import HoursException, PickupSlot, WeeklyHours
@@ -27,6 +27,8 @@ class SlotView:
     end: datetime
     capacity: int
     remaining: int
+    capacity_items: int | None = None
+    remaining_items: int | None = None
 
 
 def schedule_read(*, first: date, last: date) -> Schedule:
@@ -102,6 +104,8 @@ def _slot_view(slot: PickupSlot) -> SlotView:
         end=sched.local(slot.end),
         capacity=slot.capacity,
         remaining=slot.remaining,
+        capacity_items=slot.capacity_items,
+        remaining_items=slot.remaining_items,
     )
 
 
@@ -116,17 +120,29 @@ def slots_for_date(*, day: date, now: datetime) -> list[SlotView]:
     return [_slot_view(slot) for slot in slots]
 
 
-def slots_next_free(*, after: PickupSlot, now: datetime) -> list[dict]:
-    """Up to NEXT_SLOTS_COUNT bookable slots after `after` with room, for a `slot_full`
-    answer. Only rows are named (a checkout books by row id)."""
+def slot_room(units: int) -> Q:
+    """The slots that still take an order of `units` dish units: a place left, and when the
+    slot counts items, that many items left."""
+    return Q(taken__lt=F("capacity")) & (
+        Q(capacity_items__isnull=True) | Q(capacity_items__gte=F("taken_items") + units)
+    )
+
+
+def slots_next_free(*, after: PickupSlot | datetime, now: datetime, units: int = 1) -> list[dict]:
+    """Up to NEXT_SLOTS_COUNT bookable slots after `after` (a slot, or a moment) with room
+    for an order of `units` dish units, for a `slot_full` or `kitchen_full` answer. Only rows
+    are named (a checkout books by row id)."""
+    after = after.start if isinstance(after, PickupSlot) else after
     _first, last = sched.pickup_window(now=now)
-    day = sched.local_date(after.start)
+    day = sched.local_date(after)
+    if day > last:
+        return []
     intervals = schedule_read(first=day, last=last).intervals(day, last)
     candidates = PickupSlot.objects.filter(
-        start__gt=after.start,
+        slot_room(units),
+        start__gt=after,
         start__gte=sched.earliest_start(now),
         start__lt=sched.midnight(last + timedelta(days=1)),
-        taken__lt=F("capacity"),
     ).order_by("start")
     found = []
     for slot in candidates.iterator(chunk_size=20):

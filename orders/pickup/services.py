@@ -27,14 +27,14 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 
 from config.tasks import enqueue
 from orders.exceptions import ShopClosed, SlotFull, SlotUnavailable
 from orders.pickup import schedule as sched
 from orders.pickup.models import HoursException, HoursExceptionRange, PickupSlot, Weekday, WeeklyHours
 from orders.pickup.schedule import TimeRange
-from orders.pickup.selectors import schedule_read, shop_status, slot_rows, slots_next_free
+from orders.pickup.selectors import schedule_read, shop_status, slot_room, slot_rows, slots_next_free
 
 # --- making the slot rows -------------------------------------------------------------
 
@@ -114,9 +114,20 @@ def _require_transaction() -> None:
         raise RuntimeError("Run this inside the caller's transaction (the one that places the order).")
 
 
-def pickup_slot_take(*, slot_id: int, now: datetime) -> PickupSlot:
-    """Book one place of the slot for an order. Run inside the caller's transaction (the
-    one that creates the order), after the stock is taken.
+def place_take(*, slot_id: int, units: int) -> bool:
+    """The conditional UPDATE that books one place (and `units` items) of a slot, or
+    changes nothing and answers False when the slot has no room for it."""
+    return bool(
+        PickupSlot.objects.filter(slot_room(units), pk=slot_id).update(
+            taken=F("taken") + 1, taken_items=F("taken_items") + units
+        )
+    )
+
+
+def pickup_slot_take(*, slot_id: int, now: datetime, units: int = 1) -> PickupSlot:
+    """Book one place of the slot (and `units` dish units when it counts items) for an
+    order. Run inside the caller's transaction (the one that creates the order), after the
+    stock is taken.
 
     Raises SlotUnavailable (unknown, past, too soon, too far, closed) or SlotFull (with
     the next free slots) and then has changed nothing."""
@@ -125,31 +136,36 @@ def pickup_slot_take(*, slot_id: int, now: datetime) -> PickupSlot:
     if slot is None:
         raise SlotUnavailable("There is no such pickup slot.", reason="unknown")
     check_slot_bookable(slot=slot, now=now)
-    if not PickupSlot.objects.filter(pk=slot_id, taken__lt=F("capacity")).update(taken=F("taken") + 1):
+    if not place_take(slot_id=slot_id, units=units):
         raise SlotFull(
             f"The pickup slot at {sched.local(slot.start):%H:%M} is fully booked.",
-            next_slots=slots_next_free(after=slot, now=now),
+            next_slots=slots_next_free(after=slot, now=now, units=units),
         )
-    slot.refresh_from_db(fields=["capacity", "taken"])
+    slot.refresh_from_db(fields=["capacity", "taken", "capacity_items", "taken_items"])
     return slot
 
 
-def pickup_slot_release(*, slot_id: int) -> bool:
-    """Give back the place an order held (on cancel or expiry), in the caller's
-    transaction. Never below zero; False when there was nothing to give back."""
-    return bool(PickupSlot.objects.filter(pk=slot_id, taken__gt=0).update(taken=F("taken") - 1))
+def pickup_slot_release(*, slot_id: int, units: int = 0) -> bool:
+    """Give back the place (and the `units` items) an order held (on cancel or expiry), in
+    the caller's transaction. Never below zero; False when there was nothing to give back."""
+    return bool(
+        PickupSlot.objects.filter(pk=slot_id, taken__gt=0).update(
+            taken=F("taken") - 1,
+            taken_items=Case(When(taken_items__gt=units, then=F("taken_items") - units), default=Value(0)),
+        )
+    )
 
 
-def pickup_slot_retake(*, slot_id: int) -> bool:
+def pickup_slot_retake(*, slot_id: int, units: int = 0) -> bool:
     """Book the place again for an order paid after it expired or was cancelled: room is
     the only rule (the time may have passed; the kitchen still owes the food). False when
     the slot is full, and then nothing changed."""
-    return bool(PickupSlot.objects.filter(pk=slot_id, taken__lt=F("capacity")).update(taken=F("taken") + 1))
+    return place_take(slot_id=slot_id, units=units)
 
 
 def pickup_slots_free_all() -> int:
     """Set every slot's `taken` to 0: data resets only, once the orders are gone."""
-    return PickupSlot.objects.filter(taken__gt=0).update(taken=0)
+    return PickupSlot.objects.filter(Q(taken__gt=0) | Q(taken_items__gt=0)).update(taken=0, taken_items=0)
 
 
 # --- staff: capacity ------------------------------------------------------------------
@@ -164,30 +180,37 @@ def pickup_slots_lock(*, slot_ids: Iterable[int]) -> None:
     )
 
 
-def check_slot_capacity(*, slot_id: int, capacity: int) -> None:
-    """Raises ValidationError when `capacity` is below the places already booked. Inside a
-    transaction the slot row stays locked, so the answer holds until it commits."""
+def check_slot_capacity(*, slot_id: int, capacity: int, capacity_items: int | None = None) -> None:
+    """Raises ValidationError when `capacity` is below the places already booked, or
+    `capacity_items` (None: no limit on units) below the units. Inside a transaction the
+    slot row stays locked, so the answer holds until it commits."""
     query = PickupSlot.objects.filter(pk=slot_id)
     if transaction.get_connection().in_atomic_block:
         query = query.select_for_update()
-    taken = query.values_list("taken", flat=True).first()
-    if taken is None:
+    row = query.values_list("taken", "taken_items").first()
+    if row is None:
         raise ValidationError("There is no such pickup slot.")
-    if capacity < 0:
+    taken, taken_items = row
+    if capacity < 0 or (capacity_items is not None and capacity_items < 0):
         raise ValidationError("A capacity cannot be negative.")
     if capacity < taken:
         raise ValidationError(
             f"{taken} order(s) already booked this slot: the capacity cannot go below {taken}."
         )
+    if capacity_items is not None and capacity_items < taken_items:
+        raise ValidationError(
+            f"The orders booked hold {taken_items} item(s): the item capacity cannot go below {taken_items}."
+        )
 
 
 @transaction.atomic
-def pickup_slot_set_capacity(*, slot_id: int, capacity: int) -> PickupSlot:
-    """Staff set how many orders a slot takes (0 closes it to new bookings). Refused with a
-    ValidationError below the places already booked. The slot row is locked from the check
-    to the commit, so a booking racing the change waits and then sees the new capacity."""
-    check_slot_capacity(slot_id=slot_id, capacity=capacity)  # locks the row until commit
-    PickupSlot.objects.filter(pk=slot_id).update(capacity=capacity)
+def pickup_slot_set_capacity(*, slot_id: int, capacity: int, capacity_items: int | None = None) -> PickupSlot:
+    """Staff set how many orders a slot takes (0 closes it to new bookings) and, optionally,
+    how many dish units (None: no limit on units). Refused with a ValidationError below what
+    is already booked. The slot row is locked from the check to the commit, so a booking
+    racing the change waits and then sees the new capacity."""
+    check_slot_capacity(slot_id=slot_id, capacity=capacity, capacity_items=capacity_items)  # locks the row
+    PickupSlot.objects.filter(pk=slot_id).update(capacity=capacity, capacity_items=capacity_items)
     return PickupSlot.objects.get(pk=slot_id)
 
 

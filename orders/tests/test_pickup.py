@@ -713,6 +713,9 @@ def test_shop_says_whether_it_is_open_with_todays_hours(api_client, demo_hours, 
             "rounding_unit": 1,
             "tax_registration_number": "",
         },
+        "paused_until": None,  # busy mode (orders/tests/test_busy_mode.py)
+        "pause_reason": "",
+        "prep_minutes": 15,
     }
 
 
@@ -758,6 +761,8 @@ def test_slots_of_a_date(api_client, demo_hours, frozen, django_assert_num_queri
         "end": "2026-11-23T08:15:00+07:00",
         "capacity": 5,
         "remaining": 5,
+        "capacity_items": None,
+        "remaining_items": None,
     }
     assert list(PickupSlot.objects.values_list("pk", "capacity", "taken")) == rows
 
@@ -818,6 +823,8 @@ def test_slots_show_remaining_places(api_client, demo_hours, frozen):
         "end": iso(MONDAY, 12, 15),
         "capacity": 5,
         "remaining": 0,
+        "capacity_items": None,
+        "remaining_items": None,
     }
 
 
@@ -857,7 +864,9 @@ def test_an_order_shows_its_pickup_slot(auth_client, user, demo_hours, frozen):
         "start": iso(MONDAY, 12, 30),
         "end": iso(MONDAY, 12, 45),
     }
-    assert asap_body["pickup_slot"] is None
+    # As soon as possible: the first slot with room 15 minutes (KITCHEN_PREP_MINUTES) on.
+    assert asap_body["pickup_slot"]["start"] == iso(SUNDAY, 12, 15)
+    assert asap_body["ready_at"] == iso(SUNDAY, 12, 15)
 
 
 def test_order_list_with_slots_keeps_its_query_budget(
@@ -1091,9 +1100,9 @@ def test_kitchen_sees_the_pickup_time_of_each_order(admin_client_staff, user, de
     detail = admin_client_staff.get(f"/admin/orders/order/{later.pk}/change/").content.decode()
 
     assert "2026-11-23 12:30-12:45" in listing
-    assert "As soon as possible" in listing
+    assert "2026-11-22 12:15-12:30" in listing  # as soon as possible: the first slot with room
     assert "2026-11-23 12:30-12:45" in detail
-    assert asap.pickup_slot_id is None
+    assert asap.pickup_slot.start == local(SUNDAY, 12, 15)
 
 
 # --- seed and reset ------------------------------------------------------------------------

@@ -40,9 +40,9 @@ def test_the_next_checkout_past_the_limit_is_409_and_changes_nothing(
     pickup.hours_seed_demo()  # every day 08:00-21:00
     monkeypatch.setattr("django.utils.timezone.now", lambda: local(MONDAY, 10))
     product = ProductFactory(slug="es-teh", stock=10)
+    slot = slot_at(12)  # the slot rows exist (orders as soon as possible take a place too)
     first = place_order(user=user, items=[(product, 1)])
     second = place_order(user=user, items=[(product, 1)])
-    slot = slot_at(12)
     auth_client.post(ITEMS, {"product": "es-teh", "quantity": 3})
     before = state(user, product, slot)
 
