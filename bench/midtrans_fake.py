@@ -8,8 +8,10 @@ when that folder is absent):
 
 - `POST /snap/v1/transactions`: checks the server key (Basic auth), that `gross_amount`
   equals the sum of the items and that the order id is new; answers 201 with a token.
-- `GET /v2/{order_id}/status`: 404 until the order is settled (Midtrans answers 404 for a
-  Snap order nobody has paid yet), then the settlement, signed like a notification.
+- `GET /v2/{order_id or transaction_id}/status`: 404 until the order is settled (Midtrans
+  answers 404 for a Snap order nobody has paid yet), then the settlement, signed like a
+  notification. Like Midtrans's Get Status API it answers by either id (the app asks by
+  transaction id once it has stored one).
 
 and two of its own, for the harness: `POST /_bench/settle` with
 `[{order_id, gross_amount, transaction_id, payment_type}]` (only orders opened through Snap
@@ -134,6 +136,7 @@ class State:
         self.lock = threading.Lock()
         self.opened: dict[str, int] = {}  # Snap order id -> gross amount
         self.settled: dict[str, dict[str, Any]] = {}  # order id -> the status answer
+        self.transactions: dict[str, str] = {}  # transaction id -> order id
         self.calls: dict[str, int] = {}
         self.refusals: dict[str, int] = {}
         self.connections = 0  # TCP connections accepted: calls / connections = reuse by the client
@@ -167,7 +170,7 @@ class State:
 
     def status(self, order_id: str) -> tuple[int, dict[str, Any]]:
         with self.lock:
-            answer = self.settled.get(order_id)
+            answer = self.settled.get(self.transactions.get(order_id, order_id))
         if answer is None:
             return 404, self.sample("status_404_current")
         return 200, answer
@@ -202,6 +205,7 @@ class State:
             )
             with self.lock:
                 self.settled[order_id] = answer
+                self.transactions[row["transaction_id"]] = order_id
             settled += 1
         return 200, {"settled": settled, "refused": refused}
 

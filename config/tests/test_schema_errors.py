@@ -120,6 +120,8 @@ def test_checkout_lists_its_errors_per_status(schema):
         "ShopClosedError",
         "SlotFullError",
         "TooManyUnpaidOrdersError",
+        "KitchenFullError",
+        "ShopPausedError",
         "IdempotencyKeyInFlightError",
     ]
     assert conflict["discriminator"]["propertyName"] == "code"
