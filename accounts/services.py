@@ -135,9 +135,10 @@ def registration_notice_send(*, user_id: int) -> bool:
 
 
 def user_update_profile(*, user: User, **fields: str) -> User:
-    """Change name and/or phone; other fields are not the user's to set. Both are one line
-    of plain text (check_name, check_phone); raises ValidationError (400) and changes nothing."""
-    allowed = {k: v for k, v in fields.items() if k in {"name", "phone"}}
+    """Change name, phone and/or language; other fields are not the user's to set. Name and
+    phone are one line of plain text (check_name, check_phone); language is one of LANGUAGES
+    (the serializer's choice field) or empty; raises ValidationError (400) and changes nothing."""
+    allowed = {k: v for k, v in fields.items() if k in {"name", "phone", "language"}}
     if "name" in allowed:
         allowed["name"] = check_name(allowed["name"])
     if "phone" in allowed:
