@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -205,7 +206,7 @@ def token_refresh_rotate(*, refresh: str) -> RefreshToken:
     except TokenError as exc:
         raise RefreshTokenInvalid(str(exc)) from exc
     if token.get(jwt_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
-        raise RefreshTokenInvalid("Token has wrong type.")
+        raise RefreshTokenInvalid(_("Token has wrong type."))
     with transaction.atomic(durable=True):
         outstanding = (
             OutstandingToken.objects.select_for_update(of=("self",))
@@ -222,14 +223,14 @@ def token_refresh_rotate(*, refresh: str) -> RefreshToken:
             again = _grace_successor(rotation)
             if again is not None:
                 if not user.is_active:
-                    raise RefreshTokenInvalid("No active account found for the given token.")
+                    raise RefreshTokenInvalid(_("No active account found for the given token."))
                 return again
             tokens_revoke_all(user=user)
         else:
             if BlacklistedToken.objects.filter(token=outstanding).exists():
-                raise RefreshTokenInvalid("Token is blacklisted.")
+                raise RefreshTokenInvalid(_("Token is blacklisted."))
             if not user.is_active:
-                raise RefreshTokenInvalid("No active account found for the given token.")
+                raise RefreshTokenInvalid(_("No active account found for the given token."))
             BlacklistedToken.objects.create(token=outstanding)
             new, new_outstanding = refresh_issue(user=user)
             RefreshTokenRotation.objects.create(token=outstanding, successor=new_outstanding)

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F, IntegerField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.exceptions import InsufficientStock, StockChanged, StockWouldGoNegative
@@ -225,9 +226,13 @@ def stock_adjust(*, product: Product, delta: int, user: User | None, note: str =
     if after is None:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
         if current + delta > MAX_STOCK:
-            raise ValidationError({"delta": [f"That would take the stock above {MAX_STOCK}."]})
+            raise ValidationError(
+                {"delta": [_("That would take the stock above %(most)d.") % {"most": MAX_STOCK}]}
+            )
         raise StockWouldGoNegative(
-            f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
+            _("There are %(stock)d in stock; removing %(removing)d would go below zero.")
+            % {"stock": current, "removing": -delta},
+            stock=current,
         )
     _record([(product.pk, delta, after)], Why(StockReason.ADJUSTMENT, user=user, note=note))
     product.stock = after
@@ -250,7 +255,11 @@ def stock_set(*, product: Product, value: int, expected: int, user: User | None,
     after = _set(product.pk, value, expected)
     if after is None:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
-        raise StockChanged(f"The stock is now {current}, not {expected}; nothing was changed.", stock=current)
+        raise StockChanged(
+            _("The stock is now %(stock)d, not %(expected)d; nothing was changed.")
+            % {"stock": current, "expected": expected},
+            stock=current,
+        )
     _record([(product.pk, value - expected, after)], Why(StockReason.ADJUSTMENT, user=user, note=note))
     product.stock = after
     return after
@@ -354,9 +363,13 @@ def option_stock_adjust(*, option: Option, delta: int, user: User | None, note: 
     if after is None:
         current = Option.objects.values_list("stock", flat=True).get(pk=option.pk)
         if current is not None and current + delta > MAX_STOCK:
-            raise ValidationError({"delta": [f"That would take the stock above {MAX_STOCK}."]})
+            raise ValidationError(
+                {"delta": [_("That would take the stock above %(most)d.") % {"most": MAX_STOCK}]}
+            )
         raise StockWouldGoNegative(
-            f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
+            _("There are %(stock)d in stock; removing %(removing)d would go below zero.")
+            % {"stock": current, "removing": -delta},
+            stock=current,
         )
     _record([(option.pk, delta, after)], Why(StockReason.ADJUSTMENT, user=user, note=note), subject="option")
     option.stock = after

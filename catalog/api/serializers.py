@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -207,7 +208,7 @@ class ComponentInputSerializer(serializers.Serializer):
     product = SlugRefField(
         slug_field="slug",
         queryset=Product.objects.all(),
-        error_messages={"does_not_exist": "No product with slug {value}."},
+        error_messages={"does_not_exist": _("No product with slug {value}.")},
     )
     quantity = StrictIntegerField(min_value=1, max_value=1000)
 
@@ -231,7 +232,7 @@ class ProductUpdateSerializer(serializers.Serializer):
     category = SlugRefField(
         slug_field="slug",
         queryset=Category.objects.all(),
-        error_messages={"does_not_exist": "No category with slug {value}."},
+        error_messages={"does_not_exist": _("No category with slug {value}.")},
     )
     kind = StrictChoiceField(
         choices=Product.Kind.choices, required=False, help_text="Fixed once created: a change is refused."

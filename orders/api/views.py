@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -51,7 +52,7 @@ def idempotency_key_from(request: Request) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise ValidationError({IDEMPOTENCY_HEADER: ["Use 1 to 255 printable ASCII characters."]})
+        raise ValidationError({IDEMPOTENCY_HEADER: [_("Use 1 to 255 printable ASCII characters.")]})
     return key
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
 
 TimeRange = tuple[time, time]  # opens_at, closes_at (wall clock)
 Interval = tuple[datetime, datetime]  # start, end (UTC)
@@ -77,7 +78,8 @@ def iso(at: datetime) -> str:
 
 
 def format_opening(at: datetime) -> str:
-    return f"{local(at):%A %d %B %Y, %H:%M} ({settings.TIME_ZONE})"
+    """In the active language: "Monday 07 December 2026, 09:00 (Asia/Jakarta)", "Senin 07 Desember 2026, ..."."""
+    return f"{date_format(local(at), 'l d F Y, H:i')} ({settings.TIME_ZONE})"
 
 
 def range_interval(day: date, opens_at: time, closes_at: time) -> Interval:

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
+from django.utils.translation import gettext as _
 
 from config.tasks import enqueue
 from orders.exceptions import ShopClosed, SlotFull, SlotUnavailable
@@ -79,10 +80,10 @@ def check_can_order(*, now: datetime, slot_id: int | None) -> None:
     if status.open_now:
         return
     if status.next_opening is None:
-        raise ShopClosed("The shop is closed and no opening is scheduled.", next_opening=None)
+        raise ShopClosed(_("The shop is closed and no opening is scheduled."), next_opening=None)
     raise ShopClosed(
-        f"The shop is closed now and opens {sched.format_opening(status.next_opening)}; "
-        "choose a pickup slot for later.",
+        _("The shop is closed now and opens %(opening)s; choose a pickup slot for later.")
+        % {"opening": sched.format_opening(status.next_opening)},
         next_opening=sched.iso(status.next_opening),
     )
 
@@ -92,20 +93,26 @@ def check_slot_bookable(*, slot: PickupSlot, now: datetime) -> None:
     far enough ahead, inside the booking window and inside the opening hours as they are."""
     start = sched.local(slot.start)
     if slot.start < now:
-        raise SlotUnavailable(f"The pickup slot at {start:%H:%M} has already begun.", reason="past")
+        raise SlotUnavailable(
+            _("The pickup slot at %(time)s has already begun.") % {"time": f"{start:%H:%M}"}, reason="past"
+        )
     if slot.start < sched.earliest_start(now):
         raise SlotUnavailable(
-            f"The pickup slot at {start:%H:%M} is too soon: book at least "
-            f"{settings.PICKUP_MIN_LEAD_MINUTES} minutes ahead.",
+            _("The pickup slot at %(time)s is too soon: book at least %(minutes)d minutes ahead.")
+            % {"time": f"{start:%H:%M}", "minutes": settings.PICKUP_MIN_LEAD_MINUTES},
             reason="too_soon",
         )
     _first, last = sched.pickup_window(now=now)
     day = start.date()
     if day > last:
-        raise SlotUnavailable(f"Pickup slots can be booked up to {last:%Y-%m-%d}.", reason="too_far")
+        raise SlotUnavailable(
+            _("Pickup slots can be booked up to %(day)s.") % {"day": f"{last:%Y-%m-%d}"}, reason="too_far"
+        )
     if not sched.contains(schedule_read(first=day, last=day).intervals(day, day), slot.start, slot.end):
         raise SlotUnavailable(
-            f"The shop is not open for the pickup slot at {start:%Y-%m-%d %H:%M}.", reason="closed"
+            _("The shop is not open for the pickup slot at %(start)s.")
+            % {"start": f"{start:%Y-%m-%d %H:%M}"},
+            reason="closed",
         )
 
 
@@ -134,11 +141,11 @@ def pickup_slot_take(*, slot_id: int, now: datetime, units: int = 1) -> PickupSl
     _require_transaction()
     slot = PickupSlot.objects.filter(pk=slot_id).first()
     if slot is None:
-        raise SlotUnavailable("There is no such pickup slot.", reason="unknown")
+        raise SlotUnavailable(_("There is no such pickup slot."), reason="unknown")
     check_slot_bookable(slot=slot, now=now)
     if not place_take(slot_id=slot_id, units=units):
         raise SlotFull(
-            f"The pickup slot at {sched.local(slot.start):%H:%M} is fully booked.",
+            _("The pickup slot at %(time)s is fully booked.") % {"time": f"{sched.local(slot.start):%H:%M}"},
             next_slots=slots_next_free(after=slot, now=now, units=units),
         )
     slot.refresh_from_db(fields=["capacity", "taken", "capacity_items", "taken_items"])
