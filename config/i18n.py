@@ -15,6 +15,16 @@ def language_or_default(code: str | None) -> str:
     return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
+def request_language() -> str:
+    """The language active now (a request's, from Accept-Language), as one of LANGUAGES."""
+    try:
+        return translation.get_supported_language_variant(
+            translation.get_language() or settings.LANGUAGE_CODE
+        )
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
 def user_language(user) -> str:
     """The language to write to `user` in: their choice, else the shop's."""
     return language_or_default(getattr(user, "language", "") or None)

@@ -48,6 +48,9 @@ class Order(models.Model):
     customer_name = models.CharField(max_length=150, blank=True)
     customer_email = models.EmailField()
     customer_phone = models.CharField(max_length=20, blank=True)
+    # The language the order was placed in (`id`, `en`): its receipt, status mails and the
+    # invoice and credit notes are written in it, whatever is active when they are sent.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="id", editable=False)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     subtotal = models.PositiveBigIntegerField()
     # The money as orders/totals.py priced it at checkout (Totals.as_dict()): the voucher's

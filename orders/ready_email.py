@@ -18,7 +18,8 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import SYSTEM, order_event_log
@@ -27,6 +28,12 @@ logger = logging.getLogger(__name__)
 
 
 def ready_message(*, order: Order) -> EmailMessage:
+    """The ready e-mail of `order`, in the language the order was placed in."""
+    with translation.override(order.language):
+        return _ready_message(order=order)
+
+
+def _ready_message(*, order: Order) -> EmailMessage:
     pickup_at = order.ready_at or (order.pickup_slot.start if order.pickup_slot else None)
     context = {
         "shop_name": settings.SHOP_NAME,
@@ -34,7 +41,8 @@ def ready_message(*, order: Order) -> EmailMessage:
         "pickup": timezone.localtime(pickup_at) if pickup_at else None,
     }
     return EmailMessage(
-        subject=f"{settings.SHOP_NAME}: order {order.number} is ready for pickup",
+        subject=_("%(shop)s: order %(number)s is ready for pickup")
+        % {"shop": settings.SHOP_NAME, "number": order.number},
         body=render_to_string("orders/ready_email.txt", context),
         to=[order.customer_email],
     )
