@@ -13,7 +13,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -27,6 +27,7 @@ from accounts.models import RefreshTokenRotation, User, normalize_email
 from accounts.phones import PHONE_MESSAGE, PHONE_PATTERN, phone_normalize
 from accounts.tokens import refresh_issue
 from accounts.verification import email_verification_mail
+from config.i18n import request_language, user_language
 from config.tasks import enqueue
 from config.text import check_single_line
 
@@ -99,7 +100,11 @@ def user_register(*, email: str, password: str, name: str = "") -> Registration:
         return registration
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, name=name)
+            # Mail to the account (its verification link first) speaks the language it
+            # registered in until its owner chooses another (auth/me/).
+            user = User.objects.create_user(
+                email=email, password=password, name=name, language=request_language()
+            )
     except IntegrityError:  # a concurrent registration of the same address won the race
         registration_attempt_notify(email=email)
         return registration
@@ -127,11 +132,13 @@ def registration_notice_send(*, user_id: int) -> bool:
     if user is None:
         return False
     context = {"user": user, "shop_name": settings.SHOP_NAME}
-    EmailMessage(
-        subject=f"{settings.SHOP_NAME}: someone tried to register with your e-mail address",
-        body=render_to_string("accounts/registration_attempt_email.txt", context),
-        to=[user.email],
-    ).send()
+    with translation.override(user_language(user)):
+        EmailMessage(
+            subject=_("%(shop)s: someone tried to register with your e-mail address")
+            % {"shop": settings.SHOP_NAME},
+            body=render_to_string("accounts/registration_attempt_email.txt", context),
+            to=[user.email],
+        ).send()
     return True
 
 

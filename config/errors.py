@@ -33,7 +33,9 @@ class DomainError(Exception):
     body_optional: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        self.detail = detail or self.default_detail
+        # In the language active where it is raised (a request's, from Accept-Language):
+        # `default_detail`s are lazy translations (gettext_lazy), made text here once.
+        self.detail = str(detail or self.default_detail)
         self.extra = extra
         super().__init__(self.detail)
 

@@ -3,6 +3,7 @@ product; the suite runs with LANGUAGE_CODE=en, pytest.ini), `code`s stay English
 
 import pytest
 
+from accounts.models import User
 from catalog.tests.factories import ProductFactory
 
 PRODUCT = "/api/v1/products/{}/"
@@ -68,3 +69,57 @@ def test_django_and_drf_validation_messages_are_indonesian(api_client):
     assert any("terlalu pendek" in message for message in body["password"]), body
     response = api_client.post(REGISTER, {"password": "another-Passphrase-7"}, HTTP_ACCEPT_LANGUAGE="id")
     assert response.json()["email"] == ["Bidang ini harus diisi."]
+
+
+def test_the_admin_speaks_the_staff_members_language(client, staff_user):
+    """Django ships Indonesian for the admin's own words; the staff member's `language`
+    wins over what the browser asks for."""
+    staff_user.language = "id"
+    staff_user.save(update_fields=["language"])
+    client.force_login(staff_user)
+
+    response = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert response["Content-Language"] == "id"
+    page = response.content.decode()
+    assert '<html lang="id"' in page
+    assert "Selamat datang," in page
+    assert "Welcome," not in page
+
+    staff_user.language = "en"
+    staff_user.save(update_fields=["language"])
+    page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    assert "Welcome," in page
+
+
+@pytest.mark.django_db
+def test_a_new_account_is_mailed_in_the_language_it_registered_in(
+    api_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(
+            REGISTER,
+            {"email": "siti@example.com", "password": "another-Passphrase-7"},
+            HTTP_ACCEPT_LANGUAGE="id",
+        )
+
+    assert response.status_code == 201
+    assert User.objects.get(email="siti@example.com").language == "id"
+    [message] = mailoutbox
+    assert message.subject == "Foodies: konfirmasi alamat e-mail Anda"
+    assert "selamat datang di Foodies!" in message.body
+
+
+def test_the_kitchen_board_speaks_indonesian_to_a_cook_who_chose_it(client, staff_user):
+    staff_user.language = "id"
+    staff_user.save(update_fields=["language"])
+    client.force_login(staff_user)
+
+    page = client.get("/admin/orders/order/kitchen/").content.decode()
+
+    assert "Papan dapur" in page
+    assert "Menerima pesanan." in page
+    assert "Belum ada yang perlu dimasak." in page
+    assert "Jeda pesanan baru 15 menit" in page
+    assert "Kitchen board" not in page
