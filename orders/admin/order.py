@@ -88,7 +88,7 @@ class OrderEventInline(OrderPartMixin, ReadOnlyAdminMixin, admin.TabularInline):
 
     @admin.display(description="Status")
     def status_change(self, event: OrderEvent) -> str:
-        labels = [S(status).label for status in (event.from_status, event.to_status) if status]
+        labels = [str(S(status).label) for status in (event.from_status, event.to_status) if status]
         return " → ".join(labels)
 
     @admin.display(description="By")
