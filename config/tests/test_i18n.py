@@ -123,3 +123,12 @@ def test_the_kitchen_board_speaks_indonesian_to_a_cook_who_chose_it(client, staf
     assert "Belum ada yang perlu dimasak." in page
     assert "Jeda pesanan baru 15 menit" in page
     assert "Kitchen board" not in page
+
+
+def test_the_payment_finish_page_follows_the_browser(client):
+    page = client.get(
+        "/payments/finish/?order_id=FD-1-1", HTTP_ACCEPT_LANGUAGE="id-ID,id;q=0.9"
+    ).content.decode()
+
+    assert '<html lang="id">' in page
+    assert "Pembayaran Anda untuk <code>FD-1-1</code> sedang dikonfirmasi." in page
