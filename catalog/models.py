@@ -4,6 +4,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from catalog.mealtimes import serving_windows_clean
 
@@ -122,7 +123,9 @@ class Product(models.Model):
     def clean(self) -> None:
         super().clean()
         if self.is_bundle and self.stock:
-            raise ValidationError({"stock": "A bundle has no stock of its own; set its components' stock."})
+            raise ValidationError(
+                {"stock": _("A bundle has no stock of its own; set its components' stock.")}
+            )
 
 
 class BundleItem(models.Model):

@@ -212,7 +212,9 @@ def insufficient_stock(*, short: Demand, options: Demand | None = None) -> Insuf
 
 def _check_holds_stock(product: Product) -> None:
     if product.is_bundle:
-        raise ValidationError({"stock": ["A bundle has no stock of its own; change its components' stock."]})
+        raise ValidationError(
+            {"stock": [_("A bundle has no stock of its own; change its components' stock.")]}
+        )
 
 
 @transaction.atomic
@@ -221,7 +223,9 @@ def stock_adjust(*, product: Product, delta: int, user: User | None, note: str =
     raises StockWouldGoNegative and changes nothing. Returns the new stock."""
     _check_holds_stock(product)
     if delta == 0 or abs(delta) > MAX_STOCK:
-        raise ValidationError({"delta": [f"Give a non-zero number of units up to {MAX_STOCK}."]})
+        raise ValidationError(
+            {"delta": [_("Give a non-zero number of units up to %(max_stock)s.") % {"max_stock": MAX_STOCK}]}
+        )
     after = _add(product.pk, delta)
     if after is None:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
@@ -246,7 +250,9 @@ def stock_set(*, product: Product, value: int, expected: int, user: User | None,
     current stock. Returns the new stock."""
     _check_holds_stock(product)
     if not 0 <= value <= MAX_STOCK:
-        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+        raise ValidationError(
+            {"stock": [_("Stock is a whole number from 0 to %(max_stock)s.") % {"max_stock": MAX_STOCK}]}
+        )
     if value == expected:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
         if current != expected:
@@ -281,7 +287,9 @@ def stock_sell_out(*, products: QuerySet[Product], user: User | None) -> int:
 def stock_initial(*, product: Product, quantity: int, user: User | None = None) -> None:
     """The starting stock of a product just created (with none)."""
     if not 0 <= quantity <= MAX_STOCK:
-        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+        raise ValidationError(
+            {"stock": [_("Stock is a whole number from 0 to %(max_stock)s.") % {"max_stock": MAX_STOCK}]}
+        )
     if quantity:
         _check_holds_stock(product)
         after = _add(product.pk, quantity)
@@ -347,7 +355,9 @@ def option_stock_initial(*, option: Option, quantity: int | None, user: User | N
     if quantity is None:
         return
     if not 0 <= quantity <= MAX_STOCK:
-        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+        raise ValidationError(
+            {"stock": [_("Stock is a whole number from 0 to %(max_stock)s.") % {"max_stock": MAX_STOCK}]}
+        )
     row = _update_returning(Option, "stock = %s", "id = %s AND stock IS NULL", [quantity, option.pk])
     if row is not None and quantity:
         _record([(option.pk, quantity, row[0])], Why(StockReason.INITIAL, user=user), subject="option")
@@ -358,7 +368,7 @@ def option_stock_initial(*, option: Option, quantity: int | None, user: User | N
 def option_stock_adjust(*, option: Option, delta: int, user: User | None, note: str = "") -> int:
     """Add or remove units of a limited option; below zero raises StockWouldGoNegative."""
     if option.stock is None:
-        raise ValidationError({"stock": ["This option keeps no stock (unlimited)."]})
+        raise ValidationError({"stock": [_("This option keeps no stock (unlimited).")]})
     after = _option_add(option.pk, delta)
     if after is None:
         current = Option.objects.values_list("stock", flat=True).get(pk=option.pk)

@@ -258,12 +258,12 @@ class ProductUpdateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if "price" in self.initial_data:
-            raise serializers.ValidationError({"price": ["Add a new version with POST prices/ instead."]})
+            raise serializers.ValidationError({"price": [_("Add a new version with POST prices/ instead.")]})
         if "components" in attrs:
             attrs["components"] = [(c["product"], c["quantity"]) for c in attrs["components"]]
         if ("stock" in attrs) != ("expected_stock" in attrs):
             raise serializers.ValidationError(
-                {"expected_stock": ["Send `stock` together with `expected_stock`, the value you saw."]}
+                {"expected_stock": [_("Send `stock` together with `expected_stock`, the value you saw.")]}
             )
         return attrs
 
@@ -293,7 +293,7 @@ class StockAdjustSerializer(serializers.Serializer):
 
     def validate_delta(self, value: int) -> int:
         if value == 0:
-            raise serializers.ValidationError("Give a non-zero number of units.")
+            raise serializers.ValidationError(_("Give a non-zero number of units."))
         return value
 
 
@@ -324,5 +324,5 @@ class SoldOutSerializer(serializers.Serializer):
             return None
         parsed = parse_datetime(value) if isinstance(value, str) else None
         if parsed is None:
-            raise serializers.ValidationError('Use an ISO 8601 date-time, or "end_of_day".')
+            raise serializers.ValidationError(_('Use an ISO 8601 date-time, or "end_of_day".'))
         return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -230,7 +231,7 @@ class RefundSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs["method"] == "offline" and not attrs["reference"].strip():
-            raise serializers.ValidationError({"reference": ["Required for an offline refund."]})
+            raise serializers.ValidationError({"reference": [_("Required for an offline refund.")]})
         return attrs
 
 

@@ -196,17 +196,21 @@ def check_slot_capacity(*, slot_id: int, capacity: int, capacity_items: int | No
         query = query.select_for_update()
     row = query.values_list("taken", "taken_items").first()
     if row is None:
-        raise ValidationError("There is no such pickup slot.")
+        raise ValidationError(_("There is no such pickup slot."))
     taken, taken_items = row
     if capacity < 0 or (capacity_items is not None and capacity_items < 0):
-        raise ValidationError("A capacity cannot be negative.")
+        raise ValidationError(_("A capacity cannot be negative."))
     if capacity < taken:
         raise ValidationError(
-            f"{taken} order(s) already booked this slot: the capacity cannot go below {taken}."
+            _("%(taken)s order(s) already booked this slot: the capacity cannot go below %(taken)s.")
+            % {"taken": taken}
         )
     if capacity_items is not None and capacity_items < taken_items:
         raise ValidationError(
-            f"The orders booked hold {taken_items} item(s): the item capacity cannot go below {taken_items}."
+            _(
+                "The orders booked hold %(taken_items)s item(s): the item capacity cannot go below %(taken_items)s."
+            )
+            % {"taken_items": taken_items}
         )
 
 
@@ -226,7 +230,7 @@ def pickup_slot_set_capacity(*, slot_id: int, capacity: int, capacity_items: int
 
 def _check_weekday(weekday: int) -> None:
     if weekday not in Weekday.values:
-        raise ValidationError({"weekday": ["A weekday is 0 (Monday) to 6 (Sunday)."]})
+        raise ValidationError({"weekday": [_("A weekday is 0 (Monday) to 6 (Sunday).")]})
 
 
 def check_weekly_hours(
@@ -265,9 +269,9 @@ def check_hours_exception(*, is_closed: bool, ranges: list[TimeRange]) -> None:
     """A closed day has no ranges; a day with special hours has at least one, none
     overlapping."""
     if is_closed and ranges:
-        raise ValidationError("A day closed all day has no hours: untick 'closed all day' or remove them.")
+        raise ValidationError(_("A day closed all day has no hours: untick 'closed all day' or remove them."))
     if not is_closed and not ranges:
-        raise ValidationError("Give the special hours of the day, or tick 'closed all day'.")
+        raise ValidationError(_("Give the special hours of the day, or tick 'closed all day'."))
     sched.check_day_ranges(ranges=ranges)
 
 
@@ -287,7 +291,9 @@ def hours_exception_save(
     if exception is not None:
         clash = clash.exclude(pk=exception.pk)
     if clash.exists():
-        raise ValidationError({"date": [f"{day:%Y-%m-%d} already has its own hours."]})
+        raise ValidationError(
+            {"date": [_("%(day)s already has its own hours.") % {"day": f"{day:%Y-%m-%d}"}]}
+        )
     if exception is None:
         exception = HoursException.objects.create(date=day, is_closed=is_closed, note=note)
     else:

@@ -16,6 +16,8 @@ Every path ends in `payment_apply`, which records the refund on the order throug
 `payments.settlement.order_refund_record`: the credit note for exactly what was refunded.
 """
 
+from django.utils.translation import gettext as _
+
 from config.errors import Invalid
 from orders.models import Order
 from orders.services import Actor
@@ -84,9 +86,11 @@ def order_refund(
             payment=payment, actor=actor, reason=reason, amount=amount, method=method, reference=reference
         )
     if method != OFFLINE or amount not in (None, order.total):
-        raise RefundNotAllowed("No payment of this order holds money to refund.")
+        raise RefundNotAllowed(_("No payment of this order holds money to refund."))
     if not reference.strip():
-        raise Invalid("An offline refund needs the reference of the transfer staff made.", field="reference")
+        raise Invalid(
+            _("An offline refund needs the reference of the transfer staff made."), field="reference"
+        )
     order_refund_record(
         order=order,
         refunded=order.total,
@@ -119,14 +123,19 @@ def payment_refund(
     concurrent request is refused by the gateway instead of refunding twice."""
     payment = Payment.objects.get(pk=payment.pk)
     if method not in METHODS:
-        raise Invalid(f"Unknown refund method {method!r}.", field="method")
+        raise Invalid(_("Unknown refund method %(method)r.") % {"method": method}, field="method")
     if payment.status not in MONEY_HELD:
-        raise RefundNotAllowed(f"A payment that is {P(payment.status).label.lower()} cannot be refunded.")
+        raise RefundNotAllowed(
+            _("A payment that is %(status)s cannot be refunded.")
+            % {"status": P(payment.status).label.lower()}
+        )
     remaining = payment.amount - payment.refunded_amount
     amount = remaining if amount is None else amount
     if not 0 < amount <= remaining:
         raise Invalid(
-            f"The amount must be between 1 and {remaining} (what is left to refund).", field="amount"
+            _("The amount must be between 1 and %(remaining)d (what is left to refund).")
+            % {"remaining": remaining},
+            field="amount",
         )
     if method == OFFLINE:
         return _offline(payment=payment, actor=actor, reason=reason, amount=amount, reference=reference)
@@ -138,7 +147,9 @@ def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, refere
     so the attempt, the order and the credit note follow the same code."""
     reference = reference.strip()
     if not reference:
-        raise Invalid("An offline refund needs the reference of the transfer staff made.", field="reference")
+        raise Invalid(
+            _("An offline refund needs the reference of the transfer staff made."), field="reference"
+        )
     total = payment.refunded_amount + amount
     answer = answer_parse(
         {
@@ -157,7 +168,8 @@ def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, refere
     if applied.outcome != PaymentNotification.Outcome.APPLIED:
         # Another refund was recorded meanwhile (two staff at once): this one changed nothing.
         raise RefundNotAllowed(
-            f"The payment changed while this refund was recorded ({applied.detail}); check it and try again."
+            _("The payment changed while this refund was recorded (%(detail)s); check it and try again.")
+            % {"detail": applied.detail}
         )
     return _confirmed(payment=payment, total=total, message="the offline refund was not applied")
 
@@ -166,19 +178,25 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
     gateway = get_gateway()
     if payment.gateway != gateway.name:
         raise RefundNotAllowed(
-            f"This payment went through {payment.gateway}, which is not the configured gateway."
+            _("This payment went through %(gateway)s, which is not the configured gateway.")
+            % {"gateway": payment.gateway}
         )
     if payment.payment_type not in REFUNDABLE_PAYMENT_TYPES:
         raise RefundNotSupported(
-            f"The gateway cannot refund a {payment.payment_type or 'payment of unknown type'} payment: "
-            'give the money back by hand and record it with method "offline" and its reference.',
+            _(
+                "The gateway cannot refund a %(payment_type)s payment: give the money back by hand "
+                'and record it with method "offline" and its reference.'
+            )
+            % {"payment_type": payment.payment_type or _("payment of unknown type")},
             payment_type=payment.payment_type,
         )
     captured = _captured(gateway=gateway, payment=payment)
     if captured and amount != payment.amount - payment.refunded_amount:
         raise RefundNotAllowed(
-            "A card payment that is captured but not settled can only be voided in full; "
-            "refund part of it once it has settled."
+            _(
+                "A card payment that is captured but not settled can only be voided in full; "
+                "refund part of it once it has settled."
+            )
         )
     total = payment.refunded_amount + amount
     try:
@@ -199,11 +217,16 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
         # went back; nothing more was refunded for this request.
         payment_reconcile(payment=payment, actor=actor)
         raise RefundNotAllowed(
-            "Another refund of this payment was made at the same time; check what was refunded and try again."
+            _(
+                "Another refund of this payment was made at the same time; check what was refunded and try again."
+            )
         ) from None
     except GatewayError as exc:
         error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
-        raise error(f"The refund of {payment.gateway_order_id} failed: {exc.message}") from None
+        raise error(
+            _("The refund of %(payment)s failed: %(reason)s")
+            % {"payment": payment.gateway_order_id, "reason": exc.message}
+        ) from None
     except MalformedAnswer as exc:
         raise PaymentGatewayError(
             f"The refund answer for {payment.gateway_order_id} is unreadable: {exc}"
@@ -213,7 +236,9 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
     if captured:
         payment.refresh_from_db()
         if payment.status != P.CANCELLED:
-            raise RefundNotAllowed(f"The gateway did not confirm the void ({message!s:.200}).")
+            raise RefundNotAllowed(
+                _("The gateway did not confirm the void (%(reason)s).") % {"reason": f"{message!s:.200}"}
+            )
         return payment
     return _confirmed(payment=payment, total=total, message=message)
 
@@ -254,5 +279,7 @@ def _refund_answer(raw: dict, *, amount: int, total: int) -> GatewayAnswer:
 def _confirmed(*, payment: Payment, total: int, message: object) -> Payment:
     payment.refresh_from_db()
     if payment.refunded_amount < total or payment.status not in (P.REFUNDED, P.PARTIALLY_REFUNDED):
-        raise RefundNotAllowed(f"The gateway did not confirm the refund ({message!s:.200}).")
+        raise RefundNotAllowed(
+            _("The gateway did not confirm the refund (%(reason)s).") % {"reason": f"{message!s:.200}"}
+        )
     return payment
