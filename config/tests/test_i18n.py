@@ -86,6 +86,7 @@ def test_the_admin_speaks_the_staff_members_language(client, staff_user):
     assert '<html lang="id"' in page
     assert "Selamat datang," in page
     assert "Welcome," not in page
+    assert "Pesanan hari ini" in page  # the shop's dashboard
 
     staff_user.language = "en"
     staff_user.save(update_fields=["language"])
