@@ -122,14 +122,10 @@ def check_components(*, bundle: Product, components: list[tuple[Product, int]]) 
         if component.pk is not None and component.pk == bundle.pk:
             raise ValidationError({"components": [_("A bundle cannot contain itself.")]})
         if component.kind != Product.Kind.SINGLE:
-            raise ValidationError(
-                {
-                    "components": [
-                        _("%(slug)s is a bundle; a bundle can only contain single products.")
-                        % {"slug": component.slug}
-                    ]
-                }
-            )
+            message = _("%(slug)s is a bundle; a bundle can only contain single products.") % {
+                "slug": component.slug
+            }
+            raise ValidationError({"components": [message]})
         if component.pk in seen:
             raise ValidationError({"components": [_("%(slug)s is listed twice.") % {"slug": component.slug}]})
         if quantity < 1:
@@ -297,14 +293,8 @@ def product_save(
 
 def check_price_amount(amount: int) -> None:
     if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= MAX_PRICE:
-        raise ValidationError(
-            {
-                "amount": [
-                    _("A price is a whole number of rupiah from 1 to %(max_price)s.")
-                    % {"max_price": MAX_PRICE}
-                ]
-            }
-        )
+        message = _("A price is a whole number of rupiah from 1 to %(max_price)s.") % {"max_price": MAX_PRICE}
+        raise ValidationError({"amount": [message]})
 
 
 def check_price_valid_from(*, valid_from: datetime, now: datetime) -> None:
