@@ -49,8 +49,8 @@ class Order(models.Model):
     customer_name = models.CharField(max_length=150, blank=True)
     customer_email = models.EmailField()
     customer_phone = models.CharField(max_length=20, blank=True)
-    # The language the order was placed in (`id`, `en`): its receipt, status mails and the
-    # invoice and credit notes are written in it, whatever is active when they are sent.
+    # The language the order was placed in (`id`, `en`: the account's choice, else the
+    # checkout request's): its receipt, status mails, invoice and credit notes speak it.
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="id", editable=False)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     subtotal = models.PositiveBigIntegerField()

@@ -200,7 +200,8 @@ def order_place(
         customer_name=user.name,
         customer_email=user.email,
         customer_phone=phone,
-        language=request_language(),
+        # What its documents and mails speak: the account's chosen language, else the request's.
+        language=user.language or request_language(),
         status=S.PENDING_PAYMENT,
         subtotal=totals.subtotal,
         discount=totals.discount,

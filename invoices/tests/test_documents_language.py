@@ -97,3 +97,13 @@ def test_a_credit_note_speaks_the_language_of_its_invoice(user):
     assert f"Pengembalian dana penuh atas faktur {invoice.number}" in text
     assert "Alasan: Salah pesan" in text
     assert "CREDIT NOTE" not in text
+
+
+def test_the_language_chosen_on_the_profile_wins_over_the_request(user):
+    user.language = "en"
+    user.save(update_fields=["language"])
+
+    invoice = placed_in("id", user)
+
+    assert invoice.order.language == "en"
+    assert "INVOICE" in pdf_of(invoice)
