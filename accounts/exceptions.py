@@ -9,6 +9,22 @@ class RefreshTokenInvalid(DomainError):
     status = HTTPStatus.UNAUTHORIZED
     code = "token_not_valid"
     default_detail = "Token is invalid or expired."
+    # An access token refused by SimpleJWT's authentication has the same code and says why
+    # for each token type it tried (its InvalidToken's `messages`).
+    body_fields = {
+        "messages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "token_class": {"type": "string"},
+                    "token_type": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        }
+    }
+    body_optional = frozenset({"messages"})
 
 
 class RefreshTokenReused(RefreshTokenInvalid):

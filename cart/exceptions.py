@@ -9,6 +9,11 @@ class CartProductLimit(Conflict):
 
     code = "cart_product_limit"
     default_detail = "The cart cannot hold more of this product."
+    body_fields = {
+        "product": {"type": "string", "description": "The product's slug."},
+        "limit": {"type": "integer", "description": "CART_MAX_UNITS_PER_PRODUCT."},
+        "in_cart": {"type": "integer"},
+    }
 
 
 class CartLineLimit(Conflict):
@@ -16,3 +21,4 @@ class CartLineLimit(Conflict):
 
     code = "cart_line_limit"
     default_detail = "The cart cannot hold more lines."
+    body_fields = {"limit": {"type": "integer", "description": "CART_MAX_LINES."}}

@@ -6,6 +6,23 @@ class InsufficientStock(Conflict):
 
     code = "insufficient_stock"
     default_detail = "Not enough stock."
+    body_fields = {
+        "products": {
+            "type": "array",
+            "description": "Each product (`slug`) or option (`option`) that is short.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "slug": {"type": "string", "description": "The product's slug (a product line)."},
+                    "option": {"type": "string", "description": "The option's slug (an option line)."},
+                    "name": {"type": "string"},
+                    "requested": {"type": "integer", "description": "Units asked for."},
+                    "available": {"type": "integer", "description": "Units in stock now."},
+                },
+                "required": ["name", "requested", "available"],
+            },
+        }
+    }
 
 
 class StockChanged(Conflict):
@@ -13,11 +30,13 @@ class StockChanged(Conflict):
 
     code = "stock_changed"
     default_detail = "The stock changed since it was read; nothing was changed."
+    body_fields = {"stock": {"type": "integer", "description": "The stock now."}}
 
 
 class StockWouldGoNegative(Conflict):
     code = "stock_negative"
     default_detail = "That would take the stock below zero; nothing was changed."
+    body_fields = {"stock": {"type": "integer", "description": "The stock now."}}
 
 
 class ProductUnavailable(Conflict):
@@ -25,3 +44,17 @@ class ProductUnavailable(Conflict):
 
     code = "product_unavailable"
     default_detail = "Some products are no longer for sale; remove them from the selection."
+    body_fields = {
+        "products": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "slug": {"type": "string"},
+                    "name": {"type": "string"},
+                    "reason": {"$ref": "#/components/schemas/SellabilityReasonEnum"},
+                },
+                "required": ["slug", "name", "reason"],
+            },
+        }
+    }

@@ -66,6 +66,7 @@ SPECTACULAR = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.refuse_nul_in_request_bodies",
         "config.api.schema.empty_query_values_mean_absent",
+        "config.api.error_schema.add_error_components",
         "config.api.authentication.document_ignored_tokens",
     ],
     # Swagger UI's assets ship with the app: the docs work without a CDN.

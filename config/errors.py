@@ -10,10 +10,15 @@ lives here as a plain `http.HTTPStatus`; nothing here imports DRF or Django's HT
         default_detail = "The stock changed since it was read; nothing was changed."
 
     raise StockChanged(stock=product.stock)   # extra keys travel in the body
+
+`body_fields` says which extra keys a subclass sends, each as a JSON Schema (OpenAPI 3.0)
+fragment, so clients can read them to recover; `body_optional` names those not always
+sent. The API schema (`config.api.error_schema`) and the README's table of error codes
+(`manage.py error_codes`) are generated from these classes.
 """
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
@@ -22,6 +27,8 @@ class DomainError(Exception):
     status: HTTPStatus = HTTPStatus.BAD_REQUEST
     code: str = "error"
     default_detail: str = "The request cannot be carried out."
+    body_fields: ClassVar[dict[str, dict]] = {}
+    body_optional: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.default_detail

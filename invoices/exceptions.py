@@ -4,11 +4,13 @@ from config.errors import Conflict, DomainError
 class OrderNotPaid(Conflict):
     code = "order_not_paid"
     default_detail = "Only a paid order gets an invoice."
+    body_fields = {"order": {"type": "string"}, "status": {"$ref": "#/components/schemas/OrderStatusEnum"}}
 
 
 class InvalidCreditAmount(DomainError):
     code = "invalid_credit_amount"
     default_detail = "A credit note is for a positive whole number of rupiah."
+    body_fields = {"amount": {"description": "The amount given: not a positive whole number."}}
 
 
 class CreditExceedsInvoice(Conflict):
@@ -16,8 +18,19 @@ class CreditExceedsInvoice(Conflict):
 
     code = "credit_exceeds_invoice"
     default_detail = "The credit notes of an invoice may not add up to more than its total."
+    body_fields = {
+        "invoice": {"type": "string"},
+        "total": {"type": "integer"},
+        "credited": {"type": "integer"},
+        "remaining": {"type": "integer"},
+    }
 
 
 class RefundReferenceReused(Conflict):
     code = "refund_reference_reused"
     default_detail = "This refund already has a credit note, for another amount."
+    body_fields = {
+        "refund_reference": {"type": "string"},
+        "credit_note": {"type": "string"},
+        "amount": {"type": "integer"},
+    }

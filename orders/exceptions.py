@@ -2,6 +2,8 @@ from http import HTTPStatus
 
 from config.errors import Conflict, DomainError
 
+ORDER_STATUS = {"$ref": "#/components/schemas/OrderStatusEnum"}
+
 
 class CartEmpty(DomainError):
     code = "cart_empty"
@@ -9,7 +11,16 @@ class CartEmpty(DomainError):
 
 
 class InvalidTransition(Conflict):
+    """`status`: the order's status (absent when the requested one is never a staff move);
+    `requested`: the status asked for."""
+
     code = "invalid_transition"
+    default_detail = "The order cannot take that status now."
+    body_fields = {
+        "status": ORDER_STATUS,
+        "requested": {"type": "string", "description": "The status asked for."},
+    }
+    body_optional = frozenset({"status"})
 
 
 class IdempotencyKeyReused(DomainError):
@@ -28,6 +39,7 @@ class ShopClosed(Conflict):
 
     code = "shop_closed"
     default_detail = "The shop is closed now; choose a pickup slot for later."
+    body_fields = {"next_opening": {"type": "string", "format": "date-time", "nullable": True}}
 
 
 class SlotFull(Conflict):
@@ -35,6 +47,20 @@ class SlotFull(Conflict):
 
     code = "slot_full"
     default_detail = "This pickup slot is fully booked."
+    body_fields = {
+        "next_slots": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "start": {"type": "string", "format": "date-time"},
+                    "end": {"type": "string", "format": "date-time"},
+                },
+                "required": ["id", "start", "end"],
+            },
+        }
+    }
 
 
 class SlotUnavailable(DomainError):
@@ -42,6 +68,7 @@ class SlotUnavailable(DomainError):
 
     code = "slot_unavailable"
     default_detail = "This pickup slot cannot be booked."
+    body_fields = {"reason": {"type": "string", "enum": ["unknown", "past", "too_soon", "too_far", "closed"]}}
 
 
 class TooManyUnpaidOrders(Conflict):
@@ -50,3 +77,7 @@ class TooManyUnpaidOrders(Conflict):
 
     code = "too_many_unpaid_orders"
     default_detail = "Too many orders are waiting for payment."
+    body_fields = {
+        "limit": {"type": "integer", "description": "MAX_UNPAID_ORDERS."},
+        "unpaid": {"type": "array", "items": {"type": "string"}, "description": "Order numbers."},
+    }

@@ -9,6 +9,8 @@ class PaymentGatewayError(DomainError):
     status = HTTPStatus.BAD_GATEWAY
     code = "payment_gateway_error"
     default_detail = "The payment gateway refused the request."
+    body_fields = {"order": {"type": "string", "description": "The order's number; it is as it was."}}
+    body_optional = frozenset({"order"})  # absent from a staff refund or reconcile
 
 
 class PaymentGatewayUnavailable(PaymentGatewayError):
@@ -21,6 +23,8 @@ class PaymentGatewayUnavailable(PaymentGatewayError):
 class PaymentNotAllowed(Conflict):
     code = "payment_not_allowed"
     default_detail = "This order cannot be paid now."
+    body_fields = {"status": {"$ref": "#/components/schemas/OrderStatusEnum"}}
+    body_optional = frozenset({"status"})
 
 
 class PaymentOpening(Conflict):
@@ -40,3 +44,4 @@ class MockTransactionNotFound(NotFound):
 class MockTransactionClosed(Conflict):
     code = "mock_transaction_closed"
     default_detail = "This mock transaction is no longer waiting for payment."
+    body_fields = {"status": {"type": "string", "description": "The transaction's status (Midtrans')."}}

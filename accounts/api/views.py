@@ -28,14 +28,16 @@ from accounts.api.throttling import RegisterThrottle
 from accounts.exceptions import LoginLocked
 from accounts.models import User
 from accounts.tokens import token_answer
+from config.api.error_schema import domain_errors
 
 INCORRECT_PASSWORD = "The password is incorrect."
 
 
-PASSWORD_LOCKED = OpenApiResponse(
-    description="login_locked: too many wrong passwords for this account or from this address "
-    "(the password was not checked); Retry-After says when to try again."
-)
+PASSWORD_LOCKED = domain_errors(
+    LoginLocked,
+    login_locked="Too many wrong passwords for this account or from this address (the password "
+    "was not checked); Retry-After says when to try again.",
+)[429]
 
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
@@ -94,7 +96,13 @@ class RegisterView(APIView):
         return response
 
 
-@extend_schema_view(post=extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}))
+@extend_schema_view(
+    post=extend_schema(
+        request=LoginSerializer,
+        parameters=[RETRY_AFTER],
+        responses={200: TokenPairSerializer, 429: PASSWORD_LOCKED},
+    )
+)
 class TokenView(TokenObtainPairView):
     """Log in with email and password. Throttled per client address (THROTTLE_LOGIN), and
     under the login limiter: too many wrong passwords for the account or from the address

@@ -6,7 +6,10 @@ from rest_framework.views import APIView
 
 from cart import selectors, services
 from cart.api.serializers import CartItemAddSerializer, CartItemUpdateSerializer, CartSerializer
+from cart.exceptions import CartLineLimit, CartProductLimit
+from catalog.exceptions import ProductUnavailable
 from catalog.services import prices_ensure_current
+from config.api.error_schema import domain_errors
 
 
 def cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Response:
@@ -37,10 +40,7 @@ class CartItemViewSet(viewsets.ViewSet):
         responses={
             201: CartSerializer,
             404: OpenApiResponse(description="No such product on the menu (unknown or hidden)."),
-            409: OpenApiResponse(
-                description="product_unavailable (listed but not for sale now), cart_product_limit (CART_MAX_UNITS_PER_PRODUCT over all the product's "
-                "lines; with product, limit, in_cart) or cart_line_limit (CART_MAX_LINES; with limit)."
-            ),
+            **domain_errors(ProductUnavailable, CartProductLimit, CartLineLimit),
         },
     )
     def create(self, request: Request) -> Response:
@@ -55,9 +55,7 @@ class CartItemViewSet(viewsets.ViewSet):
         responses={
             200: CartSerializer,
             404: OpenApiResponse(description="Not a line of your cart."),
-            409: OpenApiResponse(
-                description="cart_product_limit: CART_MAX_UNITS_PER_PRODUCT over all the product's lines."
-            ),
+            **domain_errors(CartProductLimit),
         },
     )
     def partial_update(self, request: Request, pk: str) -> Response:

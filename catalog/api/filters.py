@@ -6,6 +6,7 @@ from accounts.permissions import staff_has_perm
 from catalog.models import Category, Product
 from catalog.selectors import available_q
 from config.api.fields import QueryIntegerField
+from config.api.filters import RepeatableCSVWidget
 
 MAX_FILTER_PRICE = 10**12
 
@@ -48,7 +49,9 @@ class ProductFilter(django_filters.FilterSet):
     )
     ordering = django_filters.OrderingFilter(
         fields=(("name", "name"), ("current_price", "price"), ("created_at", "created")),
-        help_text="name, price or created; prefix - for descending.",
+        help_text="name, price or created; prefix - for descending. Several keys: repeat the "
+        "parameter (`?ordering=-price&ordering=name`) or separate them with commas.",
+        widget=RepeatableCSVWidget,
         error_messages={
             "invalid_choice": "Order by name, price or created, each optionally prefixed with -."
         },

@@ -1,5 +1,5 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -17,9 +17,11 @@ from catalog.api.serializers import (
     ProductUpdateSerializer,
     StockAdjustSerializer,
 )
+from catalog.exceptions import StockChanged, StockWouldGoNegative
 from catalog.models import Product
 from catalog.options import with_option_groups
 from catalog.stock import stock_adjust
+from config.api.error_schema import domain_errors
 from config.api.pagination import PageOrCursorPagination
 from config.api.permissions import StaffPermissionOrReadOnly, staff_may
 
@@ -71,7 +73,9 @@ class CategoryViewSet(viewsets.ModelViewSet):
         request=ProductUpdateSerializer,
         responses={
             200: ProductSerializer,
-            409: OpenApiResponse(description="`stock_changed`: the stock is not `expected_stock` any more."),
+            **domain_errors(
+                StockChanged, stock_changed="The stock is not `expected_stock` any more; nothing changed."
+            ),
         },
     ),
     destroy=extend_schema(description="Deactivates the product (kept for order history)."),
@@ -154,7 +158,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         request=StockAdjustSerializer,
         responses={
             200: ProductSerializer,
-            409: OpenApiResponse(description="`stock_negative`: the result would be below zero."),
+            **domain_errors(StockWouldGoNegative),
         },
         description="Staff: add or remove units (a delivery, waste, a recount). A result below zero "
         "is 409 `stock_negative` and nothing changes. Every change is written to the stock ledger.",

@@ -230,8 +230,27 @@ def test_ordering(api_client, menu, ordering, expected):
 
 
 @pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("ordering=-price&ordering=-name", ["soto", "bakso", "teh"]),
+        ("ordering=-price,-name", ["soto", "bakso", "teh"]),
+        ("ordering=-price&ordering=name", ["bakso", "soto", "teh"]),
+        ("ordering=-price,name", ["bakso", "soto", "teh"]),
+        ("ordering=-name", ["teh", "soto", "bakso"]),
+    ],
+)
+def test_ordering_by_several_keys_repeated_or_comma_separated(api_client, query, expected):
+    """Generated clients send an array parameter repeated (openapi-fetch, openapi-python-client:
+    `?ordering=-price&ordering=-name`); every key counts, not only the last (issue 18)."""
+    for slug, price in [("teh", 5_000), ("bakso", 20_000), ("soto", 20_000)]:
+        ProductFactory(slug=slug, name=slug.title(), price=price, stock=5)
+    assert slugs(api_client.get(f"{PRODUCTS}?{query}")) == expected
+
+
+@pytest.mark.parametrize(
     ("query", "field"),
     [
+        ("ordering=name&ordering=stock", "ordering"),
         ("category=no-such-category", "category"),
         ("kind=combo", "kind"),
         ("available=maybe", "available"),

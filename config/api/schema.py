@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.views import TokenViewBase
 
 from config.api.authentication import StaffSessionAuthentication
+from config.api.filters import RepeatableCSVWidget
 from config.api.parsers import JSONParser
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -78,8 +79,9 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
     "401": (
         "Unauthorized",
         {
-            "description": "No credentials where they are needed, or a token that is invalid or expired.",
-            "content": _json(ERROR),
+            "description": "No credentials where they are needed, or a token that is invalid or expired "
+            "(`token_not_valid`).",
+            "content": _json({"anyOf": [_ref("schemas", "TokenNotValidError"), ERROR]}),
         },
     ),
     "403": (
@@ -95,8 +97,8 @@ ERROR_RESPONSES: dict[str, tuple[str, dict]] = {
     "404": (
         "NotFound",
         {
-            "description": "No such object (or not yours), or a page past the last.",
-            "content": _json(ERROR),
+            "description": "No such object (or not yours), or a page number or cursor that is not one.",
+            "content": _json(_ref("schemas", "NotFoundError")),
         },
     ),
     "413": (
@@ -151,7 +153,16 @@ class FoodiesAutoSchema(AutoSchema):
             for parameter in operation.get("parameters", []):
                 _refuse_nul(parameter.get("schema", {}))
                 _refuse_nul(parameter.get("schema", {}).get("items", {}))
+                if parameter.get("explode") is False and self._repeatable(parameter["name"]):
+                    parameter["explode"] = True  # what generated clients send for an array
         return operation
+
+    def _repeatable(self, name: str) -> bool:
+        """A filter that reads repeated values as well as comma-separated ones."""
+        filterset = getattr(self.view, "filterset_class", None)
+        field = filterset.base_filters.get(name) if filterset else None
+        widget = field.extra.get("widget") if field else None
+        return isinstance(widget, type) and issubclass(widget, RepeatableCSVWidget)
 
     # --- who may call --------------------------------------------------------------------
 

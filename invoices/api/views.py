@@ -5,20 +5,19 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 
-from config.api.schema import ErrorSerializer
+from config.api.error_schema import domain_errors
 from invoices import selectors, services
 from invoices.api.serializers import InvoiceSerializer
 from invoices.http import pdf_response
 from invoices.models import CreditNote, Invoice
+from invoices.storage import StorageUnavailable
 
 DOCUMENT_NUMBER = r"[A-Za-z0-9-]{1,20}"
 
 PDF_RESPONSES = {
     (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF, as an attachment."),
     404: OpenApiResponse(description="No such document among the caller's."),
-    503: OpenApiResponse(
-        ErrorSerializer, description="storage_unavailable: the document store cannot be reached just now."
-    ),
+    **domain_errors(StorageUnavailable),
 }
 
 

@@ -6,6 +6,8 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalog.exceptions import InsufficientStock, ProductUnavailable
+from config.api.error_schema import domain_errors
 from orders import idempotency, permissions, selectors, services
 from orders.api.checkout import checkout, order_body
 from orders.api.filters import OrderFilter
@@ -16,7 +18,18 @@ from orders.api.serializers import (
     StatusChangeSerializer,
 )
 from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
+from orders.exceptions import (
+    CartEmpty,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    ShopClosed,
+    SlotFull,
+    SlotUnavailable,
+    TooManyUnpaidOrders,
+)
 from orders.models import Order, OrderStatus
+from payments.exceptions import PaymentGatewayError, PaymentNotAllowed, PaymentOpening
 from payments.services.opening import payment_open
 from payments.settlement import order_refund_record
 
@@ -82,13 +95,17 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: OrderSerializer,
-            400: OpenApiResponse(description="Invalid input, cart_empty, or slot_unavailable."),
-            409: OpenApiResponse(
-                description="insufficient_stock, product_unavailable, shop_closed, slot_full, "
-                "too_many_unpaid_orders (MAX_UNPAID_ORDERS; with limit and the unpaid order numbers), "
-                "or the Idempotency-Key still in flight."
+            **domain_errors(
+                CartEmpty,
+                SlotUnavailable,
+                InsufficientStock,
+                ProductUnavailable,
+                ShopClosed,
+                SlotFull,
+                TooManyUnpaidOrders,
+                IdempotencyKeyInFlight,
+                IdempotencyKeyReused,
             ),
-            422: OpenApiResponse(description="Idempotency-Key reused with another body."),
         },
     )
     def create(self, request: Request) -> Response:
@@ -112,7 +129,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             200: OrderSerializer,
             403: OpenApiResponse(description="Staff who may see the order but lack orders.cancel_order."),
-            409: OpenApiResponse(),
+            **domain_errors(InvalidTransition),
         },
     )
     @action(detail=True, methods=["post"])
@@ -133,9 +150,13 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             200: OrderSerializer,
             404: OpenApiResponse(description="Not your order."),
-            409: OpenApiResponse(description="The order is not pending payment (or is being opened)."),
-            502: OpenApiResponse(description="payment_gateway_error: the gateway refused."),
-            503: OpenApiResponse(description="payment_gateway_error: the gateway could not be reached."),
+            **domain_errors(
+                PaymentNotAllowed,
+                PaymentOpening,
+                PaymentGatewayError,
+                payment_gateway_error="The gateway refused (502) or could not be reached (503): "
+                "the order is as it was; try again.",
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -156,7 +177,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
                 description="The caller lacks the permission this status needs: orders.change_order "
                 "(preparing, ready, completed), orders.cancel_order, orders.refund_order."
             ),
-            409: OpenApiResponse(),
+            **domain_errors(InvalidTransition),
         },
     )
     @action(

@@ -11,8 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.error_schema import domain_errors
 from payments.api.serializers import MockActionSerializer, NotificationAnswerSerializer
 from payments.api.throttling import COUNTED_STATUSES, WebhookRejectedThrottle
+from payments.exceptions import MockTransactionClosed
 from payments.gateways.answers import AMOUNT_PATTERN, NOTIFICATION_FIELDS
 from payments.gateways.mock import mock_transaction_get
 from payments.services.webhook import notification_handle, payment_mock_complete
@@ -115,7 +117,7 @@ class MockPaymentView(APIView):
         responses={
             200: NotificationAnswerSerializer,
             404: OpenApiResponse(description="Unknown token, or the mock gateway is not in use."),
-            409: OpenApiResponse(description="The mock transaction is no longer open."),
+            **domain_errors(MockTransactionClosed),
         },
         auth=[],
     )
