@@ -112,6 +112,33 @@ def lint_python(source: Path) -> list[str]:
     return problems
 
 
+# What each cast check must find (one per line), so a check that stopped seeing a kind of
+# cast fails the run rather than passing every journey.
+TS_CASTS = """const a: any = 1;
+const b = a as number;
+const c = <number>a;
+const d = document!;
+// @ts-ignore
+"""
+PY_CASTS = """from typing import Any, cast
+x: Any = cast(int, 1)  # type: ignore[misc]
+"""
+
+
+def lint_self_test(workdir: Path, env: dict) -> None:
+    bad = workdir / "casts.ts"
+    bad.write_text(TS_CASTS)
+    result = subprocess.run(["node", HERE / "lint_ts.mjs", bad], env=env, capture_output=True, text=True)
+    reported = [line for line in result.stderr.splitlines() if line.startswith(str(bad))]
+    if result.returncode != 1 or len(reported) != 5:
+        raise SystemExit(f"lint_ts.mjs missed casts ({result.returncode}):\n{result.stderr}")
+    bad = workdir / "casts.py"
+    bad.write_text(PY_CASTS)
+    reported = lint_python(bad)
+    if len(reported) != 5:  # Any twice, cast twice (import and call), type: ignore
+        raise SystemExit(f"lint_python missed casts: {reported}")
+
+
 def typescript(*, schema: Path, workdir: Path, env: dict) -> None:
     step("TypeScript: openapi-typescript, lint (no casts), tsc --noEmit --strict, the journeys")
     BUILD.mkdir(exist_ok=True)
@@ -222,6 +249,7 @@ def main() -> int:
             spec = json.loads(answer.read())
         schema = workdir / "schema.json"
         schema.write_text(json.dumps(spec))
+        lint_self_test(workdir, os.environ.copy())
         print(
             f"set up in {time.monotonic() - began:.1f}s: gunicorn {server.base_url}, recorded through {proxy_url}"
         )
