@@ -36,6 +36,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = 100
     django_paginator_class = KnownCountPaginator
 
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["required"] = ["count", "next", "previous", "results"]  # null when none
+        return paginated
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:

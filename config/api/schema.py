@@ -183,6 +183,18 @@ class FoodiesAutoSchema(AutoSchema):
             permission.has_permission(request, self.view) for permission in self.view.get_permissions()
         )
 
+    # --- response bodies -----------------------------------------------------------------
+
+    def _map_basic_serializer(self, serializer, direction):
+        """A response has every field of its serializer (null where there is no value), so
+        each is required there: clients need no `!`. A serializer whose answers leave some
+        out names them in `response_optional`."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            optional = set(getattr(serializer, "response_optional", ()))
+            schema["required"] = sorted(name for name in schema["properties"] if name not in optional)
+        return schema
+
     # --- request bodies ------------------------------------------------------------------
 
     def get_request_serializer(self):

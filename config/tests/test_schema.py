@@ -334,3 +334,37 @@ def test_ordering_is_documented_as_a_repeated_parameter(schema):
     ordering = param(op(schema, "get", "/products/"), "ordering")
     assert (ordering["style"], ordering["explode"]) == ("form", True)
     assert "repeat the parameter" in ordering["description"]
+
+
+# --- response fields (issue 18, item 4) -------------------------------------------------------
+
+# Left out of some answers on purpose: the webhook's answer, and the optional keys of errors.
+OPTIONAL_IN_RESPONSES = {
+    "NotificationAnswer": ["outcome", "detail", "code"],
+    "InvalidTransitionError": ["status"],
+    "PaymentGatewayError": ["order"],
+    "PaymentNotAllowedError": ["status"],
+    "TokenNotValidError": ["messages"],
+}
+
+
+def test_response_fields_always_present_are_required(schema):
+    optional = {}
+    for name, component in schema["components"]["schemas"].items():
+        if name.endswith("Request") or "properties" not in component:
+            continue
+        missing = [key for key in component["properties"] if key not in component.get("required", [])]
+        if missing:
+            optional[name] = missing
+    assert optional == OPTIONAL_IN_RESPONSES
+    components = schema["components"]["schemas"]
+    assert {"status", "placed_at", "paid_at"} <= set(components["Order"]["required"])
+    assert {"name", "phone"} <= set(components["Profile"]["required"])
+    assert "slug" in components["Category"]["required"]
+
+
+def test_every_page_has_next_and_previous(schema):
+    for name, component in schema["components"]["schemas"].items():
+        if name.startswith("Paginated"):
+            assert component["required"] == ["count", "next", "previous", "results"], name
+            assert component["properties"]["next"]["nullable"] is True

@@ -33,3 +33,5 @@ class NotificationAnswerSerializer(serializers.Serializer):
     outcome = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
     code = serializers.CharField(required=False, help_text="On a 413: request_too_large.")
+
+    response_optional = ("outcome", "detail", "code")  # as the answer has them
