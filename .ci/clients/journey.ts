@@ -109,7 +109,7 @@ async function shopper(): Promise<string> {
   const replay = await me.POST("/api/v1/orders/", { params: { header: { "Idempotency-Key": key } }, body: checkout });
   check(replay.data?.number === order.number, "the retry replays the order");
   check(replay.response.headers.get("Idempotent-Replayed") === "true", "Idempotent-Replayed header");
-  log(`order ${order.number}, ${order.total} ${order.currency ?? ""}`);
+  log(`order ${order.number}, ${order.total} ${order.currency}`);
 
   // Pay with the mock gateway, then poll the order until it is paid and has its invoice.
   check(order.payment !== null, "the order has a payment to make");

@@ -261,8 +261,8 @@ def main() -> int:
         }
         # A client that fails does not stop the other; the traffic of both is validated.
         failures = []
-        for name, client in (("typescript", typescript), ("python", python)):
-            if args.only not in (None, name[:2]):
+        for short, name, client in (("ts", "typescript", typescript), ("py", "python", python)):
+            if args.only not in (None, short):
                 continue
             recorder.client = name
             try:
@@ -279,6 +279,8 @@ def main() -> int:
             print(f"the server logged errors:\n{server.log_tail(60)}")
         for failure in failures:
             print(f"FAILED {failure}")
+        if not recorder.exchanges:
+            failures.append("no traffic was recorded")
         failed = bool(problems or errors or failures)
         verdict = f"{len(problems)} mismatches" if problems else "no mismatch"
         print(f"{len(recorder.exchanges)} answers validated, {verdict}; took {time.monotonic() - began:.1f}s")
