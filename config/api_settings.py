@@ -67,6 +67,7 @@ SPECTACULAR = {
         "config.api.schema.refuse_nul_in_request_bodies",
         "config.api.schema.empty_query_values_mean_absent",
         "config.api.error_schema.add_error_components",
+        "config.api.schema_compat.nullable_references_as_one_of",
         "config.api.authentication.document_ignored_tokens",
     ],
     # Swagger UI's assets ship with the app: the docs work without a CDN.

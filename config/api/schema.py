@@ -341,6 +341,13 @@ def empty_query_values_mean_absent(result: dict, generator, request, public) -> 
                     continue
                 if parameter.get("name") in STRICT_QUERY_PARAMETERS:
                     continue
+                if schema.get("type") == "array":
+                    # An array's items admit "" instead: validators and generators read a
+                    # repeated parameter only as a plain array (`?ordering=`: no ordering).
+                    items = schema.get("items", {})
+                    if "enum" in items and "" not in items["enum"]:
+                        items["enum"] = [*items["enum"], ""]
+                    continue
                 parameter["schema"] = {"anyOf": [schema, dict(EMPTY_QUERY_VALUE)]}
     return result
 
