@@ -42,6 +42,7 @@ from foodies_client.models import (
     PatchedProfileRequest,
     PaymentTypeEnum,
     Product,
+    ProductsListOrderingItem,
     Profile,
     RegisterRequest,
     Registration,
@@ -132,7 +133,13 @@ def shopper() -> str:
     # The menu: categories, a filtered and ordered product list, a dish with its options.
     categories = categories_list.sync(client=me)
     check(isinstance(categories, PaginatedCategoryList) and len(categories.results) > 0, "categories")
-    listed = products_list.sync(client=me, category="rice", available="true", ordering="-price", page_size=5)
+    listed = products_list.sync(
+        client=me,
+        category="rice",
+        available="true",
+        ordering=[ProductsListOrderingItem("-price")],
+        page_size=5,
+    )
     if not isinstance(listed, PaginatedProductList):
         raise SystemExit("rice dishes")
     prices = [product.price or 0 for product in listed.results]
