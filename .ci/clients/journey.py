@@ -22,7 +22,13 @@ from foodies_client.api.cart import cart_items_create, cart_retrieve
 from foodies_client.api.categories import categories_list
 from foodies_client.api.health import health_retrieve
 from foodies_client.api.invoices import invoices_list, invoices_pdf_retrieve
-from foodies_client.api.orders import orders_create, orders_list, orders_retrieve, orders_status_create
+from foodies_client.api.orders import (
+    orders_create,
+    orders_list,
+    orders_pay_create,
+    orders_retrieve,
+    orders_status_create,
+)
 from foodies_client.api.payments import payments_mock_create
 from foodies_client.api.products import products_list, products_retrieve
 from foodies_client.api.shop import shop_slots_list
@@ -188,6 +194,8 @@ def shopper() -> str:
     )
     check(replay.headers.get("Idempotent-Replayed") == "true", "Idempotent-Replayed header")
     log(f"order {order.number}, {order.total} {order.currency}")
+    again = orders_create.sync_detailed(client=me, body=CheckoutRequest())
+    expect_error(again, HTTPStatus.BAD_REQUEST, "cart_empty")
 
     # Pay with the mock gateway, then poll the order until it is paid and has its invoice.
     if order.payment is None:
@@ -208,6 +216,8 @@ def shopper() -> str:
             break
         time.sleep(0.5)
     check(current is not None and current.invoice is not None, "paid, with an invoice")
+    pay_again = orders_pay_create.sync_detailed(order.number, client=me)
+    expect_error(pay_again, HTTPStatus.CONFLICT, "payment_not_allowed")
     invoices = invoices_list.sync(client=me)
     if not isinstance(invoices, PaginatedInvoiceList):
         raise SystemExit("invoices")

@@ -110,6 +110,8 @@ async function shopper(): Promise<string> {
   check(replay.data?.number === order.number, "the retry replays the order");
   check(replay.response.headers.get("Idempotent-Replayed") === "true", "Idempotent-Replayed header");
   log(`order ${order.number}, ${order.total} ${order.currency}`);
+  const again = await me.POST("/api/v1/orders/", { body: {} });
+  expectError(again.error, 400, "cart_empty", again.response);
 
   // Pay with the mock gateway, then poll the order until it is paid and has its invoice.
   check(order.payment !== null, "the order has a payment to make");
@@ -126,6 +128,8 @@ async function shopper(): Promise<string> {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   check(current !== undefined && current.status === "paid" && current.invoice !== null, "paid, with an invoice");
+  const payAgain = await me.POST("/api/v1/orders/{number}/pay/", { params: { path: { number: order.number } } });
+  expectError(payAgain.error, 409, "payment_not_allowed", payAgain.response);
   const invoices = await me.GET("/api/v1/invoices/");
   const invoice = invoices.data?.results.find((candidate) => candidate.order_number === order.number);
   check(invoice !== undefined, "the invoice is listed");
