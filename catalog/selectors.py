@@ -81,6 +81,9 @@ def price_history(*, product: Product) -> QuerySet[ProductPrice]:
     return product.prices.order_by("-version")
 
 
+PRICE_STATUSES = ("past", "current", "scheduled")
+
+
 def price_status(*, price: ProductPrice, current_version: int | None, now: datetime | None = None) -> str:
     """past, current or scheduled."""
     if price.version == current_version:

@@ -61,7 +61,11 @@ SPECTACULAR = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One name for the sellability reasons, shown as a product's unavailable_reason and a cart line's problem.
-    "ENUM_NAME_OVERRIDES": {"SellabilityReasonEnum": "catalog.sellability.REASONS"},
+    # OrderStatusEnum: also the status in error bodies (invalid_transition, ...: config.errors).
+    "ENUM_NAME_OVERRIDES": {
+        "SellabilityReasonEnum": "catalog.sellability.REASONS",
+        "OrderStatusEnum": "orders.models.OrderStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.schema.refuse_nul_in_request_bodies",

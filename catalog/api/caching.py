@@ -81,6 +81,7 @@ def catalog_cached(handler):
         cache.set(key, body, timeout=settings.CATALOG_CACHE_TIMEOUT)
         return _mark(_json(body), etag)
 
+    wrapper.cache_public = True  # the schema documents its Cache-Control (config.api.schema)
     return wrapper
 
 

@@ -1,8 +1,9 @@
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Category, Product, ProductPrice
-from catalog.selectors import price_status
+from catalog.selectors import PRICE_STATUSES, price_status
 from catalog.sellability import REASONS, sellability
 from catalog.services import MAX_PRICE
 from catalog.stock import MAX_STOCK
@@ -261,5 +262,6 @@ class ProductPriceSerializer(serializers.ModelSerializer):
         read_only_fields = ["version", "status", "created_at"]
         extra_kwargs = {"valid_from": {"required": False}}
 
+    @extend_schema_field({"type": "string", "enum": list(PRICE_STATUSES)})
     def get_status(self, obj) -> str:
         return price_status(price=obj, current_version=self.context.get("current_version"))

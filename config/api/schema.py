@@ -20,6 +20,7 @@ from rest_framework_simplejwt.views import TokenViewBase
 from config.api.authentication import StaffSessionAuthentication
 from config.api.filters import RepeatableCSVWidget
 from config.api.parsers import JSONParser
+from config.api.schema_compat import document_conditional_get, integer_path_ids
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Text input never contains U+0000 (config.api.parsers, config.middleware refuse it): said so on
@@ -155,6 +156,12 @@ class FoodiesAutoSchema(AutoSchema):
                 _refuse_nul(parameter.get("schema", {}).get("items", {}))
                 if parameter.get("explode") is False and self._repeatable(parameter["name"]):
                     parameter["explode"] = True  # what generated clients send for an array
+            integer_path_ids(operation)
+            if self.method == "GET":
+                handler = getattr(self.view, getattr(self.view, "action", None) or "get", None)
+                document_conditional_get(operation, public_cache=getattr(handler, "cache_public", False))
+            if not self.view.get_authenticators():
+                operation["security"] = []  # takes no credentials at all
         return operation
 
     def _repeatable(self, name: str) -> bool:
@@ -319,7 +326,8 @@ def refuse_nul_in_request_bodies(result: dict, generator, request, public) -> di
     return result
 
 
-EMPTY_QUERY_VALUE = {"type": "string", "maxLength": 0}
+# The literal "" (not any string of length 0: generators would widen an enum to `string`).
+EMPTY_QUERY_VALUE = {"type": "string", "enum": [""]}
 # The pagination reads its parameters strictly: an empty `page` is a 404, an empty
 # `page_size` a 400 (config/pagination.py), as their schemas say.
 STRICT_QUERY_PARAMETERS = frozenset({"page", "page_size"})
@@ -347,6 +355,9 @@ def empty_query_values_mean_absent(result: dict, generator, request, public) -> 
                     items = schema.get("items", {})
                     if "enum" in items and "" not in items["enum"]:
                         items["enum"] = [*items["enum"], ""]
+                    continue
+                if schema.get("type") == "string" and "enum" in schema:
+                    schema["enum"] = [*schema["enum"], ""]  # stays an enum: `"paid" | ""`
                     continue
                 parameter["schema"] = {"anyOf": [schema, dict(EMPTY_QUERY_VALUE)]}
     return result

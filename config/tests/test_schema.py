@@ -103,7 +103,8 @@ def test_operations_with_a_body_document_400_413_415(schema):
 
 def test_authenticated_operations_document_401(schema):
     for path, method, operation in operations(schema):
-        needs_user = {} not in operation.get("security", [{}])
+        security = operation.get("security", [{}])
+        needs_user = security != [] and {} not in security  # []: takes no credentials
         if needs_user:
             assert "401" in operation["responses"], (method, path)
     # A wrong password or a bad refresh token is a 401 too; registering never is.
@@ -178,12 +179,14 @@ def test_writes_and_private_reads_need_a_user(schema, method, path):
 # --- input rules ------------------------------------------------------------------------
 
 
-EMPTY = {"type": "string", "maxLength": 0}  # an empty query value reads as absent
+EMPTY = {"type": "string", "enum": [""]}  # an empty query value reads as absent
 
 
 def test_available_filter_is_a_string_enum(schema):
+    """Not widened to any string (issue 18): generated clients keep the enum's values."""
     available = param(op(schema, "get", "/products/"), "available")
-    assert available["schema"] == {"anyOf": [{"type": "string", "enum": ["false", "true"]}, EMPTY]}
+    assert available["schema"] == {"type": "string", "enum": ["false", "true", ""]}
+    assert param(op(schema, "get", "/orders/"), "status")["schema"]["enum"][-1] == ""
 
 
 def test_price_filters_are_bounded_integers(schema):
@@ -204,7 +207,12 @@ def test_every_query_parameter_admits_the_empty_value(schema):
             plain = node.get("type") == "string" and not {"enum", "format"} & node.keys()
             # An array (ordering) admits "" among its items: a repeated parameter stays a plain array.
             listed = node.get("type") == "array" and "" in node["items"].get("enum", [""])
-            assert plain or listed or EMPTY in node.get("anyOf", []), (method, path, parameter["name"])
+            enum = "" in node.get("enum", [])
+            assert plain or listed or enum or EMPTY in node.get("anyOf", []), (
+                method,
+                path,
+                parameter["name"],
+            )
 
 
 def test_empty_query_values_read_as_absent(api_client, auth_client, user):
@@ -388,3 +396,64 @@ def test_nullable_objects_are_one_of_the_object_or_null(schema):
         assert order[name]["nullable"] is True
         assert "allOf" not in order[name]
     assert schema["components"]["schemas"]["NullEnum"] == {"enum": [None]}
+
+
+# --- smaller points of issue 18 (item 6) -------------------------------------------------------
+
+
+def test_operations_that_take_no_credentials_say_so(schema):
+    for method, path in [
+        ("post", "/auth/register/"),
+        ("post", "/auth/token/"),
+        ("post", "/auth/token/refresh/"),
+        ("get", "/shop/"),
+        ("get", "/shop/slots/"),
+        ("post", "/payments/mock/{token}/"),
+        ("post", "/payments/midtrans/notification/"),
+        ("get", "/health/"),
+    ]:
+        assert op(schema, method, path)["security"] == [], (method, path)
+
+
+def test_pdfs_are_binary_with_their_200(schema):
+    for path in ("/invoices/{number}/pdf/", "/invoices/{number}/credit-notes/{credit_note_number}/pdf/"):
+        ok = op(schema, "get", path)["responses"]["200"]
+        assert ok["content"] == {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+        assert "304" not in op(schema, "get", path)["responses"]  # streamed: no ETag
+
+
+def test_integer_ids_in_paths_are_integers(schema):
+    for method in ("patch", "delete"):
+        assert param(op(schema, method, "/cart/items/{id}/"), "id", "path")["schema"] == {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10**18 - 1,
+        }
+
+
+def test_conditional_gets_and_replays_are_documented(schema):
+    products = op(schema, "get", "/products/")
+    assert set(products["responses"]["200"]["headers"]) >= {"ETag", "Cache-Control"}
+    assert products["responses"]["304"]["description"].startswith("Not modified")
+    assert "content" not in products["responses"]["304"]
+    assert param(products, "If-None-Match", "header")["required"] is False
+    orders = op(schema, "get", "/orders/")
+    assert "ETag" in orders["responses"]["200"]["headers"]
+    assert "Cache-Control" not in orders["responses"]["200"]["headers"]  # private answers
+    replayed = op(schema, "post", "/orders/")["responses"]["201"]["headers"]["Idempotent-Replayed"]
+    assert replayed["schema"] == {"type": "string", "enum": ["true"]}
+
+
+def test_status_and_kind_fields_are_enums(schema):
+    components = schema["components"]["schemas"]
+    price_status = components["ProductPrice"]["properties"]["status"]["allOf"][0]
+    assert resolve(schema, price_status)["enum"] == ["past", "current", "scheduled"]
+    event = components["OrderEvent"]["properties"]
+    for name in ("from_status", "to_status"):
+        assert event[name]["oneOf"] == [
+            {"$ref": "#/components/schemas/OrderStatusEnum"},
+            {"$ref": "#/components/schemas/NullEnum"},
+        ]
+    assert components["OrderLine"]["properties"]["kind"]["allOf"] == [
+        {"$ref": "#/components/schemas/KindEnum"}
+    ]

@@ -180,6 +180,8 @@ def test_the_journeys_answers_all_match_the_schema(api_client, shop, traffic, op
     page = send(api_client, "GET", "/products/?cursor=start&page_size=1", expect=200)
     send(api_client, "GET", page["next"].removeprefix("http://testserver" + V1), expect=200)
     send(api_client, "GET", "/products/nasi-goreng/", expect=200)
+    etag = traffic.exchanges[-1].response_headers["ETag"]
+    send(api_client, "GET", "/products/nasi-goreng/", headers={"If-None-Match": etag}, expect=304)
     send(api_client, "GET", "/products/nasi-goreng/prices/", expect=200)
     stale = api_client.__class__()
     stale.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
@@ -192,6 +194,8 @@ def test_the_journeys_answers_all_match_the_schema(api_client, shop, traffic, op
     send(shopper, "POST", "/cart/items/", {"product": "es-teh", "quantity": 1}, expect=201)
     send(shopper, "PATCH", f"/cart/items/{cart['items'][0]['id']}/", {"quantity": 3}, expect=200)
     send(shopper, "GET", "/cart/", expect=200)
+    etag = traffic.exchanges[-1].response_headers["ETag"]
+    send(shopper, "GET", "/cart/", headers={"If-None-Match": etag}, expect=304)
     key = {"Idempotency-Key": "journey-1"}
     slot = next(s for s in slots if s["remaining"] > 0)
     order = send(

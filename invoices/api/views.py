@@ -46,7 +46,13 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
         return pdf_response(services.invoice_pdf_open(invoice=invoice), invoice.pdf_filename)
 
     @extend_schema(
-        parameters=[OpenApiParameter("credit_note_number", str, OpenApiParameter.PATH)],
+        parameters=[
+            OpenApiParameter(
+                "credit_note_number",
+                {"type": "string", "pattern": f"^{DOCUMENT_NUMBER}$"},
+                OpenApiParameter.PATH,
+            )
+        ],
         responses=PDF_RESPONSES,
     )
     @action(

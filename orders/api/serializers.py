@@ -4,10 +4,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.services import PHONE_PATTERN
+from catalog.models import Product
 from config.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField, StrictRegexField
 from config.clock import local_today
 from invoices.api.serializers import InvoiceRefSerializer
-from orders.models import Order, OrderEvent, OrderLine, PickupSlot
+from orders.models import Order, OrderEvent, OrderLine, OrderStatus, PickupSlot
 from orders.services import STAFF_TARGETS
 from payments.api.serializers import PaymentSerializer
 from payments.selectors import payment_current, payment_error
@@ -22,6 +23,7 @@ class OrderLineOptionSerializer(serializers.Serializer):
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=Product.Kind.choices, read_only=True)
     components = serializers.SerializerMethodField()
     options = OrderLineOptionSerializer(many=True, help_text="The choices as they were at checkout.")
 
@@ -60,7 +62,20 @@ class OrderLineSerializer(serializers.ModelSerializer):
         return [{k: c[k] for k in ("slug", "name", "sku", "quantity")} for c in line.components]
 
 
+class StatusOrNullField(serializers.ChoiceField):
+    """An order status, or null where an event has none (stored as "")."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=OrderStatus.choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return super().to_representation(value) if value else None
+
+
 class OrderEventSerializer(serializers.ModelSerializer):
+    from_status = StatusOrNullField(help_text="Null when the order had no status before (it was placed).")
+    to_status = StatusOrNullField(help_text="Null when the event did not change the status.")
+
     class Meta:
         model = OrderEvent
         fields = ["type", "from_status", "to_status", "actor", "data", "created_at"]

@@ -54,6 +54,15 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    {"type": "string", "enum": ["true"]},
+    OpenApiParameter.HEADER,
+    response=[201],
+    description="`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+)
+
+
 class MayMoveOrders(BasePermission):
     """Staff holding at least one of the permissions behind the status moves; which move is
     allowed is checked against the requested status (orders.permissions)."""
@@ -92,7 +101,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=CheckoutSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENT_REPLAYED],
         responses={
             201: OrderSerializer,
             **domain_errors(

@@ -92,8 +92,8 @@ def test_checkout_places_an_order_from_the_whole_cart(auth_client, user):
         },
     ]
     assert [(e["type"], e["from_status"], e["to_status"], e["actor"]) for e in body["events"]] == [
-        ("placed", "", "pending_payment", "user"),
-        ("payment_opened", "", "", "system"),
+        ("placed", None, "pending_payment", "user"),  # null: no status before, no change
+        ("payment_opened", None, None, "system"),
     ]
     # The payment is opened at checkout (the mock gateway in tests), for the order's total.
     payment = body["payment"]
