@@ -40,6 +40,7 @@ from foodies_client.models import (
     LoginRequest,
     MockActionRequest,
     Order,
+    OrdersListStatus,
     OrderStatusEnum,
     PaginatedCategoryList,
     PaginatedInvoiceList,
@@ -48,10 +49,12 @@ from foodies_client.models import (
     PatchedProfileRequest,
     PaymentTypeEnum,
     Product,
+    ProductsListAvailable,
     ProductsListOrderingItem,
     Profile,
     RegisterRequest,
     Registration,
+    ShopSlotsListDateType0Type1,
     StatusChangeRequest,
     StatusChangeStatusEnum,
     TokenPair,
@@ -142,7 +145,7 @@ def shopper() -> str:
     listed = products_list.sync(
         client=me,
         category="rice",
-        available="true",
+        available=ProductsListAvailable.TRUE,
         ordering=[ProductsListOrderingItem("-price")],
         page_size=5,
     )
@@ -173,7 +176,7 @@ def shopper() -> str:
     check(cart.item_count == 4 and cart.total > 0, "cart of 4 units")
 
     # Checkout with a pickup slot (or as soon as possible), under an Idempotency-Key; a retry replays it.
-    slots = shop_slots_list.sync(client=anonymous, date="tomorrow")
+    slots = shop_slots_list.sync(client=anonymous, date=ShopSlotsListDateType0Type1.TOMORROW)
     if not isinstance(slots, list):
         raise SystemExit("slots")
     open_slots = [slot.id for slot in slots if slot.remaining > 0]
@@ -234,7 +237,7 @@ def shopper() -> str:
 
 def staff(number: str) -> None:
     desk = login(setting("FOODIES_STAFF_EMAIL"), setting("FOODIES_STAFF_PASSWORD"))
-    paid = orders_list.sync(client=desk, status="paid", page_size=100)
+    paid = orders_list.sync(client=desk, status=OrdersListStatus.PAID, page_size=100)
     if not isinstance(paid, PaginatedOrderList):
         raise SystemExit("staff order list")
     check(any(order.number == number for order in paid.results), "the paid order is in staff's list")
