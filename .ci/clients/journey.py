@@ -34,11 +34,14 @@ from foodies_client.api.products import products_list, products_retrieve
 from foodies_client.api.shop import shop_slots_list
 from foodies_client.models import (
     Cart,
+    CartEmptyError,
     CartItemAddRequest,
     CheckoutRequest,
     FieldErrors,
+    InvalidTransitionError,
     LoginRequest,
     MockActionRequest,
+    NotFoundError,
     Order,
     OrdersListStatus,
     OrderStatusEnum,
@@ -47,6 +50,7 @@ from foodies_client.models import (
     PaginatedOrderList,
     PaginatedProductList,
     PatchedProfileRequest,
+    PaymentNotAllowedError,
     PaymentTypeEnum,
     Product,
     ProductsListAvailable,
@@ -57,6 +61,7 @@ from foodies_client.models import (
     ShopSlotsListDateType0Type1,
     StatusChangeRequest,
     StatusChangeStatusEnum,
+    TokenNotValidError,
     TokenPair,
     TransactionStatusEnum,
 )
@@ -89,10 +94,11 @@ def signed_in(access: str) -> AuthenticatedClient:
     return AuthenticatedClient(base_url=BASE_URL, token=access, raise_on_unexpected_status=True)
 
 
-def expect_error(answer: Response[T], status: HTTPStatus, code: str) -> None:
-    """An error answer: its status and its `code` (every documented error body but the
-    field errors carries one)."""
+def expect_error(answer: Response[T], status: HTTPStatus, kind: type, code: str) -> None:
+    """An error answer: its status, the generated class its body was parsed into (each
+    domain code has its own component, so a client can switch on the type), and its `code`."""
     check(answer.status_code == status, f"expected {status}, got {answer.status_code}: {answer.content!r}")
+    check(isinstance(answer.parsed, kind), f"expected a {kind.__name__}, got {answer.parsed!r}")
     found = getattr(answer.parsed, "code", None)
     check(found == code, f"expected code {code}, got {answer.content!r}")
 
@@ -137,7 +143,12 @@ def shopper() -> str:
 
     # A bad token: 401 where an account is needed.
     stale = signed_in("not-a-token")
-    expect_error(auth_me_retrieve.sync_detailed(client=stale), HTTPStatus.UNAUTHORIZED, "token_not_valid")
+    expect_error(
+        auth_me_retrieve.sync_detailed(client=stale),
+        HTTPStatus.UNAUTHORIZED,
+        TokenNotValidError,
+        "token_not_valid",
+    )
 
     # The menu: categories, a filtered and ordered product list, a dish with its options.
     categories = categories_list.sync(client=me)
@@ -156,7 +167,7 @@ def shopper() -> str:
     dish = products_retrieve.sync("nasi-goreng-spesial", client=me)
     check(isinstance(dish, Product) and len(dish.option_groups) > 0, "nasi goreng with its option groups")
     missing = products_retrieve.sync_detailed("no-such-dish", client=me)
-    expect_error(missing, HTTPStatus.NOT_FOUND, "not_found")
+    expect_error(missing, HTTPStatus.NOT_FOUND, NotFoundError, "not_found")
 
     # The cart: a dish with options and a note, and a drink.
     for line in (
@@ -198,7 +209,7 @@ def shopper() -> str:
     check(replay.headers.get("Idempotent-Replayed") == "true", "Idempotent-Replayed header")
     log(f"order {order.number}, {order.total} {order.currency}")
     again = orders_create.sync_detailed(client=me, body=CheckoutRequest())
-    expect_error(again, HTTPStatus.BAD_REQUEST, "cart_empty")
+    expect_error(again, HTTPStatus.BAD_REQUEST, CartEmptyError, "cart_empty")
 
     # Pay with the mock gateway, then poll the order until it is paid and has its invoice.
     if order.payment is None:
@@ -220,7 +231,7 @@ def shopper() -> str:
         time.sleep(0.5)
     check(current is not None and current.invoice is not None, "paid, with an invoice")
     pay_again = orders_pay_create.sync_detailed(order.number, client=me)
-    expect_error(pay_again, HTTPStatus.CONFLICT, "payment_not_allowed")
+    expect_error(pay_again, HTTPStatus.CONFLICT, PaymentNotAllowedError, "payment_not_allowed")
     invoices = invoices_list.sync(client=me)
     if not isinstance(invoices, PaginatedInvoiceList):
         raise SystemExit("invoices")
@@ -256,7 +267,14 @@ def staff(number: str) -> None:
     backwards = orders_status_create.sync_detailed(
         number, client=desk, body=StatusChangeRequest(status=StatusChangeStatusEnum.PREPARING)
     )
-    expect_error(backwards, HTTPStatus.CONFLICT, "invalid_transition")
+    expect_error(backwards, HTTPStatus.CONFLICT, InvalidTransitionError, "invalid_transition")
+    refusal = backwards.parsed
+    check(
+        isinstance(refusal, InvalidTransitionError)
+        and refusal.status == OrderStatusEnum.COMPLETED
+        and refusal.requested == "preparing",
+        f"invalid_transition names both statuses: {backwards.content!r}",
+    )
     log(f"staff moved {number} to completed; back to preparing is a 409")
 
 

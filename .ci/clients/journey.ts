@@ -166,6 +166,18 @@ async function staff(number: string): Promise<void> {
     body: { status: "preparing" },
   });
   expectError(backwards.error, 409, "invalid_transition", backwards.response);
+  // The recovery fields, read from the body. openapi-fetch types `error` as the union of
+  // every error status's bodies, and `code` cannot tell it apart (the generic Error's `code`
+  // is any string, FieldErrors has any key): `in` narrows by a field this error has.
+  const refusal = backwards.error;
+  check(
+    refusal !== undefined &&
+      "requested" in refusal &&
+      refusal.code === "invalid_transition" &&
+      refusal.status === "completed" &&
+      refusal.requested === "preparing",
+    `invalid_transition names both statuses: ${JSON.stringify(backwards.error)}`,
+  );
   log(`staff moved ${number} to completed; back to preparing is a 409`);
 }
 
