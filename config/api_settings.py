@@ -65,6 +65,7 @@ SPECTACULAR = {
     "ENUM_NAME_OVERRIDES": {
         "SellabilityReasonEnum": "catalog.sellability.REASONS",
         "OrderStatusEnum": "orders.models.OrderStatus",
+        "DependencyStateEnum": "config.views.DEPENDENCY_STATES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from functools import cache
 from importlib import import_module
 
 from django.conf import settings
@@ -90,24 +89,30 @@ def _domain_error_classes() -> list[type[DomainError]]:
     return found
 
 
-@cache
+def _by_code() -> dict[str, ErrorCode]:
+    by_code: dict[str, list[type[DomainError]]] = {}
+    for cls in _domain_error_classes():
+        by_code.setdefault(cls.code, []).append(cls)
+    # The base class first: it owns the body and the meaning.
+    return {
+        code: ErrorCode(code, tuple(sorted(classes, key=lambda cls: (len(cls.__mro__), cls.__qualname__))))
+        for code, classes in by_code.items()
+    }
+
+
 def error_catalogue() -> tuple[ErrorCode, ...]:
     """Every error code the project's domain errors answer with, by status then code."""
     autodiscover_modules("exceptions")
     import_module(settings.ROOT_URLCONF)  # errors defined next to their rule (invoices.storage)
-    by_code: dict[str, list[type[DomainError]]] = {}
-    for cls in _domain_error_classes():
-        by_code.setdefault(cls.code, []).append(cls)
-    codes = []
-    for code, classes in by_code.items():
-        # The base class first: it owns the body and the meaning.
-        classes.sort(key=lambda cls: (len(cls.__mro__), cls.__qualname__))
-        codes.append(ErrorCode(code, tuple(classes)))
-    return tuple(sorted(codes, key=lambda entry: (entry.statuses, entry.code)))
+    return tuple(sorted(_by_code().values(), key=lambda entry: (entry.statuses, entry.code)))
 
 
 def error_code(cls: type[DomainError]) -> ErrorCode:
-    return next(entry for entry in error_catalogue() if entry.code == cls.code)
+    """The code of `cls` with every class that shares it. Called while views are imported, so
+    it loads the apps' `exceptions` modules only (never the URLs, which import the views):
+    a subclass that keeps its base's code belongs in one of those."""
+    autodiscover_modules("exceptions")
+    return _by_code()[cls.code]
 
 
 # Statuses that DRF itself also answers, whatever the view: a 400 may be field errors or a

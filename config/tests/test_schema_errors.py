@@ -40,11 +40,17 @@ def test_readme_table_of_error_codes_is_the_commands_output():
     table = re.search(r"<!-- error-codes:start -->\n(.*?)<!-- error-codes:end -->", readme, re.S)
     assert table is not None
     assert table.group(1) == out.getvalue()
+    rows = table.group(1)
     assert (
-        "| `slot_full` | 409 | This pickup slot is fully booked. | `next_slots` | `SlotFullError` |"
-        in table.group(1)
+        "| `slot_full` | 409 | This pickup slot is fully booked. | `next_slots` | `SlotFullError`: `POST orders/` |"
+        in rows
     )
-    assert "| `payment_gateway_error` | 502, 503 |" in table.group(1)
+    assert "| `payment_gateway_error` | 502, 503 |" in rows
+    assert "`StockChangedError`: `PATCH products/{slug}/`" in rows
+    assert (
+        "| `order_not_paid` | 409 | Only a paid order gets an invoice. | `order`, `status` | not in the API"
+        in rows
+    )
 
 
 def test_classes_sharing_a_code_share_its_body():
@@ -163,3 +169,16 @@ def test_token_and_not_found_errors_have_their_components(schema):
     assert response_schema(schema, op(schema, "get", "/orders/{number}/"), "404") == {
         "$ref": SCHEMAS + "NotFoundError"
     }
+
+
+def test_a_view_module_imports_before_the_urls():
+    """domain_errors() runs while a views module is imported: it must not import the URLs
+    (which import that module back, half made)."""
+    import subprocess
+    import sys
+
+    code = "import django; django.setup(); import orders.api.views, cart.api.views, invoices.api.views"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=settings.BASE_DIR
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -187,6 +187,8 @@ def test_the_journeys_answers_all_match_the_schema(api_client, shop, traffic, op
     stale.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
     send(stale, "GET", "/products/", expect=200)
     send(api_client, "GET", "/shop/", expect=200)
+    send(api_client, "GET", "/health/", expect=200)
+    send(api_client, "GET", "/ready/", expect=200)
     slots = send(api_client, "GET", "/shop/slots/?date=today", expect=200)
     send(api_client, "GET", "/shop/slots/?date=tomorrow", expect=200)
     # Cart and checkout, for a slot and as soon as possible (no slot).
@@ -352,3 +354,57 @@ def test_a_mismatch_is_found(shop, traffic, openapi, api_client):
     assert len(traffic.mismatches(openapi)) == 1
     traffic.exchanges[0].status = 418
     assert len(traffic.mismatches(openapi)) == 1
+
+
+def test_the_menus_variety_matches_the_schema(api_client, user, shop, traffic, openapi):
+    """Options, a bundle, a product without a price (staff see it), a cart line with a
+    problem, an order with options, a staff refund with its credit note."""
+    from catalog import options as option_services
+    from catalog.tests.factories import BundleFactory
+
+    nasi, teh = shop
+    send = traffic.send
+    spice = option_services.option_group_create(name="Spice level", min_choices=1, max_choices=1, position=1)
+    option_services.option_create(group=spice, name="Hot", slug="hot", price_delta=2_000, position=1)
+    option_services.option_create(group=spice, name="Mild", slug="mild", price_delta=0, position=2)
+    option_services.product_set_option_groups(product=nasi, groups=[spice])
+    BundleFactory(
+        slug="paket", name="Paket", category=nasi.category, components=[(nasi, 1), (teh, 1)], price=27_000
+    )
+    ProductFactory(slug="soon", name="Soon", category=nasi.category, price=None, stock=0)
+    shopper = bearer_client(user)
+    staff = bearer_client(_staff())
+    send(api_client, "GET", "/products/", expect=200)
+    send(api_client, "GET", "/products/paket/", expect=200)
+    send(staff, "GET", "/products/?page_size=100", expect=200)  # hidden and unpriced ones too
+    send(staff, "GET", "/products/soon/", expect=200)
+    send(staff, "GET", "/categories/", expect=200)
+    send(
+        shopper,
+        "POST",
+        "/cart/items/",
+        {"product": "nasi-goreng", "quantity": 1, "options": ["hot"], "note": "x"},
+        expect=201,
+    )
+    send(shopper, "POST", "/cart/items/", {"product": "paket", "quantity": 1}, expect=201)
+    Product.objects.filter(pk=teh.pk).update(stock=0)
+    cart = send(shopper, "GET", "/cart/", expect=200)
+    assert any(line["problem"] for line in cart["items"])
+    Product.objects.filter(pk=teh.pk).update(stock=20)
+    order = send(shopper, "POST", "/orders/", {}, expect=201)
+    send(
+        api_client,
+        "POST",
+        f"/payments/mock/{order['payment']['token']}/",
+        {"transaction_status": "settlement"},
+        expect=200,
+    )
+    refunded = send(staff, "POST", f"/orders/{order['number']}/status/", {"status": "refunded"}, expect=200)
+    assert refunded["status"] == "refunded"
+    invoice = send(shopper, "GET", f"/invoices/{refunded['invoice']['number']}/", expect=200)
+    note = invoice["credit_notes"][0]["number"]
+    send(shopper, "GET", f"/invoices/{invoice['number']}/credit-notes/{note}/pdf/", expect=200)
+    send(staff, "GET", f"/orders/{order['number']}/", expect=200)
+
+    mismatches = traffic.mismatches(openapi)
+    assert not mismatches, "\n".join(mismatches)
