@@ -9,7 +9,7 @@ is validated is exactly what the client sent and received, whatever the client's
 import http.client
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -156,6 +156,17 @@ def _explain(error: BaseException) -> str:
             todo.extend([cause.__cause__, *getattr(cause, "schema_errors", ())])
     head = type(error).__name__ if found else str(error).splitlines()[0][:200]
     return "; ".join([head, *dict.fromkeys(found)])
+
+
+def dump(exchanges: list[Exchange], path) -> None:
+    """The traffic as JSON lines (bodies as text, PDFs as their size), for reading a failure."""
+    with open(path, "w") as out:
+        for exchange in exchanges:
+            record = asdict(exchange)
+            for key in ("request_body", "response_body"):
+                body = record[key]
+                record[key] = body.decode() if body.isascii() else f"<{len(body)} bytes>"
+            out.write(json.dumps(record) + "\n")
 
 
 def summary(exchanges: list[Exchange]) -> str:

@@ -44,7 +44,7 @@ for path in (ROOT, HERE):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from recorder import Recorder, summary, validate  # noqa: E402
+from recorder import Recorder, dump, summary, validate  # noqa: E402
 
 from bench import scratch  # noqa: E402
 from bench.server import Server  # noqa: E402
@@ -270,6 +270,7 @@ def main() -> int:
             except SystemExit as failure:
                 failures.append(f"{name}: {failure}")
         step("openapi-core: every recorded answer against the schema")
+        dump(recorder.exchanges, workdir / "traffic.jsonl")
         problems = validate(spec, recorder.exchanges, host_url=proxy_url)
         print(summary(recorder.exchanges))
         for problem in problems:
@@ -291,7 +292,7 @@ def main() -> int:
         if server is not None:
             server.stop()
         if failed or args.keep:
-            print(f"schema, generated clients and the server log kept in {workdir}", file=sys.stderr)
+            print(f"schema, generated clients, traffic and the server log kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
