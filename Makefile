@@ -79,7 +79,7 @@ beat: install
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache celerybeat-schedule*
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache celerybeat-schedule* .ci/clients/node_modules .ci/clients/build
 
 # Load benchmark (bench/README.md): a scratch PostgreSQL database, gunicorn, wrk (installed
 # with apt-get when missing). Options through BENCH_ARGS, e.g. BENCH_ARGS="--scenarios list".
@@ -125,3 +125,20 @@ security: install
 		$(PY) manage.py check --deploy --fail-level WARNING
 	rm -f .ci-security.sqlite3*
 	$(VENV)/bin/bandit -q -r $(BANDIT_PATHS) -x '*/tests/*,*/migrations/*' --severity-level medium
+
+# Generated clients (.ci/clients/run.py; issue 18): a TypeScript client (openapi-typescript,
+# openapi-fetch, tsc --strict) and a Python one (openapi-python-client, mypy --strict) from
+# the live schema run the README's shopper and staff journeys without casts against gunicorn
+# on a scratch SQLite database; openapi-core validates every answer they got. Node and npm
+# come from Debian when missing; the npm packages from .ci/clients/package-lock.json.
+.PHONY: clients
+$(VENV)/.clients-installed: .ci/clients/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r .ci/clients/requirements.txt
+	touch $@
+
+.ci/clients/node_modules/.package-lock.json: .ci/clients/package-lock.json
+	@sh .ci/system-deps node
+	cd .ci/clients && npm ci --no-audit --no-fund --loglevel=error
+
+clients: install $(VENV)/.clients-installed .ci/clients/node_modules/.package-lock.json
+	$(PY) .ci/clients/run.py $(CLIENTS_ARGS)
