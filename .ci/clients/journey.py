@@ -139,7 +139,7 @@ def shopper() -> str:
     profile = auth_me_retrieve.sync(client=me)
     check(isinstance(profile, Profile) and profile.email == email, "profile")
     patched = auth_me_partial_update.sync(client=me, body=PatchedProfileRequest(phone="+62 811 222 333"))
-    check(isinstance(patched, Profile) and patched.phone == "+62 811 222 333", "profile phone")
+    check(isinstance(patched, Profile) and patched.phone == "+62811222333", "profile phone (stored in E.164)")
 
     # A bad token: 401 where an account is needed.
     stale = signed_in("not-a-token")

@@ -62,7 +62,7 @@ async function shopper(): Promise<string> {
   const profile = await me.GET("/api/v1/auth/me/");
   check(profile.data?.email === email, "profile");
   const patched = await me.PATCH("/api/v1/auth/me/", { body: { phone: "+62 811 222 333" } });
-  check(patched.data?.phone === "+62 811 222 333", "profile phone");
+  check(patched.data?.phone === "+62811222333", "profile phone (stored in E.164)");
 
   // A bad token: 401 where an account is needed, ignored on the menu (a stale tab still reads it).
   const stale = withToken("not-a-token");
