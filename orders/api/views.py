@@ -247,7 +247,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             ),
             403: OpenApiResponse(description="The caller lacks orders.refund_order."),
             404: OpenApiResponse(description="No such order."),
-            **domain_errors(RefundNotSupported, RefundNotAllowed, PaymentGatewayError),
+            **domain_errors(RefundNotSupported, RefundNotAllowed, InvalidTransition, PaymentGatewayError),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, MayRefund])
