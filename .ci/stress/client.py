@@ -56,6 +56,7 @@ class Visit:
     order_number: str = ""
     gateway_order_id: str = ""
     token: str = ""
+    total: int = 0
     action: str = ""
     action_result: str = ""
     notifications: Counter = field(default_factory=Counter)  # status -> count
@@ -155,8 +156,9 @@ class Api:
 class Shopping:
     """Runs the visits of one wave over a pool of client threads."""
 
-    def __init__(self, *, api: Api, clients: int, copies: int, seed: int) -> None:
+    def __init__(self, *, api: Api, clients: int, copies: int, seed: int, staff_token: str = "") -> None:
         self.api = api
+        self.staff_token = staff_token  # refunds and kitchen moves
         self.clients = clients
         self.copies = copies
         self.seed = seed
@@ -237,7 +239,7 @@ class Shopping:
             visit.gave_up.append(f"double submit made two orders: {sorted(numbers)}")
         if call.status != 201:
             return visit
-        visit.order_number = payload["number"]
+        visit.order_number, visit.total = payload["number"], int(payload["total"])
         payment = payload.get("payment")
         if payment is None:
             call, payload = api.retrying(
@@ -284,6 +286,22 @@ class Shopping:
         for call in self._side.map(deliver, range(self.copies)):
             visit.notifications[call.status] += 1
 
+    def _notify(
+        self, visit: Visit, notification: dict[str, Any], rng: random.Random, *, copies: int = 0
+    ) -> None:
+        """Deliver one notification the gateway sent (`copies` times, at once, spread over
+        the instances and both spellings of the URL)."""
+        raw = json.dumps(notification).encode()
+        first = rng.randrange(len(self.api.instances))
+        rngs = [random.Random(rng.random()) for _ in range(copies or self.copies)]
+
+        def deliver(n: int) -> Call:
+            path = "/api/v1/payments/midtrans/notification" + ("/" if n % 2 else "")
+            return self._deliver(path, raw, first + n, rngs[n])[0]
+
+        for call in self._side.map(deliver, range(len(rngs))):
+            visit.notifications[call.status] += 1
+
     def _deliver(self, path: str, raw: bytes, instance: int, rng: random.Random) -> tuple[Call, Any]:
         deadline = time.monotonic() + RETRY_FOR
         while True:
@@ -292,6 +310,83 @@ class Shopping:
                 return call, payload
             instance += 1  # Midtrans retries; the next delivery may land on another instance
             time.sleep(0.3 + rng.random() * 0.3)
+
+    # --- money that goes back (voids, chargebacks, staff refunds) ----------------------------------
+
+    def _staff(self, op: str, path: str, body: dict[str, Any], rng: random.Random) -> str:
+        call, _payload = self.api.retrying(
+            op, "POST", f"/api/v1/orders/{path}", rng=rng, token=self.staff_token, body=body
+        )
+        return f"{op} {call.status} {call.code}".strip()
+
+    def _to_kitchen(self, visit: Visit, rng: random.Random) -> Any:
+        """Staff start preparing the order (at once with what else happens to it): 200, or
+        409 when the order has left `paid` first."""
+        return self._side.submit(
+            self._staff,
+            "kitchen",
+            f"{visit.order_number}/status/",
+            {"status": "preparing"},
+            random.Random(rng.random()),
+        )
+
+    def _void(self, plan: world.Plan, visit: Visit, rng: random.Random) -> None:
+        """A card captured, then voided at the gateway before settlement: the `cancel`
+        notification races a late copy of the `capture` one."""
+        self._pay(plan, visit, rng)
+        if visit.gave_up:
+            return
+        kitchen = self._to_kitchen(visit, rng)
+        voided = world.gateway_void(gateway_order_id=visit.gateway_order_id)
+        visit.action_result += " void " + ("done" if voided else "refused")
+        if voided:
+            self._notify(visit, voided, rng)
+        visit.action_result += " " + kitchen.result()
+
+    def _chargeback(self, plan: world.Plan, visit: Visit, rng: random.Random) -> None:
+        """A card captured, settled by the bank, then charged back while staff move the
+        order into the kitchen."""
+        self._pay(plan, visit, rng)
+        if visit.gave_up:
+            return
+        settled = world.gateway_move(
+            gateway_order_id=visit.gateway_order_id, from_statuses=("capture",), to="settlement"
+        )
+        if settled:
+            self._notify(visit, settled, rng, copies=1)
+        kitchen = self._to_kitchen(visit, rng)
+        charged = world.gateway_move(
+            gateway_order_id=visit.gateway_order_id, from_statuses=("settlement",), to="chargeback"
+        )
+        visit.action_result += " chargeback " + ("done" if charged else "refused")
+        if charged:
+            self._notify(visit, charged, rng)
+        visit.action_result += " " + kitchen.result()
+
+    def _refund(self, plan: world.Plan, visit: Visit, rng: random.Random, *, part: bool = False) -> None:
+        """Staff refund all (a captured card: voided) or a third of the order through the
+        API, at once with other staff starting to prepare it. What the gateway cannot
+        refund (bank transfers, Mandiri Bill, convenience stores) is refunded offline."""
+        self._pay(plan, visit, rng)
+        if visit.gave_up:
+            return
+        if part and plan.payment_type == world.CARD:  # only a settled card is refunded in part
+            settled = world.gateway_move(
+                gateway_order_id=visit.gateway_order_id, from_statuses=("capture",), to="settlement"
+            )
+            if settled:
+                self._notify(visit, settled, rng, copies=1)
+        body: dict[str, Any] = {"reason": "stress: shopper asked for the money back"}
+        if part:
+            body["amount"] = max(1, visit.total // 3)
+        if not world.gateway_refundable(plan.payment_type):
+            body.update(method="offline", reference=f"TRF-{visit.order_number}")
+        kitchen = self._to_kitchen(visit, rng)
+        visit.action_result += " " + self._staff("refund", f"{visit.order_number}/refund/", body, rng)
+        visit.action_result += " " + kitchen.result()
+
+    def _refund_part(self, plan: world.Plan, visit: Visit, rng: random.Random) -> None:
+        self._refund(plan, visit, rng, part=True)
 
     def _pay_lost(self, plan: world.Plan, visit: Visit, rng: random.Random) -> None:
         visit.action_result = world.pay_without_notification(

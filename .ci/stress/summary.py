@@ -42,6 +42,11 @@ def wave_report(*, wave, visits, calls, checks, seconds, settle_seconds, faults,
             outcomes[visit.action] += 1
         else:
             outcomes[f"checkout {visit.checkout_status} {visit.checkout_code}".strip()] += 1
+    money_back = Counter(
+        f"{visit.action}: {visit.action_result}"
+        for visit in visits
+        if visit.checkout_status == 201 and visit.action in ("void", "chargeback", "refund", "refund_part")
+    )
     notified = Counter()
     for visit in visits:
         notified.update(visit.notifications)
@@ -54,6 +59,8 @@ def wave_report(*, wave, visits, calls, checks, seconds, settle_seconds, faults,
         f"{len(calls)} requests ({len(calls) / max(seconds, 0.001):.0f}/s); background work caught up in "
         f"{settle_seconds:.1f}s",
         "  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+        "  money back (gateway answer, then what followed): "
+        + "; ".join(f"{k} x{v}" for k, v in sorted(money_back.items())),
         "  requests: " + ", ".join(f"{k} {v}" for k, v in sorted(ops.items())),
         "  duplicate notifications answered: "
         + ", ".join(f"{k} x{v}" for k, v in sorted(notified.items(), key=str)),
