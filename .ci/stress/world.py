@@ -50,14 +50,14 @@ PICKUP_SLOTS_AHEAD = timedelta(hours=2)  # far enough that no slot begins during
 PAY, PAY_LOST, CANCEL, LEAVE = "pay", "pay_lost", "cancel", "leave"
 VOID, CHARGEBACK, REFUND, REFUND_PART = "void", "chargeback", "refund", "refund_part"
 ACTIONS = [
-    (PAY, 0.46),
+    (PAY, 0.36),
     (PAY_LOST, 0.10),
     (CANCEL, 0.08),
-    (LEAVE, 0.08),
-    (VOID, 0.07),
-    (CHARGEBACK, 0.07),
-    (REFUND, 0.07),
-    (REFUND_PART, 0.07),
+    (LEAVE, 0.06),
+    (VOID, 0.10),
+    (CHARGEBACK, 0.10),
+    (REFUND, 0.10),
+    (REFUND_PART, 0.10),
 ]
 CARD = "credit_card"
 # Only a card is captured (so voided) and charged back.
