@@ -344,8 +344,8 @@ class Shopping:
         visit.action_result += " " + kitchen.result()
 
     def _chargeback(self, plan: world.Plan, visit: Visit, rng: random.Random) -> None:
-        """A card captured, settled by the bank, then charged back while staff move the
-        order into the kitchen."""
+        """A card captured, settled by the bank, then charged back (in full, or a quarter of
+        it) while staff move the order into the kitchen."""
         self._pay(plan, visit, rng)
         if visit.gave_up:
             return
@@ -355,13 +355,20 @@ class Shopping:
         if settled:
             self._notify(visit, settled, rng, copies=1)
         kitchen = self._to_kitchen(visit, rng)
+        part = plan.action == world.CHARGEBACK_PART
         charged = world.gateway_move(
-            gateway_order_id=visit.gateway_order_id, from_statuses=("settlement",), to="chargeback"
+            gateway_order_id=visit.gateway_order_id,
+            from_statuses=("settlement",),
+            to="partial_chargeback" if part else "chargeback",
+            chargeback_amount=max(1, visit.total // 4) if part else 0,
         )
         visit.action_result += " chargeback " + ("done" if charged else "refused")
         if charged:
             self._notify(visit, charged, rng)
         visit.action_result += " " + kitchen.result()
+
+    def _chargeback_part(self, plan: world.Plan, visit: Visit, rng: random.Random) -> None:
+        self._chargeback(plan, visit, rng)
 
     def _refund(self, plan: world.Plan, visit: Visit, rng: random.Random, *, part: bool = False) -> None:
         """Staff refund all (a captured card: voided) or a third of the order through the

@@ -43,6 +43,7 @@ AFTER_GATEWAY = {
     "partial_refund": {PS.PARTIALLY_REFUNDED},
     "refund": {PS.REFUNDED},
     "chargeback": {PS.CHARGEBACK},
+    "partial_chargeback": {PS.PARTIAL_CHARGEBACK},
 }
 OFFLINE_REFUNDED = {PS.PARTIALLY_REFUNDED, PS.REFUNDED}
 RECEIPT_SUBJECT = re.compile(r"^Subject: .* receipt for order (\S+)\s*$", re.MULTILINE)
@@ -218,7 +219,9 @@ def settled_payments_paid() -> Check:
         elif payment.status not in MONEY_HELD_STATUSES and payment.order.status != OrderStatus.REFUNDED:
             wrong.append((gateway_order_id, payment.status, f"order {payment.order.status}"))
     held_at_gateway = {
-        g for g, tx in at_gateway.items() if tx.transaction_status in (*SETTLED_AT_GATEWAY, "partial_refund")
+        g
+        for g, tx in at_gateway.items()
+        if tx.transaction_status in (*SETTLED_AT_GATEWAY, "partial_refund", "partial_chargeback")
     }
     paying = [
         p for p in payments.values() if p.counts_for_order and p.gateway_order_id not in held_at_gateway

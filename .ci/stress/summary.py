@@ -47,7 +47,8 @@ def wave_report(*, wave, visits, calls, checks, seconds, settle_seconds, faults,
     money_back = Counter(
         f"{visit.action}: {visit.action_result}"
         for visit in visits
-        if visit.checkout_status == 201 and visit.action in ("void", "chargeback", "refund", "refund_part")
+        if visit.checkout_status == 201
+        and visit.action in ("void", "chargeback", "chargeback_part", "refund", "refund_part")
     )
     notified = Counter()
     for visit in visits:

@@ -45,23 +45,25 @@ PICKUP_SLOTS_AHEAD = timedelta(hours=2)  # far enough that no slot begins during
 # What a shopper does with a placed order. After paying, some orders lose their money again,
 # as Midtrans's status cycle allows: a card capture voided before settlement (the bank or
 # staff in the dashboard: `capture` -> `cancel`), a settled card charged back by the card
-# holder's bank (`settlement` -> `chargeback`), or staff refunding all or part through
+# holder's bank (`settlement` -> `chargeback`, or `partial_chargeback` of a quarter), or staff refunding all or part through
 # `POST orders/{number}/refund/` while other staff move the order into the kitchen.
 PAY, PAY_LOST, CANCEL, LEAVE = "pay", "pay_lost", "cancel", "leave"
 VOID, CHARGEBACK, REFUND, REFUND_PART = "void", "chargeback", "refund", "refund_part"
+CHARGEBACK_PART = "chargeback_part"
 ACTIONS = [
-    (PAY, 0.36),
+    (PAY, 0.32),
     (PAY_LOST, 0.10),
     (CANCEL, 0.08),
     (LEAVE, 0.06),
-    (VOID, 0.10),
-    (CHARGEBACK, 0.10),
+    (VOID, 0.08),
+    (CHARGEBACK, 0.08),
+    (CHARGEBACK_PART, 0.08),
     (REFUND, 0.10),
     (REFUND_PART, 0.10),
 ]
 CARD = "credit_card"
 # Only a card is captured (so voided) and charged back.
-CARD_ONLY = frozenset({VOID, CHARGEBACK})
+CARD_ONLY = frozenset({VOID, CHARGEBACK, CHARGEBACK_PART})
 
 
 @dataclass(frozen=True)
@@ -255,10 +257,13 @@ def gateway_void(*, gateway_order_id: str) -> dict[str, Any] | None:
     return with_db(work)
 
 
-def gateway_move(*, gateway_order_id: str, from_statuses: tuple[str, ...], to: str) -> dict[str, Any] | None:
+def gateway_move(
+    *, gateway_order_id: str, from_statuses: tuple[str, ...], to: str, chargeback_amount: int = 0
+) -> dict[str, Any] | None:
     """What happens on Midtrans's side with no merchant call (its "Transaction Status
     Cycle"): the bank settles a card capture (`capture` -> `settlement`), or the card
-    holder's bank charges a settled payment back (`settlement` -> `chargeback`). Moves the
+    holder's bank charges a settled payment back (`settlement` -> `chargeback`, or
+    `partial_chargeback` of `chargeback_amount`, which the mock's answers name). Moves the
     mock's transaction only from `from_statuses` and returns the notification Midtrans
     sends for it, or None when the transaction was elsewhere (voided, refunded)."""
 
@@ -268,7 +273,8 @@ def gateway_move(*, gateway_order_id: str, from_statuses: tuple[str, ...], to: s
             if tx.transaction_status not in from_statuses:
                 return None
             tx.transaction_status, tx.updated_at = to, timezone.now()
-            tx.save(update_fields=["transaction_status", "updated_at"])
+            tx.chargeback_amount = chargeback_amount
+            tx.save(update_fields=["transaction_status", "updated_at", "chargeback_amount"])
         return notification_for(tx)
 
     return with_db(work)
