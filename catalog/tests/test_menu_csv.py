@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from catalog.audit import catalog_audit
 from catalog.menu_csv import menu_import
@@ -248,3 +248,36 @@ def test_bad_header_is_refused(menu):
     result = menu_import("sku,prise\nET-1,6000\n")
 
     assert result.errors == [(1, "unknown column(s): prise; known: " + HEADER.replace(",", ", "))]
+
+
+def test_the_audit_commands_stay_clean_after_an_import(menu, tmp_path):
+    path = write(
+        tmp_path,
+        "NG-1,Nasi Goreng,rice,26000,3,10,false,true,single,true",
+        "ET-1,Es Teh,rice,5500,45,40,true,true,single,true",
+        "NEW-1,Sate,drinks,12000,6,,true,true,,",
+    )
+    code, out = run("import", str(path), "--create")
+    assert code == 0, out
+
+    stock = io.StringIO()
+    call_command("stock_audit", stdout=stock)
+    columns = io.StringIO()
+    call_command("catalog_audit", stdout=columns)
+
+    assert stock.getvalue() == "Stock matches the ledger for all 3 products.\n"
+    assert columns.getvalue() == "The maintained catalog columns match their sources for all 3 products.\n"
+    assert (Product.objects.get(sku="NG-1").listed, Product.objects.get(sku="ET-1").category_id) == (
+        False,
+        menu["rice"].pk,
+    )
+
+
+def test_export_to_standard_output_and_a_missing_file(menu, tmp_path):
+    code, out = run("export", "-")
+
+    assert code == 0
+    assert out.splitlines()[0] == HEADER
+    assert len(out.splitlines()) == 3
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("menu_csv", "import", str(tmp_path / "nope.csv"))
