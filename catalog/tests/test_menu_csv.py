@@ -7,10 +7,11 @@ from django.core.management import CommandError, call_command
 
 from catalog.audit import catalog_audit
 from catalog.menu_csv import menu_import
-from catalog.models import Product, ProductPrice, StockMovement
-from catalog.stock import stock_adjust, stock_audit
+from catalog.models import Product, ProductPrice, StockMovement, StockReason
+from catalog.stock import Why, stock_adjust, stock_audit, stock_take
 from catalog.tests.factories import BundleFactory, CategoryFactory, ProductFactory
 from catalog.version import catalog_version
+from conftest import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit version bumps run
 
@@ -281,3 +282,30 @@ def test_export_to_standard_output_and_a_missing_file(menu, tmp_path):
     assert len(out.splitlines()) == 3
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("menu_csv", "import", str(tmp_path / "nope.csv"))
+
+
+@pytest.mark.postgres_only
+def test_an_import_racing_a_sale_never_loses_either(menu):
+    """The import locks the rows and reads the stock under the lock: a sale of 2 racing an
+    import that restocks to 30 ends at 28 (import first) or 30 (sale first, the import's
+    adjustment then +22 from the 8 left), and the ledger sums to it either way."""
+    outcomes = set()
+    for round_ in range(4):
+        rice = ProductFactory(sku=f"RACE-{round_}", category=menu["rice"], stock=10)
+        text = f"sku,stock,exported_stock\nRACE-{round_},30,10\n"
+
+        def sale(rice=rice):
+            return stock_take(demand={rice.pk: 2}, why=Why(StockReason.SALE))
+
+        def restock(text=text):
+            return menu_import(text)
+
+        _, result = run_at_once([sale, restock])
+
+        assert result.applied, result.report()
+        stock = Product.objects.get(pk=rice.pk).stock
+        adjustment = StockMovement.objects.get(product=rice, reason="adjustment").quantity
+        assert (stock, adjustment) in {(28, 20), (30, 22)}
+        outcomes.add(stock)
+    assert stock_audit() == []
+    assert outcomes <= {28, 30}
