@@ -163,7 +163,7 @@ class _Row:
 
 
 def _read(text: str, result: ImportResult) -> list[_Row]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), strict=True)
     header = [name.strip() for name in reader.fieldnames or []]
     reader.fieldnames = header
     if "sku" not in header:

@@ -309,3 +309,22 @@ def test_an_import_racing_a_sale_never_loses_either(menu):
         outcomes.add(stock)
     assert stock_audit() == []
     assert outcomes <= {28, 30}
+
+
+@pytest.mark.parametrize(
+    ("text", "errors"),
+    [
+        ("", [(1, "the header needs a sku column")]),
+        ("name;price\nx;1\n", [(1, "the header needs a sku column")]),
+        ('sku,price\nET-1,"60"00\n', [(2, "not valid CSV: ',' expected after '\"'")]),
+        ("sku,price\nET-1,6000,7\n", [(2, "more cells than the header has columns")]),
+        ("sku,price\n,6000\n", [(2, "sku is empty")]),
+    ],
+)
+def test_malformed_files_are_reported_and_change_nothing(menu, text, errors):
+    before = tables()
+
+    result = menu_import(text)
+
+    assert (result.errors, result.applied) == (errors, False)
+    assert tables() == before

@@ -133,3 +133,12 @@ def test_import_needs_change_product_and_prices_need_the_price_permission(client
     assert created.status_code == 403
     assert Product.objects.get(pk=nasi.pk).current_price == 25_000
     assert not Product.objects.filter(sku="NEW-1").exists()
+
+
+def test_an_altered_confirmation_is_a_400_and_changes_nothing(admin_client_staff, nasi):
+    before = counts()
+
+    response = admin_client_staff.post(IMPORT, {"apply": "Apply"})
+
+    assert response.status_code == 400
+    assert counts() == before
