@@ -4,6 +4,7 @@ kitchen board. The reading and waiting live in orders.streams; this is the door:
 listen, from where to resume, and the response."""
 
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -65,6 +66,10 @@ def event_stream(request: Request, *, order_id: int | None, after: int, closed: 
     kwargs = {"order_id": order_id, "after": after, "render": render_event, "closed": closed}
     if isinstance(request._request, ASGIRequest):
         content = streams.astream(**kwargs)
+        # The stream reads on the shared pool: this request's thread keeps no connection open
+        # for as long as the client listens (that would be one per open stream).
+        if not connection.in_atomic_block:
+            connection.close()
     else:
         content = streams.stream(**kwargs)
     response = StreamingHttpResponse(content, content_type="text/event-stream; charset=utf-8")
@@ -93,7 +98,10 @@ STREAM_FORMAT = (
     "the JSON being the event as `OrderEventStream` describes it; a `: heartbeat` comment "
     f"every {int(streams.HEARTBEAT_SECONDS)} seconds when quiet."
 )
-BAD_EVENT_ID = OpenApiResponse(description=f"`{LAST_EVENT_ID_HEADER}` is not an event id (code `invalid`).")
+BAD_EVENT_ID = OpenApiResponse(
+    description=f"`{LAST_EVENT_ID_HEADER}` (or `{LAST_EVENT_ID_QUERY}`) is not an event id: "
+    f'`{{"{LAST_EVENT_ID_HEADER}": ["..."]}}`.'
+)
 
 
 class StreamView(APIView):
