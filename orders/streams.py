@@ -20,6 +20,7 @@ import json
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import redis
@@ -67,6 +68,11 @@ def events_after(*, order_id: int | None, after: int) -> list[OrderEvent]:
     qs = OrderEvent.objects.filter(id__gt=after).select_related("order").order_by("id")
     qs = qs.filter(order_id=order_id) if order_id is not None else qs.filter(type__in=KITCHEN_TYPES)
     return list(qs[:READ_LIMIT])
+
+
+def all_events_after(*, after: int) -> list[OrderEvent]:
+    """Every committed event after `after` (what one waker shares among its streams)."""
+    return list(OrderEvent.objects.filter(id__gt=after).select_related("order").order_by("id")[:READ_LIMIT])
 
 
 def latest_event_id() -> int:
@@ -139,12 +145,23 @@ post_save.connect(_on_event_saved, sender=OrderEvent, dispatch_uid="orders.strea
 
 
 class Waker:
-    """One per event loop: one Redis subscription (or one table poll) for all of its
-    streams. A stream registers an asyncio.Event with the order it follows (None: all)."""
+    """One per event loop: one Redis subscription (or one table poll) and one read of the
+    new events for all of its streams, however many. A stream registers an asyncio.Event
+    with the order it follows (None: the kitchen's, all); on news the waker reads what is
+    new once, keeps the last KEEP events (each rendered once), and wakes the streams it
+    concerns, which take their events from there."""
+
+    KEEP = 1000
 
     def __init__(self) -> None:
         self.waiters: dict[asyncio.Event, int | None] = {}
         self.task: asyncio.Task | None = None
+        self.recent: deque[OrderEvent] = deque(maxlen=self.KEEP)
+        # Every committed event with an id above `floor` that the last read saw is in
+        # `recent` (None until the first read).
+        self.floor: int | None = None
+        self.cursor = 0
+        self.lock = asyncio.Lock()
 
     def register(self, order_id: int | None) -> asyncio.Event:
         event = asyncio.Event()
@@ -156,24 +173,56 @@ class Waker:
     def unregister(self, event: asyncio.Event) -> None:
         self.waiters.pop(event, None)
 
-    def wake(self, order_id: int | None) -> None:
-        for event, wanted in list(self.waiters.items()):
-            if wanted is None or order_id is None or wanted == order_id:
-                event.set()
+    def since(self, *, order_id: int | None, after: int) -> list[OrderEvent] | None:
+        """The kept events after `after` for one order (or the kitchen); None when the kept
+        ones may not reach back that far (the stream reads the table itself)."""
+        if self.floor is None or after < self.floor:
+            return None
+        return [e for e in self.recent if e.pk > after and _concerns(e, order_id)]
+
+    async def refresh(self) -> None:
+        async with self.lock:
+            if self.floor is None:
+                self.cursor = self.floor = await _on_pool(latest_event_id)()
+                return
+            new: list[OrderEvent] = []
+            while True:
+                batch = await _on_pool(all_events_after)(after=self.cursor)
+                for event in batch:
+                    if len(self.recent) == self.KEEP:
+                        self.floor = self.recent[0].pk
+                    self.recent.append(event)
+                    self.cursor = event.pk
+                new += batch
+                if len(batch) < READ_LIMIT:
+                    break
+        if new:
+            orders = {e.order_id for e in new}
+            kitchen = any(_concerns(e, None) for e in new)
+            for signal, wanted in list(self.waiters.items()):
+                if kitchen if wanted is None else wanted in orders:
+                    signal.set()
+
+    def wake_all(self) -> None:
+        for signal in list(self.waiters):
+            signal.set()
 
     async def _run(self) -> None:
         url = redis_url()
         while self.waiters:
             try:
+                await self.refresh()
                 if url:
                     await self._listen(url)
                 else:
                     await self._poll()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a lost Redis or database: wake everyone to read, retry
+            except Exception:  # a lost Redis or database: let the streams read, retry
                 log.warning("order event waker failed; retrying", exc_info=True)
-                self.wake(None)
+                self.floor = None
+                self.recent.clear()
+                self.wake_all()
                 await asyncio.sleep(POLL_SECONDS)
 
     async def _listen(self, url: str) -> None:
@@ -181,28 +230,27 @@ class Waker:
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(CHANNEL)
-            self.wake(None)  # anything committed before the subscription took
+            await self.refresh()  # anything committed before the subscription took
+            looked = time.monotonic()
             while self.waiters:
                 message = await pubsub.get_message(timeout=POLL_SECONDS)
-                if message is None:
-                    continue
-                try:
-                    order_id = int(json.loads(message["data"])["order"])
-                except (ValueError, KeyError, TypeError):
-                    order_id = None
-                self.wake(order_id)
+                # A lost message (Redis restarted, a publish that failed) costs at most a
+                # heartbeat's delay: the table is looked at then anyway.
+                if message is not None or time.monotonic() - looked >= HEARTBEAT_SECONDS:
+                    await self.refresh()
+                    looked = time.monotonic()
         finally:
             await pubsub.aclose()
             await client.aclose()
 
     async def _poll(self) -> None:
-        last = await _on_pool(latest_event_id)()
         while self.waiters:
             await asyncio.sleep(POLL_SECONDS)
-            newest = await _on_pool(latest_event_id)()
-            if newest != last:
-                last = newest
-                self.wake(None)
+            await self.refresh()
+
+
+def _concerns(event: OrderEvent, order_id: int | None) -> bool:
+    return event.order_id == order_id if order_id is not None else event.type in KITCHEN_TYPES
 
 
 _wakers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Waker] = weakref.WeakKeyDictionary()
@@ -220,6 +268,14 @@ def waker() -> Waker:
 Render = Callable[[OrderEvent], bytes]
 
 
+def _rendered(event: OrderEvent, render: Render) -> bytes:
+    """Rendered once, however many streams send it."""
+    frame_bytes = event.__dict__.get("_sse_frame")
+    if frame_bytes is None:
+        frame_bytes = event.__dict__["_sse_frame"] = render(event)
+    return frame_bytes
+
+
 async def astream(
     *, order_id: int | None, after: int, render: Render, closed: bool = False
 ) -> AsyncIterator[bytes]:
@@ -232,16 +288,16 @@ async def astream(
     try:
         yield PREAMBLE
         quiet_since = time.monotonic()
+        events = await read(order_id=order_id, after=after)  # the catch-up
         while True:
-            signal.clear()
-            events = await read(order_id=order_id, after=after)
             for event in events:
-                yield render(event)
+                yield _rendered(event, render)
                 after = event.pk
                 quiet_since = time.monotonic()
                 if order_id is not None and order_is_closed(event):
                     return
             if len(events) == READ_LIMIT:
+                events = await read(order_id=order_id, after=after)
                 continue
             if closed:
                 return
@@ -251,6 +307,10 @@ async def astream(
             except TimeoutError:
                 yield HEARTBEAT
                 quiet_since = time.monotonic()
+            signal.clear()
+            events = wake.since(order_id=order_id, after=after)
+            if events is None:
+                events = await read(order_id=order_id, after=after)
     finally:
         wake.unregister(signal)
 
