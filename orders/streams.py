@@ -27,7 +27,7 @@ import redis
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models.signals import post_save
 
 from orders.models import OrderEvent, OrderStatus
@@ -334,4 +334,8 @@ def stream(*, order_id: int | None, after: int, render: Render, closed: bool = F
         if time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
             yield HEARTBEAT
             quiet_since = time.monotonic()
+        if not connection.in_atomic_block:
+            # Hold no database connection while waiting (a client gone away is noticed only at
+            # the next write, up to a heartbeat later).
+            connection.close()
         time.sleep(POLL_SECONDS)

@@ -267,3 +267,23 @@ def test_kitchen_staff_without_menu_permissions_see_no_products(page, shop, rice
     expect(page.locator("#dashboard caption")).to_have_text(["Orders placed today", "Kitchen"])
     response = page.goto("/admin/catalog/product/")
     assert response.status == 403
+
+
+# --- 4. the kitchen board live -------------------------------------------------------------------
+
+
+def test_the_kitchen_board_shows_a_new_paid_order_without_a_reload_and_beeps(page, shop, staff, rice):
+    """The board's EventSource (kitchen/events/, the admin session) redraws the board when an
+    order is paid; the page is the same document throughout (a marker set on it survives)."""
+    log_in(page, staff)
+    page.goto("/admin/orders/order/kitchen/")
+    expect(page.locator("#kitchen-live")).to_have_text("Live")
+    page.evaluate("window.sameDocument = true")
+    expect(page.locator(".kitchen-order")).to_have_count(0)
+
+    order = paid_order(product=rice)
+
+    card = page.locator(f"#order-{order.number}")
+    expect(card).to_contain_text("2 \N{MULTIPLICATION SIGN} Nasi Goreng")
+    assert page.evaluate("window.sameDocument") is True
+    assert page.evaluate("document.body.dataset.kitchenBeeps") == "1"
