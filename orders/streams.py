@@ -40,6 +40,7 @@ TERMINAL_STATUSES = frozenset({S.COMPLETED, S.CANCELLED, S.EXPIRED, S.REFUNDED})
 HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 1.0
 CHANNEL = "foodies:order-events"
+WSGI_STREAM_SECONDS = 25.0
 READ_LIMIT = 200  # rows per read; a stream far behind reads again at once
 
 # The kitchen's stream: new paid orders and every status change.
@@ -316,10 +317,14 @@ async def astream(
 
 
 def stream(*, order_id: int | None, after: int, render: Render, closed: bool = False) -> Iterator[bytes]:
-    """The same under WSGI (runserver): reads the table every POLL_SECONDS on this thread."""
+    """The same under WSGI (runserver): reads the table every POLL_SECONDS on this thread.
+    Ends after WSGI_STREAM_SECONDS, inside gunicorn's worker timeout: the client reconnects
+    with Last-Event-ID and misses nothing, and a stream that reached a WSGI server in
+    production (not routed to uvicorn) cannot hold a worker for good."""
     yield PREAMBLE
     quiet_since = time.monotonic()
-    while True:
+    ends = quiet_since + WSGI_STREAM_SECONDS
+    while time.monotonic() < ends:
         events = events_after(order_id=order_id, after=after)
         for event in events:
             yield render(event)

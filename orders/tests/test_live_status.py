@@ -180,3 +180,14 @@ def test_the_kitchen_stream_starts_now_and_carries_status_changes_of_every_order
         (other.number, "paid"),
         (order.number, "preparing"),
     ]
+
+
+def test_under_wsgi_a_stream_ends_in_time_and_the_reconnect_misses_nothing(shopper, order, monkeypatch):
+    """A stream served by a WSGI server ends within gunicorn's worker timeout; EventSource
+    reconnects with Last-Event-ID (HTML standard, "Server-sent events")."""
+    monkeypatch.setattr(streams, "WSGI_STREAM_SECONDS", 0.05)
+    client = bearer_client(shopper)
+    first = parse(read_until_closed(client.get(url(order))))  # the order is still open
+    move(order, S.PAID)
+    second = parse(read_until_closed(client.get(url(order), HTTP_LAST_EVENT_ID=str(first[-1]["id"]))))
+    assert [e["data"]["to_status"] for e in first + second] == ["pending_payment", "paid"]

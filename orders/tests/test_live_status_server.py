@@ -223,3 +223,5 @@ def test_200_open_streams_on_one_uvicorn_all_see_a_status_change_within_a_second
         f"{sorted(arrivals)[STREAMS // 2] - measured['pressed']:.3f} s)"
     )
     assert slowest < 1.0
+    # No thread per open stream (config/asgi.py): the pool's few, whatever the count.
+    assert measured["threads_open"] - threads_before < 20
