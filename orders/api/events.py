@@ -144,7 +144,7 @@ class OrderEventsView(StreamView):
             .first()
         )
         if order is None:
-            raise NotFound("No such order.")
+            raise NotFound()  # like a missing one (DESIGN §5)
         closed = order.status in streams.TERMINAL_STATUSES
         return event_stream(request, order_id=order.pk, after=after, closed=closed)
 
