@@ -191,3 +191,31 @@ def test_under_wsgi_a_stream_ends_in_time_and_the_reconnect_misses_nothing(shopp
     move(order, S.PAID)
     second = parse(read_until_closed(client.get(url(order), HTTP_LAST_EVENT_ID=str(first[-1]["id"]))))
     assert [e["data"]["to_status"] for e in first + second] == ["pending_payment", "paid"]
+
+
+def test_a_redis_that_is_down_loses_only_the_wake_up(
+    order, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    """The publish runs after the commit and never fails the write: the status moved, the
+    event is in the table (a stream reads it at its next look), a warning is logged."""
+    monkeypatch.setattr(streams, "redis_url", lambda: "redis://127.0.0.1:1/0")  # nothing listens there
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        move(order, S.PAID)
+    assert callbacks  # the publish was among them
+    order.refresh_from_db()
+    assert order.status == S.PAID
+    event = OrderEvent.objects.filter(order=order).latest("id")
+    assert event.to_status == S.PAID
+    assert f"order event {event.pk} not published: Redis unreachable" in caplog.text
+
+
+def test_redis_is_taken_from_the_broker_then_the_cache(settings):
+    settings.CELERY_BROKER_URL = None
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert streams.redis_url() is None
+    settings.CACHES = {
+        "default": {"BACKEND": "config.cache.ResilientRedisCache", "LOCATION": "redis://r:6379/1"}
+    }
+    assert streams.redis_url() == "redis://r:6379/1"
+    settings.CELERY_BROKER_URL = "redis://b:6379/0"
+    assert streams.redis_url() == "redis://b:6379/0"
