@@ -41,6 +41,9 @@ HEARTBEAT_SECONDS = 15.0
 POLL_SECONDS = 1.0
 CHANNEL = "foodies:order-events"
 WSGI_STREAM_SECONDS = 25.0
+# A WSGI server learns that a client went away only when a write fails: a thread-bound stream
+# writes a heartbeat this often so that its thread (and its polling) ends within seconds.
+WSGI_HEARTBEAT_SECONDS = 2.0
 READ_LIMIT = 200  # rows per read; a stream far behind reads again at once
 
 # The kitchen's stream: new paid orders and every status change.
@@ -336,7 +339,7 @@ def stream(*, order_id: int | None, after: int, render: Render, closed: bool = F
             continue
         if closed:
             return
-        if time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
+        if time.monotonic() - quiet_since >= WSGI_HEARTBEAT_SECONDS:
             yield HEARTBEAT
             quiet_since = time.monotonic()
         if not connection.in_atomic_block:

@@ -132,7 +132,7 @@ def test_a_stream_resumed_with_last_event_id_misses_nothing(shopper, order, how)
 
 
 def test_an_open_stream_waits_and_sends_a_heartbeat_when_quiet(shopper, order, monkeypatch):
-    monkeypatch.setattr(streams, "HEARTBEAT_SECONDS", 0.0)
+    monkeypatch.setattr(streams, "WSGI_HEARTBEAT_SECONDS", 0.0)
     response = bearer_client(shopper).get(url(order))
     chunks = iter(response.streaming_content)
     assert next(chunks) == streams.PREAMBLE
