@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps run test test-pgbouncer lint format serve worker beat migrate seed clean
+.PHONY: install system-deps run test test-pgbouncer lint format serve serve-streams worker beat migrate seed clean
 
 # Re-installs whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -69,6 +69,15 @@ serve: install
 	$(PY) manage.py migrate --noinput
 	$(VENV)/bin/gunicorn config.wsgi:application --config gunicorn.conf.py --bind $(HOST):$(PORT) \
 		--workers $${WEB_CONCURRENCY:-3} --access-logfile -
+
+# The live order status streams (/api/v1/orders/{number}/events/, /api/v1/kitchen/events/) on
+# uvicorn (config/asgi.py), beside `make serve`: the proxy in front routes those two paths here
+# (README, "Live order status"). An open stream holds no thread; fan-out across instances
+# through Redis (CELERY_BROKER_URL or CACHE_URL). Open streams are given 5 s at shutdown.
+STREAM_PORT ?= 8001
+serve-streams: install
+	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(STREAM_PORT) \
+		--workers $${STREAM_WORKERS:-1} --timeout-graceful-shutdown 5 --no-access-log --lifespan off
 
 # Background work with a broker (CELERY_BROKER_URL in the environment or .env): one or more
 # workers, and exactly one beat. Without a broker the app runs its tasks itself.
