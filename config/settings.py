@@ -321,6 +321,8 @@ SCHEDULE_RECONCILE_PAYMENTS_SECONDS = env.int("SCHEDULE_RECONCILE_PAYMENTS_SECON
 RECONCILE_MIN_AGE_SECONDS = env.int("RECONCILE_MIN_AGE_SECONDS", default=60)
 SCHEDULE_SWITCH_PRICES_SECONDS = env.int("SCHEDULE_SWITCH_PRICES_SECONDS", default=60)
 SCHEDULE_SEND_DUE_RECEIPTS_SECONDS = env.int("SCHEDULE_SEND_DUE_RECEIPTS_SECONDS", default=300)
+# Status e-mails (ready, cancelled, refunded) whose task was lost: the receipts' claim and window.
+SCHEDULE_SEND_DUE_STATUS_EMAILS_SECONDS = env.int("SCHEDULE_SEND_DUE_STATUS_EMAILS_SECONDS", default=300)
 SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS = env.int("SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS", default=86400)
 # Makes the pickup slot rows of the booking window and the day after (a listing only reads).
 SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS = env.int("SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS", default=3600)
@@ -330,6 +332,10 @@ _periodic = {
     "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
     "switch-due-prices": ("catalog.tasks.switch_due_prices", SCHEDULE_SWITCH_PRICES_SECONDS),
     "send-due-receipts": ("invoices.tasks.send_due_receipts", SCHEDULE_SEND_DUE_RECEIPTS_SECONDS),
+    "send-due-status-emails": (
+        "orders.tasks.send_due_status_emails",
+        SCHEDULE_SEND_DUE_STATUS_EMAILS_SECONDS,
+    ),
     "purge-idempotency-keys": (
         "orders.tasks.purge_idempotency_keys",
         SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS,
