@@ -277,6 +277,8 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Foodies <no-reply@foodies.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who is told of low stock (catalog/low_stock.py); empty: the active members of the Manager group.
+STAFF_NOTIFY_EMAILS = env.list("STAFF_NOTIFY_EMAILS", default=[])
 # A receipt being sent is claimed for this long: a duplicate task leaves it alone meanwhile,
 # and if the sender died, the sweep (send_due_receipts) sends it again after that.
 RECEIPT_CLAIM_SECONDS = env.int("RECEIPT_CLAIM_SECONDS", default=600)
