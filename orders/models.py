@@ -186,6 +186,8 @@ class OrderEvent(models.Model):
         READY_EMAIL_SENT = "ready_email_sent", "Ready e-mail sent"
         CANCELLED_EMAIL_SENT = "cancelled_email_sent", "Cancelled e-mail sent"
         REFUNDED_EMAIL_SENT = "refunded_email_sent", "Refunded e-mail sent"
+        # Staff turned a paid order down (payments.services.refunds.order_reject): its reason.
+        REJECTED = "rejected", "Rejected by the shop"
 
     class Actor(models.TextChoices):
         USER = "user", "Customer"

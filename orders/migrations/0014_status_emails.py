@@ -4,6 +4,13 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+from accounts.roles import staff_groups_ensure
+
+
+def staff_groups(apps, schema_editor):
+    """Manager gets the new model's permissions (as 0007 asks of a new model)."""
+    staff_groups_ensure(apps=apps, using=schema_editor.connection.alias)
+
 
 def ready_emails_to_rows(apps, schema_editor):
     """Each order's move into ready gets its StatusEmail row, sent when the order's own
@@ -39,7 +46,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='orderevent',
             name='type',
-            field=models.CharField(choices=[('placed', 'Placed'), ('status_changed', 'Status changed'), ('payment_opened', 'Payment opened'), ('payment_updated', 'Payment updated'), ('payment_flagged', 'Payment flagged for staff'), ('invoice_issued', 'Invoice issued'), ('credit_note_issued', 'Credit note issued'), ('receipt_sent', 'Receipt sent'), ('ready_email_sent', 'Ready e-mail sent'), ('cancelled_email_sent', 'Cancelled e-mail sent'), ('refunded_email_sent', 'Refunded e-mail sent')], max_length=40),
+            field=models.CharField(choices=[('placed', 'Placed'), ('status_changed', 'Status changed'), ('payment_opened', 'Payment opened'), ('payment_updated', 'Payment updated'), ('payment_flagged', 'Payment flagged for staff'), ('invoice_issued', 'Invoice issued'), ('credit_note_issued', 'Credit note issued'), ('receipt_sent', 'Receipt sent'), ('ready_email_sent', 'Ready e-mail sent'), ('cancelled_email_sent', 'Cancelled e-mail sent'), ('refunded_email_sent', 'Refunded e-mail sent'), ('rejected', 'Rejected by the shop')], max_length=40),
         ),
         migrations.CreateModel(
             name='StatusEmail',
@@ -66,4 +73,5 @@ class Migration(migrations.Migration):
             model_name='order',
             name='ready_email_sent_at',
         ),
+            migrations.RunPython(staff_groups, migrations.RunPython.noop),
     ]

@@ -18,8 +18,8 @@ Every path ends in `payment_apply`, which records the refund on the order throug
 
 from config.errors import Invalid
 from orders.exceptions import InvalidTransition
-from orders.models import Order, OrderStatus
-from orders.services import Actor
+from orders.models import Order, OrderEvent, OrderStatus
+from orders.services import Actor, order_event_log
 from payments.exceptions import (
     PaymentGatewayError,
     PaymentGatewayUnavailable,
@@ -75,7 +75,8 @@ def order_reject(
     started. It is cancelled with its money given back, which the order states (DESIGN.md
     §4) say as paid -> refunded: the whole amount goes back by `order_refund` (the gateway,
     or `method="offline"` with its `reference` for a type the gateway cannot refund, which
-    is RefundNotSupported otherwise), with the reason on the gateway's refund. An order that is not paid is InvalidTransition, nothing changed. The
+    is RefundNotSupported otherwise), with the reason on the gateway's refund and, once it
+    went through, on a `rejected` event of the order. An order that is not paid is InvalidTransition, nothing changed. The
     gateway is never called under the order's lock: a kitchen move racing the rejection
     leaves the refund to take a preparing order to refunded, as a refund would."""
     reason = reason.strip()
@@ -97,7 +98,9 @@ def order_reject(
         reference=reference,
         note=f"{REJECT_PREFIX}{reason}" if method == OFFLINE else "",
     )
-    return Order.objects.get(pk=order.pk)
+    order = Order.objects.get(pk=order.pk)
+    order_event_log(order=order, type=OrderEvent.Type.REJECTED, actor=actor, data={"reason": reason})
+    return order
 
 
 def order_refund(

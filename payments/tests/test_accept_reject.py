@@ -63,6 +63,8 @@ def test_reject_refunds_everything_at_the_gateway_with_the_reason(api_client, st
     }
     payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("refunded", 30_000)
+    [rejected] = OrderEvent.objects.filter(order=order, type="rejected")
+    assert (rejected.data, rejected.actor) == ({"reason": "Out of rice"}, "staff")
     assert list(
         CreditNote.objects.filter(invoice__order=order).values_list("amount", "refund_reference")
     ) == [(30_000, f"{payment.gateway_order_id}:30000")]
