@@ -129,7 +129,7 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Image and stock", {"fields": ["image", "stock"]}),
+        ("Image and stock", {"fields": ["image", "stock", "low_stock_threshold"]}),
     ]
     details = (
         None,
@@ -191,6 +191,7 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
                     "fields": [
                         "stock",
                         ("adjust_stock", "adjust_reason"),
+                        "low_stock_threshold",
                         "available_units",
                         *self.price,
                     ]
@@ -310,6 +311,7 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
             "is_active",
             "image",
             "track_stock",
+            "low_stock_threshold",
         ]
         return {name: getattr(product, name) for name in names}
 

@@ -185,3 +185,22 @@ def test_concurrent_takes_cross_once(settings):
     assert Product.objects.get(pk=product.pk).stock == 2
     assert [m.subject for m in mail.outbox] == ["Foodies: low stock of Es teh (5 left)"]
     assert alerted(product) is True
+
+
+def test_the_admin_sets_the_threshold_through_the_service(admin_client_staff, rice):
+    from catalog.tests.test_admin import form_values, product_url
+
+    values = form_values(admin_client_staff, product_url(rice), "product_form")
+    assert values["low_stock_threshold"] == "3"
+    values.update(low_stock_threshold="10")
+
+    response = admin_client_staff.post(product_url(rice), values)
+
+    assert response.status_code == 302
+    product = Product.objects.get(pk=rice.pk)
+    assert (product.low_stock_threshold, product.low_stock_alerted, product.stock, mail.outbox) == (
+        10,
+        True,
+        10,
+        [],
+    )
