@@ -208,7 +208,14 @@ SPECTACULAR_SETTINGS = api_settings.SPECTACULAR
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/"
 CORS_ALLOW_HEADERS = (*cors_default_headers, "accept-language", "idempotency-key", "if-none-match")
-CORS_EXPOSE_HEADERS = ["ETag", "Idempotent-Replayed", "Retry-After", "Content-Language", "Token-Ignored"]
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Content-Language",
+    "Token-Ignored",
+    "X-Shop-Paused-Until",  # busy mode on menu reads (catalog/api/caching.py)
+]
 CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
 
 # A refresh token presented again this soon after its exchange (two tabs refreshing at
