@@ -137,7 +137,7 @@ class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, adm
                 ]
             },
         ),
-        ("Image and stock", {"fields": ["image", "stock"]}),
+        ("Image and stock", {"fields": ["image", "stock", "low_stock_threshold"]}),
     ]
     details = (
         None,
@@ -199,6 +199,7 @@ class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, adm
                     "fields": [
                         "stock",
                         ("adjust_stock", "adjust_reason"),
+                        "low_stock_threshold",
                         "available_units",
                         *self.price,
                     ]
@@ -318,6 +319,7 @@ class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, adm
             "is_active",
             "image",
             "track_stock",
+            "low_stock_threshold",
         ]
         return {name: getattr(product, name) for name in names}
 

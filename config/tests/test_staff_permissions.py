@@ -132,6 +132,16 @@ STAFF_OPERATIONS = [
         200,
     ),
     Op("cancel another's order", "POST", "orders/{pending}/cancel/", {}, 404, 403, 200),
+    Op("accept a paid order", "POST", "orders/{paid}/accept/", None, 403, 200, 200),
+    Op(
+        "reject a paid order",
+        "POST",
+        "orders/{paid}/reject/",
+        {"reason": "Out of rice", "method": "offline", "reference": "TRF-2"},
+        403,
+        403,
+        200,
+    ),
     # The world's paid order has no attempt at the gateway: the manager gets past the door.
     Op("re-check a payment", "POST", "orders/{paid}/payment-recheck/", None, 403, 403, 409),
     Op(
