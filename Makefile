@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps messages run test test-pgbouncer lint format serve worker beat migrate seed clean
+.PHONY: install system-deps messages run test test-pgbouncer lint format serve serve-streams worker beat migrate seed clean
 
 # Re-installs whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -76,6 +76,15 @@ serve: install
 	$(VENV)/bin/gunicorn config.wsgi:application --config gunicorn.conf.py --bind $(HOST):$(PORT) \
 		--workers $${WEB_CONCURRENCY:-3} --access-logfile -
 
+# The live order status streams (/api/v1/orders/{number}/events/, /api/v1/kitchen/events/) on
+# uvicorn (config/asgi.py), beside `make serve`: the proxy in front routes those two paths here
+# (README, "Live order status"). An open stream holds no thread; fan-out across instances
+# through Redis (CELERY_BROKER_URL or CACHE_URL). Open streams are given 5 s at shutdown.
+STREAM_PORT ?= 8001
+serve-streams: install
+	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(STREAM_PORT) \
+		--workers $${STREAM_WORKERS:-1} --timeout-graceful-shutdown 5 --no-access-log --lifespan off
+
 # Background work with a broker (CELERY_BROKER_URL in the environment or .env): one or more
 # workers, and exactly one beat. Without a broker the app runs its tasks itself.
 worker: install
@@ -85,7 +94,7 @@ beat: install
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache celerybeat-schedule*
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache celerybeat-schedule* .ci/clients/node_modules .ci/clients/build
 
 # Load benchmark (bench/README.md): a scratch PostgreSQL database, gunicorn, wrk (installed
 # with apt-get when missing). Options through BENCH_ARGS, e.g. BENCH_ARGS="--scenarios list".
@@ -131,3 +140,20 @@ security: install
 		$(PY) manage.py check --deploy --fail-level WARNING
 	rm -f .ci-security.sqlite3*
 	$(VENV)/bin/bandit -q -r $(BANDIT_PATHS) -x '*/tests/*,*/migrations/*' --severity-level medium
+
+# Generated clients (.ci/clients/run.py; issue 18): a TypeScript client (openapi-typescript,
+# openapi-fetch, tsc --strict) and a Python one (openapi-python-client, mypy --strict) from
+# the live schema run the README's shopper and staff journeys without casts against gunicorn
+# on a scratch SQLite database; openapi-core validates every answer they got. Node and npm
+# come from Debian when missing; the npm packages from .ci/clients/package-lock.json.
+.PHONY: clients
+$(VENV)/.clients-installed: .ci/clients/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r .ci/clients/requirements.txt
+	touch $@
+
+.ci/clients/node_modules/.package-lock.json: .ci/clients/package-lock.json
+	@sh .ci/system-deps node
+	cd .ci/clients && npm ci --no-audit --no-fund --loglevel=error
+
+clients: install $(VENV)/.clients-installed .ci/clients/node_modules/.package-lock.json
+	$(PY) .ci/clients/run.py $(CLIENTS_ARGS)

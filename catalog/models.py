@@ -73,6 +73,12 @@ class Product(models.Model):
         default=True,
         help_text="Off for dishes made to order: sold while on the menu, no stock count kept.",
     )
+    # Low stock (catalog/low_stock.py): staff are told once when the stock falls to this or
+    # below; `low_stock_alerted` is set then and cleared when the stock is back above it.
+    low_stock_threshold = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Tell staff when the stock falls to this or below; empty: never."
+    )
+    low_stock_alerted = models.BooleanField(default=False, editable=False)
     # Sold out for now (staff, `products/{slug}/sold-out/`): back by itself at this time.
     sold_out_until = models.DateTimeField(
         null=True, blank=True, help_text="Sold out until then; it comes back by itself."

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.locks import products_lock
+from catalog.low_stock import low_stock_rearm
 from catalog.models import BundleItem, Category, OptionGroup, Product, ProductPrice
 from catalog.options import product_set_option_groups
 from catalog.stock import stock_adjust, stock_initial, stock_set
@@ -156,6 +157,7 @@ def product_create(
     is_active: bool = True,
     track_stock: bool = True,
     stock: int = 0,
+    low_stock_threshold: int | None = None,
     image=None,
     components: list[tuple[Product, int]] | None = None,
     price: int | None = None,
@@ -186,6 +188,8 @@ def product_create(
     product.save()
     catalog_changed()
     stock_initial(product=product, quantity=stock, user=user)
+    if low_stock_threshold is not None:  # set after the starting stock: that is no fall
+        low_stock_rearm(product=product, threshold=low_stock_threshold)
     if kind == Product.Kind.BUNDLE:
         _replace_components(bundle=product, components=components or [])
     if price is not None:
@@ -219,8 +223,11 @@ def product_update(
             "image",
             "track_stock",
             "serving_windows",
+            "low_stock_threshold",
         ),
     )
+    if "low_stock_threshold" in fields:
+        low_stock_rearm(product=product, threshold=product.low_stock_threshold)
     if components is not None:
         _replace_components(bundle=product, components=components)
     if "is_active" in fields or "category" in fields:

@@ -9,7 +9,8 @@ its movements, and `stock_audit` checks it.
 
 A bundle has no stock of its own: its demand is its components' (`demand_of`). A dish made
 to order (`track_stock` off) keeps no count: orders take and give back nothing of it and
-write no ledger row (`counted`).
+write no ledger row (`counted`). Every product change reads the low-stock threshold back
+with the new stock (`catalog.low_stock`), so a crossing costs a query only when it happens.
 """
 
 from collections import Counter
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from catalog import low_stock
 from catalog.exceptions import InsufficientStock, StockChanged, StockWouldGoNegative
 from catalog.locks import products_lock
 from catalog.models import Option, Product, StockMovement, StockReason
@@ -68,12 +70,14 @@ def demand_total(demands: Iterable[Mapping[int, int]]) -> Demand:
 # --- the one place that writes the column -----------------------------------------------------
 
 
-def _update_returning(model, sql_set: str, where: str, params: list) -> tuple | None:
+def _update_returning(
+    model, sql_set: str, where: str, params: list, returning: str = "stock"
+) -> tuple | None:
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         # bandit B608 (SQL built from strings): the table name is the model's, quoted; SET and
         # WHERE are this module's constants; every value goes as a parameter.
-        cursor.execute(f"UPDATE {table} SET {sql_set} WHERE {where} RETURNING stock", params)  # nosec B608
+        cursor.execute(f"UPDATE {table} SET {sql_set} WHERE {where} RETURNING {returning}", params)  # nosec B608
         return cursor.fetchone()
 
 
@@ -86,14 +90,24 @@ def _add(product_id: int, delta: int) -> int | None:
     """stock += delta unless that goes below zero or above MAX_STOCK; the new stock, or None
     if refused (or the product is gone)."""
     row = _update_returning(
-        Product, "stock = stock + %s", f"id = %s AND {WITHIN_BOUNDS}", [delta, product_id, delta, MAX_STOCK]
+        Product,
+        "stock = stock + %s",
+        f"id = %s AND {WITHIN_BOUNDS}",
+        [delta, product_id, delta, MAX_STOCK],
+        returning=low_stock.RETURNING,
     )
-    return None if row is None else row[0]
+    return None if row is None else low_stock.low_stock_watch(product_id, *row)
 
 
 def _set(product_id: int, value: int, expected: int) -> int | None:
-    row = _update_returning(Product, "stock = %s", "id = %s AND stock = %s", [value, product_id, expected])
-    return None if row is None else row[0]
+    row = _update_returning(
+        Product,
+        "stock = %s",
+        "id = %s AND stock = %s",
+        [value, product_id, expected],
+        returning=low_stock.RETURNING,
+    )
+    return None if row is None else low_stock.low_stock_watch(product_id, *row)
 
 
 UNLIMITED = object()  # what `_option_add` answers for an option that keeps no stock

@@ -7,6 +7,7 @@ from cart.api.views import CartItemViewSet, CartView
 from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView, ReadyView
 from invoices.api.views import InvoiceViewSet
+from orders.api.events import KitchenEventsView, OrderEventsView
 from orders.api.reports import SalesReportView, TaxReportView
 from orders.api.shop_settings import ShopSettingsView
 from orders.api.views import OrderViewSet
@@ -43,6 +44,8 @@ urlpatterns = [
         name="midtrans-notification",
     ),
     path("payments/mock/<str:token>/", MockPaymentView.as_view(), name="mock-payment"),
+    path("orders/<str:number>/events/", OrderEventsView.as_view(), name="order-events"),
+    path("kitchen/events/", KitchenEventsView.as_view(), name="kitchen-events"),
     path("orders/<str:number>/payment-recheck/", PaymentRecheckView.as_view(), name="order-payment-recheck"),
     *router.urls,
 ]

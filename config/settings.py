@@ -219,7 +219,14 @@ SPECTACULAR_SETTINGS = api_settings.SPECTACULAR
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/"
 CORS_ALLOW_HEADERS = (*cors_default_headers, "accept-language", "idempotency-key", "if-none-match")
-CORS_EXPOSE_HEADERS = ["ETag", "Idempotent-Replayed", "Retry-After", "Content-Language", "Token-Ignored"]
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Content-Language",
+    "Token-Ignored",
+    "X-Shop-Paused-Until",  # busy mode on menu reads (catalog/api/caching.py)
+]
 CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
 
 # A refresh token presented again this soon after its exchange (two tabs refreshing at
@@ -288,6 +295,8 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Foodies <no-reply@foodies.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who is told of low stock (catalog/low_stock.py); empty: the active members of the Manager group.
+STAFF_NOTIFY_EMAILS = env.list("STAFF_NOTIFY_EMAILS", default=[])
 # A receipt being sent is claimed for this long: a duplicate task leaves it alone meanwhile,
 # and if the sender died, the sweep (send_due_receipts) sends it again after that.
 RECEIPT_CLAIM_SECONDS = env.int("RECEIPT_CLAIM_SECONDS", default=600)
@@ -332,6 +341,8 @@ SCHEDULE_RECONCILE_PAYMENTS_SECONDS = env.int("SCHEDULE_RECONCILE_PAYMENTS_SECON
 RECONCILE_MIN_AGE_SECONDS = env.int("RECONCILE_MIN_AGE_SECONDS", default=60)
 SCHEDULE_SWITCH_PRICES_SECONDS = env.int("SCHEDULE_SWITCH_PRICES_SECONDS", default=60)
 SCHEDULE_SEND_DUE_RECEIPTS_SECONDS = env.int("SCHEDULE_SEND_DUE_RECEIPTS_SECONDS", default=300)
+# Status e-mails (ready, cancelled, refunded) whose task was lost: the receipts' claim and window.
+SCHEDULE_SEND_DUE_STATUS_EMAILS_SECONDS = env.int("SCHEDULE_SEND_DUE_STATUS_EMAILS_SECONDS", default=300)
 SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS = env.int("SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS", default=86400)
 # Makes the pickup slot rows of the booking window and the day after (a listing only reads).
 SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS = env.int("SCHEDULE_MAKE_PICKUP_SLOTS_SECONDS", default=3600)
@@ -341,6 +352,10 @@ _periodic = {
     "reconcile-payments": ("payments.tasks.reconcile_payments", SCHEDULE_RECONCILE_PAYMENTS_SECONDS),
     "switch-due-prices": ("catalog.tasks.switch_due_prices", SCHEDULE_SWITCH_PRICES_SECONDS),
     "send-due-receipts": ("invoices.tasks.send_due_receipts", SCHEDULE_SEND_DUE_RECEIPTS_SECONDS),
+    "send-due-status-emails": (
+        "orders.tasks.send_due_status_emails",
+        SCHEDULE_SEND_DUE_STATUS_EMAILS_SECONDS,
+    ),
     "purge-idempotency-keys": (
         "orders.tasks.purge_idempotency_keys",
         SCHEDULE_PURGE_IDEMPOTENCY_KEYS_SECONDS,

@@ -3,14 +3,17 @@ with PDF downloads served by the admin itself and an action that re-renders PDFs
 their snapshots through the same services as everything else."""
 
 import json
+from datetime import datetime
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest
+from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -20,9 +23,98 @@ from invoices import services
 from invoices.http import pdf_response
 from invoices.models import CreditNote, Invoice
 from invoices.templatetags.invoice_format import shop_datetime
+from orders.api.reports import SalesQuerySerializer, csv_response, local_bounds
 
 # bandit B308 (mark_safe): a constant tag, no input in it.
 LINE_BREAK = mark_safe("<br>")  # nosec B308
+
+
+# The documents CSV (`invoices_export_view`): invoices with their order's money, credit notes
+# with the amount and tax they give back, by time of issue.
+DOCUMENT_COLUMNS = [
+    "document",
+    "number",
+    "issued_at",
+    "order",
+    "invoice",
+    "customer_email",
+    "subtotal",
+    "discount",
+    "service_charge",
+    "tax",
+    "packaging",
+    "rounding",
+    "total",
+    "credited",
+    "status",
+    "reason",
+    "refund_reference",
+]
+ORDER_MONEY = ["subtotal", "discount", "service_charge", "tax", "packaging", "rounding"]
+
+
+def _local(moment: datetime) -> str:
+    return timezone.localtime(moment).isoformat()
+
+
+def documents_rows(start: datetime, end: datetime) -> list[dict]:
+    """The invoices and credit notes issued in [start, end), by issue time (two queries)."""
+    invoices = (
+        Invoice.objects.filter(issued_at__gte=start, issued_at__lt=end)
+        .annotate(
+            order_number=F("order__number"),
+            customer_email=F("order__customer_email"),
+            credited=Coalesce(Sum("credit_notes__amount"), 0),
+            **{f"order_{name}": F(f"order__{name}") for name in ORDER_MONEY},
+        )
+        .order_by("issued_at", "id")
+    )
+    notes = (
+        CreditNote.objects.filter(issued_at__gte=start, issued_at__lt=end)
+        .annotate(
+            invoice_number=F("invoice__number"),
+            order_number=F("invoice__order__number"),
+            customer_email=F("invoice__order__customer_email"),
+        )
+        .order_by("issued_at", "id")
+    )
+    rows = [
+        (
+            invoice.issued_at,
+            {
+                "document": "invoice",
+                "number": invoice.number,
+                "issued_at": _local(invoice.issued_at),
+                "order": invoice.order_number,
+                "invoice": invoice.number,
+                "customer_email": invoice.customer_email,
+                **{name: getattr(invoice, f"order_{name}") for name in ORDER_MONEY},
+                "total": invoice.total,
+                "credited": invoice.credited,
+                "status": invoice.status,
+            },
+        )
+        for invoice in invoices
+    ]
+    rows += [
+        (
+            note.issued_at,
+            {
+                "document": "credit_note",
+                "number": note.number,
+                "issued_at": _local(note.issued_at),
+                "order": note.order_number,
+                "invoice": note.invoice_number,
+                "customer_email": note.customer_email,
+                "tax": note.tax,
+                "total": note.amount,
+                "reason": note.reason,
+                "refund_reference": note.refund_reference,
+            },
+        )
+        for note in notes
+    ]
+    return [row for _, row in sorted(rows, key=lambda pair: pair[0])]
 
 
 def count_invoices(n: int) -> str:
@@ -144,13 +236,27 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_urls(self):
         invoice_pdf = self.admin_site.admin_view(self.invoice_pdf_view)
         credit_note_pdf = self.admin_site.admin_view(self.credit_note_pdf_view)
+        export = self.admin_site.admin_view(self.export_view)
         # Most specific first: `<path:object_id>/pdf/` would swallow `credit-notes/<pk>/pdf/`,
         # and the defaults' `<path:object_id>/` would swallow both.
         return [
+            path("export.csv", export, name="invoices_invoice_export"),
             path("credit-notes/<int:pk>/pdf/", credit_note_pdf, name="invoices_creditnote_pdf"),
             path("<path:object_id>/pdf/", invoice_pdf, name="invoices_invoice_pdf"),
             *super().get_urls(),
         ]
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """`?date_from=&date_to=` (shop's dates, both included): the invoices and credit
+        notes issued then, as CSV, as the orders export (orders/admin/reports.py) does."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        query = SalesQuerySerializer(data={"group": "day", **request.GET.dict()})
+        if not query.is_valid():
+            return HttpResponse(str(dict(query.errors)), status=400, content_type="text/plain; charset=utf-8")
+        first, last = query.validated_data["date_from"], query.validated_data["date_to"]
+        rows = documents_rows(*local_bounds(first, last))
+        return csv_response(rows, DOCUMENT_COLUMNS, f"invoices-{first}-{last}.csv")
 
     def invoice_pdf_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         invoice = self.get_object(request, unquote(object_id))

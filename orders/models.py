@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -88,9 +89,6 @@ class Order(models.Model):
     # and while it is being sent, since when (a claim that others respect for a while).
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
     receipt_claimed_at = models.DateTimeField(null=True, blank=True)
-    # "Your order is ready" (orders/ready_email.py), with the receipt's claim discipline.
-    ready_email_sent_at = models.DateTimeField(null=True, blank=True)
-    ready_email_claimed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -190,6 +188,10 @@ class OrderEvent(models.Model):
         CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
         RECEIPT_SENT = "receipt_sent", "Receipt sent"
         READY_EMAIL_SENT = "ready_email_sent", "Ready e-mail sent"
+        CANCELLED_EMAIL_SENT = "cancelled_email_sent", "Cancelled e-mail sent"
+        REFUNDED_EMAIL_SENT = "refunded_email_sent", "Refunded e-mail sent"
+        # Staff turned a paid order down (payments.services.refunds.order_reject): its reason.
+        REJECTED = "rejected", "Rejected by the shop"
 
     class Actor(models.TextChoices):
         USER = "user", "Customer"
@@ -213,6 +215,40 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}: {self.type} {self.from_status}->{self.to_status}"
+
+
+# The statuses the customer is e-mailed about (orders/status_emails.py), each with the event
+# that records the e-mail.
+EMAILED_STATUSES = {
+    OrderStatus.READY: OrderEvent.Type.READY_EMAIL_SENT,
+    OrderStatus.CANCELLED: OrderEvent.Type.CANCELLED_EMAIL_SENT,
+    OrderStatus.REFUNDED: OrderEvent.Type.REFUNDED_EMAIL_SENT,
+}
+
+
+class StatusEmail(models.Model):
+    """The e-mail that tells the customer of one status change (`event`, a move into one of
+    EMAILED_STATUSES), written with it: one row per transition, so one e-mail per transition.
+    `claimed_at` while being sent, `sent_at` once sent (the receipt's claim discipline)."""
+
+    event = models.OneToOneField(OrderEvent, on_delete=models.CASCADE, related_name="status_email")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_emails")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The sweep's read: e-mails not sent yet, by age.
+            models.Index(
+                fields=["created_at"], name="status_email_unsent", condition=Q(sent_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}: {self.status} e-mail"
 
 
 class IdempotencyKey(models.Model):

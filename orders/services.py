@@ -22,11 +22,13 @@ from config import metrics
 from config.tasks import enqueue
 from orders.exceptions import InvalidTransition
 from orders.models import (
+    EMAILED_STATUSES,
     STOCK_RELEASED_STATUSES,
     Order,
     OrderEvent,
     OrderLine,
     OrderStatus,
+    StatusEmail,
 )
 from orders.permissions import STATUS_PERMISSIONS
 from orders.pickup import services as pickup
@@ -155,11 +157,7 @@ def order_transition(
     metrics.order_event(to_status)  # counted when the transaction commits
     if to_status in STOCK_RELEASED_STATUSES:  # payments closes the order's attempt at the gateway
         order_closed.send(sender=Order, order=order, to_status=to_status)
-    if to_status == S.READY:
-        from orders.tasks import send_ready_email  # tasks import the services: import it when used
-
-        enqueue(send_ready_email, order.pk)  # after the commit
-    return OrderEvent.objects.create(
+    event = OrderEvent.objects.create(
         order=order,
         type=OrderEvent.Type.STATUS_CHANGED,
         from_status=from_status,
@@ -169,6 +167,12 @@ def order_transition(
         data=data or {},
         created_at=now,
     )
+    if to_status in EMAILED_STATUSES:  # the customer is told, once per move (orders/status_emails.py)
+        from orders.tasks import send_status_email  # tasks import the services: import it when used
+
+        email = StatusEmail.objects.create(event=event, order=order, status=to_status, created_at=now)
+        enqueue(send_status_email, email.pk)  # after the commit
+    return event
 
 
 def order_event_log(

@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from config.tasks import FoodiesTask
+from config.tasks import FoodiesTask, enqueue
 from orders.idempotency import idempotency_keys_purge
-from orders.models import Order
+from orders.models import Order, StatusEmail
 from orders.pickup.services import pickup_slots_materialise
-from orders.ready_email import ready_email_send
+from orders.status_emails import status_email_send, status_emails_due
 
 
 class OrderTask(FoodiesTask):
@@ -42,13 +42,33 @@ def purge_idempotency_keys() -> int:
     return idempotency_keys_purge()
 
 
+class StatusEmailTask(OrderTask):
+    """A status e-mail's task, given the StatusEmail id: a failure is logged with its order."""
+
+    def failure_context(self, args: tuple, kwargs: dict) -> str:
+        email_id = kwargs.get("email_id", args[0] if args else None)
+        order_id = StatusEmail.objects.filter(pk=email_id).values_list("order_id", flat=True).first()
+        return f"status e-mail {email_id}, {super().failure_context((order_id,), {})}"
+
+
 @shared_task(
-    base=OrderTask,
+    base=StatusEmailTask,
     autoretry_for=(smtplib.SMTPException, OSError, OperationalError, InterfaceError),
     retry_backoff=True,
     retry_backoff_max=settings.RECEIPT_RETRY_MAX_SECONDS,
     max_retries=settings.RECEIPT_MAX_RETRIES,
 )
-def send_ready_email(order_id: int) -> bool:
-    """E-mail the customer that the order is ready for pickup, once (ready_email_send)."""
-    return ready_email_send(order_id=order_id)
+def send_status_email(email_id: int) -> bool:
+    """E-mail the customer of one status change (ready, cancelled, refunded), once
+    (status_email_send)."""
+    return status_email_send(email_id=email_id)
+
+
+@shared_task
+def send_due_status_emails() -> int:
+    """Every few minutes: a task for each status e-mail that has not gone out (its task was
+    lost with an unreachable broker, died, or ran out of retries), as for receipts."""
+    due = status_emails_due(now=timezone.now())
+    for email_id in due:
+        enqueue(send_status_email, email_id)
+    return len(due)

@@ -59,6 +59,7 @@ class RefundNotSupported(Conflict):
 
     code = "refund_not_supported"
     default_detail = _("The payment gateway cannot refund this payment type.")
+    body_fields = {"payment_type": {"type": "string", "description": "The payment's type at the gateway."}}
 
 
 class ReviewNotAllowed(Conflict):

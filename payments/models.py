@@ -199,6 +199,8 @@ class MockTransaction(models.Model):
     payment_type = models.CharField(max_length=50, blank=True)
     refund_amount = models.PositiveBigIntegerField(default=0)
     refund_keys = models.JSONField(default=list, blank=True)
+    # What the card holder's bank took back (a partial chargeback names it in the answers).
+    chargeback_amount = models.PositiveBigIntegerField(default=0)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 import world
+from money import MoneyBack
 
 TIMEOUT = (3.05, 30)  # connect, read
 RETRY_FOR = 60.0  # seconds a client keeps retrying one step
@@ -56,6 +57,7 @@ class Visit:
     order_number: str = ""
     gateway_order_id: str = ""
     token: str = ""
+    total: int = 0
     action: str = ""
     action_result: str = ""
     notifications: Counter = field(default_factory=Counter)  # status -> count
@@ -152,11 +154,12 @@ class Api:
             pause = min(pause * 1.6, 2.0)
 
 
-class Shopping:
+class Shopping(MoneyBack):
     """Runs the visits of one wave over a pool of client threads."""
 
-    def __init__(self, *, api: Api, clients: int, copies: int, seed: int) -> None:
+    def __init__(self, *, api: Api, clients: int, copies: int, seed: int, staff_token: str = "") -> None:
         self.api = api
+        self.staff_token = staff_token  # refunds and kitchen moves
         self.clients = clients
         self.copies = copies
         self.seed = seed
@@ -237,7 +240,7 @@ class Shopping:
             visit.gave_up.append(f"double submit made two orders: {sorted(numbers)}")
         if call.status != 201:
             return visit
-        visit.order_number = payload["number"]
+        visit.order_number, visit.total = payload["number"], int(payload["total"])
         payment = payload.get("payment")
         if payment is None:
             call, payload = api.retrying(
@@ -282,6 +285,22 @@ class Shopping:
             return call
 
         for call in self._side.map(deliver, range(self.copies)):
+            visit.notifications[call.status] += 1
+
+    def _notify(
+        self, visit: Visit, notification: dict[str, Any], rng: random.Random, *, copies: int = 0
+    ) -> None:
+        """Deliver one notification the gateway sent (`copies` times, at once, spread over
+        the instances and both spellings of the URL)."""
+        raw = json.dumps(notification).encode()
+        first = rng.randrange(len(self.api.instances))
+        rngs = [random.Random(rng.random()) for _ in range(copies or self.copies)]
+
+        def deliver(n: int) -> Call:
+            path = "/api/v1/payments/midtrans/notification" + ("/" if n % 2 else "")
+            return self._deliver(path, raw, first + n, rngs[n])[0]
+
+        for call in self._side.map(deliver, range(len(rngs))):
             visit.notifications[call.status] += 1
 
     def _deliver(self, path: str, raw: bytes, instance: int, rng: random.Random) -> tuple[Call, Any]:

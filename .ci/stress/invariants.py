@@ -14,19 +14,38 @@ from client import Call, Visit
 from django.db.models import Min
 
 from catalog.models import Product, StockMovement
-from invoices.models import Invoice, InvoiceSequence
+from invoices.models import CreditNote, Invoice, InvoiceSequence
 from orders.models import (
     RECEIPT_STATUSES,
     STOCK_RELEASED_STATUSES,
     IdempotencyKey,
     Order,
+    OrderEvent,
     OrderLine,
+    OrderStatus,
     PickupSlot,
 )
-from payments.models import MockTransaction, Payment
+from payments.gateways.base import REFUNDABLE_PAYMENT_TYPES
+from payments.models import MONEY_HELD_STATUSES, MockTransaction, Payment
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLED_AT_GATEWAY = ("settlement", "capture")
+# Orders whose money went back (in full, or taken back and on hold): they were paid once.
+MONEY_BACK_STATUSES = frozenset({OrderStatus.REFUNDED, OrderStatus.PAYMENT_REVERSED})
+KITCHEN_STATUSES = frozenset({OrderStatus.PREPARING, OrderStatus.READY, OrderStatus.COMPLETED})
+PS = Payment.Status
+# The gateway's last word on a transaction -> the attempt's status it must have led to.
+# A settled payment Midtrans cannot refund was refunded offline by staff (the gateway still
+# says settlement).
+AFTER_GATEWAY = {
+    "capture": {PS.SETTLED},
+    "settlement": {PS.SETTLED},
+    "partial_refund": {PS.PARTIALLY_REFUNDED},
+    "refund": {PS.REFUNDED},
+    "chargeback": {PS.CHARGEBACK},
+    "partial_chargeback": {PS.PARTIAL_CHARGEBACK},
+}
+OFFLINE_REFUNDED = {PS.PARTIALLY_REFUNDED, PS.REFUNDED}
 RECEIPT_SUBJECT = re.compile(r"^Subject: .* receipt for order (\S+)\s*$", re.MULTILINE)
 
 
@@ -119,14 +138,22 @@ def paid_orders_documents(mail_dir: Path) -> tuple[Check, Check, Check]:
     """Each paid order has exactly one invoice and one receipt (sent, recorded, and one
     e-mail in the mail folder); no unpaid order has an invoice; numbers are consecutive."""
     paid = dict(Order.objects.filter(status__in=RECEIPT_STATUSES).values_list("number", "pk"))
+    # A refunded (or reversed) order was paid first: it keeps its invoice, and its receipt
+    # if that went out before the money went back.
+    paid_once = set(Order.objects.filter(status__in=MONEY_BACK_STATUSES).values_list("number", flat=True))
     invoiced = Counter(Invoice.objects.values_list("order__number", flat=True))
-    invoice_wrong = sorted(n for n in paid if invoiced.get(n) != 1) + sorted(
-        n for n in invoiced if n not in paid
+    invoice_wrong = sorted(n for n in paid.keys() | paid_once if invoiced.get(n) != 1) + sorted(
+        n for n in invoiced if n not in paid and n not in paid_once
     )
-    unrendered = Invoice.objects.filter(pdf="").count()
+    # The receipt renders a paid order's invoice when its render task was lost (the broker
+    # down); a refunded order gets no receipt, so its invoice may wait for its first
+    # download (invoices/tasks.py): counted, not failed.
+    unrendered = Invoice.objects.filter(pdf="", order__status__in=RECEIPT_STATUSES).count()
+    on_download = Invoice.objects.filter(pdf="", order__status__in=MONEY_BACK_STATUSES).count()
     invoices = Check(
         "each paid order: one invoice (PDF stored)",
-        f"{len(paid)} paid orders, {sum(invoiced.values())} invoices, {unrendered} without PDF; "
+        f"{len(paid)} paid orders and {len(paid_once)} refunded, {sum(invoiced.values())} invoices, "
+        f"{unrendered} without PDF ({on_download} of refunded orders left to their first download); "
         f"off: {invoice_wrong[:3] or 'none'}",
         not invoice_wrong and unrendered == 0,
     )
@@ -138,7 +165,11 @@ def paid_orders_documents(mail_dir: Path) -> tuple[Check, Check, Check]:
             "number", flat=True
         )
     )
-    receipt_wrong = sorted(n for n in paid if mailed.get(n) != 1) + sorted(n for n in mailed if n not in paid)
+    receipt_wrong = (
+        sorted(n for n in paid if mailed.get(n) != 1)
+        + sorted(n for n in paid_once if mailed.get(n, 0) > 1)
+        + sorted(n for n in mailed if n not in paid and n not in paid_once)
+    )
     receipts = Check(
         "each paid order: one receipt e-mail",
         f"{sum(mailed.values())} receipts mailed, {len(unsent)} paid orders not marked sent; "
@@ -166,37 +197,106 @@ def paid_orders_documents(mail_dir: Path) -> tuple[Check, Check, Check]:
 
 def settled_payments_paid() -> Check:
     """Every payment the gateway settled ends up paying its order (or, when the order could
-    no longer be paid, flagged for a refund); nothing the gateway did not settle paid one."""
-    settled = dict(
-        MockTransaction.objects.filter(transaction_status__in=SETTLED_AT_GATEWAY).values_list(
-            "gateway_order_id", "order_id"
-        )
-    )
+    no longer be paid, flagged for a refund); what the gateway later gave back (refund,
+    chargeback) is on the attempt; nothing the gateway did not settle paid an order."""
+    at_gateway = {
+        tx.gateway_order_id: tx
+        for tx in MockTransaction.objects.filter(transaction_status__in=list(AFTER_GATEWAY))
+    }
     payments = {p.gateway_order_id: p for p in Payment.objects.select_related("order")}
     wrong = []
-    for gateway_order_id in settled:
+    for gateway_order_id, tx in at_gateway.items():
         payment = payments.get(gateway_order_id)
-        if payment is None or payment.status != Payment.Status.SETTLED:
-            wrong.append((gateway_order_id, payment.status if payment else "missing"))
-        elif not payment.needs_refund and payment.order.status not in RECEIPT_STATUSES:
+        allowed = set(AFTER_GATEWAY[tx.transaction_status])
+        if tx.transaction_status in SETTLED_AT_GATEWAY and tx.payment_type not in REFUNDABLE_PAYMENT_TYPES:
+            allowed |= OFFLINE_REFUNDED
+        if payment is None or payment.status not in allowed:
+            wrong.append((gateway_order_id, tx.transaction_status, payment.status if payment else "missing"))
+        elif payment.needs_refund:
+            continue
+        elif payment.status in MONEY_HELD_STATUSES and payment.order.status not in RECEIPT_STATUSES:
             wrong.append((gateway_order_id, f"order {payment.order.status}"))
-    paying = [p for p in payments.values() if p.counts_for_order and p.gateway_order_id not in settled]
+        elif payment.status not in MONEY_HELD_STATUSES and payment.order.status != OrderStatus.REFUNDED:
+            wrong.append((gateway_order_id, payment.status, f"order {payment.order.status}"))
+    held_at_gateway = {
+        g
+        for g, tx in at_gateway.items()
+        if tx.transaction_status in (*SETTLED_AT_GATEWAY, "partial_refund", "partial_chargeback")
+    }
+    paying = [
+        p for p in payments.values() if p.counts_for_order and p.gateway_order_id not in held_at_gateway
+    ]
     flagged = sum(1 for p in payments.values() if p.needs_refund)
+    by_status = Counter(tx.transaction_status for tx in at_gateway.values())
     return Check(
         "every settled payment ends up paid",
-        f"{len(settled)} settled at the gateway, {flagged} flagged for refund; "
+        f"at the gateway {dict(sorted(by_status.items()))}, {flagged} flagged for refund; "
         f"off: {(wrong + [(p.gateway_order_id, 'not settled') for p in paying])[:3] or 'none'}",
         not wrong and not paying,
     )
 
 
+def credit_notes_match_money_back() -> Check:
+    """Per order: its credit notes add up to what was refunded and charged back on its
+    attempts (the gateway's voids and refunds, staff's offline refunds, the card holder's
+    bank's chargebacks); per invoice they never exceed its total."""
+    credited: Counter = Counter()
+    for order_id, amount in CreditNote.objects.values_list("invoice__order_id", "amount"):
+        credited[order_id] += amount
+    given_back: Counter = Counter()
+    for order_id, refunded, charged_back in Payment.objects.values_list(
+        "order_id", "refunded_amount", "chargeback_amount"
+    ):
+        given_back[order_id] += refunded + charged_back
+    off = sorted(
+        (o, credited.get(o, 0), given_back.get(o, 0))
+        for o in credited.keys() | given_back.keys()
+        if credited.get(o, 0) != given_back.get(o, 0)
+    )
+    totals = dict(Invoice.objects.values_list("order_id", "total"))
+    over = sorted((o, amount, totals.get(o)) for o, amount in credited.items() if amount > totals.get(o, 0))
+    notes = CreditNote.objects.count()
+    return Check(
+        "credit notes == refunded + charged back",
+        f"{notes} credit notes for {len(credited)} orders, {sum(credited.values())} IDR; "
+        f"off: {off[:3] or 'none'}; above the invoice total: {over[:3] or 'none'}",
+        not off and not over,
+    )
+
+
+def refunded_not_in_kitchen() -> Check:
+    """No order whose money went back is in the kitchen: a refunded (or reversed) order has
+    no move into preparing/ready/completed after the event that took its money back."""
+    back_at: dict[int, int] = {}
+    kitchen_at: dict[int, int] = {}
+    events = OrderEvent.objects.filter(type=OrderEvent.Type.STATUS_CHANGED).values_list(
+        "order_id", "pk", "to_status"
+    )
+    for order_id, pk, to_status in events.order_by("pk"):
+        if to_status in MONEY_BACK_STATUSES:
+            back_at[order_id] = pk
+        elif to_status in KITCHEN_STATUSES:
+            kitchen_at[order_id] = pk
+    now_back = set(Order.objects.filter(status__in=MONEY_BACK_STATUSES).values_list("pk", flat=True))
+    wrong = sorted(o for o in now_back if o not in back_at or kitchen_at.get(o, 0) > back_at[o])
+    cooked = sum(1 for o in now_back if o in kitchen_at)
+    return Check(
+        "no refunded order in the kitchen",
+        f"{len(now_back)} orders refunded or on hold ({cooked} had been in the kitchen before); "
+        f"moved into the kitchen after: {wrong[:3] or 'none'}",
+        not wrong,
+    )
+
+
 def nothing_half_done() -> Check:
     """No Idempotency-Key left in progress (every client got its answer), no paid order
-    without its paying attempt, no order paid twice."""
+    without its paying attempt, no order paid twice: a paid order (or one in the kitchen)
+    has exactly one attempt holding its money (settled, partly refunded or partly charged
+    back, not flagged)."""
     stuck = IdempotencyKey.objects.filter(state=IdempotencyKey.State.IN_PROGRESS).count()
     paid_ids = set(Order.objects.filter(status__in=RECEIPT_STATUSES).values_list("pk", flat=True))
     paying = Counter(
-        p.order_id for p in Payment.objects.filter(status=Payment.Status.SETTLED, needs_refund=False)
+        p.order_id for p in Payment.objects.filter(status__in=MONEY_HELD_STATUSES, needs_refund=False)
     )
     without = sorted(paid_ids - set(paying))
     twice = sorted(order for order, n in paying.items() if n > 1)
@@ -251,6 +351,8 @@ def all_checks(
         receipts,
         numbering,
         settled_payments_paid(),
+        credit_notes_match_money_back(),
+        refunded_not_in_kitchen(),
         nothing_half_done(),
         no_server_errors(calls, excused=excused, grace=grace),
     ]

@@ -198,6 +198,7 @@ def main() -> int:
         ]
         slots = world.hours_and_slots_create(capacities=capacities)
         shoppers = world.shoppers_make(count=2 * args.shoppers)
+        staff = world.staff_make()
         wave_plans = [
             world.plans_draw(
                 rng=rng,
@@ -267,6 +268,7 @@ def main() -> int:
                 clients=args.clients,
                 copies=args.copies,
                 seed=args.seed * 1000 + wave,
+                staff_token=staff.token,
             )
             faults = None
             if with_faults:

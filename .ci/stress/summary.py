@@ -11,7 +11,7 @@ from cluster import AppInstance, CeleryProcess
 def settle(*, timeout: float) -> float:
     """Wait until the background work has caught up: no attempt pending that the gateway
     settled (beat's reconciliation), every paid order's receipt sent and every invoice
-    rendered. Returns the seconds waited (the checks then say what is still missing)."""
+    rendered (of orders still paid). Returns the seconds waited (the checks then say what is still missing)."""
     from django.db import connections
 
     from invoices.models import Invoice
@@ -26,7 +26,9 @@ def settle(*, timeout: float) -> float:
         behind = (
             Payment.objects.filter(status=Payment.Status.PENDING, gateway_order_id__in=settled).count()
             + Order.objects.filter(status__in=RECEIPT_STATUSES, receipt_sent_at__isnull=True).count()
-            + Invoice.objects.filter(pdf="").count()
+            # A refunded order gets no receipt, so nothing sweeps its invoice: one whose
+            # render task was lost (broker down) is rendered on its first download.
+            + Invoice.objects.filter(pdf="", order__status__in=RECEIPT_STATUSES).count()
         )
         connections.close_all()
         if not behind:
@@ -42,6 +44,12 @@ def wave_report(*, wave, visits, calls, checks, seconds, settle_seconds, faults,
             outcomes[visit.action] += 1
         else:
             outcomes[f"checkout {visit.checkout_status} {visit.checkout_code}".strip()] += 1
+    money_back = Counter(
+        f"{visit.action}: {visit.action_result}"
+        for visit in visits
+        if visit.checkout_status == 201
+        and visit.action in ("void", "chargeback", "chargeback_part", "refund", "refund_part")
+    )
     notified = Counter()
     for visit in visits:
         notified.update(visit.notifications)
@@ -54,6 +62,8 @@ def wave_report(*, wave, visits, calls, checks, seconds, settle_seconds, faults,
         f"{len(calls)} requests ({len(calls) / max(seconds, 0.001):.0f}/s); background work caught up in "
         f"{settle_seconds:.1f}s",
         "  outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
+        "  money back (gateway answer, then what followed): "
+        + "; ".join(f"{k} x{v}" for k, v in sorted(money_back.items())),
         "  requests: " + ", ".join(f"{k} {v}" for k, v in sorted(ops.items())),
         "  duplicate notifications answered: "
         + ", ".join(f"{k} x{v}" for k, v in sorted(notified.items(), key=str)),

@@ -27,7 +27,8 @@ from catalog.stock import stock_adjust
 from orders.models import PickupSlot
 from orders.pickup import services as pickup
 from payments.exceptions import MockTransactionClosed
-from payments.gateways.mock import PAYMENT_TYPES, mock_transaction_complete, notification_for
+from payments.gateways.base import REFUNDABLE_PAYMENT_TYPES
+from payments.gateways.mock import PAYMENT_TYPES, MockGateway, mock_transaction_complete, notification_for
 from payments.models import MockTransaction
 
 # Singles hold stock; the bundle takes one of each of the first two.
@@ -41,9 +42,28 @@ BUNDLE = ("STR-PAKT", "Stress Paket Hemat", 40_000, [("STR-RICE", 1), ("STR-TEAA
 PICKUP_SLOTS = 3  # slots the pickup shoppers share
 PICKUP_SLOTS_AHEAD = timedelta(hours=2)  # far enough that no slot begins during a run
 
-# What a shopper does with a placed order.
+# What a shopper does with a placed order. After paying, some orders lose their money again,
+# as Midtrans's status cycle allows: a card capture voided before settlement (the bank or
+# staff in the dashboard: `capture` -> `cancel`), a settled card charged back by the card
+# holder's bank (`settlement` -> `chargeback`, or `partial_chargeback` of a quarter), or staff refunding all or part through
+# `POST orders/{number}/refund/` while other staff move the order into the kitchen.
 PAY, PAY_LOST, CANCEL, LEAVE = "pay", "pay_lost", "cancel", "leave"
-ACTIONS = [(PAY, 0.70), (PAY_LOST, 0.10), (CANCEL, 0.10), (LEAVE, 0.10)]
+VOID, CHARGEBACK, REFUND, REFUND_PART = "void", "chargeback", "refund", "refund_part"
+CHARGEBACK_PART = "chargeback_part"
+ACTIONS = [
+    (PAY, 0.32),
+    (PAY_LOST, 0.10),
+    (CANCEL, 0.08),
+    (LEAVE, 0.06),
+    (VOID, 0.08),
+    (CHARGEBACK, 0.08),
+    (CHARGEBACK_PART, 0.08),
+    (REFUND, 0.10),
+    (REFUND_PART, 0.10),
+]
+CARD = "credit_card"
+# Only a card is captured (so voided) and charged back.
+CARD_ONLY = frozenset({VOID, CHARGEBACK, CHARGEBACK_PART})
 
 
 @dataclass(frozen=True)
@@ -128,8 +148,8 @@ def plans_draw(
             lines=[(menu.slugs[sku], quantity) for sku, quantity in lines],
             slot_id=slot.pk if slot else None,
             slot_date=timezone.localtime(slot.start).date().isoformat() if slot else None,
-            action=rng.choices(actions, weights)[0],
-            payment_type=rng.choice(PAYMENT_TYPES),
+            action=(action := rng.choices(actions, weights)[0]),
+            payment_type=CARD if action in CARD_ONLY else rng.choice(PAYMENT_TYPES),
             double_submit=rng.random() < double_submit_share,
         )
         for sku, quantity in lines:
@@ -198,6 +218,63 @@ def notification_body(*, token: str) -> dict[str, Any] | None:
             tx = MockTransaction.objects.filter(token=token).first()
         if tx is None or not tx.payment_type:
             return None
+        return notification_for(tx)
+
+    return with_db(work)
+
+
+def gateway_refundable(payment_type: str) -> bool:
+    """Whether Midtrans refunds this payment type (else staff refund offline)."""
+    return payment_type in REFUNDABLE_PAYMENT_TYPES
+
+
+def staff_make() -> Shopper:
+    """One member of staff (superuser: refunds and kitchen moves) with an access token."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+
+    user = User.objects.create(email="stress-staff@bench.example.com", name="Stress staff", is_staff=True)
+    user.is_superuser = True
+    user.set_unusable_password()
+    user.save()
+    return Shopper(user_id=user.pk, email=user.email, token=str(AccessToken.for_user(user)))
+
+
+def gateway_void(*, gateway_order_id: str) -> dict[str, Any] | None:
+    """The capture voided on Midtrans's side (staff in the dashboard, or the bank) through
+    the mock's Cancel (Midtrans allows it for `capture`); returns the `cancel` notification
+    Midtrans then sends, or None when the gateway refused (no longer a capture)."""
+    from payments.gateways import GatewayError
+
+    def work() -> dict[str, Any] | None:
+        try:
+            MockGateway().cancel(gateway_order_id=gateway_order_id)
+        except GatewayError:
+            return None
+        return notification_for(MockTransaction.objects.get(gateway_order_id=gateway_order_id))
+
+    return with_db(work)
+
+
+def gateway_move(
+    *, gateway_order_id: str, from_statuses: tuple[str, ...], to: str, chargeback_amount: int = 0
+) -> dict[str, Any] | None:
+    """What happens on Midtrans's side with no merchant call (its "Transaction Status
+    Cycle"): the bank settles a card capture (`capture` -> `settlement`), or the card
+    holder's bank charges a settled payment back (`settlement` -> `chargeback`, or
+    `partial_chargeback` of `chargeback_amount`, which the mock's answers name). Moves the
+    mock's transaction only from `from_statuses` and returns the notification Midtrans
+    sends for it, or None when the transaction was elsewhere (voided, refunded)."""
+
+    def work() -> dict[str, Any] | None:
+        with transaction.atomic():
+            tx = MockTransaction.objects.select_for_update().get(gateway_order_id=gateway_order_id)
+            if tx.transaction_status not in from_statuses:
+                return None
+            tx.transaction_status, tx.updated_at = to, timezone.now()
+            tx.chargeback_amount = chargeback_amount
+            tx.save(update_fields=["transaction_status", "updated_at", "chargeback_amount"])
         return notification_for(tx)
 
     return with_db(work)

@@ -22,6 +22,7 @@ from catalog.admin.common import (
     rupiah_or_none,
     with_refusals,
 )
+from catalog.admin.menu_csv import MenuCsvAdminMixin
 from catalog.admin.product_forms import ProductForm, StockListForm
 from catalog.admin.product_inlines import (
     ComponentFormSet,
@@ -91,7 +92,7 @@ class StockLedgerMixin:
 
 
 @admin.register(Product)
-class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
+class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
     form = ProductForm
     list_display = [
         "thumbnail",
@@ -112,7 +113,14 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
     search_fields = ["name", "sku"]
     filter_horizontal = ["option_groups"]
     prepopulated_fields = {"slug": ("name",)}
-    actions = ["mark_sold_out", "sold_out_today", "back_on_sale", "activate", "deactivate"]
+    actions = [
+        "mark_sold_out",
+        "sold_out_today",
+        "back_on_sale",
+        "activate",
+        "deactivate",
+        "export_menu_csv",
+    ]
     add_fieldsets = [
         (
             None,
@@ -129,7 +137,7 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Image and stock", {"fields": ["image", "stock"]}),
+        ("Image and stock", {"fields": ["image", "stock", "low_stock_threshold"]}),
     ]
     details = (
         None,
@@ -191,6 +199,7 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
                     "fields": [
                         "stock",
                         ("adjust_stock", "adjust_reason"),
+                        "low_stock_threshold",
                         "available_units",
                         *self.price,
                     ]
@@ -310,6 +319,7 @@ class ProductAdmin(LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
             "is_active",
             "image",
             "track_stock",
+            "low_stock_threshold",
         ]
         return {name: getattr(product, name) for name in names}
 

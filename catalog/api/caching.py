@@ -8,14 +8,23 @@ the cache under the version: any menu, price or stock write bumps it on commit, 
 cached answer outlives the state it showed. With it off (a per-process cache, where one
 process would not see another's bump), ETags come from the body
 (`ConditionalGetMiddleware`), so 304s are still right, only not free.
+
+Busy mode shows on every menu read as the `X-Shop-Paused-Until` header (the pause's end,
+ISO 8601 in the shop's zone; absent while the kitchen takes orders), outside the cached
+body: a pause ends by itself with no write, so no body keyed by the catalog version could
+say when it has ended. A pause or a resume moves the version on, so with `CATALOG_CACHE`
+on the pause's end is kept in the cache under the version and compared with the clock on
+each read: a hit costs no query. Browsers may keep the header for the answer's max-age.
 """
 
 import hashlib
+from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
 from rest_framework.renderers import JSONRenderer
@@ -24,6 +33,10 @@ from rest_framework.response import Response
 
 from catalog.selectors import menu_products
 from catalog.version import catalog_version
+from orders.pickup import schedule
+from orders.pickup.kitchen import busy_read
+
+PAUSED_HEADER = "X-Shop-Paused-Until"
 
 
 def _digest(text: str) -> str:
@@ -44,7 +57,33 @@ def _json(body: bytes) -> HttpResponse:
     return HttpResponse(body, content_type="application/json")
 
 
-def _mark(response: HttpResponse, etag: str | None) -> HttpResponse:
+def _paused_until(version: int | None) -> str:
+    """The running pause's end (ISO), or "" when the kitchen takes orders. Under a catalog
+    version (every pause and resume moves it on) the end is cached and checked against the
+    clock, so a pause that ended by itself reads as none with nothing written."""
+    now = timezone.now()
+    key = None if version is None else f"catalog:paused:{version}"
+    until = cache.get(key) if key else None
+    if until is None:
+        busy = busy_read(now=now)
+        until = busy.paused_until.isoformat() if busy.paused_until else ""
+        if key:
+            cache.set(key, until, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    if not until:
+        return ""
+    end = datetime.fromisoformat(until)
+    return schedule.iso(end) if end > now else ""
+
+
+def _paused(response: HttpResponse, version: int | None) -> HttpResponse:
+    until = _paused_until(version)
+    if until:
+        response[PAUSED_HEADER] = until
+    return response
+
+
+def _mark(response: HttpResponse, etag: str | None, version: int | None = None) -> HttpResponse:
+    _paused(response, version)
     if etag:
         response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=settings.CATALOG_CACHE_MAX_AGE)
@@ -60,7 +99,7 @@ def catalog_cached(handler):
     @wraps(handler)
     def wrapper(view, request: Request, *args, **kwargs):
         if request.method not in ("GET", "HEAD") or request.user.is_authenticated:
-            return handler(view, request, *args, **kwargs)
+            return _paused(handler(view, request, *args, **kwargs), None)
         if not settings.CATALOG_CACHE:
             return _mark(handler(view, request, *args, **kwargs), etag=None)
         # The version must be read before anything else: a write committing meanwhile moves
@@ -69,17 +108,17 @@ def catalog_cached(handler):
         version = catalog_version()
         etag = f'"{version}"'
         if etag in parse_etags(request.headers.get("If-None-Match", "")):
-            return _mark(Response(status=304), etag)
+            return _mark(Response(status=304), etag, version)
         key = _key(version, request)
         body = cache.get(key)
         if body is not None:
-            return _mark(_json(body), etag)
+            return _mark(_json(body), etag, version)
         response = handler(view, request, *args, **kwargs)
         if response.status_code != 200:
-            return response
+            return _paused(response, version)
         body = _JSON.render(response.data)
         cache.set(key, body, timeout=settings.CATALOG_CACHE_TIMEOUT)
-        return _mark(_json(body), etag)
+        return _mark(_json(body), etag, version)
 
     wrapper.cache_public = True  # the schema documents its Cache-Control (config.api.schema)
     return wrapper

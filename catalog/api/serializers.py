@@ -241,6 +241,14 @@ class ProductUpdateSerializer(serializers.Serializer):
     track_stock = StrictBooleanField(
         required=False, help_text="Off for dishes made to order: sold while on the menu, no stock count kept."
     )
+    low_stock_threshold = StrictIntegerField(
+        min_value=0,
+        max_value=MAX_STOCK,
+        required=False,
+        allow_null=True,
+        help_text="Staff are e-mailed once when the stock falls to this or below (again only after it was "
+        "back above); null: never.",
+    )
     serving_windows = ServingWindowsField(
         required=False,
         help_text='[{"days": [0-6], "from": "HH:MM", "until": "HH:MM"}]; [] to serve whenever the shop is open.',

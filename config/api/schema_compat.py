@@ -50,6 +50,12 @@ CACHE_CONTROL = {
     "description": "Anonymous menu reads: `public, max-age=CATALOG_CACHE_MAX_AGE`.",
     "schema": {"type": "string"},
 }
+PAUSED_UNTIL = {
+    "description": "While the kitchen has paused new orders (busy mode): when the pause ends, "
+    "ISO 8601 in the shop's zone (checkout answers 409 `shop_paused` until then). Absent "
+    "while orders are taken. Sent outside the cached body, on 304s too.",
+    "schema": {"type": "string", "format": "date-time"},
+}
 NOT_MODIFIED = {
     "description": "Not modified: the If-None-Match ETag is current. No body.",
     "headers": {"ETag": ETAG},
@@ -67,10 +73,15 @@ def document_conditional_get(operation: dict, *, public_cache: bool) -> None:
     headers["ETag"] = ETAG
     if public_cache:
         headers["Cache-Control"] = CACHE_CONTROL
+        headers["X-Shop-Paused-Until"] = PAUSED_UNTIL
     parameters = operation.setdefault("parameters", [])
     if not any(p["in"] == "header" and p["name"] == "If-None-Match" for p in parameters):
         parameters.append(dict(IF_NONE_MATCH))
-    operation["responses"]["304"] = NOT_MODIFIED
+    operation["responses"]["304"] = (
+        {**NOT_MODIFIED, "headers": {**NOT_MODIFIED["headers"], "X-Shop-Paused-Until": PAUSED_UNTIL}}
+        if public_cache
+        else NOT_MODIFIED
+    )
 
 
 DIGITS = re.compile(r"^\^\[0-9\]\{1,(\d+)\}\$$")

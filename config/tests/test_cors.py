@@ -56,7 +56,14 @@ def test_answers_to_an_allowed_origin_expose_the_headers_a_client_reads(auth_cli
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == APP
     exposed = {h.strip() for h in response["Access-Control-Expose-Headers"].split(",")}
-    assert exposed == {"ETag", "Idempotent-Replayed", "Retry-After", "Content-Language", "Token-Ignored"}
+    assert exposed == {
+        "ETag",
+        "Idempotent-Replayed",
+        "Retry-After",
+        "Content-Language",
+        "Token-Ignored",
+        "X-Shop-Paused-Until",
+    }
     assert "origin" in response["Vary"].lower()
 
 

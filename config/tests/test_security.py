@@ -96,6 +96,7 @@ OBJECT_ENDPOINTS = [
     ("post", "/orders/{pending}/cancel/", {}),
     ("post", "/orders/{pending}/pay/", None),
     ("get", "/orders/{paid}/", None),
+    ("get", "/orders/{paid}/events/", None),
     ("get", "/invoices/{invoice}/", None),
     ("get", "/invoices/{invoice}/pdf/", None),
     ("patch", "/cart/items/{line}/", {"quantity": 7}),

@@ -116,6 +116,9 @@ STAFF_OPERATIONS = [
     ),
     Op("stop a voucher", "PATCH", "vouchers/{voucher}/", {"active": False}, 403, 403, 200),
     Op("see another's order", "GET", "orders/{paid}/", None, 404, 200, 200),
+    # Streams: the answer is read no further than its status (the paid order's stays open).
+    Op("follow another's order live", "GET", "orders/{paid}/events/", None, 404, 200, 200),
+    Op("follow the kitchen live", "GET", "kitchen/events/", None, 403, 200, 200),
     Op("start cooking", "POST", "orders/{paid}/status/", {"status": "preparing"}, 403, 200, 200),
     Op("cancel through status", "POST", "orders/{pending}/status/", {"status": "cancelled"}, 403, 403, 200),
     Op("refund through status", "POST", "orders/{paid}/status/", {"status": "refunded"}, 403, 403, 200),
@@ -129,6 +132,16 @@ STAFF_OPERATIONS = [
         200,
     ),
     Op("cancel another's order", "POST", "orders/{pending}/cancel/", {}, 404, 403, 200),
+    Op("accept a paid order", "POST", "orders/{paid}/accept/", None, 403, 200, 200),
+    Op(
+        "reject a paid order",
+        "POST",
+        "orders/{paid}/reject/",
+        {"reason": "Out of rice", "method": "offline", "reference": "TRF-2"},
+        403,
+        403,
+        200,
+    ),
     # The world's paid order has no attempt at the gateway: the manager gets past the door.
     Op("re-check a payment", "POST", "orders/{paid}/payment-recheck/", None, 403, 403, 409),
     Op(

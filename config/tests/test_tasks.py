@@ -32,6 +32,7 @@ def test_every_scheduled_job_names_a_registered_task():
         "reconcile-payments": "payments.tasks.reconcile_payments",
         "switch-due-prices": "catalog.tasks.switch_due_prices",
         "send-due-receipts": "invoices.tasks.send_due_receipts",
+        "send-due-status-emails": "orders.tasks.send_due_status_emails",
         "purge-idempotency-keys": "orders.tasks.purge_idempotency_keys",
         "make-pickup-slots": "orders.tasks.make_pickup_slots",
         "purge-notifications": "payments.tasks.purge_notifications",

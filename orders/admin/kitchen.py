@@ -173,6 +173,7 @@ class KitchenMovesMixin:
             "opts": self.model._meta,
             "groups": groups,
             "refresh_seconds": self.KITCHEN_REFRESH_SECONDS,
+            "events_url": reverse("kitchen-events"),
             "busy": busy_mode.busy_read(now=timezone.now()),
             "can_run_busy_mode": staff_has_perm(request.user, BUSY_PERMISSION),
             "busy_buttons": BUSY_BUTTONS,

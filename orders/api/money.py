@@ -19,6 +19,9 @@ class ChargeSerializer(serializers.Serializer):
         help_text="Tax only, with prices that include tax: the tax already inside the prices (not added).",
     )
 
+    # Present only on the charges they belong to (config/api/schema.py keeps them optional).
+    response_optional = ("rate_bp", "included")
+
 
 class TotalsSerializer(serializers.Serializer):
     subtotal = serializers.IntegerField(help_text="The lines' prices.")

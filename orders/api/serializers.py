@@ -235,6 +235,33 @@ class RefundSerializer(serializers.Serializer):
         return attrs
 
 
+class RejectSerializer(serializers.Serializer):
+    """`POST orders/{number}/reject/`: the refund endpoint's body without `amount` (all of
+    it goes back)."""
+
+    reason = StrictCharField(max_length=200, help_text="Why the shop turns the order down.")
+    method = StrictChoiceField(
+        choices=["gateway", "offline"],
+        default="gateway",
+        help_text="gateway: refund at the gateway; offline: record a refund staff made by hand "
+        "(required for types the gateway cannot refund: bank transfer VAs, Mandiri Bill, convenience stores).",
+    )
+    reference = StrictCharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The offline refund's own reference (the transfer's); required with method offline.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs["reason"].strip():
+            raise serializers.ValidationError({"reason": ["Say why the order is rejected."]})
+        if attrs["method"] == "offline" and not attrs["reference"].strip():
+            raise serializers.ValidationError({"reference": ["Required for an offline refund."]})
+        return attrs
+
+
 class CancelSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 

@@ -18,6 +18,7 @@ from orders.api.serializers import (
     CheckoutSerializer,
     OrderSerializer,
     RefundSerializer,
+    RejectSerializer,
     StatusChangeSerializer,
 )
 from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
@@ -42,7 +43,7 @@ from payments.exceptions import (
     RefundNotSupported,
 )
 from payments.services.opening import payment_open
-from payments.services.refunds import order_refund, order_refund_by_status
+from payments.services.refunds import order_refund, order_refund_by_status, order_reject
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -87,6 +88,23 @@ class MayRefund(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return permissions.may_set_status(request.user, OrderStatus.REFUNDED)
+
+
+class MayAccept(BasePermission):
+    """Staff holding orders.change_order (the kitchen flow)."""
+
+    def has_permission(self, request, view) -> bool:
+        return permissions.may_set_status(request.user, OrderStatus.PREPARING)
+
+
+class MayReject(BasePermission):
+    """Staff holding both orders.cancel_order and orders.refund_order: a rejection is a
+    cancellation that gives the money back."""
+
+    def has_permission(self, request, view) -> bool:
+        return permissions.may_set_status(request.user, OrderStatus.CANCELLED) and permissions.may_set_status(
+            request.user, OrderStatus.REFUNDED
+        )
 
 
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
@@ -250,7 +268,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             ),
             403: OpenApiResponse(description="The caller lacks orders.refund_order."),
             404: OpenApiResponse(description="No such order."),
-            **domain_errors(RefundNotSupported, RefundNotAllowed, PaymentGatewayError),
+            **domain_errors(RefundNotSupported, RefundNotAllowed, InvalidTransition, PaymentGatewayError),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, MayRefund])
@@ -265,4 +283,47 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         order = self.get_object()
         order_refund(order=order, actor=services.Actor.of(request.user), **data.validated_data)
         order.refresh_from_db()
+        return Response(self._order_data(order))
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: OrderSerializer,
+            403: OpenApiResponse(description="The caller lacks orders.change_order."),
+            404: OpenApiResponse(description="No such order."),
+            **domain_errors(InvalidTransition),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, MayAccept])
+    def accept(self, request: Request, number: str | None = None) -> Response:
+        """Staff: take a paid order on: paid -> preparing (409 invalid_transition from any
+        other status, nothing changed)."""
+        order = services.order_set_status(
+            order=self.get_object(), to_status=OrderStatus.PREPARING, actor=services.Actor.of(request.user)
+        )
+        return Response(self._order_data(order))
+
+    @extend_schema(
+        request=RejectSerializer,
+        responses={
+            200: OrderSerializer,
+            400: OpenApiResponse(
+                description="Invalid input: no reason, or an offline refund without its reference."
+            ),
+            403: OpenApiResponse(description="The caller lacks orders.cancel_order or orders.refund_order."),
+            404: OpenApiResponse(description="No such order."),
+            **domain_errors(InvalidTransition, RefundNotSupported, RefundNotAllowed, PaymentGatewayError),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, MayReject])
+    def reject(self, request: Request, number: str | None = None) -> Response:
+        """Staff: turn down a paid order the kitchen has not started, with a reason: it is
+        cancelled with everything it paid given back (the order becomes refunded, with its
+        credit note), through the refund endpoint's service and body, less `amount`. A type
+        the gateway cannot refund is 409 refund_not_supported unless method is offline."""
+        data = RejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = order_reject(
+            order=self.get_object(), actor=services.Actor.of(request.user), **data.validated_data
+        )
         return Response(self._order_data(order))

@@ -6,6 +6,7 @@ the browser does is then checked through the API and the database.
 Skipped without Debian's Chromium (config/tests/browser.py says how to get it)."""
 
 import re
+import time
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -267,3 +268,37 @@ def test_kitchen_staff_without_menu_permissions_see_no_products(page, shop, rice
     expect(page.locator("#dashboard caption")).to_have_text(["Orders placed today", "Kitchen"])
     response = page.goto("/admin/catalog/product/")
     assert response.status == 403
+
+
+# --- 4. the kitchen board live -------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _streams_notice_a_closed_page_soon(monkeypatch):
+    """The live server is WSGI: a board's stream polls on a server thread that learns the page
+    is gone only when a heartbeat fails to write. Short here, so no stream outlives its test
+    (and its database)."""
+    from orders import streams
+
+    monkeypatch.setattr(streams, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(streams, "WSGI_HEARTBEAT_SECONDS", 0.3)
+
+
+def test_the_kitchen_board_shows_a_new_paid_order_without_a_reload_and_beeps(page, shop, staff, rice):
+    """The board's EventSource (kitchen/events/, the admin session) redraws the board when an
+    order is paid; the page is the same document throughout (a marker set on it survives)."""
+    log_in(page, staff)
+    page.goto("/admin/orders/order/kitchen/")
+    expect(page.locator("#kitchen-live")).to_have_text("Live")
+    page.evaluate("window.sameDocument = true")
+    expect(page.locator(".kitchen-order")).to_have_count(0)
+
+    order = paid_order(product=rice)
+
+    card = page.locator(f"#order-{order.number}")
+    expect(card).to_contain_text("2 \N{MULTIPLICATION SIGN} Nasi Goreng")
+    assert page.evaluate("window.sameDocument") is True
+    assert page.evaluate("document.body.dataset.kitchenBeeps") == "1"
+
+    page.goto("about:blank")  # the stream's thread ends at its next heartbeats
+    time.sleep(1)

@@ -154,6 +154,21 @@ def test_bad_queries_are_a_json_400(manager, query):
     assert (response.status_code, response["Content-Type"]) == (400, "application/json")
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        # Found by schemathesis: DRF answers an unknown ?format= with a 404, and date() has no year 0.
+        (SALES, {"date_from": "2026-11-01", "date_to": "2026-11-30", "format": "xlsx"}, "format"),
+        (TAX, {"month": "2026-11", "format": "\u00bbx"}, "format"),
+        (TAX, {"month": "0000-01"}, "month"),
+    ],
+)
+def test_an_unknown_format_or_year_zero_is_a_400_naming_it(manager, path, query, field):
+    response = manager.get(path, query)
+    assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+    assert field in response.json()
+
+
 def test_reports_need_the_managers_permissions(api_client, month):
     cook = UserFactory(is_staff=True)
     cook.groups.add(Group.objects.get(name=KITCHEN))

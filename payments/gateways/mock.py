@@ -91,6 +91,8 @@ def _answer(tx: MockTransaction, *, status_code: str, message: str) -> dict[str,
         answer["settlement_time"] = timezone.localtime(tx.updated_at).strftime("%Y-%m-%d %H:%M:%S")
     if tx.refund_amount:
         answer["refund_amount"] = _amount(tx.refund_amount)
+    if tx.chargeback_amount:  # as the project's Midtrans test server answers a partial chargeback
+        answer["chargeback_amount"] = _amount(tx.chargeback_amount)
     answer["signature_key"] = midtrans_signature(
         order_id=tx.gateway_order_id,
         status_code=status_code,

@@ -19,8 +19,9 @@ Every path ends in `payment_apply`, which records the refund on the order throug
 from django.utils.translation import gettext as _
 
 from config.errors import Invalid
-from orders.models import Order
-from orders.services import Actor
+from orders.exceptions import InvalidTransition
+from orders.models import Order, OrderEvent, OrderStatus
+from orders.services import Actor, order_event_log
 from payments.exceptions import (
     PaymentGatewayError,
     PaymentGatewayUnavailable,
@@ -64,6 +65,44 @@ def order_refund_by_status(*, order: Order, actor: Actor, note: str = "") -> Ord
         note=note,
     )
     return Order.objects.get(pk=order.pk)
+
+
+REJECT_PREFIX = "Rejected by the shop: "
+
+
+def order_reject(
+    *, order: Order, actor: Actor, reason: str, method: str = GATEWAY, reference: str = ""
+) -> Order:
+    """`POST orders/{number}/reject/`: staff turn down a paid order the kitchen has not
+    started. It is cancelled with its money given back, which the order states (DESIGN.md
+    §4) say as paid -> refunded: the whole amount goes back by `order_refund` (the gateway,
+    or `method="offline"` with its `reference` for a type the gateway cannot refund, which
+    is RefundNotSupported otherwise), with the reason on the gateway's refund and, once it
+    went through, on a `rejected` event of the order. An order that is not paid is InvalidTransition, nothing changed. The
+    gateway is never called under the order's lock: a kitchen move racing the rejection
+    leaves the refund to take a preparing order to refunded, as a refund would."""
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("Say why the order is rejected; the shopper is told.", field="reason")
+    order = Order.objects.get(pk=order.pk)
+    if order.status != OrderStatus.PAID:
+        raise InvalidTransition(
+            f"Only a paid order the kitchen has not started can be rejected; this one is "
+            f"{OrderStatus(order.status).label.lower()}.",
+            status=order.status,
+            requested=OrderStatus.REFUNDED,
+        )
+    order_refund(
+        order=order,
+        actor=actor,
+        reason=f"{REJECT_PREFIX}{reason}"[:255],
+        method=method,
+        reference=reference,
+        note=f"{REJECT_PREFIX}{reason}" if method == OFFLINE else "",
+    )
+    order = Order.objects.get(pk=order.pk)
+    order_event_log(order=order, type=OrderEvent.Type.REJECTED, actor=actor, data={"reason": reason})
+    return order
 
 
 def order_refund(

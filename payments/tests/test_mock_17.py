@@ -3,6 +3,8 @@ path is reachable offline from its page: it refuses to refund a capture (Midtran
 reference: "please use Cancel API instead") and the payment types Midtrans does not refund,
 voids a capture with cancel, and approves or denies only a challenged capture."""
 
+import json
+
 import pytest
 
 from orders.models import Order
@@ -100,3 +102,30 @@ def test_a_challenged_card_is_approved_or_denied_by_staff(
     assert (payment.status, Order.objects.get(pk=order.pk).status) == (payment_status, order_status)
     with pytest.raises(GatewayError):  # decided once
         get_gateway().approve(gateway_order_id=payment.gateway_order_id)
+
+
+def test_a_partial_chargeback_at_the_mock_tells_its_amount(payment, order):
+    """Midtrans's status cycle: a settled card can be charged back in part by the card
+    holder's bank; its status answer then names the amount (`chargeback_amount`, as the
+    project's Midtrans test server answers: payments/tests/midtrans_server.py). The mock's
+    must too, or the app, confirming the notification with the status API, cannot credit it
+    (issue 17's stress run mixes partial chargebacks in through the mock)."""
+    from invoices.models import CreditNote
+    from payments.gateways.mock import notification_for
+    from payments.services.webhook import notification_handle
+
+    complete(payment, "settlement", "credit_card")
+    tx = MockTransaction.objects.get(gateway_order_id=payment.gateway_order_id)
+    tx.transaction_status = "settlement"  # the bank settles the capture
+    tx.save()
+    assert notification_handle(raw_body=json.dumps(notification_for(tx)).encode())[0] == 200
+    tx.transaction_status, tx.chargeback_amount = "partial_chargeback", 7_000
+    tx.save()
+
+    answer = get_gateway().get_status(gateway_order_id=payment.gateway_order_id)
+    assert (answer["transaction_status"], answer["chargeback_amount"]) == ("partial_chargeback", "7000.00")
+    assert notification_handle(raw_body=json.dumps(notification_for(tx)).encode())[0] == 200
+    payment.refresh_from_db()
+    assert (payment.status, payment.chargeback_amount) == ("partial_chargeback", 7_000)
+    assert list(CreditNote.objects.filter(invoice__order=order).values_list("amount", flat=True)) == [7_000]
+    assert Order.objects.get(pk=order.pk).status == "paid"

@@ -8,7 +8,7 @@ CHOICES = [("id", "Bahasa Indonesia"), ("en", "English")]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0013_ready_email"),
+        ("orders", "0014_status_emails"),
     ]
 
     operations = [
