@@ -222,7 +222,7 @@ class ReportView(APIView):
         if wanted and wanted not in ("json", "csv"):
             if force:  # answering an error: in JSON
                 return JSONRenderer(), JSONRenderer.media_type
-            raise ValidationError({"format": ['Use "json" or "csv".']})
+            raise ValidationError({"format": [_('Use "json" or "csv".')]})
         return super().perform_content_negotiation(request, force)
 
     def finalize_response(self, request, response, *args, **kwargs):

@@ -256,9 +256,9 @@ class RejectSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if not attrs["reason"].strip():
-            raise serializers.ValidationError({"reason": ["Say why the order is rejected."]})
+            raise serializers.ValidationError({"reason": [_("Say why the order is rejected.")]})
         if attrs["method"] == "offline" and not attrs["reference"].strip():
-            raise serializers.ValidationError({"reference": ["Required for an offline refund."]})
+            raise serializers.ValidationError({"reference": [_("Required for an offline refund.")]})
         return attrs
 
 

@@ -83,12 +83,12 @@ def order_reject(
     leaves the refund to take a preparing order to refunded, as a refund would."""
     reason = reason.strip()
     if not reason:
-        raise Invalid("Say why the order is rejected; the shopper is told.", field="reason")
+        raise Invalid(_("Say why the order is rejected; the shopper is told."), field="reason")
     order = Order.objects.get(pk=order.pk)
     if order.status != OrderStatus.PAID:
         raise InvalidTransition(
-            f"Only a paid order the kitchen has not started can be rejected; this one is "
-            f"{OrderStatus(order.status).label.lower()}.",
+            _("Only a paid order the kitchen has not started can be rejected; this one is %(status)s.")
+            % {"status": OrderStatus(order.status).label.lower()},
             status=order.status,
             requested=OrderStatus.REFUNDED,
         )
