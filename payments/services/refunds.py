@@ -48,6 +48,9 @@ METHODS = (GATEWAY, OFFLINE)
 
 DEFAULT_REASON = "Refund by staff."
 
+# Midtrans's answer to a refund_key it has already used ("Duplicate refund ID").
+DUPLICATE_REFUND_KEY = 406
+
 
 def refund_key_for(payment: Payment, *, user: User, key: str) -> str:
     """The gateway refund_key for `payment` refunded under `user`'s Idempotency-Key `key`:
@@ -153,12 +156,15 @@ def payment_refund(
         )
     if method == OFFLINE:
         return _offline(payment=payment, actor=actor, reason=reason, amount=amount, reference=reference)
+    keyed = bool(idempotency_key) and actor.user is not None
     refund_key = (
         refund_key_for(payment, user=actor.user, key=idempotency_key)
-        if idempotency_key and actor.user is not None
+        if keyed
         else f"{payment.gateway_order_id}-refund-{payment.refunded_amount}"
     )
-    return _through_gateway(payment=payment, actor=actor, reason=reason, amount=amount, refund_key=refund_key)
+    return _through_gateway(
+        payment=payment, actor=actor, reason=reason, amount=amount, refund_key=refund_key, keyed=keyed
+    )
 
 
 def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, reference: str) -> Payment:
@@ -190,7 +196,9 @@ def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, refere
     return _confirmed(payment=payment, total=total, message="the offline refund was not applied")
 
 
-def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int, refund_key: str) -> Payment:
+def _through_gateway(
+    *, payment: Payment, actor: Actor, reason: str, amount: int, refund_key: str, keyed: bool
+) -> Payment:
     gateway = get_gateway()
     if payment.gateway != gateway.name:
         raise RefundNotAllowed(
@@ -230,6 +238,14 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
             "Another refund of this payment was made at the same time; check what was refunded and try again."
         ) from None
     except GatewayError as exc:
+        if exc.status_code == DUPLICATE_REFUND_KEY and keyed:
+            # A request with this Idempotency-Key got its refund made at the gateway, then died
+            # before recording it: bring the payment up to date from the gateway's status.
+            payment_reconcile(payment=payment, actor=actor)
+            raise RefundNotAllowed(
+                "The gateway already made the refund of this Idempotency-Key (an earlier request "
+                "got no answer); the payment now shows what went back. Check it before refunding more."
+            ) from None
         error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
         raise error(f"The refund of {payment.gateway_order_id} failed: {exc.message}") from None
     except MalformedAnswer as exc:

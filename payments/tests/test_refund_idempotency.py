@@ -6,8 +6,10 @@ The Idempotency-Key header works as on checkout: same key and body replay the fi
 answer, another body is 422, a request still running is 409."""
 
 import pytest
+from django.utils import timezone
 
 from invoices.models import CreditNote
+from orders.idempotency import request_fingerprint
 from orders.models import IdempotencyKey
 from payments.models import Payment
 from payments.services.refunds import refund_key_for
@@ -110,3 +112,39 @@ def test_without_a_key_two_partial_refunds_are_two_refunds(api_client, staff_cli
         f"{payment.gateway_order_id}-refund-0",
         f"{payment.gateway_order_id}-refund-5000",
     ]
+
+
+def test_a_retry_after_the_first_request_died_at_midtrans_is_not_a_second_refund(
+    api_client, staff_client, midtrans, order, settings
+):
+    """The first request's refund was made at Midtrans, then our process died before
+    recording it: its key is left in progress past IDEMPOTENCY_LOCK_SECONDS and the retry
+    takes it over. It sends the same refund_key, which Midtrans answers with 406 "Duplicate
+    refund ID" (published sample refund_406_duplicate_refund_key); the payment is brought up
+    to date from Midtrans's status, and the retry is told so: no second refund."""
+    payment = settle(api_client, midtrans, order, "doc_qris_settlement")
+    refund_key = refund_key_for(payment, user=staff_client.user, key="k")
+    # What Midtrans did for the request that died.
+    midtrans.refund_keys.add(refund_key)
+    midtrans._move(midtrans.status_of(payment.gateway_order_id), "partial_refund", refund_amount="12000.00")
+    settings.IDEMPOTENCY_LOCK_SECONDS = 0
+    IdempotencyKey.objects.create(
+        user=staff_client.user, key="k", request_hash="", created_at=timezone.now(), locked_at=timezone.now()
+    )
+    IdempotencyKey.objects.filter(key="k").update(
+        request_hash=request_fingerprint(
+            method="POST",
+            path=f"{ORDERS}{order.number}/refund/",
+            body={"reason": "Burnt rice", "amount": 12_000},
+        )
+    )
+
+    response = refund(staff_client, order, key="k", amount=12_000)
+
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "refund_not_allowed"
+    [request] = midtrans.requests_to("/refund")
+    assert request.body["refund_key"] == refund_key
+    payment.refresh_from_db()
+    assert (payment.status, payment.refunded_amount) == ("partially_refunded", 12_000)
+    assert CreditNote.objects.filter(invoice__order=order).values_list("amount", flat=True).get() == 12_000
