@@ -256,6 +256,10 @@ def _through_gateway(
             "refund part of it once it has settled."
         )
     total = payment.refunded_amount + amount
+    # Fee imposition: the shopper paid the order's amount and a fee on top (`fee_amount`); the
+    # refund that completes the order's amount gives the fee back too, so the gateway's
+    # transaction ends `refund`. What is recorded and credited stays the order's money.
+    fee_back = payment.fee_amount if total == payment.amount else 0
     try:
         if captured:
             raw = gateway.cancel(gateway_order_id=payment.gateway_order_id)
@@ -263,11 +267,11 @@ def _through_gateway(
         else:
             raw = gateway.refund(
                 gateway_order_id=payment.gateway_order_id,
-                amount=amount,
+                amount=amount + fee_back,
                 refund_key=refund_key,
                 reason=reason,
             )
-            answer = _refund_answer(raw, amount=amount, total=total)
+            answer = _refund_answer(raw, amount=amount + fee_back, total=total + fee_back)
     except _AnotherRefund:
         # The same refund_key repeats the same refund (Midtrans's Refund reference): this
         # answer is about a refund made meanwhile with another amount. The status says what
