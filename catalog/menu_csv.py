@@ -208,7 +208,7 @@ def _plan_existing(row: _Row, product: Product, may_price: bool) -> RowPlan:
             row.errors.append("you may not change prices (catalog.add_productprice)")
         plan.price = price
         plan.changes.append(f"price {product.current_price} -> {price} (new version)")
-    target, exported = row.stock, row.exported_stock
+    target, exported = row.stock_wanted, row.exported_stock
     counts = plan.fields.get("track_stock", product.track_stock) and not product.is_bundle
     if exported is not None and exported != product.stock:
         plan.notes.append(f"stock moved since the export: {exported} then, {product.stock} now")
@@ -233,7 +233,7 @@ def _plan_new(row: _Row) -> RowPlan:
     active, track = row.flags["active"], row.flags["track_stock"]
     plan.fields = {"name": name, "category": category, "is_active": active is not False}
     plan.fields["track_stock"] = track is not False
-    plan.price, plan.stock = row.price, row.stock or 0
+    plan.price, plan.stock = row.price, row.stock_wanted or 0
     if plan.stock and not plan.fields["track_stock"]:
         row.errors.append("stock: a product made to order keeps no stock")
     plan.changes.append(f"new product {name!r} in {category.slug}, price {plan.price}, stock {plan.stock}")
@@ -259,7 +259,7 @@ def _plan(rows: list[_Row], result: ImportResult, *, create: bool, may_price: bo
                 check_price_amount(row.price)
             except ValidationError as exc:
                 row.errors.extend(exc.messages)
-        row.stock = row.number("stock", low=0, high=MAX_STOCK)
+        row.stock_wanted = row.number("stock", low=0, high=MAX_STOCK)
         row.flags = {column: row.flag(column) for column in ("active", "track_stock")}
         row.exported_stock = row.number("exported_stock", low=0, high=MAX_STOCK)
         slug = row.text("category")

@@ -1,10 +1,15 @@
-"""The Idempotency-Key records of checkout: claim a key for one request body, complete it
-with the response to replay, release it when the request failed before placing an order,
-and purge old keys. The key row is the first lock a checkout takes.
+"""The Idempotency-Key records of checkout and of staff refunds: claim a key for one
+request body, complete it with the response to replay, release it when the request failed
+before changing anything, and purge old keys. The key row is the first lock a checkout
+takes. Checkout ties the key to the order it places (`order`: a request that died after
+placing it is answered with that order); `idempotent_call` is the plain form for requests
+that change nothing when they fail (a staff refund).
 """
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -75,6 +80,30 @@ def idempotency_release(*, record: IdempotencyKey) -> None:
     """Forget a claim whose request failed before placing an order, so a retry with the
     same key can succeed (nothing was changed by the failed attempt)."""
     IdempotencyKey.objects.filter(pk=record.pk, order__isnull=True, locked_at=record.locked_at).delete()
+
+
+@dataclass(frozen=True)
+class Answered:
+    status: int
+    body: object
+    replayed: bool = False
+
+
+def idempotent_call(*, user: User, key: str, request_hash: str, call: Callable[[], Answered]) -> Answered:
+    """Run `call` once for (`user`, `key`, this request body): a repeat replays its answer,
+    another body raises IdempotencyKeyReused, a repeat while it runs IdempotencyKeyInFlight.
+    When `call` raises, the key is released so a retry runs it again: `call` must change
+    nothing when it raises."""
+    record = idempotency_claim(user=user, key=key, request_hash=request_hash)
+    if record.state == IdempotencyKey.State.COMPLETED:
+        return Answered(status=record.response_status, body=record.response_body, replayed=True)
+    try:
+        answered = call()
+    except Exception:
+        idempotency_release(record=record)
+        raise
+    idempotency_complete(record=record, status=answered.status, body=answered.body)
+    return answered
 
 
 def idempotency_keys_purge(*, now: datetime | None = None) -> int:

@@ -75,6 +75,24 @@ IDEMPOTENT_REPLAYED = OpenApiParameter(
 )
 
 
+REFUND_IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY_PARAMETER.type,
+    OpenApiParameter.HEADER,
+    description=IDEMPOTENCY_KEY_PARAMETER.description
+    + " Send one with every refund: a retry after a lost answer (timeout, 5xx) with the same "
+    "key is the same refund, at the gateway too; without a key a retry refunds again.",
+)
+
+IDEMPOTENT_REPLAYED_200 = OpenApiParameter(
+    IDEMPOTENT_REPLAYED.name,
+    IDEMPOTENT_REPLAYED.type,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description=IDEMPOTENT_REPLAYED.description,
+)
+
+
 class MayMoveOrders(BasePermission):
     """Staff holding at least one of the permissions behind the status moves; which move is
     allowed is checked against the requested status (orders.permissions)."""
@@ -260,6 +278,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=RefundSerializer,
+        parameters=[REFUND_IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENT_REPLAYED_200],
         responses={
             200: OrderSerializer,
             400: OpenApiResponse(
@@ -268,7 +287,14 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             ),
             403: OpenApiResponse(description="The caller lacks orders.refund_order."),
             404: OpenApiResponse(description="No such order."),
-            **domain_errors(RefundNotSupported, RefundNotAllowed, InvalidTransition, PaymentGatewayError),
+            **domain_errors(
+                RefundNotSupported,
+                RefundNotAllowed,
+                InvalidTransition,
+                PaymentGatewayError,
+                IdempotencyKeyInFlight,
+                IdempotencyKeyReused,
+            ),
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, MayRefund])
@@ -281,9 +307,28 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         data = RefundSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = self.get_object()
-        order_refund(order=order, actor=services.Actor.of(request.user), **data.validated_data)
-        order.refresh_from_db()
-        return Response(self._order_data(order))
+        key = idempotency_key_from(request)
+
+        def call() -> idempotency.Answered:
+            order_refund(
+                order=order, actor=services.Actor.of(request.user), idempotency_key=key, **data.validated_data
+            )
+            order.refresh_from_db()
+            return idempotency.Answered(status=200, body=self._order_data(order))
+
+        if key is None:
+            answered = call()
+        else:
+            answered = idempotency.idempotent_call(
+                user=request.user,
+                key=key,
+                request_hash=idempotency.request_fingerprint(
+                    method="POST", path=request.path, body=request.data
+                ),
+                call=call,
+            )
+        headers = {"Idempotent-Replayed": "true"} if answered.replayed else None
+        return Response(answered.body, status=answered.status, headers=headers)
 
     @extend_schema(
         request=None,

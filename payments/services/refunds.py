@@ -14,10 +14,17 @@ What the gateway can do decides the path (Midtrans's Refund and Cancel reference
 
 Every path ends in `payment_apply`, which records the refund on the order through
 `payments.settlement.order_refund_record`: the credit note for exactly what was refunded.
+
+The gateway's `refund_key` identifies one refund request at Midtrans. With the caller's
+Idempotency-Key it is derived from that key (`refund_key_for`), so a retry that reaches
+Midtrans is the same refund there; without one, from what was already refunded.
 """
+
+import hashlib
 
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from config.errors import Invalid
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderEvent, OrderStatus
@@ -43,6 +50,16 @@ OFFLINE = "offline"
 METHODS = (GATEWAY, OFFLINE)
 
 DEFAULT_REASON = "Refund by staff."
+
+# Midtrans's answer to a refund_key it has already used ("Duplicate refund ID").
+DUPLICATE_REFUND_KEY = 406
+
+
+def refund_key_for(payment: Payment, *, user: User, key: str) -> str:
+    """The gateway refund_key for `payment` refunded under `user`'s Idempotency-Key `key`:
+    the same for every retry, different for every other key or user."""
+    digest = hashlib.sha256(f"{user.pk}:{key}".encode()).hexdigest()[:24]
+    return f"{payment.gateway_order_id}-refund-{digest}"
 
 
 def _paying_attempt(order: Order) -> Payment | None:
@@ -114,6 +131,7 @@ def order_refund(
     method: str = GATEWAY,
     reference: str = "",
     note: str = "",
+    idempotency_key: str | None = None,
 ) -> Payment | None:
     """Refund `amount` (default: all that is left) of the attempt that paid `order`
     (`payment_refund`). An order marked paid with no attempt on record (paid before the
@@ -122,7 +140,13 @@ def order_refund(
     payment = _paying_attempt(order)
     if payment is not None:
         return payment_refund(
-            payment=payment, actor=actor, reason=reason, amount=amount, method=method, reference=reference
+            payment=payment,
+            actor=actor,
+            reason=reason,
+            amount=amount,
+            method=method,
+            reference=reference,
+            idempotency_key=idempotency_key,
         )
     if method != OFFLINE or amount not in (None, order.total):
         raise RefundNotAllowed(_("No payment of this order holds money to refund."))
@@ -150,6 +174,7 @@ def payment_refund(
     amount: int | None = None,
     method: str = GATEWAY,
     reference: str = "",
+    idempotency_key: str | None = None,
 ) -> Payment:
     """Give back `amount` (default: what is left) of a settled attempt, by the path the
     module docstring describes, and apply the outcome through `payment_apply`.
@@ -158,7 +183,8 @@ def payment_refund(
     gateway did not confirm; RefundNotSupported (409) for a type the gateway cannot refund;
     Invalid (400) for an amount outside 1..what is left or an offline refund without its
     reference; PaymentGatewayError (502/503) when the gateway refused or could not be
-    reached. The refund key is derived from what was already refunded, so a repeated or
+    reached. The refund key is derived from `idempotency_key` (the caller's, with
+    `actor.user`) when given, else from what was already refunded, so a repeated or
     concurrent request is refused by the gateway instead of refunding twice."""
     payment = Payment.objects.get(pk=payment.pk)
     if method not in METHODS:
@@ -178,7 +204,15 @@ def payment_refund(
         )
     if method == OFFLINE:
         return _offline(payment=payment, actor=actor, reason=reason, amount=amount, reference=reference)
-    return _through_gateway(payment=payment, actor=actor, reason=reason, amount=amount)
+    keyed = bool(idempotency_key) and actor.user is not None
+    refund_key = (
+        refund_key_for(payment, user=actor.user, key=idempotency_key)
+        if keyed
+        else f"{payment.gateway_order_id}-refund-{payment.refunded_amount}"
+    )
+    return _through_gateway(
+        payment=payment, actor=actor, reason=reason, amount=amount, refund_key=refund_key, keyed=keyed
+    )
 
 
 def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, reference: str) -> Payment:
@@ -213,7 +247,9 @@ def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, refere
     return _confirmed(payment=payment, total=total, message="the offline refund was not applied")
 
 
-def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int) -> Payment:
+def _through_gateway(
+    *, payment: Payment, actor: Actor, reason: str, amount: int, refund_key: str, keyed: bool
+) -> Payment:
     gateway = get_gateway()
     if payment.gateway != gateway.name:
         raise RefundNotAllowed(
@@ -238,6 +274,10 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
             )
         )
     total = payment.refunded_amount + amount
+    # Fee imposition: the shopper paid the order's amount and a fee on top (`fee_amount`); the
+    # refund that completes the order's amount gives the fee back too, so the gateway's
+    # transaction ends `refund`. What is recorded and credited stays the order's money.
+    fee_back = payment.fee_amount if total == payment.amount else 0
     try:
         if captured:
             raw = gateway.cancel(gateway_order_id=payment.gateway_order_id)
@@ -245,11 +285,11 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
         else:
             raw = gateway.refund(
                 gateway_order_id=payment.gateway_order_id,
-                amount=amount,
-                refund_key=f"{payment.gateway_order_id}-refund-{payment.refunded_amount}",
+                amount=amount + fee_back,
+                refund_key=refund_key,
                 reason=reason,
             )
-            answer = _refund_answer(raw, amount=amount, total=total)
+            answer = _refund_answer(raw, amount=amount + fee_back, total=total + fee_back)
     except _AnotherRefund:
         # The same refund_key repeats the same refund (Midtrans's Refund reference): this
         # answer is about a refund made meanwhile with another amount. The status says what
@@ -261,6 +301,16 @@ def _through_gateway(*, payment: Payment, actor: Actor, reason: str, amount: int
             )
         ) from None
     except GatewayError as exc:
+        if exc.status_code == DUPLICATE_REFUND_KEY and keyed:
+            # A request with this Idempotency-Key got its refund made at the gateway, then died
+            # before recording it: bring the payment up to date from the gateway's status.
+            payment_reconcile(payment=payment, actor=actor)
+            raise RefundNotAllowed(
+                _(
+                    "The gateway already made the refund of this Idempotency-Key (an earlier request "
+                    "got no answer); the payment now shows what went back. Check it before refunding more."
+                )
+            ) from None
         error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
         raise error(
             _("The refund of %(payment)s failed: %(reason)s")
