@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps run test test-pgbouncer lint format serve serve-streams worker beat migrate seed clean
+.PHONY: install system-deps messages run test test-pgbouncer lint format serve serve-streams worker beat migrate seed clean
 
 # Re-installs whenever requirements.txt changes.
 $(VENV)/.installed: requirements.txt
@@ -13,9 +13,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-install: system-deps $(VENV)/.installed
+install: system-deps $(VENV)/.installed messages
 
-# Debian packages (WeasyPrint's text stack and fonts, redis-server): installed when missing.
+# Translations: Django's compilemessages (GNU gettext's msgfmt) turns config/locale's .po files
+# into the .mo files Django reads (not in git). No settings needed: it finds the locale folder.
+messages: $(VENV)/.installed
+	@cd config && DJANGO_SETTINGS_MODULE= ../$(VENV)/bin/django-admin compilemessages
+
+# Debian packages (WeasyPrint's text stack and fonts, redis-server, gettext for the
+# translations): installed when missing.
 system-deps:
 	@sh .ci/system-deps
 

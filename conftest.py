@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from django.core.cache import cache
 from django.db import connections
+from django.utils import translation
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -102,6 +103,15 @@ def use_broker(monkeypatch):
 
     yield use
     forget_connections()
+
+
+@pytest.fixture(autouse=True)
+def _shop_language_after_each_test():
+    # LocaleMiddleware activates a request's language for the thread and leaves it there
+    # (the next request activates its own); a test's requests must not decide the language
+    # of the next test's code that runs outside a request.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,7 @@
 from http import HTTPStatus
 
+from django.utils.translation import gettext_lazy as _
+
 from config.errors import Conflict, DomainError, Invalid
 
 
@@ -8,7 +10,7 @@ class RefreshTokenInvalid(DomainError):
 
     status = HTTPStatus.UNAUTHORIZED
     code = "token_not_valid"
-    default_detail = "Token is invalid or expired."
+    default_detail = _("Token is invalid or expired.")
     # An access token refused by SimpleJWT's authentication has the same code and says why
     # for each token type it tried (its InvalidToken's `messages`).
     body_fields = {
@@ -30,7 +32,7 @@ class RefreshTokenInvalid(DomainError):
 class RefreshTokenReused(RefreshTokenInvalid):
     """A refresh token that had already been exchanged was presented again."""
 
-    default_detail = "This refresh token was already used; every session of this account was logged out."
+    default_detail = _("This refresh token was already used; every session of this account was logged out.")
 
 
 class LoginLocked(DomainError):
@@ -39,7 +41,7 @@ class LoginLocked(DomainError):
 
     status = HTTPStatus.TOO_MANY_REQUESTS
     code = "login_locked"
-    default_detail = "Too many failed attempts: try again later."
+    default_detail = _("Too many failed attempts: try again later.")
 
     def __init__(self, *, retry_after: int) -> None:
         super().__init__()
@@ -51,7 +53,7 @@ class PasswordResetTokenInvalid(Invalid):
     used (the password it would replace has changed), or its account is gone or inactive."""
 
     code = "password_reset_token_invalid"
-    default_detail = "This password reset link is invalid, expired or already used: ask for a new one."
+    default_detail = _("This password reset link is invalid, expired or already used: ask for a new one.")
 
 
 class EmailVerificationTokenInvalid(Invalid):
@@ -59,12 +61,12 @@ class EmailVerificationTokenInvalid(Invalid):
     or made for another address than the account's current one."""
 
     code = "email_verification_token_invalid"
-    default_detail = "This verification link is invalid or expired: ask for a new one."
+    default_detail = _("This verification link is invalid or expired: ask for a new one.")
 
 
 class EmailAlreadyVerified(Conflict):
     code = "email_already_verified"
-    default_detail = "Your e-mail address is already verified."
+    default_detail = _("Your e-mail address is already verified.")
 
 
 class EmailNotVerified(DomainError):
@@ -72,7 +74,7 @@ class EmailNotVerified(DomainError):
 
     status = HTTPStatus.FORBIDDEN
     code = "email_not_verified"
-    default_detail = (
+    default_detail = _(
         "Verify your e-mail address first: follow the link we sent you "
         "(POST auth/email/verify/resend/ sends it again)."
     )

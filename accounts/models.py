@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -50,6 +51,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # When the owner proved they read mail at `email` (the verification link, or a password
     # reset, whose link went there too); None: not yet. accounts/verification.py.
     email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # `id` or `en`: what mail to this user (and the admin, for staff) is written in; empty:
+    # the shop's LANGUAGE_CODE (config/i18n.py).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True, default="")
 
     objects = UserManager()
 

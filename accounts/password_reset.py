@@ -11,12 +11,14 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.exceptions import PasswordResetTokenInvalid
 from accounts.links import RESET_ROUTE, frontend_link, password_reset_tokens, uid_decode, uid_encode
 from accounts.models import User, normalize_email
 from accounts.services import password_set
+from config.i18n import user_language
 from config.tasks import enqueue
 
 
@@ -42,11 +44,12 @@ def password_reset_send(*, email: str) -> bool:
         "link": frontend_link(RESET_ROUTE, uid=uid, token=token),
         "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
     }
-    EmailMessage(
-        subject=f"{settings.SHOP_NAME}: reset your password",
-        body=render_to_string("accounts/password_reset_email.txt", context),
-        to=[user.email],
-    ).send()
+    with translation.override(user_language(user)):
+        EmailMessage(
+            subject=_("%(shop)s: reset your password") % {"shop": settings.SHOP_NAME},
+            body=render_to_string("accounts/password_reset_email.txt", context),
+            to=[user.email],
+        ).send()
     return True
 
 

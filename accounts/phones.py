@@ -10,6 +10,7 @@ import re
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 # The shop's country: numbers without a country code are read as Indonesian.
 PHONE_REGION = "ID"
@@ -18,7 +19,7 @@ PHONE_REGION = "ID"
 # otherwise read kindly: letters (`0800-FLOWERS`), extensions (`ext. 5`), other digits
 # (Arabic-Indic). Parsing then decides whether it is a number.
 PHONE_PATTERN = r"^\+?[0-9][0-9 \-]{5,18}$"
-PHONE_MESSAGE = "Enter a valid phone number, e.g. 0812-3456-789 or +62 812 3456 789."
+PHONE_MESSAGE = _("Enter a valid phone number, e.g. 0812-3456-789 or +62 812 3456 789.")
 
 
 def phone_normalize(raw: str) -> str:

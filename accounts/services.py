@@ -13,7 +13,8 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -26,6 +27,7 @@ from accounts.models import RefreshTokenRotation, User, normalize_email
 from accounts.phones import PHONE_MESSAGE, PHONE_PATTERN, phone_normalize
 from accounts.tokens import refresh_issue
 from accounts.verification import email_verification_mail
+from config.i18n import request_language, user_language
 from config.tasks import enqueue
 from config.text import check_single_line
 
@@ -98,7 +100,11 @@ def user_register(*, email: str, password: str, name: str = "") -> Registration:
         return registration
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, name=name)
+            # Mail to the account (its verification link first) speaks the language it
+            # registered in until its owner chooses another (auth/me/).
+            user = User.objects.create_user(
+                email=email, password=password, name=name, language=request_language()
+            )
     except IntegrityError:  # a concurrent registration of the same address won the race
         registration_attempt_notify(email=email)
         return registration
@@ -126,18 +132,21 @@ def registration_notice_send(*, user_id: int) -> bool:
     if user is None:
         return False
     context = {"user": user, "shop_name": settings.SHOP_NAME}
-    EmailMessage(
-        subject=f"{settings.SHOP_NAME}: someone tried to register with your e-mail address",
-        body=render_to_string("accounts/registration_attempt_email.txt", context),
-        to=[user.email],
-    ).send()
+    with translation.override(user_language(user)):
+        EmailMessage(
+            subject=_("%(shop)s: someone tried to register with your e-mail address")
+            % {"shop": settings.SHOP_NAME},
+            body=render_to_string("accounts/registration_attempt_email.txt", context),
+            to=[user.email],
+        ).send()
     return True
 
 
 def user_update_profile(*, user: User, **fields: str) -> User:
-    """Change name and/or phone; other fields are not the user's to set. Both are one line
-    of plain text (check_name, check_phone); raises ValidationError (400) and changes nothing."""
-    allowed = {k: v for k, v in fields.items() if k in {"name", "phone"}}
+    """Change name, phone and/or language; other fields are not the user's to set. Name and
+    phone are one line of plain text (check_name, check_phone); language is one of LANGUAGES
+    (the serializer's choice field) or empty; raises ValidationError (400) and changes nothing."""
+    allowed = {k: v for k, v in fields.items() if k in {"name", "phone", "language"}}
     if "name" in allowed:
         allowed["name"] = check_name(allowed["name"])
     if "phone" in allowed:
@@ -204,7 +213,7 @@ def token_refresh_rotate(*, refresh: str) -> RefreshToken:
     except TokenError as exc:
         raise RefreshTokenInvalid(str(exc)) from exc
     if token.get(jwt_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
-        raise RefreshTokenInvalid("Token has wrong type.")
+        raise RefreshTokenInvalid(_("Token has wrong type."))
     with transaction.atomic(durable=True):
         outstanding = (
             OutstandingToken.objects.select_for_update(of=("self",))
@@ -221,14 +230,14 @@ def token_refresh_rotate(*, refresh: str) -> RefreshToken:
             again = _grace_successor(rotation)
             if again is not None:
                 if not user.is_active:
-                    raise RefreshTokenInvalid("No active account found for the given token.")
+                    raise RefreshTokenInvalid(_("No active account found for the given token."))
                 return again
             tokens_revoke_all(user=user)
         else:
             if BlacklistedToken.objects.filter(token=outstanding).exists():
-                raise RefreshTokenInvalid("Token is blacklisted.")
+                raise RefreshTokenInvalid(_("Token is blacklisted."))
             if not user.is_active:
-                raise RefreshTokenInvalid("No active account found for the given token.")
+                raise RefreshTokenInvalid(_("No active account found for the given token."))
             BlacklistedToken.objects.create(token=outstanding)
             new, new_outstanding = refresh_issue(user=user)
             RefreshTokenRotation.objects.create(token=outstanding, successor=new_outstanding)

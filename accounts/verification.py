@@ -6,11 +6,13 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from accounts.exceptions import EmailAlreadyVerified, EmailNotVerified, EmailVerificationTokenInvalid
 from accounts.links import VERIFY_ROUTE, email_verification_tokens, frontend_link, uid_decode, uid_encode
 from accounts.models import User
+from config.i18n import user_language
 from config.tasks import enqueue
 
 
@@ -36,11 +38,12 @@ def email_verification_send(*, user_id: int) -> bool:
         "link": frontend_link(VERIFY_ROUTE, uid=uid, token=token),
         "valid_hours": settings.EMAIL_VERIFICATION_TIMEOUT // 3600,
     }
-    EmailMessage(
-        subject=f"{settings.SHOP_NAME}: confirm your e-mail address",
-        body=render_to_string("accounts/email_verification_email.txt", context),
-        to=[user.email],
-    ).send()
+    with translation.override(user_language(user)):
+        EmailMessage(
+            subject=_("%(shop)s: confirm your e-mail address") % {"shop": settings.SHOP_NAME},
+            body=render_to_string("accounts/email_verification_email.txt", context),
+            to=[user.email],
+        ).send()
     return True
 
 

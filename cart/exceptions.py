@@ -1,5 +1,7 @@
 """The cart's limits against hoarding (README, "Limits"): answered 409 with their code."""
 
+from django.utils.translation import gettext_lazy as _
+
 from config.errors import Conflict
 
 
@@ -8,7 +10,7 @@ class CartProductLimit(Conflict):
     all its lines (whatever the options and notes)."""
 
     code = "cart_product_limit"
-    default_detail = "The cart cannot hold more of this product."
+    default_detail = _("The cart cannot hold more of this product.")
     body_fields = {
         "product": {"type": "string", "description": "The product's slug."},
         "limit": {"type": "integer", "description": "CART_MAX_UNITS_PER_PRODUCT."},
@@ -20,5 +22,5 @@ class CartLineLimit(Conflict):
     """`limit`: the most lines a cart holds."""
 
     code = "cart_line_limit"
-    default_detail = "The cart cannot hold more lines."
+    default_detail = _("The cart cannot hold more lines.")
     body_fields = {"limit": {"type": "integer", "description": "CART_MAX_LINES."}}

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from cart.exceptions import CartLineLimit, CartProductLimit
@@ -24,7 +25,7 @@ from config.text import check_single_line
 def check_quantity(quantity: int) -> None:
     limit = settings.CART_MAX_QUANTITY
     if not 1 <= quantity <= limit:
-        raise ValidationError({"quantity": [f"Choose a quantity from 1 to {limit}."]})
+        raise ValidationError({"quantity": [_("Choose a quantity from 1 to %(limit)d.") % {"limit": limit}]})
 
 
 def cart_lock(*, user: User) -> Cart:
@@ -46,11 +47,11 @@ def check_for_sale(product: Product) -> None:
     with_bundle_components([product])
     verdict = sellability(product, price=product.current_price)
     if verdict.reason is Unsellable.INACTIVE:  # went off the menu since the lookup: as unknown
-        raise ValidationError({"product": [f'No product with slug "{product.slug}".']})
+        raise ValidationError({"product": [_('No product with slug "%(slug)s".') % {"slug": product.slug}]})
     if not verdict.for_sale:
         # The same verdict, code and status as checkout's (orders.services): 409.
         raise ProductUnavailable(
-            f"{product.name} {REASON_TEXT[verdict.reason]}.",
+            _("%(product)s %(reason)s.") % {"product": product.name, "reason": REASON_TEXT[verdict.reason]},
             products=[{"slug": product.slug, "name": product.name, "reason": verdict.reason.value}],
         )
 
@@ -65,13 +66,15 @@ def check_cart_limits(
     if new_line:
         limit = settings.CART_MAX_LINES
         if CartItem.objects.filter(cart=cart).count() >= limit:
-            raise CartLineLimit(f"A cart holds at most {limit} lines.", limit=limit)
+            raise CartLineLimit(_("A cart holds at most %(limit)d lines.") % {"limit": limit}, limit=limit)
     limit = settings.CART_MAX_UNITS_PER_PRODUCT
     in_cart = CartItem.objects.filter(cart=cart, product=product).aggregate(n=Sum("quantity"))["n"] or 0
     if in_cart - replacing + adding > limit:
         raise CartProductLimit(
-            f"At most {limit} of {product.name} in one cart, whatever the options and notes; "
-            f"it holds {in_cart}.",
+            _(
+                "At most %(limit)d of %(product)s in one cart, whatever the options and notes; it holds %(in_cart)d."
+            )
+            % {"limit": limit, "product": product.name, "in_cart": in_cart},
             product=product.slug,
             limit=limit,
             in_cart=in_cart,

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from config.errors import Conflict
 
 
@@ -5,7 +7,7 @@ class InsufficientStock(Conflict):
     """`products`: [{slug, name, requested, available}] for each product that is short."""
 
     code = "insufficient_stock"
-    default_detail = "Not enough stock."
+    default_detail = _("Not enough stock.")
     body_fields = {
         "products": {
             "type": "array",
@@ -29,13 +31,13 @@ class StockChanged(Conflict):
     """A set-with-expected-value found another stock than the one the staff member saw."""
 
     code = "stock_changed"
-    default_detail = "The stock changed since it was read; nothing was changed."
+    default_detail = _("The stock changed since it was read; nothing was changed.")
     body_fields = {"stock": {"type": "integer", "description": "The stock now."}}
 
 
 class StockWouldGoNegative(Conflict):
     code = "stock_negative"
-    default_detail = "That would take the stock below zero; nothing was changed."
+    default_detail = _("That would take the stock below zero; nothing was changed.")
     body_fields = {"stock": {"type": "integer", "description": "The stock now."}}
 
 
@@ -43,7 +45,7 @@ class ProductUnavailable(Conflict):
     """`products`: [{slug, name, reason}] for each product that is not for sale."""
 
     code = "product_unavailable"
-    default_detail = "Some products are no longer for sale; remove them from the selection."
+    default_detail = _("Some products are no longer for sale; remove them from the selection.")
     body_fields = {
         "products": {
             "type": "array",

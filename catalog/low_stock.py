@@ -14,6 +14,8 @@ STAFF_NOTIFY_EMAILS, or else the active members of the Manager group.
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import MANAGER
@@ -64,13 +66,19 @@ def low_stock_notify(*, product_id: int, stock: int, threshold: int) -> bool:
     recipients = low_stock_recipients()
     if product is None or not recipients:
         return False
-    EmailMessage(
-        subject=f"{settings.SHOP_NAME}: low stock of {product.name} ({stock} left)",
-        body=(
-            f"{product.name} (SKU {product.sku}) is down to {stock} in stock, "
-            f"at or below its low-stock threshold of {threshold}.\n\n"
-            "You are told again only after the stock has been back above the threshold.\n"
-        ),
-        to=recipients,
-    ).send()
+    values = {"shop": settings.SHOP_NAME, "name": product.name, "sku": product.sku}
+    values |= {"stock": stock, "threshold": threshold}
+    with translation.override(settings.LANGUAGE_CODE):  # the shop's language, not a request's
+        subject = _("%(shop)s: low stock of %(name)s (%(stock)s left)") % values
+        body = (
+            _(
+                "%(name)s (SKU %(sku)s) is down to %(stock)s in stock, "
+                "at or below its low-stock threshold of %(threshold)s."
+            )
+            % values
+            + "\n\n"
+            + _("You are told again only after the stock has been back above the threshold.")
+            + "\n"
+        )
+    EmailMessage(subject=subject, body=body, to=recipients).send()
     return True

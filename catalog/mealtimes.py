@@ -13,6 +13,7 @@ from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 ALL_DAYS = list(range(7))
 MAX_WINDOWS = 10
@@ -24,7 +25,7 @@ def _time(value: object, *, where: str) -> time:
             raise ValueError
         return time.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{where}: give a time as HH:MM.") from None
+        raise ValidationError(_("%(where)s: give a time as HH:MM.") % {"where": where}) from None
 
 
 def serving_windows_clean(value: object) -> list[dict]:
@@ -32,22 +33,28 @@ def serving_windows_clean(value: object) -> list[dict]:
     if value in (None, ""):
         return []
     if not isinstance(value, list) or len(value) > MAX_WINDOWS:
-        raise ValidationError(f"Give a list of at most {MAX_WINDOWS} serving windows.")
+        raise ValidationError(
+            _("Give a list of at most %(max_windows)s serving windows.") % {"max_windows": MAX_WINDOWS}
+        )
     cleaned = []
     for n, window in enumerate(value, start=1):
         where = f"Window {n}"
         if not isinstance(window, dict) or set(window) - {"days", "from", "until"}:
-            raise ValidationError(f'{where}: an object with "from", "until" and optionally "days".')
+            raise ValidationError(
+                _('%(where)s: an object with "from", "until" and optionally "days".') % {"where": where}
+            )
         days = window.get("days", ALL_DAYS)
         if (
             not isinstance(days, list)
             or not days
             or any(isinstance(d, bool) or d not in ALL_DAYS for d in days)
         ):
-            raise ValidationError(f"{where}: days are weekday numbers, 0 (Monday) to 6 (Sunday).")
+            raise ValidationError(
+                _("%(where)s: days are weekday numbers, 0 (Monday) to 6 (Sunday).") % {"where": where}
+            )
         starts, ends = _time(window.get("from"), where=where), _time(window.get("until"), where=where)
         if ends <= starts:
-            raise ValidationError(f'{where}: "until" must be after "from".')
+            raise ValidationError(_('%(where)s: "until" must be after "from".') % {"where": where})
         cleaned.append({"days": sorted(set(days)), "from": f"{starts:%H:%M}", "until": f"{ends:%H:%M}"})
     return cleaned
 

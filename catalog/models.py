@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from catalog.mealtimes import serving_windows_clean
 
@@ -127,7 +129,9 @@ class Product(models.Model):
     def clean(self) -> None:
         super().clean()
         if self.is_bundle and self.stock:
-            raise ValidationError({"stock": "A bundle has no stock of its own; set its components' stock."})
+            raise ValidationError(
+                {"stock": _("A bundle has no stock of its own; set its components' stock.")}
+            )
 
 
 class BundleItem(models.Model):
@@ -216,10 +220,10 @@ class OptionGroup(models.Model):
 
     def rule_text(self) -> str:
         if self.min_choices == self.max_choices:
-            return f"choose {self.min_choices}"
+            return gettext("choose %(count)d") % {"count": self.min_choices}
         if self.min_choices == 0:
-            return f"choose up to {self.max_choices}"
-        return f"choose {self.min_choices} to {self.max_choices}"
+            return gettext("choose up to %(most)d") % {"most": self.max_choices}
+        return gettext("choose %(least)d to %(most)d") % {"least": self.min_choices, "most": self.max_choices}
 
 
 class Option(models.Model):

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.models import Option, OptionGroup, Product
@@ -52,14 +53,17 @@ def choice_errors(product: Product, options: Sequence[Option]) -> list[str]:
     per_group: Counter[int] = Counter()
     for option in options:
         if option.group_id not in groups:
-            errors.append(f"{option.name} is not a choice for {product.name}.")
+            errors.append(
+                _("%(option)s is not a choice for %(product)s.")
+                % {"option": option.name, "product": product.name}
+            )
         elif not option.is_active:
-            errors.append(f"{option.name} is not available.")
+            errors.append(_("%(option)s is not available.") % {"option": option.name})
         per_group[option.group_id] += 1
     for group in groups.values():
         chosen = per_group[group.pk]
         if not group.min_choices <= chosen <= group.max_choices:
-            errors.append(f"{group.name}: {group.rule_text()}.")
+            errors.append(_("%(group)s: %(rule)s.") % {"group": group.name, "rule": group.rule_text()})
     return errors
 
 
@@ -69,7 +73,9 @@ def options_resolve(*, product: Product, refs: Sequence[int | str]) -> list[Opti
     if not refs and not product.has_options:
         return []
     if len(refs) > MAX_OPTIONS_PER_LINE:
-        raise ValidationError({"options": [f"Choose at most {MAX_OPTIONS_PER_LINE} options."]})
+        raise ValidationError(
+            {"options": [_("Choose at most %(most)d options.") % {"most": MAX_OPTIONS_PER_LINE}]}
+        )
     ids = {ref for ref in refs if isinstance(ref, int)}
     slugs = {ref for ref in refs if isinstance(ref, str)}
     found = list(Option.objects.filter(pk__in=ids).select_related("group")) + list(
@@ -78,10 +84,16 @@ def options_resolve(*, product: Product, refs: Sequence[int | str]) -> list[Opti
     known = {o.pk for o in found} | {o.slug for o in found}
     unknown = [str(ref) for ref in refs if ref not in known]
     if unknown:
-        raise ValidationError({"options": [f"No such option: {', '.join(u[:40] for u in unknown[:5])}."]})
+        raise ValidationError(
+            {
+                "options": [
+                    _("No such option: %(options)s.") % {"options": ", ".join(u[:40] for u in unknown[:5])}
+                ]
+            }
+        )
     options = list({o.pk: o for o in found}.values())
     if len(options) != len(refs):
-        raise ValidationError({"options": ["An option is listed twice."]})
+        raise ValidationError({"options": [_("An option is listed twice.")]})
     with_option_groups([product])
     errors = choice_errors(product, options)
     if errors:

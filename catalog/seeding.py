@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Category, Product, ProductPrice
 from catalog.services import category_create, check_price_amount, price_add, prices_refresh, product_create
@@ -118,7 +119,7 @@ def products_generate(
     if count < 0:
         raise ValueError("count must be 0 or more.")
     if not categories:
-        raise ValidationError({"category": ["Generated products need at least one category."]})
+        raise ValidationError({"category": [_("Generated products need at least one category.")]})
     first = _generated_last_number() + 1
     now = timezone.now()
     for start in range(first, first + count, batch_size):

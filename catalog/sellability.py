@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from catalog.mealtimes import served_at
 from catalog.models import Option, Product
@@ -39,13 +40,13 @@ class Unsellable(StrEnum):
 REASONS = [reason.value for reason in Unsellable]
 
 REASON_TEXT = {
-    Unsellable.INACTIVE: "is not on the menu",
-    Unsellable.NO_PRICE: "has no price yet",
-    Unsellable.COMPONENT_INACTIVE: "has a component that is off the menu",
-    Unsellable.SOLD_OUT: "is sold out for now",
-    Unsellable.NOT_SERVED_THEN: "is not served at the pickup time",
-    Unsellable.OPTION_UNAVAILABLE: "cannot be had with these options",
-    Unsellable.INSUFFICIENT_STOCK: "does not have enough stock",
+    Unsellable.INACTIVE: _("is not on the menu"),
+    Unsellable.NO_PRICE: _("has no price yet"),
+    Unsellable.COMPONENT_INACTIVE: _("has a component that is off the menu"),
+    Unsellable.SOLD_OUT: _("is sold out for now"),
+    Unsellable.NOT_SERVED_THEN: _("is not served at the pickup time"),
+    Unsellable.OPTION_UNAVAILABLE: _("cannot be had with these options"),
+    Unsellable.INSUFFICIENT_STOCK: _("does not have enough stock"),
 }
 
 

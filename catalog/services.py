@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.locks import products_lock
@@ -116,19 +117,20 @@ def category_deactivate(*, category: Category) -> Category:
 def check_components(*, bundle: Product, components: list[tuple[Product, int]]) -> None:
     """A bundle holds one or more distinct single products, each with quantity >= 1."""
     if not components:
-        raise ValidationError({"components": ["A bundle needs at least one component."]})
+        raise ValidationError({"components": [_("A bundle needs at least one component.")]})
     seen: set[int] = set()
     for component, quantity in components:
         if component.pk is not None and component.pk == bundle.pk:
-            raise ValidationError({"components": ["A bundle cannot contain itself."]})
+            raise ValidationError({"components": [_("A bundle cannot contain itself.")]})
         if component.kind != Product.Kind.SINGLE:
-            raise ValidationError(
-                {"components": [f"{component.slug} is a bundle; a bundle can only contain single products."]}
-            )
+            message = _("%(slug)s is a bundle; a bundle can only contain single products.") % {
+                "slug": component.slug
+            }
+            raise ValidationError({"components": [message]})
         if component.pk in seen:
-            raise ValidationError({"components": [f"{component.slug} is listed twice."]})
+            raise ValidationError({"components": [_("%(slug)s is listed twice.") % {"slug": component.slug}]})
         if quantity < 1:
-            raise ValidationError({"components": ["Each component's quantity must be at least 1."]})
+            raise ValidationError({"components": [_("Each component's quantity must be at least 1.")]})
         seen.add(component.pk)
 
 
@@ -178,11 +180,11 @@ def product_create(
         product.image = image
     product.full_clean()
     if product.is_bundle and stock:
-        raise ValidationError({"stock": ["A bundle has no stock of its own; set its components' stock."]})
+        raise ValidationError({"stock": [_("A bundle has no stock of its own; set its components' stock.")]})
     if kind == Product.Kind.BUNDLE:
         check_components(bundle=product, components=components or [])
     elif components:
-        raise ValidationError({"components": ["Only a bundle has components."]})
+        raise ValidationError({"components": [_("Only a bundle has components.")]})
     product.save()
     catalog_changed()
     stock_initial(product=product, quantity=stock, user=user)
@@ -203,10 +205,10 @@ def product_update(
     through `price_add`, and stock only through `catalog.stock` (adjust, or set with the
     expected value)."""
     if fields.pop("kind", product.kind) != product.kind:
-        raise ValidationError({"kind": ["A product's kind cannot change; create a new product instead."]})
+        raise ValidationError({"kind": [_("A product's kind cannot change; create a new product instead.")]})
     if components is not None:
         if not product.is_bundle:
-            raise ValidationError({"components": ["Only a bundle has components."]})
+            raise ValidationError({"components": [_("Only a bundle has components.")]})
         check_components(bundle=product, components=components)
     _save_changed(
         product,
@@ -275,14 +277,14 @@ def product_save(
     check (`check_price_valid_from`), so a time checked on a form is not refused a moment later."""
     fields = dict(fields or {})
     if stock_delta and stock is not None:
-        raise ValidationError("Either set a new stock or adjust it by a number of units, not both.")
+        raise ValidationError(_("Either set a new stock or adjust it by a number of units, not both."))
     if product is None:
         product = product_create(components=components, stock=stock or 0, user=user, **fields)
     else:
         product = product_update(product=product, components=components, **fields)
         if stock is not None:
             if expected_stock is None:
-                raise ValidationError({"expected_stock": ["Give the stock you saw with the new stock."]})
+                raise ValidationError({"expected_stock": [_("Give the stock you saw with the new stock.")]})
             stock_set(product=product, value=stock, expected=expected_stock, user=user, note=stock_note)
         elif stock_delta:
             stock_adjust(product=product, delta=stock_delta, user=user, note=stock_note)
@@ -298,12 +300,13 @@ def product_save(
 
 def check_price_amount(amount: int) -> None:
     if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= MAX_PRICE:
-        raise ValidationError({"amount": [f"A price is a whole number of rupiah from 1 to {MAX_PRICE}."]})
+        message = _("A price is a whole number of rupiah from 1 to %(max_price)s.") % {"max_price": MAX_PRICE}
+        raise ValidationError({"amount": [message]})
 
 
 def check_price_valid_from(*, valid_from: datetime, now: datetime) -> None:
     if valid_from < now - PRICE_BACKDATE_TOLERANCE:
-        raise ValidationError({"valid_from": ["A new price cannot start in the past."]})
+        raise ValidationError({"valid_from": [_("A new price cannot start in the past.")]})
 
 
 def prices_in_force(*, now: datetime) -> QuerySet[ProductPrice]:

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from catalog.version import catalog_changed, catalog_changed_now
@@ -41,10 +42,11 @@ def product_sold_out_set(*, product: Product, until: datetime | None = None) -> 
     now = timezone.now()
     until = until or end_of_day(now)
     if until <= now:
-        raise Invalid("A sold-out mark must end in the future.", field="until")
+        raise Invalid(_("A sold-out mark must end in the future."), field="until")
     if until > now + timedelta(days=MAX_DAYS):
         raise Invalid(
-            f"A sold-out mark ends within {MAX_DAYS} days; deactivate the dish instead.", field="until"
+            _("A sold-out mark ends within %(days)d days; deactivate the dish instead.") % {"days": MAX_DAYS},
+            field="until",
         )
     Product.objects.filter(pk=product.pk).update(sold_out_until=until, updated_at=now)
     product.sold_out_until = until

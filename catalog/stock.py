@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import F, IntegerField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog import low_stock
@@ -225,7 +226,9 @@ def insufficient_stock(*, short: Demand, options: Demand | None = None) -> Insuf
 
 def _check_holds_stock(product: Product) -> None:
     if product.is_bundle:
-        raise ValidationError({"stock": ["A bundle has no stock of its own; change its components' stock."]})
+        raise ValidationError(
+            {"stock": [_("A bundle has no stock of its own; change its components' stock.")]}
+        )
 
 
 @transaction.atomic
@@ -234,14 +237,20 @@ def stock_adjust(*, product: Product, delta: int, user: User | None, note: str =
     raises StockWouldGoNegative and changes nothing. Returns the new stock."""
     _check_holds_stock(product)
     if delta == 0 or abs(delta) > MAX_STOCK:
-        raise ValidationError({"delta": [f"Give a non-zero number of units up to {MAX_STOCK}."]})
+        raise ValidationError(
+            {"delta": [_("Give a non-zero number of units up to %(max_stock)s.") % {"max_stock": MAX_STOCK}]}
+        )
     after = _add(product.pk, delta)
     if after is None:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
         if current + delta > MAX_STOCK:
-            raise ValidationError({"delta": [f"That would take the stock above {MAX_STOCK}."]})
+            raise ValidationError(
+                {"delta": [_("That would take the stock above %(most)d.") % {"most": MAX_STOCK}]}
+            )
         raise StockWouldGoNegative(
-            f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
+            _("There are %(stock)d in stock; removing %(removing)d would go below zero.")
+            % {"stock": current, "removing": -delta},
+            stock=current,
         )
     _record([(product.pk, delta, after)], Why(StockReason.ADJUSTMENT, user=user, note=note))
     product.stock = after
@@ -255,7 +264,9 @@ def stock_set(*, product: Product, value: int, expected: int, user: User | None,
     current stock. Returns the new stock."""
     _check_holds_stock(product)
     if not 0 <= value <= MAX_STOCK:
-        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+        raise ValidationError(
+            {"stock": [_("Stock is a whole number from 0 to %(max_stock)s.") % {"max_stock": MAX_STOCK}]}
+        )
     if value == expected:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
         if current != expected:
@@ -264,7 +275,11 @@ def stock_set(*, product: Product, value: int, expected: int, user: User | None,
     after = _set(product.pk, value, expected)
     if after is None:
         current = Product.objects.values_list("stock", flat=True).get(pk=product.pk)
-        raise StockChanged(f"The stock is now {current}, not {expected}; nothing was changed.", stock=current)
+        raise StockChanged(
+            _("The stock is now %(stock)d, not %(expected)d; nothing was changed.")
+            % {"stock": current, "expected": expected},
+            stock=current,
+        )
     _record([(product.pk, value - expected, after)], Why(StockReason.ADJUSTMENT, user=user, note=note))
     product.stock = after
     return after
@@ -286,7 +301,9 @@ def stock_sell_out(*, products: QuerySet[Product], user: User | None) -> int:
 def stock_initial(*, product: Product, quantity: int, user: User | None = None) -> None:
     """The starting stock of a product just created (with none)."""
     if not 0 <= quantity <= MAX_STOCK:
-        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+        raise ValidationError(
+            {"stock": [_("Stock is a whole number from 0 to %(max_stock)s.") % {"max_stock": MAX_STOCK}]}
+        )
     if quantity:
         _check_holds_stock(product)
         after = _add(product.pk, quantity)
@@ -352,7 +369,9 @@ def option_stock_initial(*, option: Option, quantity: int | None, user: User | N
     if quantity is None:
         return
     if not 0 <= quantity <= MAX_STOCK:
-        raise ValidationError({"stock": [f"Stock is a whole number from 0 to {MAX_STOCK}."]})
+        raise ValidationError(
+            {"stock": [_("Stock is a whole number from 0 to %(max_stock)s.") % {"max_stock": MAX_STOCK}]}
+        )
     row = _update_returning(Option, "stock = %s", "id = %s AND stock IS NULL", [quantity, option.pk])
     if row is not None and quantity:
         _record([(option.pk, quantity, row[0])], Why(StockReason.INITIAL, user=user), subject="option")
@@ -363,14 +382,18 @@ def option_stock_initial(*, option: Option, quantity: int | None, user: User | N
 def option_stock_adjust(*, option: Option, delta: int, user: User | None, note: str = "") -> int:
     """Add or remove units of a limited option; below zero raises StockWouldGoNegative."""
     if option.stock is None:
-        raise ValidationError({"stock": ["This option keeps no stock (unlimited)."]})
+        raise ValidationError({"stock": [_("This option keeps no stock (unlimited).")]})
     after = _option_add(option.pk, delta)
     if after is None:
         current = Option.objects.values_list("stock", flat=True).get(pk=option.pk)
         if current is not None and current + delta > MAX_STOCK:
-            raise ValidationError({"delta": [f"That would take the stock above {MAX_STOCK}."]})
+            raise ValidationError(
+                {"delta": [_("That would take the stock above %(most)d.") % {"most": MAX_STOCK}]}
+            )
         raise StockWouldGoNegative(
-            f"There are {current} in stock; removing {-delta} would go below zero.", stock=current
+            _("There are %(stock)d in stock; removing %(removing)d would go below zero.")
+            % {"stock": current, "removing": -delta},
+            stock=current,
         )
     _record([(option.pk, delta, after)], Why(StockReason.ADJUSTMENT, user=user, note=note), subject="option")
     option.stock = after

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from catalog.selectors import available_q
@@ -28,7 +29,7 @@ def dashboard_for(user) -> list[Panel]:
         since = f"placed_at__gte={today:%Y-%m-%d}"
         panels.append(
             Panel(
-                "Orders placed today",
+                _("Orders placed today"),
                 [
                     (label, counts.placed_by_status.get(value, 0), f"{orders}?status__exact={value}&{since}")
                     for value, label in OrderStatus.choices
@@ -37,10 +38,10 @@ def dashboard_for(user) -> list[Panel]:
         )
         panels.append(
             Panel(
-                "Kitchen",
+                _("Kitchen"),
                 [
                     (
-                        "Waiting (paid or preparing)",
+                        _("Waiting (paid or preparing)"),
                         counts.kitchen_waiting,
                         reverse("admin:orders_order_kitchen"),
                     )
@@ -52,7 +53,8 @@ def dashboard_for(user) -> list[Panel]:
         sold_out = Product.objects.filter(is_active=True).exclude(available_q()).count()
         panels.append(
             Panel(
-                "Menu", [("Sold out or unavailable", sold_out, f"{products}?in_stock=no&is_active__exact=1")]
+                _("Menu"),
+                [(_("Sold out or unavailable"), sold_out, f"{products}?in_stock=no&is_active__exact=1")],
             )
         )
     if user.has_perm("payments.view_payment"):
@@ -60,8 +62,14 @@ def dashboard_for(user) -> list[Panel]:
         flagged = Payment.objects.filter(needs_refund=True).count()
         panels.append(
             Panel(
-                "Payments",
-                [("Flagged needs refund (money to give back)", flagged, f"{payments}?needs_refund__exact=1")],
+                _("Payments"),
+                [
+                    (
+                        _("Flagged needs refund (money to give back)"),
+                        flagged,
+                        f"{payments}?needs_refund__exact=1",
+                    )
+                ],
             )
         )
     return panels

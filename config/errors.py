@@ -7,7 +7,7 @@ lives here as a plain `http.HTTPStatus`; nothing here imports DRF or Django's HT
 
     class StockChanged(Conflict):
         code = "stock_changed"
-        default_detail = "The stock changed since it was read; nothing was changed."
+        default_detail = _("The stock changed since it was read; nothing was changed.")
 
     raise StockChanged(stock=product.stock)   # extra keys travel in the body
 
@@ -20,18 +20,22 @@ sent. The API schema (`config.api.error_schema`) and the README's table of error
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """A business rule refused. `code` is stable for clients; `detail` is for people."""
 
     status: HTTPStatus = HTTPStatus.BAD_REQUEST
     code: str = "error"
-    default_detail: str = "The request cannot be carried out."
+    default_detail: str = _("The request cannot be carried out.")
     body_fields: ClassVar[dict[str, dict]] = {}
     body_optional: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        self.detail = detail or self.default_detail
+        # In the language active where it is raised (a request's, from Accept-Language):
+        # `default_detail`s are lazy translations (gettext_lazy), made text here once.
+        self.detail = str(detail or self.default_detail)
         self.extra = extra
         super().__init__(self.detail)
 
@@ -44,7 +48,7 @@ class Invalid(DomainError):
     shape `{field: [detail]}` that serializer errors have, so clients read both alike."""
 
     code = "invalid"
-    default_detail = "The input is not valid."
+    default_detail = _("The input is not valid.")
 
     def __init__(self, detail: str | None = None, *, field: str | None = None, **extra: Any) -> None:
         self.field = field
@@ -61,7 +65,7 @@ class NotFound(DomainError):
 
     status = HTTPStatus.NOT_FOUND
     code = "not_found"
-    default_detail = "Not found."
+    default_detail = _("Not found.")
 
 
 class Conflict(DomainError):
@@ -69,4 +73,4 @@ class Conflict(DomainError):
 
     status = HTTPStatus.CONFLICT
     code = "conflict"
-    default_detail = "The request conflicts with the current state."
+    default_detail = _("The request conflicts with the current state.")

@@ -75,12 +75,17 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy (django-csp), see Security below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the answer from Accept-Language (id or en, else LANGUAGE_CODE); it sets
+    # Content-Language and Vary. After sessions, before CommonMiddleware (Django's docs).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # ETags from the body for GETs that have none (304 when unchanged); catalog reads set
     # their own from the catalog version when CATALOG_CACHE is on.
     "django.middleware.http.ConditionalGetMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in staff member's own `language` wins in the admin (config/i18n.py).
+    "config.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -145,7 +150,13 @@ for _name in (
         raise ImproperlyConfigured(f"{_name} must be at least 1.")
 
 # --- I18N / time --------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The shop's language: answers without Accept-Language, mail to users who chose none.
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="id")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}.")
+# One catalog for the project's own messages (README: "Translations").
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
 USE_TZ = True

@@ -69,8 +69,9 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def document_html(*, kind: str, number: str, snapshot: dict) -> str:
-    # English month names and labels whatever language a request may have activated.
-    with translation.override("en"):
+    # In the language frozen in the snapshot (the order's), whatever a request activated;
+    # documents from before it was frozen were English and stay so.
+    with translation.override(snapshot.get("language", "en")):
         return render_to_string(TEMPLATES[kind], {"number": number, "doc": snapshot})
 
 

@@ -16,7 +16,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, InterfaceError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from config.money import percent, rupiah, signed_rupiah
 from invoices.models import Invoice
@@ -163,7 +165,13 @@ def receipt_charge_label(charge: dict) -> str:
 
 
 def receipt_message(*, order: Order) -> EmailMultiAlternatives:
-    """The receipt e-mail of `order` (with its lines and pickup slot loaded), text and HTML."""
+    """The receipt e-mail of `order` (with its lines and pickup slot loaded), text and HTML,
+    in the language the order was placed in."""
+    with translation.override(order.language):
+        return _receipt_message(order=order)
+
+
+def _receipt_message(*, order: Order) -> EmailMultiAlternatives:
     lines = [
         {
             "quantity": line.quantity,
@@ -182,7 +190,7 @@ def receipt_message(*, order: Order) -> EmailMultiAlternatives:
         "subtotal": rupiah(order.subtotal),
         # The discount and each charge as priced at checkout (orders/totals.py), signed.
         "adjustments": [
-            *([("Discount", f"-{rupiah(order.discount)}")] if order.discount else []),
+            *([(_("Discount"), f"-{rupiah(order.discount)}")] if order.discount else []),
             *(
                 (receipt_charge_label(charge), signed_rupiah(charge["amount"]))
                 for charge in order.charges
@@ -190,20 +198,22 @@ def receipt_message(*, order: Order) -> EmailMultiAlternatives:
             ),
         ],
         "tax_included": [
-            f"Harga sudah termasuk {c['name']} {rupiah(c['included'])} (DPP {rupiah(c['base'])})"
+            _("Harga sudah termasuk %(name)s %(amount)s (DPP %(base)s)")
+            % {"name": c["name"], "amount": rupiah(c["included"]), "base": rupiah(c["base"])}
             for c in order.charges
             if c.get("included")
         ],
         "total": rupiah(order.total),
         "paid_at": timezone.localtime(order.paid_at) if order.paid_at else None,
         "pickup": (
-            f"{timezone.localtime(slot.start):%A %d %B %Y, %H:%M}-{timezone.localtime(slot.end):%H:%M}"
+            f"{date_format(timezone.localtime(slot.start), 'l d F Y, H:i')}-{timezone.localtime(slot.end):%H:%M}"
             if slot
             else None
         ),
     }
     message = EmailMultiAlternatives(
-        subject=f"{settings.SHOP_NAME} receipt for order {order.number}",
+        subject=_("%(shop)s receipt for order %(number)s")
+        % {"shop": settings.SHOP_NAME, "number": order.number},
         body=render_to_string("orders/receipt_email.txt", context),
         to=[order.customer_email],
     )

@@ -21,6 +21,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.clock import shop_zone
 from invoices.exceptions import CreditExceedsInvoice, InvalidCreditAmount, OrderNotPaid, RefundReferenceReused
@@ -96,7 +97,8 @@ def invoice_issue(
         return existing
     if order.status not in INVOICEABLE_STATUSES:
         raise OrderNotPaid(
-            f"Order {order.number} is {OrderStatus(order.status).label.lower()}: only a paid order gets an invoice.",
+            _("Order %(order)s is %(status)s: only a paid order gets an invoice.")
+            % {"order": order.number, "status": OrderStatus(order.status).label.lower()},
             order=order.number,
             status=order.status,
         )
@@ -160,7 +162,8 @@ def credit_note_issue(
     remaining = invoice.total - credited
     if amount > remaining:
         raise CreditExceedsInvoice(
-            f"Invoice {invoice.number} has {remaining} rupiah left to credit, not {amount}.",
+            _("Invoice %(invoice)s has %(remaining)d rupiah left to credit, not %(amount)d.")
+            % {"invoice": invoice.number, "remaining": remaining, "amount": amount},
             invoice=invoice.number,
             total=invoice.total,
             credited=credited,
@@ -182,6 +185,7 @@ def credit_note_issue(
         refund_reference=refund_reference,
         snapshot={
             "version": SNAPSHOT_VERSION,
+            "language": invoice.snapshot.get("language", "en"),
             "issued_at": shop_iso(issued_at),
             "seller": seller_snapshot(),
             "buyer": invoice.snapshot["buyer"],

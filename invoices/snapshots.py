@@ -96,6 +96,8 @@ def invoice_snapshot(
     """Everything an invoice prints, as it is now, in plain JSON."""
     return {
         "version": SNAPSHOT_VERSION,
+        # The words it prints in: the order's language (invoices/pdf.py renders with it).
+        "language": order.language,
         "issued_at": shop_iso(issued_at),
         "seller": seller_snapshot(),
         "buyer": {"name": order.customer_name, "email": order.customer_email, "phone": order.customer_phone},

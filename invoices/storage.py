@@ -17,6 +17,7 @@ from http import HTTPStatus
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
 
@@ -24,7 +25,7 @@ from config.errors import DomainError
 class StorageUnavailable(DomainError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "storage_unavailable"
-    default_detail = "The document store cannot be reached just now. Try again in a minute."
+    default_detail = _("The document store cannot be reached just now. Try again in a minute.")
 
 
 def is_storage_outage(exc: BaseException) -> bool:

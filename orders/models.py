@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # Opening hours and pickup slots live in their own package and stay models of this app
 # (`app_label`): importing them here is how Django finds them.
@@ -19,17 +20,17 @@ from orders.vouchers.models import AppliedVoucher, Voucher, VoucherUse  # noqa: 
 
 
 class OrderStatus(models.TextChoices):
-    PENDING_PAYMENT = "pending_payment", "Pending payment"
-    PAID = "paid", "Paid"
-    PREPARING = "preparing", "Preparing"
-    READY = "ready", "Ready"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
-    REFUNDED = "refunded", "Refunded"
+    PENDING_PAYMENT = "pending_payment", _("Pending payment")
+    PAID = "paid", _("Paid")
+    PREPARING = "preparing", _("Preparing")
+    READY = "ready", _("Ready")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    REFUNDED = "refunded", _("Refunded")
     # The gateway took a settled payment back (a reversal: Midtrans `settlement` -> `deny`
     # for Permata VA, Mandiri Bill, Indomaret): on hold until staff re-check or cancel it.
-    PAYMENT_REVERSED = "payment_reversed", "Payment reversed (on hold)"
+    PAYMENT_REVERSED = "payment_reversed", _("Payment reversed (on hold)")
 
 
 # Statuses whose order no longer holds stock (it was given back when the order got there).
@@ -49,6 +50,9 @@ class Order(models.Model):
     customer_name = models.CharField(max_length=150, blank=True)
     customer_email = models.EmailField()
     customer_phone = models.CharField(max_length=20, blank=True)
+    # The language the order was placed in (`id`, `en`: the account's choice, else the
+    # checkout request's): its receipt, status mails, invoice and credit notes speak it.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="id", editable=False)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     subtotal = models.PositiveBigIntegerField()
     # The money as orders/totals.py priced it at checkout (Totals.as_dict()): the voucher's
@@ -253,7 +257,7 @@ class IdempotencyKey(models.Model):
 
     class State(models.TextChoices):
         IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
+        COMPLETED = "completed", _("Completed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import check_phone
@@ -28,6 +30,7 @@ from catalog.sellability import unit_price as line_unit_price
 from catalog.services import prices_switch_due
 from catalog.stock import Why, demand_total, stock_take
 from config import metrics
+from config.i18n import request_language
 from orders.exceptions import CartEmpty, TooManyUnpaidOrders
 from orders.idempotency import check_key_still_ours
 from orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
@@ -110,7 +113,8 @@ def check_unpaid_orders(*, user: User) -> None:
     )
     if len(unpaid) >= limit:
         raise TooManyUnpaidOrders(
-            f"You have {len(unpaid)} orders waiting for payment (at most {limit}); pay or cancel one first.",
+            _("You have %(unpaid)d orders waiting for payment (at most %(limit)d); pay or cancel one first.")
+            % {"unpaid": len(unpaid), "limit": limit},
             limit=limit,
             unpaid=unpaid,
         )
@@ -159,7 +163,9 @@ def order_place(
     if item_ids is not None:
         missing = sorted(set(item_ids) - {item.pk for item in items})
         if missing:
-            raise ValidationError({"items": [f"Not in your cart: {', '.join(map(str, missing))}."]})
+            raise ValidationError(
+                {"items": [_("Not in your cart: %(items)s.") % {"items": ", ".join(map(str, missing))}]}
+            )
     if not items:
         raise CartEmpty()
     check_unpaid_orders(user=user)
@@ -194,6 +200,8 @@ def order_place(
         customer_name=user.name,
         customer_email=user.email,
         customer_phone=phone,
+        # What its documents and mails speak: the account's chosen language, else the request's.
+        language=user.language or request_language(),
         status=S.PENDING_PAYMENT,
         subtotal=totals.subtotal,
         discount=totals.discount,
@@ -236,7 +244,8 @@ def order_place(
     if not_served:
         names = ", ".join(p["name"] for p in not_served)
         raise ProductUnavailable(
-            f"Not served at the pickup time {timezone.localtime(order.ready_at):%a %H:%M}: {names}.",
+            _("Not served at the pickup time %(time)s: %(products)s.")
+            % {"time": date_format(timezone.localtime(order.ready_at), "D H:i"), "products": names},
             products=not_served,
         )
     if voucher is not None:  # lock order: products, the slot, then the voucher

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.models import StockReason
@@ -111,7 +112,8 @@ def order_transition(
     from_status = order.status
     if to_status not in TRANSITIONS.get(from_status, frozenset()):
         raise InvalidTransition(
-            f"An order that is {S(from_status).label.lower()} cannot become {S(to_status).label.lower()}.",
+            _("An order that is %(status)s cannot become %(requested)s.")
+            % {"status": S(from_status).label.lower(), "requested": S(to_status).label.lower()},
             status=from_status,
             requested=to_status,
         )
@@ -195,7 +197,7 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> Order:
     order = order_lock(order_id=order.pk)
     if order.status == S.PAYMENT_REVERSED and actor.kind != OrderEvent.Actor.STAFF:
         raise InvalidTransition(
-            "The order's payment was reversed: staff re-check it with the gateway or cancel it.",
+            _("The order's payment was reversed: staff re-check it with the gateway or cancel it."),
             status=order.status,
             requested=S.CANCELLED,
         )
@@ -210,11 +212,13 @@ def order_set_status(*, order: Order, to_status: str, actor: Actor, note: str = 
     """Staff move an order through the kitchen flow (or cancel it). A refund is not a
     kitchen move: `payments.settlement.order_refund_record` records it with its credit note."""
     if to_status not in KITCHEN_TARGETS:
-        raise InvalidTransition(f"Staff cannot set an order to {to_status}.", requested=to_status)
+        raise InvalidTransition(
+            _("Staff cannot set an order to %(requested)s.") % {"requested": to_status}, requested=to_status
+        )
     order = order_lock(order_id=order.pk)
     if order.status == S.PAYMENT_REVERSED and to_status != S.CANCELLED:
         raise InvalidTransition(
-            "The order's payment was reversed: re-check it with the gateway or cancel the order.",
+            _("The order's payment was reversed: re-check it with the gateway or cancel the order."),
             status=order.status,
             requested=to_status,
         )

@@ -21,7 +21,8 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from config.money import rupiah
 from orders.models import EMAILED_STATUSES, OrderEvent, OrderStatus, StatusEmail
@@ -33,13 +34,19 @@ logger = logging.getLogger(__name__)
 S = OrderStatus
 
 SUBJECTS = {
-    S.READY: "order {number} is ready for pickup",
-    S.CANCELLED: "order {number} was cancelled",
-    S.REFUNDED: "order {number} was refunded",
+    S.READY: _("%(shop)s: order %(number)s is ready for pickup"),
+    S.CANCELLED: _("%(shop)s: order %(number)s was cancelled"),
+    S.REFUNDED: _("%(shop)s: order %(number)s was refunded"),
 }
 
 
 def status_message(*, email: StatusEmail) -> EmailMessage:
+    """The e-mail of `email`, in the language its order was placed in (as the receipt)."""
+    with translation.override(email.order.language):
+        return _status_message(email=email)
+
+
+def _status_message(*, email: StatusEmail) -> EmailMessage:
     order = email.order
     pickup_at = order.ready_at or (order.pickup_slot.start if order.pickup_slot else None)
     context = {
@@ -49,7 +56,7 @@ def status_message(*, email: StatusEmail) -> EmailMessage:
         "pickup": timezone.localtime(pickup_at) if pickup_at else None,
     }
     return EmailMessage(
-        subject=f"{settings.SHOP_NAME}: {SUBJECTS[email.status].format(number=order.number)}",
+        subject=str(SUBJECTS[email.status]) % {"shop": settings.SHOP_NAME, "number": order.number},
         body=render_to_string(f"orders/{email.status}_email.txt", context),
         to=[order.customer_email],
     )

@@ -1,5 +1,7 @@
 from http import HTTPStatus
 
+from django.utils.translation import gettext_lazy as _
+
 from config.errors import Conflict, DomainError, NotFound
 
 
@@ -8,7 +10,7 @@ class PaymentGatewayError(DomainError):
 
     status = HTTPStatus.BAD_GATEWAY
     code = "payment_gateway_error"
-    default_detail = "The payment gateway refused the request."
+    default_detail = _("The payment gateway refused the request.")
     body_fields = {"order": {"type": "string", "description": "The order's number; it is as it was."}}
     body_optional = frozenset({"order"})  # absent from a staff refund or reconcile
 
@@ -17,29 +19,29 @@ class PaymentGatewayUnavailable(PaymentGatewayError):
     """The gateway could not be reached or did not answer in time; retrying may work."""
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
-    default_detail = "The payment gateway cannot be reached right now; please try again."
+    default_detail = _("The payment gateway cannot be reached right now; please try again.")
 
 
 class PaymentNotAllowed(Conflict):
     code = "payment_not_allowed"
-    default_detail = "This order cannot be paid now."
+    default_detail = _("This order cannot be paid now.")
     body_fields = {"status": {"$ref": "#/components/schemas/OrderStatusEnum"}}
     body_optional = frozenset({"status"})
 
 
 class PaymentOpening(Conflict):
     code = "payment_opening"
-    default_detail = "A payment for this order is being opened; try again in a moment."
+    default_detail = _("A payment for this order is being opened; try again in a moment.")
 
 
 class NothingToRecheck(Conflict):
     code = "nothing_to_recheck"
-    default_detail = "This order has no payment the gateway knows of."
+    default_detail = _("This order has no payment the gateway knows of.")
 
 
 class RefundNotAllowed(Conflict):
     code = "refund_not_allowed"
-    default_detail = "This payment cannot be refunded."
+    default_detail = _("This payment cannot be refunded.")
 
 
 class MockTransactionNotFound(NotFound):
@@ -48,7 +50,7 @@ class MockTransactionNotFound(NotFound):
 
 class MockTransactionClosed(Conflict):
     code = "mock_transaction_closed"
-    default_detail = "This mock transaction is no longer waiting for payment."
+    default_detail = _("This mock transaction is no longer waiting for payment.")
     body_fields = {"status": {"type": "string", "description": "The transaction's status (Midtrans')."}}
 
 
@@ -56,10 +58,10 @@ class RefundNotSupported(Conflict):
     """The gateway cannot refund this payment type; staff may record an offline refund."""
 
     code = "refund_not_supported"
-    default_detail = "The payment gateway cannot refund this payment type."
+    default_detail = _("The payment gateway cannot refund this payment type.")
     body_fields = {"payment_type": {"type": "string", "description": "The payment's type at the gateway."}}
 
 
 class ReviewNotAllowed(Conflict):
     code = "review_not_allowed"
-    default_detail = "Only a payment that fraud detection challenged can be approved or denied."
+    default_detail = _("Only a payment that fraud detection challenged can be approved or denied.")

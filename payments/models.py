@@ -7,6 +7,7 @@ Only `payments.services` writes these rows (the mock's through `payments.gateway
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class PaymentGateway(models.TextChoices):
@@ -15,16 +16,16 @@ class PaymentGateway(models.TextChoices):
 
 
 class PaymentStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SETTLED = "settled", "Settled"
-    CHALLENGE = "challenge", "Challenged by fraud detection"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
-    REFUNDED = "refunded", "Refunded"
-    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    PENDING = "pending", _("Pending")
+    SETTLED = "settled", _("Settled")
+    CHALLENGE = "challenge", _("Challenged by fraud detection")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    REFUNDED = "refunded", _("Refunded")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
     # After settlement the card holder's bank took the money back (Midtrans's status cycle).
-    CHARGEBACK = "chargeback", "Charged back"
+    CHARGEBACK = "chargeback", _("Charged back")
     PARTIAL_CHARGEBACK = "partial_chargeback", "Partially charged back"
 
 

@@ -1,18 +1,20 @@
 """Reads of payments shared by the API, the admin and the services. Both work on
 `order.payments.all()`, so a list of orders prefetched with "payments" costs one query."""
 
+from django.utils.translation import gettext_lazy as _
+
 from orders.models import Order
 from payments.models import Payment
 
 # What the shopper reads when the gateway could not open a payment; the technical reason
 # stays on the attempt (`Payment.open_error`) for staff.
-PAYMENT_ERROR_TEXT = (
+PAYMENT_ERROR_TEXT = _(
     "The payment could not be opened because the payment gateway is unavailable. "
     "The order is kept: try again with POST /api/v1/orders/{number}/pay/."
 )
 # What checkout answers when opening the payment failed in any other way (the order is
 # placed: it is never hidden behind an error).
-PAYMENT_NOT_OPENED_TEXT = (
+PAYMENT_NOT_OPENED_TEXT = _(
     "The payment could not be opened: {why} The order is kept until it expires: "
     "POST /api/v1/orders/{number}/pay/ tries again."
 )

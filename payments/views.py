@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -11,11 +12,11 @@ from payments.gateways.mock import ACTIONS, OPEN_STATUSES, PAYMENT_TYPES, mock_t
 from payments.services.webhook import payment_mock_complete
 
 ACTION_LABELS = {
-    "settlement": "Pay",
-    "deny": "Deny",
-    "cancel": "Cancel",
-    "expire": "Let it expire",
-    "challenge": "Pay by card, held for fraud review",
+    "settlement": _("Pay"),
+    "deny": _("Deny"),
+    "cancel": _("Cancel"),
+    "expire": _("Let it expire"),
+    "challenge": _("Pay by card, held for fraud review"),
 }
 
 
@@ -33,14 +34,14 @@ def mock_checkout(request: HttpRequest, token: str) -> HttpResponse:
         action = request.POST.get("transaction_status")
         payment_type = request.POST.get("payment_type") or None
         if action not in ACTIONS or (payment_type is not None and payment_type not in PAYMENT_TYPES):
-            messages.error(request, "Choose one of the buttons.")
+            messages.error(request, _("Choose one of the buttons."))
         else:
             try:
                 status_code, answer = payment_mock_complete(
                     token=token, transaction_status=action, payment_type=payment_type
                 )
             except MockTransactionClosed:
-                messages.error(request, "This payment is no longer open.")
+                messages.error(request, _("This payment is no longer open."))
             else:
                 level = messages.SUCCESS if status_code == 200 else messages.ERROR
                 messages.add_message(

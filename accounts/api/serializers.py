@@ -25,7 +25,8 @@ class RegistrationSerializer(serializers.Serializer):
 
 
 class ProfileSerializer(serializers.ModelSerializer):
-    """GET/PATCH auth/me/: only name and phone can change."""
+    """GET/PATCH auth/me/: only name, phone and language can change. `language` (`id`, `en`
+    or empty for the shop's default) is what mail to this account is written in."""
 
     phone = StrictRegexField(
         PHONE_PATTERN,
@@ -43,7 +44,7 @@ class ProfileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "email", "email_verified", "name", "phone", "date_joined"]
+        fields = ["id", "email", "email_verified", "name", "phone", "language", "date_joined"]
         read_only_fields = ["id", "email", "date_joined"]
 
     serializer_field_mapping = STRICT_TEXT_FIELD_MAPPING

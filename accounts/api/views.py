@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed, Throttled, ValidationError
@@ -30,7 +31,7 @@ from accounts.models import User
 from accounts.tokens import token_answer
 from config.api.error_schema import domain_errors
 
-INCORRECT_PASSWORD = "The password is incorrect."
+INCORRECT_PASSWORD = _("The password is incorrect.")
 
 
 PASSWORD_LOCKED = domain_errors(
@@ -167,7 +168,7 @@ class LogoutView(APIView):
         except TokenError as exc:
             raise ValidationError({"refresh": [str(exc)]}) from exc
         if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(request.user.pk):
-            raise ValidationError({"refresh": ["This token does not belong to you."]})
+            raise ValidationError({"refresh": [_("This token does not belong to you.")]})
         services.token_logout(user=request.user, refresh=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -165,6 +165,7 @@ def test_me_shows_the_profile(auth_client, user):
         "email_verified": False,
         "name": user.name,
         "phone": "+6281200000000",
+        "language": "",
         "date_joined": body["date_joined"],
     }
     # ISO 8601 in the shop's time zone, with its offset.
@@ -182,6 +183,20 @@ def test_me_patch_changes_name_and_phone_only(auth_client, user):
     assert response.json()["phone"] == "+62811222333"
     assert user.email != "hacker@example.com"
     assert response.json()["email"] == user.email
+
+
+def test_me_patch_sets_the_language_and_refuses_an_unknown_one(auth_client, user):
+    response = auth_client.patch(ME, {"language": "id"})
+    assert response.status_code == 200
+    assert response.json()["language"] == "id"
+    user.refresh_from_db()
+    assert user.language == "id"
+
+    response = auth_client.patch(ME, {"language": "fr"})
+    assert response.status_code == 400
+    assert set(response.json()) == {"language"}
+    user.refresh_from_db()
+    assert user.language == "id"
 
 
 def test_me_patch_rejects_a_bad_phone(auth_client, user):

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -85,7 +86,7 @@ class CartItemAddSerializer(serializers.Serializer):
         slug_field="slug",
         # A product shoppers cannot see is answered like one that does not exist.
         queryset=Product.objects.filter(shopper_visible()).select_related("category"),
-        error_messages={"does_not_exist": "No product with slug {value}."},
+        error_messages={"does_not_exist": _("No product with slug {value}.")},
     )
     quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1)
     options = serializers.ListField(

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog.menu_csv import menu_export, menu_import
 from catalog.models import Product
@@ -24,18 +26,22 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text="A CSV file as the export writes it (UTF-8), keyed by SKU.")
-    create = forms.BooleanField(required=False, label="Create products for unknown SKUs")
+    file = forms.FileField(
+        help_text=gettext_lazy("A CSV file as the export writes it (UTF-8), keyed by SKU.")
+    )
+    create = forms.BooleanField(required=False, label=gettext_lazy("Create products for unknown SKUs"))
 
     def clean_file(self) -> str:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(f"The file is over {MAX_UPLOAD_BYTES // 1024 // 1024} MB.")
+            raise forms.ValidationError(
+                _("The file is over %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // 1024 // 1024}
+            )
         try:
             return upload.read().decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise forms.ValidationError(
-                "The file is not UTF-8 text; save it from the spreadsheet as CSV UTF-8."
+                _("The file is not UTF-8 text; save it from the spreadsheet as CSV UTF-8.")
             ) from exc
 
 
@@ -67,7 +73,7 @@ class MenuCsvAdminMixin:
             *super().get_urls(),
         ]
 
-    @admin.action(description="Export selected as menu CSV", permissions=["view"])
+    @admin.action(description=gettext_lazy("Export selected as menu CSV"), permissions=["view"])
     def export_menu_csv(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse:
         return csv_download(queryset)
 
@@ -86,14 +92,16 @@ class MenuCsvAdminMixin:
         if request.method == "POST" and "apply" in request.POST:
             posted = ConfirmForm(request.POST)
             if not posted.is_valid():
-                return HttpResponse("The confirmation was altered or incomplete.", status=400)
+                return HttpResponse(_("The confirmation was altered or incomplete."), status=400)
             create = posted.cleaned_data["create"]
             if create and not may_create:
                 raise PermissionDenied
             result = menu_import(posted.cleaned_data["text"], create=create, user=user, may_price=may_price)
             if result.applied:
                 summary = result.report()[-1]
-                self.message_user(request, f"Menu CSV imported: {summary}", messages.SUCCESS)
+                self.message_user(
+                    request, _("Menu CSV imported: %(summary)s") % {"summary": summary}, messages.SUCCESS
+                )
                 return HttpResponseRedirect(reverse("admin:catalog_product_changelist"))
         elif request.method == "POST":
             upload = UploadForm(request.POST, request.FILES)
@@ -107,7 +115,7 @@ class MenuCsvAdminMixin:
                     confirm = ConfirmForm(initial={"text": text, "create": create})
         context = {
             **self.admin_site.each_context(request),
-            "title": "Import menu CSV",
+            "title": _("Import menu CSV"),
             "opts": self.model._meta,
             "upload": upload,
             "may_create": may_create,

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog import selectors, services
 from catalog.admin.common import (
@@ -54,7 +55,7 @@ class ComponentFormSet(BaseInlineFormSet):
         if not bundle.is_bundle:
             if components:
                 raise ValidationError(
-                    "Only a bundle has components: make the product a bundle or remove them."
+                    _("Only a bundle has components: make the product a bundle or remove them.")
                 )
             return
         try:

@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.permissions import staff_has_perm
@@ -31,12 +32,12 @@ class ProductFilter(django_filters.FilterSet):
         field_name="category", to_field_name="slug", queryset=visible_categories
     )
     kind = django_filters.ChoiceFilter(
-        choices=Product.Kind.choices, error_messages={"invalid_choice": "Choose single or bundle."}
+        choices=Product.Kind.choices, error_messages={"invalid_choice": _("Choose single or bundle.")}
     )
     available = django_filters.ChoiceFilter(
         choices=[("true", "true"), ("false", "false")],
         method="filter_available",
-        error_messages={"invalid_choice": "Choose true or false."},
+        error_messages={"invalid_choice": _("Choose true or false.")},
     )
     min_price = PriceFilter(
         field_name="current_price", lookup_expr="gte", min_value=0, max_value=MAX_FILTER_PRICE
@@ -53,7 +54,7 @@ class ProductFilter(django_filters.FilterSet):
         "parameter (`?ordering=-price&ordering=name`) or separate them with commas.",
         widget=RepeatableCSVWidget,
         error_messages={
-            "invalid_choice": "Order by name, price or created, each optionally prefixed with -."
+            "invalid_choice": _("Order by name, price or created, each optionally prefixed with -.")
         },
     )
 

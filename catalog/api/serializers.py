@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -207,7 +208,7 @@ class ComponentInputSerializer(serializers.Serializer):
     product = SlugRefField(
         slug_field="slug",
         queryset=Product.objects.all(),
-        error_messages={"does_not_exist": "No product with slug {value}."},
+        error_messages={"does_not_exist": _("No product with slug {value}.")},
     )
     quantity = StrictIntegerField(min_value=1, max_value=1000)
 
@@ -231,7 +232,7 @@ class ProductUpdateSerializer(serializers.Serializer):
     category = SlugRefField(
         slug_field="slug",
         queryset=Category.objects.all(),
-        error_messages={"does_not_exist": "No category with slug {value}."},
+        error_messages={"does_not_exist": _("No category with slug {value}.")},
     )
     kind = StrictChoiceField(
         choices=Product.Kind.choices, required=False, help_text="Fixed once created: a change is refused."
@@ -265,12 +266,12 @@ class ProductUpdateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if "price" in self.initial_data:
-            raise serializers.ValidationError({"price": ["Add a new version with POST prices/ instead."]})
+            raise serializers.ValidationError({"price": [_("Add a new version with POST prices/ instead.")]})
         if "components" in attrs:
             attrs["components"] = [(c["product"], c["quantity"]) for c in attrs["components"]]
         if ("stock" in attrs) != ("expected_stock" in attrs):
             raise serializers.ValidationError(
-                {"expected_stock": ["Send `stock` together with `expected_stock`, the value you saw."]}
+                {"expected_stock": [_("Send `stock` together with `expected_stock`, the value you saw.")]}
             )
         return attrs
 
@@ -300,7 +301,7 @@ class StockAdjustSerializer(serializers.Serializer):
 
     def validate_delta(self, value: int) -> int:
         if value == 0:
-            raise serializers.ValidationError("Give a non-zero number of units.")
+            raise serializers.ValidationError(_("Give a non-zero number of units."))
         return value
 
 
@@ -331,5 +332,5 @@ class SoldOutSerializer(serializers.Serializer):
             return None
         parsed = parse_datetime(value) if isinstance(value, str) else None
         if parsed is None:
-            raise serializers.ValidationError('Use an ISO 8601 date-time, or "end_of_day".')
+            raise serializers.ValidationError(_('Use an ISO 8601 date-time, or "end_of_day".'))
         return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)

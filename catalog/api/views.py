@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -136,7 +137,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         data = ProductCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if "price" in data.validated_data and not staff_may(request, "catalog.add_productprice"):
-            raise PermissionDenied("Setting the first price needs the permission to add prices.")
+            raise PermissionDenied(_("Setting the first price needs the permission to add prices."))
         product = services.product_create(user=request.user, **data.validated_data)
         return Response(self._reloaded(product), status=status.HTTP_201_CREATED)
 

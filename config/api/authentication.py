@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.authentication import SessionAuthentication
@@ -40,7 +41,7 @@ class VersionedJWTAuthentication(JWTAuthentication):
     def get_user(self, validated_token):
         user = super().get_user(validated_token)
         if validated_token.get(VERSION_CLAIM, 0) != user.token_version:
-            raise InvalidToken("Token was revoked (logout, password change or a reused refresh token).")
+            raise InvalidToken(_("Token was revoked (logout, password change or a reused refresh token)."))
         return user
 
 

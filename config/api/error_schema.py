@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib import import_module
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.module_loading import autodiscover_modules
 from drf_spectacular.utils import OpenApiResponse
 
@@ -54,7 +55,10 @@ class ErrorCode:
 
     @property
     def meaning(self) -> str:
-        return self.base.default_detail
+        """The default detail in English, the schema's and README's language, whatever the
+        request that asked for the schema prefers (clients get it translated at run time)."""
+        with translation.override("en"):
+            return str(self.base.default_detail)
 
     @property
     def description(self) -> str:

@@ -10,6 +10,7 @@ from http import HTTPStatus
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -22,13 +23,13 @@ from config.errors import DomainError
 
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
     default_code = "request_too_large"
 
 
 class BadRequest(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Bad request."
+    default_detail = _("Bad request.")
     default_code = "bad_request"
 
 
@@ -62,12 +63,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 # `config.middleware.ApiJsonErrorsMiddleware` applies the same bodies to whatever Django
 # itself renders (its DEBUG pages, a CSRF failure), so these are the one table of them.
 API_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("Bad request.", "bad_request"),
-    403: ("Forbidden.", "permission_denied"),
-    404: ("Not found.", "not_found"),
-    405: ("Method not allowed.", "method_not_allowed"),
+    400: (_("Bad request."), "bad_request"),
+    403: (_("Forbidden."), "permission_denied"),
+    404: (_("Not found."), "not_found"),
+    405: (_("Method not allowed."), "method_not_allowed"),
     413: (RequestTooLarge.default_detail, RequestTooLarge.default_code),
-    500: ("Server error.", "server_error"),
+    500: (_("Server error."), "server_error"),
 }
 
 

@@ -11,6 +11,7 @@ import re
 from django import forms
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 # Longest piece of client input an error message quotes back.
@@ -73,7 +74,8 @@ class StrictTextMixin:
     def to_internal_value(self, data):
         if not isinstance(data, str):
             raise serializers.ValidationError(
-                f"Expected text (a JSON string), got {json_type_name(data)}.", code="invalid"
+                _("Expected text (a JSON string), got %(type)s.") % {"type": json_type_name(data)},
+                code="invalid",
             )
         return super().to_internal_value(data)
 

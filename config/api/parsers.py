@@ -1,5 +1,6 @@
 """The API's one request parser (DEFAULT_PARSER_CLASSES; SimpleJWT's views use it too)."""
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -28,7 +29,9 @@ class JSONParser(parsers.JSONParser):
             value, depth = pending.pop()
             if isinstance(value, str):
                 if "\x00" in value:
-                    raise ParseError("JSON parse error - strings may not contain the NUL character (U+0000).")
+                    raise ParseError(
+                        _("JSON parse error - strings may not contain the NUL character (U+0000).")
+                    )
                 continue
             if isinstance(value, dict):
                 items = list(value.values())

@@ -1,10 +1,12 @@
 """Filters for the invoice templates. They format snapshot values (ISO strings, integer
-rupiah) without looking at the active time zone or language, so a document renders the
-same wherever and whenever it is rendered."""
+rupiah) without looking at the active time zone, so a document renders the same wherever
+and whenever it is rendered; words (month names) come from the language the document is
+rendered in, which invoices/pdf.py takes from its snapshot."""
 
 from datetime import datetime, timedelta
 
 from django import template
+from django.utils.dates import MONTHS_3
 
 from config.money import percent as format_percent
 from config.money import rupiah as format_rupiah
@@ -12,7 +14,6 @@ from config.money import signed_rupiah
 
 register = template.Library()
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Indonesia's three zones by their offset; anything else prints as UTC±hh:mm.
 ZONE_NAMES = {timedelta(hours=7): "WIB", timedelta(hours=8): "WITA", timedelta(hours=9): "WIT"}
 
@@ -28,9 +29,10 @@ def _parse(value: str | None) -> datetime | None:
 
 @register.filter
 def shop_date(value: str | None) -> str:
-    """From an ISO time: `2026-11-21T14:05:00+07:00` -> `21 Nov 2026`."""
+    """From an ISO time: `2026-11-21T14:05:00+07:00` -> `21 Nov 2026`; the month in the
+    active language (Django's abbreviations: `7 Des 2026` in Indonesian)."""
     moment = _parse(value)
-    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}" if moment else ""
+    return f"{moment.day} {str(MONTHS_3[moment.month]).title()} {moment.year}" if moment else ""
 
 
 @register.filter

@@ -51,6 +51,7 @@ def test_full_refund(invoice):
     )
     assert note.snapshot == {
         "version": 1,
+        "language": "en",
         "issued_at": "2026-11-21T14:00:00+07:00",
         "seller": invoice.snapshot["seller"],
         "buyer": invoice.snapshot["buyer"],

@@ -48,6 +48,7 @@ def test_issue_numbers_snapshots_and_logs(settings, user, menu):
     assert (invoice.status, invoice.issued_at, invoice.pdf.name) == ("issued", now, "")
     assert invoice.snapshot == {
         "version": 1,
+        "language": "en",
         "issued_at": shop_iso(now),
         "seller": {
             "name": "Warung Foodies",

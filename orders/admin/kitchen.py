@@ -13,7 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import staff_has_perm
@@ -47,10 +49,10 @@ STATUS_COLOURS = {
 # The moves the kitchen makes from the admin: (action and button label, what the summary
 # says was done). A refund is left to the payments flow, which talks to the gateway.
 KITCHEN_MOVES = {
-    S.PREPARING: ("Mark preparing", "marked preparing"),
-    S.READY: ("Mark ready", "marked ready"),
-    S.COMPLETED: ("Mark completed", "marked completed"),
-    S.CANCELLED: ("Cancel (release stock)", "cancelled"),
+    S.PREPARING: (_("Mark preparing"), _("marked preparing")),
+    S.READY: (_("Mark ready"), _("marked ready")),
+    S.COMPLETED: (_("Mark completed"), _("marked completed")),
+    S.CANCELLED: (_("Cancel (release stock)"), _("cancelled")),
 }
 
 # Written into each event's data, so the audit trail tells admin moves from API ones.
@@ -149,7 +151,11 @@ class KitchenMovesMixin:
         groups: dict[str, list[dict]] = {}
         for order in orders:
             ready_at = order.ready_at or (order.pickup_slot.start if order.pickup_slot else None)
-            label = f"{timezone.localtime(ready_at):%a %d %b %H:%M}" if ready_at else "As soon as possible"
+            label = (
+                date_format(timezone.localtime(ready_at), "D d M H:i")
+                if ready_at
+                else _("As soon as possible")
+            )
             allowed = services.TRANSITIONS.get(order.status, frozenset())
             moves = [(status, KITCHEN_MOVES[status][0]) for status in (S.PREPARING, S.READY, S.COMPLETED)]
             groups.setdefault(label, []).append(
@@ -163,7 +169,7 @@ class KitchenMovesMixin:
             )
         context = {
             **self.admin_site.each_context(request),
-            "title": "Kitchen board",
+            "title": _("Kitchen board"),
             "opts": self.model._meta,
             "groups": groups,
             "refresh_seconds": self.KITCHEN_REFRESH_SECONDS,

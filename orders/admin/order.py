@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from config.admin_mixins import ReadOnlyAdminMixin
 from config.money import percent, rupiah, signed_rupiah
@@ -50,13 +51,13 @@ class OrderLineInline(OrderPartMixin, ReadOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
-    @admin.display(description="Components (per bundle)")
+    @admin.display(description=_("Components (per bundle)"))
     def bundle_components(self, line: OrderLine) -> str:
         return format_html_join(
             LINE_BREAK, "{} x {} ({})", ((c["quantity"], c["name"], c["sku"]) for c in line.components)
         )
 
-    @admin.display(description="Options and note")
+    @admin.display(description=_("Options and note"))
     def choices(self, line: OrderLine) -> str:
         options = format_html_join(
             LINE_BREAK, "<strong>{}:</strong> {}", ((o["group"], o["name"]) for o in line.options)
@@ -66,11 +67,11 @@ class OrderLineInline(OrderPartMixin, ReadOnlyAdminMixin, admin.TabularInline):
         note = format_html('<em style="color:#c53030">Note: {}</em>', line.note)
         return format_html("{}{}{}", options, LINE_BREAK if line.options else "", note)
 
-    @admin.display(description="Unit price")
+    @admin.display(description=_("Unit price"))
     def unit_price_display(self, line: OrderLine) -> str:
         return rupiah(line.unit_price)
 
-    @admin.display(description="Line total")
+    @admin.display(description=_("Line total"))
     def line_total_display(self, line: OrderLine) -> str:
         return rupiah(line.line_total)
 
@@ -86,17 +87,17 @@ class OrderEventInline(OrderPartMixin, ReadOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[OrderEvent]:
         return super().get_queryset(request).select_related("actor_user")
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def status_change(self, event: OrderEvent) -> str:
-        labels = [S(status).label for status in (event.from_status, event.to_status) if status]
+        labels = [str(S(status).label) for status in (event.from_status, event.to_status) if status]
         return " → ".join(labels)
 
-    @admin.display(description="By")
+    @admin.display(description=_("By"))
     def actor_display(self, event: OrderEvent) -> str:
         label = event.get_actor_display()
         return f"{label} ({event.actor_user.email})" if event.actor_user else label
 
-    @admin.display(description="Details")
+    @admin.display(description=_("Details"))
     def data_display(self, event: OrderEvent) -> str:
         # Sorted: PostgreSQL's jsonb does not keep the keys in the order they were written.
         return format_html_join(LINE_BREAK, "{}: {}", sorted(event.data.items()))
@@ -154,15 +155,15 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
 
     # --- columns ------------------------------------------------------------------------
 
-    @admin.display(description="Customer", ordering="customer_email")
+    @admin.display(description=_("Customer"), ordering="customer_email")
     def customer(self, order: Order) -> str:
         return format_html("{}<br>{}", order.customer_name or "—", order.customer_email)
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_display(self, order: Order) -> str:
         return status_badge(order.status)
 
-    @admin.display(description="Pickup", ordering="pickup_slot__start")
+    @admin.display(description=_("Pickup"), ordering="pickup_slot__start")
     def pickup(self, order: Order) -> str:
         if order.pickup_slot:
             return str(order.pickup_slot)
@@ -170,11 +171,11 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
             return f"As soon as possible (ready {timezone.localtime(order.ready_at):%Y-%m-%d %H:%M})"
         return "As soon as possible"
 
-    @admin.display(description="Subtotal", ordering="subtotal")
+    @admin.display(description=_("Subtotal"), ordering="subtotal")
     def subtotal_display(self, order: Order) -> str:
         return rupiah(order.subtotal)
 
-    @admin.display(description="Discount and charges")
+    @admin.display(description=_("Discount and charges"))
     def charges_display(self, order: Order) -> str:
         """As priced at checkout (orders/totals.py): the discount, each charge, the tax."""
         parts = [f"Discount -{rupiah(order.discount)}"] if order.discount else []
@@ -188,11 +189,11 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
                 parts.append(f"{charge['name']}{rate} {signed_rupiah(charge['amount'])}")
         return "; ".join(parts) or "None"
 
-    @admin.display(description="Total", ordering="total")
+    @admin.display(description=_("Total"), ordering="total")
     def total_display(self, order: Order) -> str:
         return rupiah(order.total)
 
-    @admin.display(description="Invoice and credit notes")
+    @admin.display(description=_("Invoice and credit notes"))
     def invoice_link(self, order: Order) -> str:
         """Links to the invoice and each credit note and their PDFs (the admin serves them)."""
         invoice = getattr(order, "invoice", None)  # the reverse one-to-one; None until paid
@@ -218,7 +219,7 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
         ]
         return format_html_join(LINE_BREAK, "{}", ((link,) for link in links))
 
-    @admin.display(description="Invoice and credit notes")
+    @admin.display(description=_("Invoice and credit notes"))
     def invoice_numbers(self, order: Order) -> str:
         """The same documents, unlinked, for staff who may not open invoices."""
         invoice = getattr(order, "invoice", None)

@@ -19,6 +19,7 @@ forgets the key, so the shopper may retry with it.
 import logging
 from dataclasses import dataclass, replace
 
+from django.utils.translation import gettext as _
 from rest_framework import status
 
 from accounts.models import User
@@ -57,11 +58,11 @@ def _placed(order: Order) -> CheckoutResult:
         why = exc.detail
     except Exception:  # never a 500 for an order that exists and holds stock
         logger.exception("Order %s: opening its payment at checkout failed", order.number)
-        why = "An unexpected error."
+        why = _("An unexpected error.")
     body = order_body(order)
     if body["payment"] is None and not body["payment_error"]:
         body["payment_error"] = PAYMENT_NOT_OPENED_TEXT.format(
-            why=why or "no payment was opened.", number=order.number
+            why=why or _("no payment was opened."), number=order.number
         )
     return CheckoutResult(status=status.HTTP_201_CREATED, body=body)
 

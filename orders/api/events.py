@@ -6,6 +6,7 @@ listen, from where to resume, and the response."""
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -56,7 +57,7 @@ def last_event_id(request: Request) -> int:
     if not raw:
         return 0
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise ValidationError({LAST_EVENT_ID_HEADER: ["An event id (a non-negative integer)."]})
+        raise ValidationError({LAST_EVENT_ID_HEADER: [_("An event id (a non-negative integer).")]})
     return int(raw)
 
 

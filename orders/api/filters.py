@@ -1,4 +1,6 @@
 import django_filters
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order, OrderStatus
 
@@ -7,7 +9,9 @@ class OrderFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=OrderStatus.choices,
         error_messages={
-            "invalid_choice": "Unknown status; choose one of: " + ", ".join(OrderStatus.values) + "."
+            "invalid_choice": format_lazy(
+                _("Unknown status; choose one of: {statuses}."), statuses=", ".join(OrderStatus.values)
+            )
         },
     )
 

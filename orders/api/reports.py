@@ -19,6 +19,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, TextField, Va
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -44,9 +45,9 @@ class SalesQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs["date_to"] < attrs["date_from"]:
-            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [_("Must not be before date_from.")]})
         if (attrs["date_to"] - attrs["date_from"]).days > 366:
-            raise serializers.ValidationError({"date_to": ["At most a year at a time."]})
+            raise serializers.ValidationError({"date_to": [_("At most a year at a time.")]})
         return attrs
 
 
@@ -221,7 +222,7 @@ class ReportView(APIView):
         if wanted and wanted not in ("json", "csv"):
             if force:  # answering an error: in JSON
                 return JSONRenderer(), JSONRenderer.media_type
-            raise ValidationError({"format": ['Use "json" or "csv".']})
+            raise ValidationError({"format": [_('Use "json" or "csv".')]})
         return super().perform_content_negotiation(request, force)
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -234,7 +235,7 @@ class ReportView(APIView):
 
 def check_may_report(request: Request) -> None:
     if not (staff_may(request, "orders.view_order") and staff_may(request, "invoices.view_invoice")):
-        raise PermissionDenied("Reports need orders.view_order and invoices.view_invoice.")
+        raise PermissionDenied(_("Reports need orders.view_order and invoices.view_invoice."))
 
 
 FORMAT = OpenApiParameter(

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -230,7 +231,7 @@ class RefundSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if attrs["method"] == "offline" and not attrs["reference"].strip():
-            raise serializers.ValidationError({"reference": ["Required for an offline refund."]})
+            raise serializers.ValidationError({"reference": [_("Required for an offline refund.")]})
         return attrs
 
 
@@ -255,9 +256,9 @@ class RejectSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if not attrs["reason"].strip():
-            raise serializers.ValidationError({"reason": ["Say why the order is rejected."]})
+            raise serializers.ValidationError({"reason": [_("Say why the order is rejected.")]})
         if attrs["method"] == "offline" and not attrs["reference"].strip():
-            raise serializers.ValidationError({"reference": ["Required for an offline refund."]})
+            raise serializers.ValidationError({"reference": [_("Required for an offline refund.")]})
         return attrs
 
 

@@ -2,6 +2,7 @@
 needs `orders.view_shopsettings`, changing `orders.change_shopsettings` (Manager holds both);
 the public part is in `GET shop/` as `charges`."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -58,7 +59,7 @@ class ShopSettingsUpdateSerializer(serializers.Serializer):
 
     def validate_rounding_unit(self, value: int) -> int:
         if value not in RoundingUnit.values:
-            raise serializers.ValidationError("Choose 1, 100 or 500.")
+            raise serializers.ValidationError(_("Choose 1, 100 or 500."))
         return value
 
 
@@ -73,7 +74,7 @@ class ShopSettingsView(APIView):
     def get(self, request: Request) -> Response:
         """The shop's charges (service, tax, packaging, rounding) as new orders are priced."""
         if not staff_may(request, "orders.view_shopsettings"):
-            raise PermissionDenied("Seeing the shop settings needs its permission.")
+            raise PermissionDenied(_("Seeing the shop settings needs its permission."))
         return Response(ShopSettingsSerializer(shop_settings_get()).data)
 
     @extend_schema(
@@ -88,7 +89,7 @@ class ShopSettingsView(APIView):
     def patch(self, request: Request) -> Response:
         """Change some of the charges; orders placed before keep theirs."""
         if not staff_may(request, "orders.change_shopsettings"):
-            raise PermissionDenied("Changing the shop settings needs its permission.")
+            raise PermissionDenied(_("Changing the shop settings needs its permission."))
         data = ShopSettingsUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(ShopSettingsSerializer(shop_settings_update(**data.validated_data)).data)

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -52,7 +53,7 @@ def idempotency_key_from(request: Request) -> str | None:
     if key is None:
         return None
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise ValidationError({IDEMPOTENCY_HEADER: ["Use 1 to 255 printable ASCII characters."]})
+        raise ValidationError({IDEMPOTENCY_HEADER: [_("Use 1 to 255 printable ASCII characters.")]})
     return key
 
 
@@ -210,7 +211,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         order = self.get_object()
         if not permissions.may_cancel(request.user, order):
-            raise PermissionDenied("Cancelling another customer's order needs the cancel permission.")
+            raise PermissionDenied(_("Cancelling another customer's order needs the cancel permission."))
         order = services.order_cancel(
             order=order, actor=services.Actor.of(request.user), **data.validated_data
         )
@@ -262,7 +263,9 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         to_status, note = data.validated_data["status"], data.validated_data["note"]
         if not permissions.may_set_status(request.user, to_status):
-            raise PermissionDenied(f"Setting an order {to_status} needs its permission.")
+            raise PermissionDenied(
+                _("Setting an order %(to_status)s needs its permission.") % {"to_status": to_status}
+            )
         if to_status == OrderStatus.REFUNDED:  # an offline refund: with its credit note
             order = order_refund_by_status(
                 order=self.get_object(), actor=services.Actor.of(request.user), note=note

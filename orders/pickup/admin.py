@@ -13,6 +13,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import staff_has_perm
@@ -277,11 +278,11 @@ class PickupSlotAdmin(LockPostedRowsMixin, admin.ModelAdmin):
 
 # Busy mode from the board and the admin: button -> its label.
 BUSY_BUTTONS = {
-    "pause-15": "Pause new orders 15 min",
-    "pause-30": "Pause new orders 30 min",
-    "resume": "Take orders again",
-    "delay-15": "Add 15 min to ready times",
-    "delay-0": "Clear the delay",
+    "pause-15": _("Pause new orders 15 min"),
+    "pause-30": _("Pause new orders 30 min"),
+    "resume": _("Take orders again"),
+    "delay-15": _("Add 15 min to ready times"),
+    "delay-0": _("Clear the delay"),
 }
 
 

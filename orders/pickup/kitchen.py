@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.version import catalog_changed
 from config.errors import Invalid
@@ -111,9 +112,12 @@ def check_taking_orders(*, now: datetime) -> Busy:
     busy mode as it stands (the preparation time). The shared lock is held to the commit."""
     busy = busy_of(_state_shared(), now=now)
     if busy.paused_until is not None:
-        reason = f" ({busy.pause_reason})" if busy.pause_reason else ""
+        until = f"{sched.local(busy.paused_until):%H:%M}"
         raise ShopPaused(
-            f"The kitchen has paused new orders{reason} until {sched.local(busy.paused_until):%H:%M}.",
+            _("The kitchen has paused new orders (%(reason)s) until %(time)s.")
+            % {"reason": busy.pause_reason, "time": until}
+            if busy.pause_reason
+            else _("The kitchen has paused new orders until %(time)s.") % {"time": until},
             resumes_at=sched.iso(busy.paused_until),
             reason=busy.pause_reason,
         )
@@ -145,8 +149,9 @@ def asap_slot_take(*, now: datetime, units: int, prep_minutes: int) -> PickupSlo
         if sched.contains(intervals, start, end) and place_take(slot_id=slot_id, units=units):
             return PickupSlot.objects.get(pk=slot_id)
     raise KitchenFull(
-        "The kitchen has no room left before closing for an order as soon as possible; "
-        "book a later pickup slot.",
+        _(
+            "The kitchen has no room left before closing for an order as soon as possible; book a later pickup slot."
+        ),
         next_slots=slots_next_free(after=stretch_end - timedelta(microseconds=1), now=now, units=units),
     )
 
@@ -174,7 +179,10 @@ REASON_MAX_LENGTH = 200
 
 def _check_minutes(minutes: int, *, least: int, most: int) -> None:
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not least <= minutes <= most:
-        raise Invalid(f"Give whole minutes from {least} to {most}.", field="minutes")
+        raise Invalid(
+            _("Give whole minutes from %(least)d to %(most)d.") % {"least": least, "most": most},
+            field="minutes",
+        )
 
 
 @transaction.atomic
@@ -212,7 +220,7 @@ def kitchen_delay(*, minutes: int, until: datetime | None = None) -> Busy:
     state = _state_locked()
     now = timezone.now()
     if minutes and until is not None and until <= now:
-        raise Invalid("The delay must end in the future.", field="until")
+        raise Invalid(_("The delay must end in the future."), field="until")
     state.delay_minutes = minutes
     state.delay_until = until if minutes else None
     state.save(update_fields=["delay_minutes", "delay_until", "updated_at"])

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 TimeRange = tuple[time, time]  # opens_at, closes_at (wall clock)
 Interval = tuple[datetime, datetime]  # start, end (UTC)
@@ -77,7 +79,8 @@ def iso(at: datetime) -> str:
 
 
 def format_opening(at: datetime) -> str:
-    return f"{local(at):%A %d %B %Y, %H:%M} ({settings.TIME_ZONE})"
+    """In the active language: "Monday 07 December 2026, 09:00 (Asia/Jakarta)", "Senin 07 Desember 2026, ..."."""
+    return f"{date_format(local(at), 'l d F Y, H:i')} ({settings.TIME_ZONE})"
 
 
 def range_interval(day: date, opens_at: time, closes_at: time) -> Interval:
@@ -178,7 +181,12 @@ def check_slot_date(*, day: date, now: datetime) -> None:
     first, last = pickup_window(now=now)
     if not first <= day <= last:
         raise ValidationError(
-            {"date": [f"Pickup slots can be chosen from {first:%Y-%m-%d} to {last:%Y-%m-%d}."]}
+            {
+                "date": [
+                    _("Pickup slots can be chosen from %(first)s to %(last)s.")
+                    % {"first": f"{first:%Y-%m-%d}", "last": f"{last:%Y-%m-%d}"}
+                ]
+            }
         )
 
 
@@ -229,4 +237,7 @@ def check_day_ranges(*, ranges: list[TimeRange]) -> None:
     spans = sorted((range_interval(anchor, o, c), (o, c)) for o, c in ranges)
     for (previous, previous_range), (current, current_range) in pairwise(spans):
         if current[0] < previous[1]:
-            raise ValidationError(f"{range_label(*current_range)} overlaps {range_label(*previous_range)}.")
+            raise ValidationError(
+                _("%(range)s overlaps %(previous)s.")
+                % {"range": range_label(*current_range), "previous": range_label(*previous_range)}
+            )

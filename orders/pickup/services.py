@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
+from django.utils.translation import gettext as _
 
 from config.tasks import enqueue
 from orders.exceptions import ShopClosed, SlotFull, SlotUnavailable
@@ -79,10 +80,10 @@ def check_can_order(*, now: datetime, slot_id: int | None) -> None:
     if status.open_now:
         return
     if status.next_opening is None:
-        raise ShopClosed("The shop is closed and no opening is scheduled.", next_opening=None)
+        raise ShopClosed(_("The shop is closed and no opening is scheduled."), next_opening=None)
     raise ShopClosed(
-        f"The shop is closed now and opens {sched.format_opening(status.next_opening)}; "
-        "choose a pickup slot for later.",
+        _("The shop is closed now and opens %(opening)s; choose a pickup slot for later.")
+        % {"opening": sched.format_opening(status.next_opening)},
         next_opening=sched.iso(status.next_opening),
     )
 
@@ -92,20 +93,26 @@ def check_slot_bookable(*, slot: PickupSlot, now: datetime) -> None:
     far enough ahead, inside the booking window and inside the opening hours as they are."""
     start = sched.local(slot.start)
     if slot.start < now:
-        raise SlotUnavailable(f"The pickup slot at {start:%H:%M} has already begun.", reason="past")
+        raise SlotUnavailable(
+            _("The pickup slot at %(time)s has already begun.") % {"time": f"{start:%H:%M}"}, reason="past"
+        )
     if slot.start < sched.earliest_start(now):
         raise SlotUnavailable(
-            f"The pickup slot at {start:%H:%M} is too soon: book at least "
-            f"{settings.PICKUP_MIN_LEAD_MINUTES} minutes ahead.",
+            _("The pickup slot at %(time)s is too soon: book at least %(minutes)d minutes ahead.")
+            % {"time": f"{start:%H:%M}", "minutes": settings.PICKUP_MIN_LEAD_MINUTES},
             reason="too_soon",
         )
     _first, last = sched.pickup_window(now=now)
     day = start.date()
     if day > last:
-        raise SlotUnavailable(f"Pickup slots can be booked up to {last:%Y-%m-%d}.", reason="too_far")
+        raise SlotUnavailable(
+            _("Pickup slots can be booked up to %(day)s.") % {"day": f"{last:%Y-%m-%d}"}, reason="too_far"
+        )
     if not sched.contains(schedule_read(first=day, last=day).intervals(day, day), slot.start, slot.end):
         raise SlotUnavailable(
-            f"The shop is not open for the pickup slot at {start:%Y-%m-%d %H:%M}.", reason="closed"
+            _("The shop is not open for the pickup slot at %(start)s.")
+            % {"start": f"{start:%Y-%m-%d %H:%M}"},
+            reason="closed",
         )
 
 
@@ -134,11 +141,11 @@ def pickup_slot_take(*, slot_id: int, now: datetime, units: int = 1) -> PickupSl
     _require_transaction()
     slot = PickupSlot.objects.filter(pk=slot_id).first()
     if slot is None:
-        raise SlotUnavailable("There is no such pickup slot.", reason="unknown")
+        raise SlotUnavailable(_("There is no such pickup slot."), reason="unknown")
     check_slot_bookable(slot=slot, now=now)
     if not place_take(slot_id=slot_id, units=units):
         raise SlotFull(
-            f"The pickup slot at {sched.local(slot.start):%H:%M} is fully booked.",
+            _("The pickup slot at %(time)s is fully booked.") % {"time": f"{sched.local(slot.start):%H:%M}"},
             next_slots=slots_next_free(after=slot, now=now, units=units),
         )
     slot.refresh_from_db(fields=["capacity", "taken", "capacity_items", "taken_items"])
@@ -189,17 +196,21 @@ def check_slot_capacity(*, slot_id: int, capacity: int, capacity_items: int | No
         query = query.select_for_update()
     row = query.values_list("taken", "taken_items").first()
     if row is None:
-        raise ValidationError("There is no such pickup slot.")
+        raise ValidationError(_("There is no such pickup slot."))
     taken, taken_items = row
     if capacity < 0 or (capacity_items is not None and capacity_items < 0):
-        raise ValidationError("A capacity cannot be negative.")
+        raise ValidationError(_("A capacity cannot be negative."))
     if capacity < taken:
         raise ValidationError(
-            f"{taken} order(s) already booked this slot: the capacity cannot go below {taken}."
+            _("%(taken)s order(s) already booked this slot: the capacity cannot go below %(taken)s.")
+            % {"taken": taken}
         )
     if capacity_items is not None and capacity_items < taken_items:
         raise ValidationError(
-            f"The orders booked hold {taken_items} item(s): the item capacity cannot go below {taken_items}."
+            _(
+                "The orders booked hold %(taken_items)s item(s): the item capacity cannot go below %(taken_items)s."
+            )
+            % {"taken_items": taken_items}
         )
 
 
@@ -219,7 +230,7 @@ def pickup_slot_set_capacity(*, slot_id: int, capacity: int, capacity_items: int
 
 def _check_weekday(weekday: int) -> None:
     if weekday not in Weekday.values:
-        raise ValidationError({"weekday": ["A weekday is 0 (Monday) to 6 (Sunday)."]})
+        raise ValidationError({"weekday": [_("A weekday is 0 (Monday) to 6 (Sunday).")]})
 
 
 def check_weekly_hours(
@@ -258,9 +269,9 @@ def check_hours_exception(*, is_closed: bool, ranges: list[TimeRange]) -> None:
     """A closed day has no ranges; a day with special hours has at least one, none
     overlapping."""
     if is_closed and ranges:
-        raise ValidationError("A day closed all day has no hours: untick 'closed all day' or remove them.")
+        raise ValidationError(_("A day closed all day has no hours: untick 'closed all day' or remove them."))
     if not is_closed and not ranges:
-        raise ValidationError("Give the special hours of the day, or tick 'closed all day'.")
+        raise ValidationError(_("Give the special hours of the day, or tick 'closed all day'."))
     sched.check_day_ranges(ranges=ranges)
 
 
@@ -280,7 +291,9 @@ def hours_exception_save(
     if exception is not None:
         clash = clash.exclude(pk=exception.pk)
     if clash.exists():
-        raise ValidationError({"date": [f"{day:%Y-%m-%d} already has its own hours."]})
+        raise ValidationError(
+            {"date": [_("%(day)s already has its own hours.") % {"day": f"{day:%Y-%m-%d}"}]}
+        )
     if exception is None:
         exception = HoursException.objects.create(date=day, is_closed=is_closed, note=note)
     else:

@@ -1,6 +1,7 @@
 """The shopper's `POST/DELETE cart/voucher/` and staff's `vouchers/` (list, create, read,
 change: `orders.view_voucher`, `add_voucher`, `change_voucher`; Manager holds them)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import BasePermission
@@ -95,26 +96,28 @@ class VoucherSerializer(serializers.ModelSerializer):
     def validate_code(self, value: str) -> str:
         code = value.strip().upper()
         if not code or not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
-            raise serializers.ValidationError("Use letters, digits, - and _.")
+            raise serializers.ValidationError(_("Use letters, digits, - and _."))
         taken = Voucher.objects.filter(code=code)
         if self.instance is not None:
             taken = taken.exclude(pk=self.instance.pk)
         if taken.exists():
-            raise serializers.ValidationError("A voucher with this code exists.")
+            raise serializers.ValidationError(_("A voucher with this code exists."))
         return code
 
     def validate(self, attrs: dict) -> dict:
         kind = attrs.get("kind", getattr(self.instance, "kind", None))
         value = attrs.get("value", getattr(self.instance, "value", None))
         if kind == Voucher.Kind.PERCENT and value is not None and value > 100:
-            raise serializers.ValidationError({"value": ["A percent voucher is at most 100."]})
+            raise serializers.ValidationError({"value": [_("A percent voucher is at most 100.")]})
         starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
         ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
         if starts and ends and ends <= starts:
-            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
+            raise serializers.ValidationError({"ends_at": [_("Must be after starts_at.")]})
         limit = attrs.get("usage_limit", getattr(self.instance, "usage_limit", None))
         if self.instance is not None and limit is not None and limit < self.instance.used:
-            raise serializers.ValidationError({"usage_limit": [f"Already used {self.instance.used} times."]})
+            raise serializers.ValidationError(
+                {"usage_limit": [_("Already used %(used)s times.") % {"used": self.instance.used}]}
+            )
         return attrs
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from config.errors import Conflict, DomainError
@@ -22,12 +23,12 @@ from orders.vouchers.models import AppliedVoucher, Voucher, VoucherUse
 
 REASONS = ("unknown", "expired", "not_started", "min_subtotal", "not_eligible", "used_up")
 REASON_TEXT = {
-    "unknown": "No voucher with this code.",
-    "expired": "This voucher has expired.",
-    "not_started": "This voucher cannot be used yet.",
-    "min_subtotal": "Your order is below this voucher's minimum.",
-    "not_eligible": "This voucher does not apply to your order.",
-    "used_up": "This voucher has been used up.",
+    "unknown": _("No voucher with this code."),
+    "expired": _("This voucher has expired."),
+    "not_started": _("This voucher cannot be used yet."),
+    "min_subtotal": _("Your order is below this voucher's minimum."),
+    "not_eligible": _("This voucher does not apply to your order."),
+    "used_up": _("This voucher has been used up."),
 }
 
 
@@ -35,7 +36,7 @@ class VoucherInvalid(DomainError):
     """`reason`: unknown, expired, not_started, min_subtotal, not_eligible or used_up."""
 
     code = "voucher_invalid"
-    default_detail = "This voucher cannot be applied."
+    default_detail = _("This voucher cannot be applied.")
 
 
 class VoucherUnavailable(Conflict):
@@ -43,7 +44,7 @@ class VoucherUnavailable(Conflict):
     nothing was ordered. Remove it (DELETE cart/voucher/) or apply another."""
 
     code = "voucher_unavailable"
-    default_detail = "The voucher on your cart can no longer be used."
+    default_detail = _("The voucher on your cart can no longer be used.")
 
 
 def normalise_code(code: str) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import SYSTEM, order_event_log, order_lock
@@ -106,7 +107,8 @@ def _payment_reserve(
     order = order_lock(order_id=order_id)
     if order.status != S.PENDING_PAYMENT:
         raise PaymentNotAllowed(
-            f"An order that is {S(order.status).label.lower()} cannot be paid.", status=order.status
+            _("An order that is %(status)s cannot be paid.") % {"status": S(order.status).label.lower()},
+            status=order.status,
         )
     latest = Payment.objects.filter(order=order).order_by("-attempt").first()
     if latest is not None:
@@ -115,7 +117,7 @@ def _payment_reserve(
         if _reopenable(latest) and not cancelled:
             raise _CancelFirst(latest)
         if latest.status == P.CHALLENGE:
-            raise PaymentNotAllowed("The last payment is being reviewed; wait for its outcome.")
+            raise PaymentNotAllowed(_("The last payment is being reviewed; wait for its outcome."))
         if latest.status == P.PENDING and not latest.is_open and not latest.open_error:
             if latest.created_at > now - timedelta(seconds=settings.PAYMENT_OPENING_STALE_SECONDS):
                 raise PaymentOpening()
@@ -130,7 +132,7 @@ def _payment_reserve(
                 data={"reason": "The request opening this payment never finished."},
             )
     if order.expires_at - now < MIN_PAYMENT_WINDOW:
-        raise PaymentNotAllowed("The order's payment window has closed.", status=order.status)
+        raise PaymentNotAllowed(_("The order's payment window has closed."), status=order.status)
     attempt = latest.attempt + 1 if latest else 1
     payment = Payment.objects.create(
         order=order,

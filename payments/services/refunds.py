@@ -22,6 +22,8 @@ Midtrans is the same refund there; without one, from what was already refunded.
 
 import hashlib
 
+from django.utils.translation import gettext as _
+
 from accounts.models import User
 from config.errors import Invalid
 from orders.exceptions import InvalidTransition
@@ -98,12 +100,12 @@ def order_reject(
     leaves the refund to take a preparing order to refunded, as a refund would."""
     reason = reason.strip()
     if not reason:
-        raise Invalid("Say why the order is rejected; the shopper is told.", field="reason")
+        raise Invalid(_("Say why the order is rejected; the shopper is told."), field="reason")
     order = Order.objects.get(pk=order.pk)
     if order.status != OrderStatus.PAID:
         raise InvalidTransition(
-            f"Only a paid order the kitchen has not started can be rejected; this one is "
-            f"{OrderStatus(order.status).label.lower()}.",
+            _("Only a paid order the kitchen has not started can be rejected; this one is %(status)s.")
+            % {"status": OrderStatus(order.status).label.lower()},
             status=order.status,
             requested=OrderStatus.REFUNDED,
         )
@@ -147,9 +149,11 @@ def order_refund(
             idempotency_key=idempotency_key,
         )
     if method != OFFLINE or amount not in (None, order.total):
-        raise RefundNotAllowed("No payment of this order holds money to refund.")
+        raise RefundNotAllowed(_("No payment of this order holds money to refund."))
     if not reference.strip():
-        raise Invalid("An offline refund needs the reference of the transfer staff made.", field="reference")
+        raise Invalid(
+            _("An offline refund needs the reference of the transfer staff made."), field="reference"
+        )
     order_refund_record(
         order=order,
         refunded=order.total,
@@ -184,14 +188,19 @@ def payment_refund(
     concurrent request is refused by the gateway instead of refunding twice."""
     payment = Payment.objects.get(pk=payment.pk)
     if method not in METHODS:
-        raise Invalid(f"Unknown refund method {method!r}.", field="method")
+        raise Invalid(_("Unknown refund method %(method)r.") % {"method": method}, field="method")
     if payment.status not in MONEY_HELD:
-        raise RefundNotAllowed(f"A payment that is {P(payment.status).label.lower()} cannot be refunded.")
+        raise RefundNotAllowed(
+            _("A payment that is %(status)s cannot be refunded.")
+            % {"status": P(payment.status).label.lower()}
+        )
     remaining = payment.amount - payment.refunded_amount
     amount = remaining if amount is None else amount
     if not 0 < amount <= remaining:
         raise Invalid(
-            f"The amount must be between 1 and {remaining} (what is left to refund).", field="amount"
+            _("The amount must be between 1 and %(remaining)d (what is left to refund).")
+            % {"remaining": remaining},
+            field="amount",
         )
     if method == OFFLINE:
         return _offline(payment=payment, actor=actor, reason=reason, amount=amount, reference=reference)
@@ -211,7 +220,9 @@ def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, refere
     so the attempt, the order and the credit note follow the same code."""
     reference = reference.strip()
     if not reference:
-        raise Invalid("An offline refund needs the reference of the transfer staff made.", field="reference")
+        raise Invalid(
+            _("An offline refund needs the reference of the transfer staff made."), field="reference"
+        )
     total = payment.refunded_amount + amount
     answer = answer_parse(
         {
@@ -230,7 +241,8 @@ def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, refere
     if applied.outcome != PaymentNotification.Outcome.APPLIED:
         # Another refund was recorded meanwhile (two staff at once): this one changed nothing.
         raise RefundNotAllowed(
-            f"The payment changed while this refund was recorded ({applied.detail}); check it and try again."
+            _("The payment changed while this refund was recorded (%(detail)s); check it and try again.")
+            % {"detail": applied.detail}
         )
     return _confirmed(payment=payment, total=total, message="the offline refund was not applied")
 
@@ -241,19 +253,25 @@ def _through_gateway(
     gateway = get_gateway()
     if payment.gateway != gateway.name:
         raise RefundNotAllowed(
-            f"This payment went through {payment.gateway}, which is not the configured gateway."
+            _("This payment went through %(gateway)s, which is not the configured gateway.")
+            % {"gateway": payment.gateway}
         )
     if payment.payment_type not in REFUNDABLE_PAYMENT_TYPES:
         raise RefundNotSupported(
-            f"The gateway cannot refund a {payment.payment_type or 'payment of unknown type'} payment: "
-            'give the money back by hand and record it with method "offline" and its reference.',
+            _(
+                "The gateway cannot refund a %(payment_type)s payment: give the money back by hand "
+                'and record it with method "offline" and its reference.'
+            )
+            % {"payment_type": payment.payment_type or _("payment of unknown type")},
             payment_type=payment.payment_type,
         )
     captured = _captured(gateway=gateway, payment=payment)
     if captured and amount != payment.amount - payment.refunded_amount:
         raise RefundNotAllowed(
-            "A card payment that is captured but not settled can only be voided in full; "
-            "refund part of it once it has settled."
+            _(
+                "A card payment that is captured but not settled can only be voided in full; "
+                "refund part of it once it has settled."
+            )
         )
     total = payment.refunded_amount + amount
     # Fee imposition: the shopper paid the order's amount and a fee on top (`fee_amount`); the
@@ -278,7 +296,9 @@ def _through_gateway(
         # went back; nothing more was refunded for this request.
         payment_reconcile(payment=payment, actor=actor)
         raise RefundNotAllowed(
-            "Another refund of this payment was made at the same time; check what was refunded and try again."
+            _(
+                "Another refund of this payment was made at the same time; check what was refunded and try again."
+            )
         ) from None
     except GatewayError as exc:
         if exc.status_code == DUPLICATE_REFUND_KEY and keyed:
@@ -286,11 +306,16 @@ def _through_gateway(
             # before recording it: bring the payment up to date from the gateway's status.
             payment_reconcile(payment=payment, actor=actor)
             raise RefundNotAllowed(
-                "The gateway already made the refund of this Idempotency-Key (an earlier request "
-                "got no answer); the payment now shows what went back. Check it before refunding more."
+                _(
+                    "The gateway already made the refund of this Idempotency-Key (an earlier request "
+                    "got no answer); the payment now shows what went back. Check it before refunding more."
+                )
             ) from None
         error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
-        raise error(f"The refund of {payment.gateway_order_id} failed: {exc.message}") from None
+        raise error(
+            _("The refund of %(payment)s failed: %(reason)s")
+            % {"payment": payment.gateway_order_id, "reason": exc.message}
+        ) from None
     except MalformedAnswer as exc:
         raise PaymentGatewayError(
             f"The refund answer for {payment.gateway_order_id} is unreadable: {exc}"
@@ -300,7 +325,9 @@ def _through_gateway(
     if captured:
         payment.refresh_from_db()
         if payment.status != P.CANCELLED:
-            raise RefundNotAllowed(f"The gateway did not confirm the void ({message!s:.200}).")
+            raise RefundNotAllowed(
+                _("The gateway did not confirm the void (%(reason)s).") % {"reason": f"{message!s:.200}"}
+            )
         return payment
     return _confirmed(payment=payment, total=total, message=message)
 
@@ -341,5 +368,7 @@ def _refund_answer(raw: dict, *, amount: int, total: int) -> GatewayAnswer:
 def _confirmed(*, payment: Payment, total: int, message: object) -> Payment:
     payment.refresh_from_db()
     if payment.refunded_amount < total or payment.status not in (P.REFUNDED, P.PARTIALLY_REFUNDED):
-        raise RefundNotAllowed(f"The gateway did not confirm the refund ({message!s:.200}).")
+        raise RefundNotAllowed(
+            _("The gateway did not confirm the refund (%(reason)s).") % {"reason": f"{message!s:.200}"}
+        )
     return payment

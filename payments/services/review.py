@@ -3,6 +3,8 @@
 Transaction, `/v2/{id}/approve|deny`), then apply the gateway's answer through
 `payment_apply` (an approval pays the order; a denial fails the attempt)."""
 
+from django.utils.translation import gettext as _
+
 from orders.services import Actor
 from payments.exceptions import PaymentGatewayError, PaymentGatewayUnavailable, ReviewNotAllowed
 from payments.gateways import GatewayError, get_gateway
@@ -20,18 +22,25 @@ def payment_review(*, payment: Payment, approve: bool, actor: Actor) -> Payment:
     gateway refuses or cannot be reached. Nothing changes on a refusal."""
     payment = Payment.objects.get(pk=payment.pk)
     if payment.status != P.CHALLENGE:
-        raise ReviewNotAllowed(f"Only a challenged payment can be reviewed; this one is {payment.status}.")
+        raise ReviewNotAllowed(
+            _("Only a challenged payment can be reviewed; this one is %(status)s.")
+            % {"status": payment.status}
+        )
     gateway = get_gateway()
     if payment.gateway != gateway.name:
         raise ReviewNotAllowed(
-            f"This payment went through {payment.gateway}, which is not the configured gateway."
+            _("This payment went through %(gateway)s, which is not the configured gateway.")
+            % {"gateway": payment.gateway}
         )
     decide = gateway.approve if approve else gateway.deny
     try:
         answer = answer_parse(decide(gateway_order_id=payment.gateway_order_id))
     except GatewayError as exc:
         error = PaymentGatewayUnavailable if not exc.reachable else PaymentGatewayError
-        raise error(f"The review of {payment.gateway_order_id} failed: {exc.message}") from None
+        raise error(
+            _("The review of %(payment)s failed: %(reason)s")
+            % {"payment": payment.gateway_order_id, "reason": exc.message}
+        ) from None
     except MalformedAnswer as exc:
         raise PaymentGatewayError(
             f"The review answer for {payment.gateway_order_id} is unreadable: {exc}"

@@ -238,3 +238,13 @@ def test_the_page_refuses_an_unknown_button(payment, order):
         "pending",
         0,
     )
+
+
+def test_the_page_speaks_the_browsers_language(client, payment, order):
+    html = client.get(page_url(payment), HTTP_ACCEPT_LANGUAGE="id").content.decode()
+
+    assert '<html lang="id">' in html
+    assert f"Pesanan {order.number}" in html
+    assert "Menunggu pembayaran" in html  # the order's status
+    assert ">Bayar</button>" in html
+    assert "no money moves" not in html

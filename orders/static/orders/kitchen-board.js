@@ -1,7 +1,8 @@
 // The kitchen board live (templates/admin/orders/order/kitchen.html): an EventSource on the
 // API's kitchen/events/ (the admin session counts there for staff); on every status change the
 // board is fetched again and swapped in without a reload, and a new paid order beeps (WebAudio,
-// no sound file). Without EventSource the page reloads itself every data-refresh-seconds.
+// no sound file). The status line's words come translated in data-live-text and
+// data-reconnecting-text. Without EventSource the page reloads itself every data-refresh-seconds.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const board = document.getElementById("kitchen-live");
@@ -50,8 +51,8 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
   const source = new EventSource(board.dataset.eventsUrl);
-  source.addEventListener("open", () => { status.textContent = "Live"; });
-  source.addEventListener("error", () => { status.textContent = "Reconnecting…"; });
+  source.addEventListener("open", () => { status.textContent = board.dataset.liveText || "Live"; });
+  source.addEventListener("error", () => { status.textContent = board.dataset.reconnectingText || "Reconnecting…"; });
   source.addEventListener("status_changed", (message) => {
     const event = JSON.parse(message.data);
     if (event.to_status === "paid") beep();
