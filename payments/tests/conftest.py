@@ -32,7 +32,9 @@ def midtrans(settings):
     settings.MIDTRANS_SNAP_BASE_URL = f"{fake.base_url}/snap/v1"
     settings.MIDTRANS_API_BASE_URL = fake.base_url
     settings.MIDTRANS_TIMEOUT_CONNECT = 1.0
-    settings.MIDTRANS_TIMEOUT_READ = 0.5
+    # Under 5 s (a "timeout" failure holds its answer that long), well over a loaded CI
+    # machine's answer time: 0.5 s timed out a plain Snap call once in CI.
+    settings.MIDTRANS_TIMEOUT_READ = 2.0
     settings.MIDTRANS_VERIFY_STATUS = True
     settings.PUBLIC_BASE_URL = "https://shop.example.com"
     yield fake
