@@ -165,6 +165,7 @@ def test_with_no_one_to_tell_nothing_is_sent(rice, settings):
     assert mail.outbox == []
 
 
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_takes_cross_once(settings):
     """Real threads on the database (PostgreSQL in CI): eight takes of one unit each from
