@@ -46,7 +46,10 @@ AFTER_GATEWAY = {
     "partial_chargeback": {PS.PARTIAL_CHARGEBACK},
 }
 OFFLINE_REFUNDED = {PS.PARTIALLY_REFUNDED, PS.REFUNDED}
-RECEIPT_SUBJECT = re.compile(r"^Subject: .* receipt for order (\S+)\s*$", re.MULTILINE)
+# The receipt's subject in the order's language (config/locale: "Struk … untuk pesanan …" in id).
+RECEIPT_SUBJECT = re.compile(
+    r"^Subject: (?:.* receipt for order|Struk .* untuk pesanan) (\S+)\s*$", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
