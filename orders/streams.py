@@ -106,9 +106,11 @@ def frame(*, event_id: int, name: str, data: dict) -> bytes:
 
 
 HEARTBEAT = b": heartbeat\n\n"
-# Sent first: how long a browser waits before reconnecting, and a first byte so proxies and
-# clients see the stream open at once.
-PREAMBLE = b"retry: 3000\n\n"
+# Sent first: a first byte so proxies and clients see the stream open at once. A comment, not
+# a `retry:` field: a block without data is not an event, but clients that parse blocks
+# (schemathesis did) read it as an event without the event's fields. Browsers reconnect by
+# themselves after about 3 s.
+PREAMBLE = b": open\n\n"
 
 
 # --- publishing -------------------------------------------------------------------------
