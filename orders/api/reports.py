@@ -241,7 +241,6 @@ def check_may_report(request: Request) -> None:
 FORMAT = OpenApiParameter(
     "format", str, enum=["json", "csv"], description="csv: a spreadsheet (or Accept: text/csv)."
 )
-CSV = OpenApiResponse(description="With format=csv: the rows as CSV (text/csv).")
 
 
 class SalesReportView(ReportView):
