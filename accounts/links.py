@@ -15,11 +15,15 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.models import User
+from config.i18n import user_language
 
 # Frontend routes (on PUBLIC_BASE_URL) that read `uid` and `token` from the query string.
 RESET_ROUTE = "/reset-password"
@@ -72,3 +76,39 @@ def uid_decode(uid: str) -> int | None:
 
 def frontend_link(route: str, *, uid: str, token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}{route}?{urlencode({'uid': uid, 'token': token})}"
+
+
+def link_mail(
+    *, user: User, tokens: PasswordResetTokenGenerator, route: str, subject, template: str, **extra
+) -> None:
+    """Mail `user` a link to `route` carrying a fresh uid/token pair from `tokens`, in the
+    user's language. `subject` is a lazy translation with a `%(shop)s` placeholder;
+    `template` gets the user, the shop name, the pair, the link and `extra`."""
+    uid, token = uid_encode(user), tokens.make_token(user)
+    context = {
+        "user": user,
+        "shop_name": settings.SHOP_NAME,
+        "uid": uid,
+        "token": token,
+        "link": frontend_link(route, uid=uid, token=token),
+        **extra,
+    }
+    with translation.override(user_language(user)):
+        EmailMessage(
+            subject=str(subject) % {"shop": settings.SHOP_NAME},
+            body=render_to_string(template, context),
+            to=[user.email],
+        ).send()
+
+
+def link_user(*, uid: str, token: str, tokens: PasswordResetTokenGenerator) -> User | None:
+    """The active account a link's pair names, locked for the rest of the transaction (two
+    uses of one link at once are then taken one after the other), or None when the uid
+    names nobody or the token is wrong or expired for that account."""
+    user_id = uid_decode(uid)
+    if user_id is None:
+        return None
+    user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    if user is None or not tokens.check_token(user, token):
+        return None
+    return user

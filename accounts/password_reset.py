@@ -8,17 +8,14 @@ task (config.tasks.enqueue), which looks the account up and mails it a link
 (accounts.services.password_set: validators, every session ended); the link works once."""
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.exceptions import PasswordResetTokenInvalid
-from accounts.links import RESET_ROUTE, frontend_link, password_reset_tokens, uid_decode, uid_encode
+from accounts.links import RESET_ROUTE, link_mail, link_user, password_reset_tokens
 from accounts.models import User, normalize_email
 from accounts.services import password_set
-from config.i18n import user_language
 from config.tasks import enqueue
 
 
@@ -35,21 +32,14 @@ def password_reset_send(*, email: str) -> bool:
     user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is None or not user.has_usable_password():
         return False
-    uid, token = uid_encode(user), password_reset_tokens.make_token(user)
-    context = {
-        "user": user,
-        "shop_name": settings.SHOP_NAME,
-        "uid": uid,
-        "token": token,
-        "link": frontend_link(RESET_ROUTE, uid=uid, token=token),
-        "valid_minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
-    }
-    with translation.override(user_language(user)):
-        EmailMessage(
-            subject=_("%(shop)s: reset your password") % {"shop": settings.SHOP_NAME},
-            body=render_to_string("accounts/password_reset_email.txt", context),
-            to=[user.email],
-        ).send()
+    link_mail(
+        user=user,
+        tokens=password_reset_tokens,
+        route=RESET_ROUTE,
+        subject=_("%(shop)s: reset your password"),
+        template="accounts/password_reset_email.txt",
+        valid_minutes=settings.PASSWORD_RESET_TIMEOUT // 60,
+    )
     return True
 
 
@@ -64,11 +54,8 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     The account row is locked while the token is checked and the password set, so two
     uses of one link at once cannot both succeed: the second sees the new password hash,
     which the token covers."""
-    user_id = uid_decode(uid)
-    user = None
-    if user_id is not None:
-        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
-    if user is None or not password_reset_tokens.check_token(user, token):
+    user = link_user(uid=uid, token=token, tokens=password_reset_tokens)
+    if user is None:
         raise PasswordResetTokenInvalid()
     also: tuple[str, ...] = ()
     if not user.email_verified:

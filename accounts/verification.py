@@ -3,16 +3,13 @@ owner reads mail at the address; `email_verify` records that. Checkout asks for 
 when REQUIRE_VERIFIED_EMAIL is on (`check_email_verified`, called by orders.placing)."""
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.exceptions import EmailAlreadyVerified, EmailNotVerified, EmailVerificationTokenInvalid
-from accounts.links import VERIFY_ROUTE, email_verification_tokens, frontend_link, uid_decode, uid_encode
+from accounts.links import VERIFY_ROUTE, email_verification_tokens, link_mail, link_user
 from accounts.models import User
-from config.i18n import user_language
 from config.tasks import enqueue
 
 
@@ -29,21 +26,14 @@ def email_verification_send(*, user_id: int) -> bool:
     user = User.objects.filter(pk=user_id, is_active=True, email_verified_at__isnull=True).first()
     if user is None:
         return False
-    uid, token = uid_encode(user), email_verification_tokens.make_token(user)
-    context = {
-        "user": user,
-        "shop_name": settings.SHOP_NAME,
-        "uid": uid,
-        "token": token,
-        "link": frontend_link(VERIFY_ROUTE, uid=uid, token=token),
-        "valid_hours": settings.EMAIL_VERIFICATION_TIMEOUT // 3600,
-    }
-    with translation.override(user_language(user)):
-        EmailMessage(
-            subject=_("%(shop)s: confirm your e-mail address") % {"shop": settings.SHOP_NAME},
-            body=render_to_string("accounts/email_verification_email.txt", context),
-            to=[user.email],
-        ).send()
+    link_mail(
+        user=user,
+        tokens=email_verification_tokens,
+        route=VERIFY_ROUTE,
+        subject=_("%(shop)s: confirm your e-mail address"),
+        template="accounts/email_verification_email.txt",
+        valid_hours=settings.EMAIL_VERIFICATION_TIMEOUT // 3600,
+    )
     return True
 
 
@@ -59,11 +49,8 @@ def email_verify(*, uid: str, token: str) -> User:
     """Mark the account's address verified. EmailVerificationTokenInvalid (400) for a wrong,
     expired or other-address pair, or an inactive account; a second use of a good link
     changes nothing and succeeds (the first verification time stays)."""
-    user_id = uid_decode(uid)
-    user = None
-    if user_id is not None:
-        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
-    if user is None or not email_verification_tokens.check_token(user, token):
+    user = link_user(uid=uid, token=token, tokens=email_verification_tokens)
+    if user is None:
         raise EmailVerificationTokenInvalid()
     if not user.email_verified:
         user.email_verified_at = timezone.now()

@@ -1,5 +1,6 @@
 """Password reset and e-mail verification (accounts/password_reset.py, accounts/verification.py)."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -19,12 +20,15 @@ from accounts.api.throttling import (
     PasswordResetEmailThrottle,
     PasswordResetThrottle,
 )
+from config.api.throttling import OutcomeThrottledView
 
-RESET_ACCEPTED = "If an account has this e-mail address, a link to reset its password is on its way."
-RESEND_ACCEPTED = "A new verification link is on its way to your e-mail address."
+RESET_ACCEPTED = _("If an account has this e-mail address, a link to reset its password is on its way.")
+RESEND_ACCEPTED = _("A new verification link is on its way to your e-mail address.")
 
 
-class PasswordResetView(APIView):
+class PasswordResetView(OutcomeThrottledView):
+    counted_status = status.HTTP_202_ACCEPTED
+
     """Ask for a password reset link. Always the same 202 whether or not the address has an
     account (the lookup and the e-mail happen in a background task). Throttled per client
     address (THROTTLE_PASSWORD_RESET) and per e-mail address (THROTTLE_PASSWORD_RESET_EMAIL);
@@ -49,14 +53,7 @@ class PasswordResetView(APIView):
         serializer = PasswordResetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         password_reset.password_reset_request(email=serializer.validated_data["email"])
-        return Response({"detail": RESET_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code == status.HTTP_202_ACCEPTED:
-            for throttle in self.get_throttles():
-                throttle.record(request, self)
-        return response
+        return Response({"detail": str(RESET_ACCEPTED)}, status=status.HTTP_202_ACCEPTED)
 
 
 class PasswordResetConfirmView(APIView):
@@ -110,7 +107,9 @@ class EmailVerifyView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class EmailVerifyResendView(APIView):
+class EmailVerifyResendView(OutcomeThrottledView):
+    counted_status = status.HTTP_202_ACCEPTED
+
     """Mail the signed-in user a new verification link. Throttled per account
     (THROTTLE_EMAIL_VERIFY_RESEND); a 409 costs nothing."""
 
@@ -125,10 +124,4 @@ class EmailVerifyResendView(APIView):
     )
     def post(self, request: Request) -> Response:
         verification.email_verification_resend(user=request.user)
-        return Response({"detail": RESEND_ACCEPTED}, status=status.HTTP_202_ACCEPTED)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code == status.HTTP_202_ACCEPTED:
-            EmailVerifyResendThrottle().record(request, self)
-        return response
+        return Response({"detail": str(RESEND_ACCEPTED)}, status=status.HTTP_202_ACCEPTED)

@@ -6,7 +6,7 @@ from config.api.throttling import OutcomeRateThrottle
 class RegisterThrottle(OutcomeRateThrottle):
     """Registrations per client address, at THROTTLE_REGISTER (DRF scope `register`). An
     answer that created an account, or would have (the address was taken), costs budget;
-    input refused with a 400 does not (RegisterView.finalize_response records)."""
+    input refused with a 400 does not (OutcomeThrottledView records)."""
 
     scope = "register"
 

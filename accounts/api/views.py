@@ -30,6 +30,7 @@ from accounts.exceptions import LoginLocked
 from accounts.models import User
 from accounts.tokens import token_answer
 from config.api.error_schema import domain_errors
+from config.api.throttling import OutcomeThrottledView
 
 INCORRECT_PASSWORD = _("The password is incorrect.")
 
@@ -64,7 +65,7 @@ def password_verify(request: Request, password: str) -> bool:
         raise locked(exc) from exc
 
 
-class RegisterView(APIView):
+class RegisterView(OutcomeThrottledView):
     """Create a shopper account. An address that already has an account gets the same answer
     (nothing changes; its owner is told by e-mail), so the answer does not reveal who is
     registered. Throttled per client address (THROTTLE_REGISTER): answers that created an
@@ -73,6 +74,7 @@ class RegisterView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [RegisterThrottle]
+    counted_status = status.HTTP_201_CREATED
 
     @extend_schema(
         request=RegisterSerializer,
@@ -89,12 +91,6 @@ class RegisterView(APIView):
         serializer.is_valid(raise_exception=True)
         registration = services.user_register(**serializer.validated_data)
         return Response(RegistrationSerializer(registration).data, status=status.HTTP_201_CREATED)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code == status.HTTP_201_CREATED:
-            RegisterThrottle().record(request, self)
-        return response
 
 
 @extend_schema_view(

@@ -114,6 +114,19 @@ def test_the_request_answers_the_same_for_every_address(api_client, django_captu
     assert [m.to for m in mail.outbox] == [["siti@example.com"]]
 
 
+def test_the_answer_speaks_the_callers_language(api_client):
+    """The 202's detail is a message like any other: Indonesian for `Accept-Language: id`,
+    the same words whether or not the address has an account."""
+    UserFactory(email="siti@example.com")
+    for email in ("siti@example.com", "nobody@example.com"):
+        response = api_client.post(RESET, {"email": email}, HTTP_ACCEPT_LANGUAGE="id")
+        assert response.status_code == 202
+        assert response.headers["Content-Language"] == "id"
+        assert response.json() == {
+            "detail": "Jika ada akun dengan alamat e-mail ini, tautan untuk mengatur ulang kata sandinya sedang dikirim."
+        }
+
+
 def test_the_request_does_no_lookup_in_the_request(api_client, django_assert_num_queries):
     """The lookup is the task's (after commit): the request itself reads no account."""
     UserFactory(email="siti@example.com")

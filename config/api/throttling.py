@@ -1,4 +1,5 @@
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 
 class OutcomeRateThrottle(SimpleRateThrottle):
@@ -37,3 +38,17 @@ class OutcomeRateThrottle(SimpleRateThrottle):
         while history and history[-1] <= self.now - self.duration:
             history.pop()
         return history
+
+
+class OutcomeThrottledView(APIView):
+    """A view whose `OutcomeRateThrottle`s count the answers with status `counted_status`
+    only (an accepted reset, a created account): refused input costs the client nothing."""
+
+    counted_status: int
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == self.counted_status:
+            for throttle in self.get_throttles():
+                throttle.record(request, self)
+        return response
