@@ -214,7 +214,33 @@ class CSVRenderer(BaseRenderer):
 
 
 class ReportView(APIView):
+    """One report: the permission check, the query's validation, the figures (`build`),
+    then JSON (`report_serializer`) or CSV (`csv_rows` under `csv_columns`)."""
+
     renderer_classes = [JSONRenderer, CSVRenderer]
+    query_serializer: type[serializers.Serializer]
+    report_serializer: type[serializers.Serializer]
+    csv_columns: list[str]
+
+    def build(self, query: dict) -> dict:
+        raise NotImplementedError
+
+    def csv_rows(self, report: dict) -> list[dict]:
+        return [report]
+
+    def csv_filename(self, query: dict) -> str:
+        raise NotImplementedError
+
+    def answer(self, request: Request) -> Response | HttpResponse:
+        check_may_report(request)
+        query = self.query_serializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = self.build(query.validated_data)
+        if wants_csv(request):
+            return csv_response(
+                self.csv_rows(report), self.csv_columns, self.csv_filename(query.validated_data)
+            )
+        return Response(self.report_serializer(report).data)
 
     def perform_content_negotiation(self, request, force=False):
         """An unknown `?format=` is a 400 naming the parameter (DRF's own answer is a 404)."""
@@ -244,6 +270,19 @@ FORMAT = OpenApiParameter(
 
 
 class SalesReportView(ReportView):
+    query_serializer = SalesQuerySerializer
+    report_serializer = SalesReportSerializer
+    csv_columns = ["key", *FIGURES]
+
+    def build(self, query: dict) -> dict:
+        return sales_report(**query)
+
+    def csv_rows(self, report: dict) -> list[dict]:
+        return report["rows"]
+
+    def csv_filename(self, query: dict) -> str:
+        return f"sales-{query['date_from']}-{query['date_to']}-{query['group']}.csv"
+
     @extend_schema(
         parameters=[SalesQuerySerializer, FORMAT],
         responses={
@@ -254,18 +293,20 @@ class SalesReportView(ReportView):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         """Sales of the paid orders in a period, in total and by day, hour, product or payment type."""
-        check_may_report(request)
-        query = SalesQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        report = sales_report(**query.validated_data)
-        if wants_csv(request):
-            data = query.validated_data
-            name = f"sales-{data['date_from']}-{data['date_to']}-{data['group']}.csv"
-            return csv_response(report["rows"], ["key", *FIGURES], name)
-        return Response(SalesReportSerializer(report).data)
+        return self.answer(request)
 
 
 class TaxReportView(ReportView):
+    query_serializer = TaxQuerySerializer
+    report_serializer = TaxReportSerializer
+    csv_columns = ["month", "tax_collected", "tax_credited", "tax_due", "orders", "credit_notes"]
+
+    def build(self, query: dict) -> dict:
+        return tax_report(month=query["month"])
+
+    def csv_filename(self, query: dict) -> str:
+        return f"tax-{query['month']}.csv"
+
     @extend_schema(
         parameters=[TaxQuerySerializer, FORMAT],
         responses={
@@ -276,11 +317,4 @@ class TaxReportView(ReportView):
     )
     def get(self, request: Request) -> Response | HttpResponse:
         """The tax to remit for a month: collected on paid orders minus credited by credit notes."""
-        check_may_report(request)
-        query = TaxQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        report = tax_report(month=query.validated_data["month"])
-        if wants_csv(request):
-            columns = ["month", "tax_collected", "tax_credited", "tax_due", "orders", "credit_notes"]
-            return csv_response([report], columns, f"tax-{report['month']}.csv")
-        return Response(TaxReportSerializer(report).data)
+        return self.answer(request)
