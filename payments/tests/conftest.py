@@ -12,8 +12,10 @@ from django.apps import apps
 from django.utils import timezone
 
 from catalog.tests.factories import ProductFactory
+from invoices.models import CreditNote
 from orders.tests.factories import place_order
 from payments.models import Payment
+from payments.services.opening import payment_open
 from payments.tests.midtrans_server import FakeMidtrans, FakeMidtransServer, notification_sample
 
 TEST_SERVER_KEY = "SB-Mid-server-foodies-tests-9Qw2"
@@ -124,3 +126,22 @@ def database_state(*, exclude: tuple[str, ...] = ()) -> dict[str, list[dict]]:
         if label not in exclude:
             state[label] = list(model.objects.order_by("pk").values())
     return state
+
+
+def settle(api_client, midtrans, order, sample: str, **overrides) -> Payment:
+    """Open a payment for `order` and settle it with the published `sample` (its own
+    amounts and ids), delivered signed through the webhook; the settled payment."""
+    payment = payment_open(order=order)
+    response = deliver(api_client, midtrans, notification(sample, payment=payment, **overrides))
+    assert response.status_code == 200, response.content
+    payment.refresh_from_db()
+    assert payment.status == "settled"
+    return payment
+
+
+def credit_notes(order) -> list[tuple[int, str]]:
+    return list(
+        CreditNote.objects.filter(invoice__order=order)
+        .order_by("id")
+        .values_list("amount", "refund_reference")
+    )

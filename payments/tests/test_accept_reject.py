@@ -12,8 +12,7 @@ from accounts.roles import KITCHEN
 from accounts.tests.factories import UserFactory
 from invoices.models import CreditNote
 from orders.models import Order, OrderEvent
-from payments.tests.conftest import database_state
-from payments.tests.test_refund_api import settle
+from payments.tests.conftest import database_state, settle
 
 pytestmark = pytest.mark.django_db
 

@@ -9,33 +9,15 @@ went back."""
 
 import pytest
 
-from invoices.models import CreditNote, Invoice
+from invoices.models import Invoice
 from orders.models import OrderEvent
-from payments.models import Payment
 from payments.services.opening import payment_open
-from payments.tests.conftest import database_state, deliver, notification
+from payments.tests.conftest import credit_notes, database_state, settle
 from payments.tests.midtrans_server import api_sample
 
 pytestmark = pytest.mark.django_db
 
 ORDERS = "/api/v1/orders/"
-
-
-def settle(api_client, midtrans, order, sample: str, **overrides) -> Payment:
-    payment = payment_open(order=order)
-    response = deliver(api_client, midtrans, notification(sample, payment=payment, **overrides))
-    assert response.status_code == 200, response.content
-    payment.refresh_from_db()
-    assert payment.status == "settled"
-    return payment
-
-
-def credit_notes(order) -> list[tuple[int, str]]:
-    return list(
-        CreditNote.objects.filter(invoice__order=order)
-        .order_by("id")
-        .values_list("amount", "refund_reference")
-    )
 
 
 def refund(client, order, **body):

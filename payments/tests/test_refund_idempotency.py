@@ -13,7 +13,7 @@ from orders.idempotency import request_fingerprint
 from orders.models import IdempotencyKey
 from payments.models import Payment
 from payments.services.refunds import refund_key_for
-from payments.tests.test_refund_api import credit_notes, settle
+from payments.tests.conftest import credit_notes, settle
 
 pytestmark = pytest.mark.django_db
 
