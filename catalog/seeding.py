@@ -129,10 +129,10 @@ def products_generate(
         products = Product.objects.bulk_create(
             [
                 Product(
-                    name=f"Generated Dish {n:06d}",
+                    name_ind=f"Generated Dish {n:06d}",
                     slug=f"generated-dish-{n:06d}",
                     sku=f"{GENERATED_SKU_PREFIX}{n:06d}",
-                    description="Generated for load testing.",
+                    description_ind="Generated for load testing.",
                     category=categories[n % len(categories)],
                 )
                 for n in numbers
