@@ -27,6 +27,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
+from django.utils.translation import get_language
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,7 +46,10 @@ def _digest(text: str) -> str:
 
 
 def _key(version: int, request: Request) -> str:
-    return f"catalog:response:{version}:{_digest(request.get_host() + request.get_full_path())}"
+    # Per language (Accept-Language, through LocaleMiddleware): names and descriptions are
+    # the reader's (catalog/i18n.py), so an Indonesian body is never served to English.
+    where = request.get_host() + request.get_full_path()
+    return f"catalog:response:{version}:{get_language()}:{_digest(where)}"
 
 
 _JSON = JSONRenderer()
@@ -106,7 +110,7 @@ def catalog_cached(handler):
         # it on, so what is computed below can only be as new as, or newer than, its key.
         menu_products()  # switches any due price first: a cached body must not outlive it
         version = catalog_version()
-        etag = f'"{version}"'
+        etag = f'"{version}-{get_language()}"'  # one validator per language, as the body
         if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return _mark(Response(status=304), etag, version)
         key = _key(version, request)
