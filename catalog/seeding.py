@@ -67,7 +67,10 @@ def menu_seed(*, categories: Sequence[dict], products: Sequence[dict]) -> MenuSe
     for spec in categories:
         if spec["slug"] not in by_slug:
             by_slug[spec["slug"]] = category_create(
-                name=spec["name"], slug=spec["slug"], position=spec["position"]
+                name=spec["name"],
+                name_en=spec.get("name_en", ""),
+                slug=spec["slug"],
+                position=spec["position"],
             )
             new_categories += 1
     by_sku = {p.sku: p for p in Product.objects.filter(sku__in=[spec["sku"] for spec in products])}
@@ -77,6 +80,7 @@ def menu_seed(*, categories: Sequence[dict], products: Sequence[dict]) -> MenuSe
             continue
         product = product_create(
             name=spec["name"],
+            name_en=spec.get("name_en", ""),
             sku=spec["sku"],
             category=by_slug[spec["category"]],
             kind=spec.get("kind", Product.Kind.SINGLE),

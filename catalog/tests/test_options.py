@@ -327,7 +327,7 @@ def test_admin_option_adjustment_below_zero_is_a_row_error_and_nothing_is_saved(
     row = next(
         k.removesuffix("-id") for k, v in values.items() if k.endswith("-id") and v == str(opt("satay").pk)
     )
-    values.update({f"{row}-name": "Sate ayam", f"{row}-adjust_stock": "-5", "name": "Tambahan"})
+    values.update({f"{row}-name_ind": "Sate ayam", f"{row}-adjust_stock": "-5", "name_ind": "Tambahan"})
 
     response = admin_client_staff.post(url, values)
 
