@@ -2,9 +2,10 @@
 
 Every anonymous GET of the menu carries `Cache-Control: public, max-age=CATALOG_CACHE_MAX_AGE`
 and an ETag. With `CATALOG_CACHE` on (the default when `CACHE_URL` is shared by every
-process, i.e. Redis or Memcached), the ETag is the catalog version (`catalog.version`), a
-matching `If-None-Match` is answered 304 before any query, and response bodies are kept in
-the cache under the version: any menu, price or stock write bumps it on commit, so no
+process, i.e. Redis or Memcached), the ETag is the catalog version (`catalog.version`) and
+the answer's language, a matching `If-None-Match` is answered 304 before any query, and
+response bodies are kept in the cache under the version and the language (menu names are
+the reader's, catalog/i18n.py): any menu, price or stock write bumps it on commit, so no
 cached answer outlives the state it showed. With it off (a per-process cache, where one
 process would not see another's bump), ETags come from the body
 (`ConditionalGetMiddleware`), so 304s are still right, only not free.
