@@ -1,11 +1,15 @@
 """The demo menu that `manage.py seed` creates: a small Indonesian food stall.
 
 Plain data, read by `catalog.seeding.menu_seed`. Categories are keyed by slug, products
-by SKU. Each product's `prices` are its price versions in order, as (day, rupiah), where
+by SKU. `name` is Indonesian (the text of record, catalog/i18n.py), `name_en` English (a
+dish's from `catalog.demo_menu_en`); the descriptions are still the stall's English ones,
+kept as written. Each product's `prices` are its price versions in order, as (day, rupiah), where
 day counts from the seeding day's midnight (Asia/Jakarta): negative is history, positive
 schedules a change. A bundle lists its components as (SKU, quantity); they must come
 earlier in `PRODUCTS`.
 """
+
+from catalog.demo_menu_en import DISH_NAMES_EN
 
 BUNDLES_CATEGORY = "bundles"
 
@@ -13,12 +17,12 @@ OPENED = -90  # the stall opened three months before the seeding day
 BUNDLES_LAUNCHED = -7  # the set menus came last week, after the last regular price rise
 
 CATEGORIES = [
-    {"slug": "rice", "name": "Rice Dishes", "position": 10},
-    {"slug": "noodles", "name": "Noodles", "position": 20},
-    {"slug": "snacks", "name": "Snacks & Sides", "position": 30},
-    {"slug": "drinks", "name": "Drinks", "position": 40},
-    {"slug": "desserts", "name": "Desserts", "position": 50},
-    {"slug": BUNDLES_CATEGORY, "name": "Bundles", "position": 60},
+    {"slug": "rice", "name": "Nasi", "name_en": "Rice Dishes", "position": 10},
+    {"slug": "noodles", "name": "Mie", "name_en": "Noodles", "position": 20},
+    {"slug": "snacks", "name": "Camilan & Lauk", "name_en": "Snacks & Sides", "position": 30},
+    {"slug": "drinks", "name": "Minuman", "name_en": "Drinks", "position": 40},
+    {"slug": "desserts", "name": "Pencuci Mulut", "name_en": "Desserts", "position": 50},
+    {"slug": BUNDLES_CATEGORY, "name": "Paket", "name_en": "Bundles", "position": 60},
 ]
 
 PRODUCTS = [
@@ -371,3 +375,6 @@ PRODUCTS = [
         "prices": [(BUNDLES_LAUNCHED, 30_000)],
     },
 ]
+
+for _dish in PRODUCTS:
+    _dish["name_en"] = DISH_NAMES_EN[_dish["sku"]]

@@ -32,6 +32,7 @@ from config.errors import DomainError
 COLUMNS = [
     "sku",
     "name",
+    "name_en",
     "category",
     "price",
     "stock",
@@ -58,7 +59,10 @@ def menu_rows(products=None) -> list[dict[str, object]]:
         rows.append(
             {
                 "sku": product.sku,
-                "name": product.name,
+                # The Indonesian name (of record) and the English one (empty: none), as
+                # written, whatever the language of the one exporting (catalog/i18n.py).
+                "name": product.name_ind,
+                "name_en": product.name_en or "",
                 "category": product.category.slug,
                 "price": "" if product.current_price is None else product.current_price,
                 "stock": product.stock,
@@ -190,9 +194,13 @@ def _read(text: str, result: ImportResult) -> list[_Row]:
 def _plan_existing(row: _Row, product: Product, may_price: bool) -> RowPlan:
     plan = RowPlan(row.line, row.sku, product)
     name = row.text("name")
-    if name is not None and name != product.name:
+    if name is not None and name != product.name_ind:
         plan.fields["name"] = name
-        plan.changes.append(f"name {product.name!r} -> {name!r}")
+        plan.changes.append(f"name {product.name_ind!r} -> {name!r}")
+    name_en = row.text("name_en")  # an empty cell leaves the English name as it is
+    if name_en is not None and name_en != (product.name_en or ""):
+        plan.fields["name_en"] = name_en
+        plan.changes.append(f"name_en {product.name_en or ''!r} -> {name_en!r}")
     category = row.category
     if category is not None and category.pk != product.category_id:
         plan.fields["category"] = category
@@ -232,6 +240,8 @@ def _plan_new(row: _Row) -> RowPlan:
         return plan
     active, track = row.flags["active"], row.flags["track_stock"]
     plan.fields = {"name": name, "category": category, "is_active": active is not False}
+    if row.text("name_en"):
+        plan.fields["name_en"] = row.text("name_en")
     plan.fields["track_stock"] = track is not False
     plan.price, plan.stock = row.price, row.stock_wanted or 0
     if plan.stock and not plan.fields["track_stock"]:
@@ -266,9 +276,10 @@ def _plan(rows: list[_Row], result: ImportResult, *, create: bool, may_price: bo
         row.category = categories.get(slug) if slug else None
         if slug and row.category is None:
             row.errors.append(f"no category with the slug {slug!r}")
-        name = row.text("name")
-        if name is not None and len(name) > Product._meta.get_field("name").max_length:
-            row.errors.append("name is longer than 200 characters")
+        for column in ("name", "name_en"):
+            text = row.text(column)
+            if text is not None and len(text) > Product._meta.get_field("name").max_length:
+                row.errors.append(f"{column} is longer than 200 characters")
         product = by_sku.get(row.sku)
         if row.errors:
             pass

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 
 from catalog.mealtimes import serving_windows_clean
@@ -25,8 +25,10 @@ class Category(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["position", "name"]
-        verbose_name_plural = "categories"
+        # By the text of record (`name_ind`, catalog/translation.py): one order for every language.
+        ordering = ["position", "name_ind"]
+        verbose_name = gettext_lazy("category")
+        verbose_name_plural = gettext_lazy("categories")
 
     def __str__(self) -> str:
         return self.name
@@ -93,12 +95,19 @@ class Product(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name", "id"]
+        # By the Indonesian name (the text of record) in every language: `name` in an order_by
+        # would be rewritten to the active language's column, where an empty English name
+        # sorts first (catalog/selectors.py, `menu_products`).
+        ordering = ["name_ind", "id"]
+        verbose_name = gettext_lazy("product")
+        verbose_name_plural = gettext_lazy("products")
         permissions = [("set_sold_out", "Can mark a dish sold out for a while")]
         indexes = [
-            models.Index(fields=["name", "id"], name="product_name_order"),
+            models.Index(fields=["name_ind", "id"], name="product_name_order"),
             models.Index(fields=["current_price", "id"], name="product_price_order"),
-            models.Index(fields=["name", "id"], name="product_listed_name", condition=models.Q(listed=True)),
+            models.Index(
+                fields=["name_ind", "id"], name="product_listed_name", condition=models.Q(listed=True)
+            ),
             models.Index(
                 fields=["current_price", "id"], name="product_listed_price", condition=models.Q(listed=True)
             ),
@@ -141,6 +150,8 @@ class BundleItem(models.Model):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = gettext_lazy("bundle item")
+        verbose_name_plural = gettext_lazy("bundle items")
         constraints = [
             models.UniqueConstraint(fields=["bundle", "component"], name="bundle_item_unique_component"),
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="bundle_item_quantity_positive"),
@@ -181,6 +192,8 @@ class ProductPrice(models.Model):
 
     class Meta:
         ordering = ["product_id", "-version"]
+        verbose_name = gettext_lazy("product price")
+        verbose_name_plural = gettext_lazy("product prices")
         constraints = [
             models.UniqueConstraint(fields=["product", "version"], name="product_price_unique_version"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="product_price_amount_positive"),
@@ -207,7 +220,9 @@ class OptionGroup(models.Model):
     position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
 
     class Meta:
-        ordering = ["position", "name", "id"]
+        ordering = ["position", "name_ind", "id"]
+        verbose_name = gettext_lazy("option group")
+        verbose_name_plural = gettext_lazy("option groups")
         constraints = [
             models.CheckConstraint(condition=models.Q(max_choices__gte=1), name="option_group_max_positive"),
             models.CheckConstraint(
@@ -241,6 +256,8 @@ class Option(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        verbose_name = gettext_lazy("option")
+        verbose_name_plural = gettext_lazy("options")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stock__isnull=True) | models.Q(stock__gte=0),
@@ -295,6 +312,8 @@ class StockMovement(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = gettext_lazy("stock movement")
+        verbose_name_plural = gettext_lazy("stock movements")
         constraints = [
             models.CheckConstraint(condition=~models.Q(quantity=0), name="stock_movement_not_zero"),
             models.CheckConstraint(

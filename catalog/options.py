@@ -17,6 +17,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from catalog.i18n import of_record, texts_allowed
 from catalog.models import Option, OptionGroup, Product
 from catalog.stock import option_stock_initial
 from catalog.version import catalog_changed
@@ -119,11 +120,12 @@ def check_group_rules(*, min_choices: int, max_choices: int) -> None:
 
 @transaction.atomic
 def option_group_create(
-    *, name: str, min_choices: int = 0, max_choices: int = 1, position: int = 0
+    *, name: str, min_choices: int = 0, max_choices: int = 1, position: int = 0, name_en: str = ""
 ) -> OptionGroup:
+    """`name` is the Indonesian name (of record, catalog/i18n.py), `name_en` the English."""
     check_group_rules(min_choices=min_choices, max_choices=max_choices)
     group = OptionGroup.objects.create(
-        name=name, min_choices=min_choices, max_choices=max_choices, position=position
+        name_ind=name, name_en=name_en, min_choices=min_choices, max_choices=max_choices, position=position
     )
     catalog_changed()
     return group
@@ -140,10 +142,18 @@ def option_create(
     stock: int | None = None,
     position: int = 0,
     user: User | None = None,
+    name_en: str = "",
 ) -> Option:
-    """A new option; a limited one's starting `stock` opens its ledger."""
+    """A new option; a limited one's starting `stock` opens its ledger. `name` is the
+    Indonesian name, `name_en` the English."""
     option = Option(
-        group=group, name=name, slug=slug, price_delta=price_delta, is_active=is_active, position=position
+        group=group,
+        name_ind=name,
+        name_en=name_en,
+        slug=slug,
+        price_delta=price_delta,
+        is_active=is_active,
+        position=position,
     )
     option.full_clean()
     option.save()
@@ -152,13 +162,14 @@ def option_create(
     return option
 
 
-OPTION_FIELDS = ("name", "slug", "price_delta", "is_active", "position")
+OPTION_FIELDS = (*texts_allowed("name"), "slug", "price_delta", "is_active", "position")
 
 
 @transaction.atomic
 def option_update(*, option: Option, **fields) -> Option:
     """Change an option's details (its stock moves only through `catalog.stock`). Orders
-    keep the name and delta they were placed with."""
+    keep the name and delta they were placed with. `name` is the Indonesian name."""
+    fields = of_record(fields)
     unknown = set(fields) - set(OPTION_FIELDS)
     if unknown:
         raise TypeError(f"Not changed here: {', '.join(sorted(unknown))}.")
@@ -173,7 +184,8 @@ def option_update(*, option: Option, **fields) -> Option:
 
 @transaction.atomic
 def option_group_update(*, group: OptionGroup, **fields) -> OptionGroup:
-    for key in ("name", "min_choices", "max_choices", "position"):
+    fields = of_record(fields)  # `name`: the Indonesian name
+    for key in (*texts_allowed("name"), "min_choices", "max_choices", "position"):
         if key in fields:
             setattr(group, key, fields[key])
     check_group_rules(min_choices=group.min_choices, max_choices=group.max_choices)
@@ -200,17 +212,24 @@ def options_seed(*, groups: Sequence[dict]) -> int:
     Idempotent: an existing group is left as staff made it. Returns the groups created."""
     created = 0
     for spec in groups:
-        if OptionGroup.objects.filter(name=spec["name"]).exists():
+        if OptionGroup.objects.filter(name_ind=spec["name"]).exists():
             continue
         group = option_group_create(
             name=spec["name"],
+            name_en=spec.get("name_en", ""),
             min_choices=spec["min_choices"],
             max_choices=spec["max_choices"],
             position=spec["position"],
         )
-        for position, (slug, name, delta, stock) in enumerate(spec["options"]):
+        for position, (slug, name, delta, stock, *english) in enumerate(spec["options"]):
             option_create(
-                group=group, name=name, slug=slug, price_delta=delta, stock=stock, position=position
+                group=group,
+                name=name,
+                name_en=english[0] if english else "",
+                slug=slug,
+                price_delta=delta,
+                stock=stock,
+                position=position,
             )
         for product in Product.objects.filter(sku__in=spec["products"]):
             product_set_option_groups(product=product, groups=[*product.option_groups.all(), group])

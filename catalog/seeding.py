@@ -67,7 +67,10 @@ def menu_seed(*, categories: Sequence[dict], products: Sequence[dict]) -> MenuSe
     for spec in categories:
         if spec["slug"] not in by_slug:
             by_slug[spec["slug"]] = category_create(
-                name=spec["name"], slug=spec["slug"], position=spec["position"]
+                name=spec["name"],
+                name_en=spec.get("name_en", ""),
+                slug=spec["slug"],
+                position=spec["position"],
             )
             new_categories += 1
     by_sku = {p.sku: p for p in Product.objects.filter(sku__in=[spec["sku"] for spec in products])}
@@ -77,6 +80,7 @@ def menu_seed(*, categories: Sequence[dict], products: Sequence[dict]) -> MenuSe
             continue
         product = product_create(
             name=spec["name"],
+            name_en=spec.get("name_en", ""),
             sku=spec["sku"],
             category=by_slug[spec["category"]],
             kind=spec.get("kind", Product.Kind.SINGLE),
@@ -129,10 +133,10 @@ def products_generate(
         products = Product.objects.bulk_create(
             [
                 Product(
-                    name=f"Generated Dish {n:06d}",
+                    name_ind=f"Generated Dish {n:06d}",
                     slug=f"generated-dish-{n:06d}",
                     sku=f"{GENERATED_SKU_PREFIX}{n:06d}",
-                    description="Generated for load testing.",
+                    description_ind="Generated for load testing.",
                     category=categories[n % len(categories)],
                 )
                 for n in numbers

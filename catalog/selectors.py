@@ -74,14 +74,17 @@ def menu_products(*, include_hidden: bool = False, now: datetime | None = None) 
     qs = Product.objects.select_related("category")
     if not include_hidden:
         qs = qs.filter(shopper_visible())
-    return qs.order_by("name", "id")
+    # By the Indonesian name (the text of record, catalog/i18n.py) in every language: one
+    # stable order on one index, cursor-safe; a bare "name" would be rewritten by
+    # modeltranslation to the active language's column, where empty English names sort first.
+    return qs.order_by("name_ind", "id")
 
 
 def category_list(*, include_hidden: bool = False) -> QuerySet[Category]:
     qs = Category.objects.all()
     if not include_hidden:
         qs = qs.filter(is_active=True)
-    return qs.order_by("position", "name", "id")
+    return qs.order_by("position", "name_ind", "id")
 
 
 def price_history(*, product: Product) -> QuerySet[ProductPrice]:

@@ -17,6 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from catalog.i18n import of_record, texts_allowed
 from catalog.locks import products_lock
 from catalog.low_stock import low_stock_rearm
 from catalog.models import BundleItem, Category, OptionGroup, Product, ProductPrice
@@ -60,10 +61,11 @@ def products_relist(*, products: QuerySet[Product] | None = None) -> None:
 # --- categories -------------------------------------------------------------------------
 
 
-def category_create(*, name: str, slug: str = "", position: int = 0, is_active: bool = True) -> Category:
-    category = Category(
-        name=name, slug=slug or unique_slug(model=Category, text=name), position=position, is_active=is_active
-    )
+def category_create(
+    *, name: str, slug: str = "", position: int = 0, is_active: bool = True, name_en: str = ""
+) -> Category:
+    slug = slug or unique_slug(model=Category, text=name)  # `name`: Indonesian (catalog/i18n.py)
+    category = Category(name_ind=name, name_en=name_en, slug=slug, position=position, is_active=is_active)
     category.full_clean()
     category.save()
     catalog_changed()
@@ -73,6 +75,7 @@ def category_create(*, name: str, slug: str = "", position: int = 0, is_active: 
 def _save_changed(instance, *, fields: dict, allowed: tuple[str, ...]) -> None:
     """Set and save only the given fields. A full-row save would write back every column as
     it was read, undoing a concurrent change (a checkout's stock decrement, say)."""
+    fields = of_record(fields)
     unknown = set(fields) - set(allowed)
     if unknown:
         raise TypeError(f"Not changed here: {', '.join(sorted(unknown))}.")
@@ -95,9 +98,8 @@ def _deactivate(instance):
 
 @transaction.atomic
 def category_update(*, category: Category, **fields) -> Category:
-    _save_changed(
-        category, fields=fields, allowed=("name", "slug", "position", "is_active", "serving_windows")
-    )
+    allowed = (*texts_allowed("name"), "slug", "position", "is_active", "serving_windows")
+    _save_changed(category, fields=fields, allowed=allowed)
     if "is_active" in fields:
         products_relist(products=Product.objects.filter(category=category))
     return category
@@ -154,6 +156,8 @@ def product_create(
     kind: str = Product.Kind.SINGLE,
     slug: str = "",
     description: str = "",
+    name_en: str = "",
+    description_en: str = "",
     is_active: bool = True,
     track_stock: bool = True,
     stock: int = 0,
@@ -165,14 +169,17 @@ def product_create(
     user: User | None = None,
 ) -> Product:
     """Create a product; a bundle needs components; `price` opens price version 1; a
-    starting `stock` is written to the ledger as its `initial` movement."""
+    starting `stock` is written to the ledger as its `initial` movement. `name` and
+    `description` are the Indonesian text (catalog/i18n.py), `*_en` the English."""
     product = Product(
-        name=name,
+        name_ind=name,
+        name_en=name_en,
+        description_ind=description,
+        description_en=description_en,
         sku=sku,
         category=category,
         kind=kind,
         slug=slug or unique_slug(model=Product, text=name),
-        description=description,
         is_active=is_active,
         track_stock=track_stock,
     )
@@ -197,6 +204,11 @@ def product_create(
     return product
 
 
+# What `product_update` changes: every language's name and description (catalog/i18n.py)...
+PRODUCT_DETAILS = (*texts_allowed("name", "description"), "slug", "sku", "category", "is_active", "image")
+PRODUCT_DETAILS += ("track_stock", "serving_windows", "low_stock_threshold")  # ...and these
+
+
 @transaction.atomic
 def product_update(
     *, product: Product, components: list[tuple[Product, int]] | None = None, **fields
@@ -213,18 +225,7 @@ def product_update(
     _save_changed(
         product,
         fields=fields,
-        allowed=(
-            "name",
-            "slug",
-            "sku",
-            "description",
-            "category",
-            "is_active",
-            "image",
-            "track_stock",
-            "serving_windows",
-            "low_stock_threshold",
-        ),
+        allowed=PRODUCT_DETAILS,
     )
     if "low_stock_threshold" in fields:
         low_stock_rearm(product=product, threshold=product.low_stock_threshold)

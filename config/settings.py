@@ -38,6 +38,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "modeltranslation",  # menu names per language (catalog/translation.py); before the admin
     "config.apps.FoodiesAdminConfig",  # django.contrib.admin with the shop's dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -157,6 +158,10 @@ if LANGUAGE_CODE not in dict(LANGUAGES):
     raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}.")
 # One catalog for the project's own messages (README: "Translations").
 LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
+# Menu names and descriptions (catalog/translation.py): `name_ind` is the text of record, an
+# empty `name_en` reads as it, whatever LANGUAGE_CODE is.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "id"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("id",)
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
 USE_TZ = True

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -181,7 +181,10 @@ def order_place(
     if not_for_sale:
         raise ProductUnavailable(products=not_for_sale)
 
-    lines = [_order_line(item) for item in items]
+    # What its documents and mails speak: the account's chosen language, else the request's.
+    language = user.language or request_language()
+    with translation.override(language):  # the lines keep the dish and option names in it
+        lines = [_order_line(item) for item in items]
     priced = [
         Line(line.line_total, item.product.category.slug) for line, item in zip(lines, items, strict=True)
     ]
@@ -200,8 +203,7 @@ def order_place(
         customer_name=user.name,
         customer_email=user.email,
         customer_phone=phone,
-        # What its documents and mails speak: the account's chosen language, else the request's.
-        language=user.language or request_language(),
+        language=language,
         status=S.PENDING_PAYMENT,
         subtotal=totals.subtotal,
         discount=totals.discount,

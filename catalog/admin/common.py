@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Model
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from catalog.exceptions import StockChanged, StockWouldGoNegative
 from config.errors import DomainError
@@ -101,6 +102,36 @@ def adopt(instance: Model, created: Model) -> None:
 
 def changed_fields(form: forms.ModelForm) -> dict[str, object]:
     # The form has already put its cleaned values on the instance, converted for the model
-    # (a cleared image is "", not the form's False), so they are read back from there.
+    # (a cleared image is "", not the form's False), so they are read back from there; but a
+    # language column cleared in the admin's own language is held back from the instance by
+    # modeltranslation until the model's clean, so those come from the form.
     model_fields = {field.name for field in form.instance._meta.fields}
-    return {name: getattr(form.instance, name) for name in form.changed_data if name in model_fields}
+    return {
+        name: form.cleaned_data[name] if name in TEXT_LABELS else getattr(form.instance, name)
+        for name in form.changed_data
+        if name in model_fields
+    }
+
+
+# The menu's per-language columns (catalog/i18n.py) as staff see them.
+TEXT_LABELS = {
+    "name_ind": gettext_lazy("Name (Indonesian)"),
+    "name_en": gettext_lazy("Name (English)"),
+    "description_ind": gettext_lazy("Description (Indonesian)"),
+    "description_en": gettext_lazy("Description (English)"),
+}
+TEXT_HELP = {
+    "name_en": gettext_lazy("Empty: English readers see the Indonesian name."),
+    "description_en": gettext_lazy("Empty: English readers see the Indonesian description."),
+}
+
+
+class TextLabelsMixin:
+    """Labels the per-language columns of a model admin's or inline's form."""
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in TEXT_LABELS:
+            field.label = TEXT_LABELS[db_field.name]
+            field.help_text = TEXT_HELP.get(db_field.name, "")
+        return field

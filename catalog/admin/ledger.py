@@ -23,7 +23,7 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["reason", ("product", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["product", "user"]
-    search_fields = ["product__name", "product__sku", "order_number", "note"]
+    search_fields = ["product__name_ind", "product__name_en", "product__sku", "order_number", "note"]
     date_hierarchy = "created_at"
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:

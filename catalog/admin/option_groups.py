@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from catalog import options
 from catalog.admin.common import (
     SaveRefused,
+    TextLabelsMixin,
     adopt,
     refusal,
     run_with_refusals,
@@ -31,7 +32,7 @@ class OptionForm(forms.ModelForm):
 
     class Meta:
         model = Option
-        fields = ["name", "slug", "price_delta", "is_active", "position", "stock"]
+        fields = ["name_ind", "name_en", "slug", "price_delta", "is_active", "position", "stock"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -40,25 +41,25 @@ class OptionForm(forms.ModelForm):
             self.fields["stock"].help_text = "Use 'adjust stock by' to change it."
 
 
-class OptionInline(admin.TabularInline):
+class OptionInline(TextLabelsMixin, admin.TabularInline):
     model = Option
     form = OptionForm
     extra = 1
     can_delete = False  # carts and orders refer to options: deactivate instead
-    prepopulated_fields = {"slug": ("name",)}
+    prepopulated_fields = {"slug": ("name_ind",)}
 
     def get_formset(self, request: HttpRequest, obj: OptionGroup | None = None, **kwargs):
         return super().get_formset(request, obj, form=with_refusals(request, self.form), **kwargs)
 
 
 @admin.register(OptionGroup)
-class OptionGroupAdmin(admin.ModelAdmin):
+class OptionGroupAdmin(TextLabelsMixin, admin.ModelAdmin):
     """Choice groups shared by dishes ("Spice level", "Extras"); attach them on a product's
     page. Every write goes through `catalog.options` and option stock through the ledger."""
 
     list_display = ["name", "min_choices", "max_choices", "position", "option_count", "dish_count"]
-    search_fields = ["name", "options__name"]
-    fields = ["name", "min_choices", "max_choices", "position"]
+    search_fields = ["name_ind", "name_en", "options__name_ind", "options__name_en"]
+    fields = ["name_ind", "name_en", "min_choices", "max_choices", "position"]
     inlines = [OptionInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OptionGroup]:
@@ -84,6 +85,7 @@ class OptionGroupAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: OptionGroup, form: forms.ModelForm, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in self.fields}
+        fields["name"], fields["name_en"] = fields.pop("name_ind"), fields["name_en"] or ""
         if change:
             options.option_group_update(group=obj, **fields)
         else:
@@ -101,10 +103,9 @@ class OptionGroupAdmin(admin.ModelAdmin):
                 created = options.option_create(
                     group=form.instance,
                     user=request.user,
-                    **{
-                        k: data.get(k)
-                        for k in ("name", "slug", "price_delta", "is_active", "position", "stock")
-                    },
+                    name=data["name_ind"],
+                    name_en=data.get("name_en") or "",
+                    **{k: data.get(k) for k in ("slug", "price_delta", "is_active", "position", "stock")},
                 )
                 adopt(row.instance, created)
                 continue

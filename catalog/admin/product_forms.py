@@ -92,12 +92,14 @@ class ProductForm(StockSetMixin, forms.ModelForm):
     class Meta:
         model = Product
         fields = [
-            "name",
+            "name_ind",
+            "name_en",
             "slug",
             "sku",
             "category",
             "kind",
-            "description",
+            "description_ind",
+            "description_en",
             "is_active",
             "image",
             "stock",

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from catalog import selectors, services
 from catalog.admin.common import (
     SaveRefused,
+    TextLabelsMixin,
     adopt,
     changed_fields,
     refusal,
@@ -92,7 +93,9 @@ class StockLedgerMixin:
 
 
 @admin.register(Product)
-class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin):
+class ProductAdmin(
+    TextLabelsMixin, MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, admin.ModelAdmin
+):
     form = ProductForm
     list_display = [
         "thumbnail",
@@ -110,9 +113,9 @@ class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, adm
     list_display_links = ["name"]
     list_editable = ["stock"]
     list_filter = ["category", "kind", "is_active", InStockFilter]
-    search_fields = ["name", "sku"]
+    search_fields = ["name_ind", "name_en", "sku"]
     filter_horizontal = ["option_groups"]
-    prepopulated_fields = {"slug": ("name",)}
+    prepopulated_fields = {"slug": ("name_ind",)}
     actions = [
         "mark_sold_out",
         "sold_out_today",
@@ -126,12 +129,14 @@ class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, adm
             None,
             {
                 "fields": [
-                    "name",
+                    "name_ind",
+                    "name_en",
                     "slug",
                     "sku",
                     "category",
                     "kind",
-                    "description",
+                    "description_ind",
+                    "description_en",
                     "is_active",
                     "track_stock",
                 ]
@@ -143,12 +148,14 @@ class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, adm
         None,
         {
             "fields": [
-                "name",
+                "name_ind",
+                "name_en",
                 "slug",
                 "sku",
                 "category",
                 "kind",
-                "description",
+                "description_ind",
+                "description_en",
                 "is_active",
                 "track_stock",
                 "sold_out_until",
@@ -310,18 +317,22 @@ class ProductAdmin(MenuCsvAdminMixin, LockPostedRowsMixin, StockLedgerMixin, adm
             return {k: v for k, v in changed_fields(form).items() if k not in ("stock", "option_groups")}
         product = form.instance
         names = [
-            "name",
             "sku",
             "category",
             "kind",
             "slug",
-            "description",
             "is_active",
             "image",
             "track_stock",
             "low_stock_threshold",
         ]
-        return {name: getattr(product, name) for name in names}
+        texts = {  # Indonesian as `name`/`description`, as `product_create` takes them
+            "name": product.name_ind,
+            "name_en": product.name_en or "",
+            "description": product.description_ind or "",
+            "description_en": product.description_en or "",
+        }
+        return {**texts, **{name: getattr(product, name) for name in names}}
 
     @staticmethod
     def _stock(form: forms.ModelForm, change: bool) -> dict[str, object]:

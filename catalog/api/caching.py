@@ -2,9 +2,10 @@
 
 Every anonymous GET of the menu carries `Cache-Control: public, max-age=CATALOG_CACHE_MAX_AGE`
 and an ETag. With `CATALOG_CACHE` on (the default when `CACHE_URL` is shared by every
-process, i.e. Redis or Memcached), the ETag is the catalog version (`catalog.version`), a
-matching `If-None-Match` is answered 304 before any query, and response bodies are kept in
-the cache under the version: any menu, price or stock write bumps it on commit, so no
+process, i.e. Redis or Memcached), the ETag is the catalog version (`catalog.version`) and
+the answer's language, a matching `If-None-Match` is answered 304 before any query, and
+response bodies are kept in the cache under the version and the language (menu names are
+the reader's, catalog/i18n.py): any menu, price or stock write bumps it on commit, so no
 cached answer outlives the state it showed. With it off (a per-process cache, where one
 process would not see another's bump), ETags come from the body
 (`ConditionalGetMiddleware`), so 304s are still right, only not free.
@@ -27,6 +28,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
+from django.utils.translation import get_language
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,7 +47,10 @@ def _digest(text: str) -> str:
 
 
 def _key(version: int, request: Request) -> str:
-    return f"catalog:response:{version}:{_digest(request.get_host() + request.get_full_path())}"
+    # Per language (Accept-Language, through LocaleMiddleware): names and descriptions are
+    # the reader's (catalog/i18n.py), so an Indonesian body is never served to English.
+    where = request.get_host() + request.get_full_path()
+    return f"catalog:response:{version}:{get_language()}:{_digest(where)}"
 
 
 _JSON = JSONRenderer()
@@ -106,7 +111,7 @@ def catalog_cached(handler):
         # it on, so what is computed below can only be as new as, or newer than, its key.
         menu_products()  # switches any due price first: a cached body must not outlive it
         version = catalog_version()
-        etag = f'"{version}"'
+        etag = f'"{version}-{get_language()}"'  # one validator per language, as the body
         if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return _mark(Response(status=304), etag, version)
         key = _key(version, request)

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.permissions import staff_has_perm
+from catalog.i18n import columns
 from catalog.models import Category, Product
 from catalog.selectors import available_q
 from config.api.fields import QueryIntegerField
@@ -49,7 +50,7 @@ class ProductFilter(django_filters.FilterSet):
         django_filters.CharFilter(method="filter_search", max_length=100)
     )
     ordering = django_filters.OrderingFilter(
-        fields=(("name", "name"), ("current_price", "price"), ("created_at", "created")),
+        fields=(("name_ind", "name"), ("current_price", "price"), ("created_at", "created")),
         help_text="name, price or created; prefix - for descending. Several keys: repeat the "
         "parameter (`?ordering=-price&ordering=name`) or separate them with commas.",
         widget=RepeatableCSVWidget,
@@ -69,9 +70,13 @@ class ProductFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(name__icontains=value) | Q(sku__icontains=value) | Q(description__icontains=value)
-        )
+        # Either language's text: an English reader finds a dish by its Indonesian name, and
+        # the count (cached per filters, not per language) is the same for every reader.
+        texts = [*columns("name"), *columns("description")]
+        query = Q(sku__icontains=value)
+        for name in texts:
+            query |= Q(**{f"{name}__icontains": value})
+        return queryset.filter(query)
 
     @property
     def qs(self):

@@ -23,6 +23,18 @@ from config.api.fields import (
 
 
 class CategorySerializer(serializers.ModelSerializer):
+    name = StrictCharField(
+        max_length=100,
+        help_text="Read: in the request's language (Accept-Language), else Indonesian. Write: the "
+        "Indonesian name (the text of record).",
+    )
+    name_en = StrictCharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="The English name; empty: English readers see the Indonesian one.",
+    )
     slug = StrictSlugField(max_length=100, required=False)
     position = StrictIntegerField(
         min_value=0, max_value=1_000_000, required=False, help_text="Lower comes first."
@@ -31,7 +43,7 @@ class CategorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Category
-        fields = ["id", "slug", "name", "position", "is_active"]
+        fields = ["id", "slug", "name", "name_en", "position", "is_active"]
         read_only_fields = ["id"]
 
     serializer_field_mapping = STRICT_TEXT_FIELD_MAPPING
@@ -126,8 +138,10 @@ class ProductSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     slug = serializers.SlugField()
-    name = serializers.CharField()
-    description = serializers.CharField()
+    name = serializers.CharField(help_text="In the request's language (Accept-Language), else Indonesian.")
+    description = serializers.CharField(
+        help_text="In the request's language (Accept-Language), else Indonesian."
+    )
     sku = serializers.CharField()
     category = CategoryRefSerializer()
     kind = serializers.ChoiceField(choices=Product.Kind.choices)
@@ -225,10 +239,19 @@ class ProductUpdateSerializer(serializers.Serializer):
     refused, not silently ignored); stock is set only together with the value it is expected
     to have (`expected_stock`), or moved by stock/."""
 
-    name = StrictCharField(max_length=200)
+    name = StrictCharField(max_length=200, help_text="In Indonesian: the menu's text of record.")
+    name_en = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="In English; empty: English readers (Accept-Language: en) see `name`.",
+    )
     slug = StrictSlugField(max_length=200, required=False)
     sku = StrictCharField(max_length=64)
-    description = StrictCharField(required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_blank=True, help_text="In Indonesian.")
+    description_en = StrictCharField(
+        required=False, allow_blank=True, help_text="In English; empty: English readers see `description`."
+    )
     category = SlugRefField(
         slug_field="slug",
         queryset=Category.objects.all(),

@@ -3,6 +3,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
+from catalog.i18n import of_record
 from catalog.models import BundleItem, Category, Product, ProductPrice
 from catalog.services import prices_refresh
 from catalog.stock import stock_initial
@@ -16,6 +17,12 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Category {n}")
     slug = factory.Sequence(lambda n: f"category-{n}")
     position = factory.Sequence(lambda n: n)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # `name` is the Indonesian text (of record), as in `catalog.services`, whatever the
+        # active language (a bare `name=` would go to the active language's column).
+        return super()._create(model_class, *args, **of_record(kwargs))
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -37,7 +44,8 @@ class ProductFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         # Stock goes through the stock module, so the ledger sums to it from the start.
         stock = kwargs.pop("stock", 0)
-        product = super()._create(model_class, *args, stock=0, **kwargs)
+        # `name`/`description` are the Indonesian text (of record), as in `catalog.services`.
+        product = super()._create(model_class, *args, stock=0, **of_record(kwargs))
         stock_initial(product=product, quantity=stock)
         return product
 

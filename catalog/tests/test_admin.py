@@ -220,7 +220,7 @@ def test_category_search_by_name(admin_client_staff):
 
 def test_category_add_and_change(admin_client_staff):
     values = form_values(admin_client_staff, reverse("admin:catalog_category_add"), "category_form")
-    values.update(name="Desserts", slug="desserts", position="5", is_active="on")
+    values.update(name_ind="Desserts", slug="desserts", position="5", is_active="on")
 
     response = admin_client_staff.post(reverse("admin:catalog_category_add"), values)
 
@@ -229,7 +229,7 @@ def test_category_add_and_change(admin_client_staff):
     assert (category.name, category.position, category.is_active) == ("Desserts", 5, True)
 
     values = form_values(admin_client_staff, category_url(category), "category_form")
-    values.update(name="Sweets", position="6")
+    values.update(name_ind="Sweets", position="6")
     del values["is_active"]
     response = admin_client_staff.post(category_url(category), values)
 
@@ -246,7 +246,7 @@ def test_category_add_and_change(admin_client_staff):
 def test_category_add_refuses_a_taken_slug(admin_client_staff):
     CategoryFactory(name="Drinks", slug="drinks")
     values = form_values(admin_client_staff, reverse("admin:catalog_category_add"), "category_form")
-    values.update(name="Drinks too", slug="drinks")
+    values.update(name_ind="Drinks too", slug="drinks")
 
     response = admin_client_staff.post(reverse("admin:catalog_category_add"), values)
 
@@ -669,7 +669,7 @@ def test_add_a_single_product_with_an_image_and_a_price(admin_client_staff, sett
     Image.new("RGB", (2, 2)).save(png, "PNG")
     values = add_form(
         admin_client_staff,
-        name="Iced tea",
+        name_ind="Iced tea",
         slug="iced-tea",
         sku="TEA-1",
         category=str(category.pk),
@@ -700,7 +700,7 @@ def test_add_a_single_product_with_an_image_and_a_price(admin_client_staff, sett
 def test_add_a_bundle_with_components(admin_client_staff, rice, egg):
     values = add_form(
         admin_client_staff,
-        name="Breakfast",
+        name_ind="Breakfast",
         slug="breakfast",
         sku="BRK-1",
         category=str(rice.category.pk),
@@ -736,7 +736,7 @@ def test_add_a_bundle_with_components(admin_client_staff, rice, egg):
 def test_add_view_refuses_an_inconsistent_product(
     admin_client_staff, rice, kind, stock, with_components, error
 ):
-    fields = {"name": "Odd", "slug": "odd", "sku": "ODD-1", "category": str(rice.category.pk)}
+    fields = {"name_ind": "Odd", "slug": "odd", "sku": "ODD-1", "category": str(rice.category.pk)}
     fields.update(kind=kind, stock=stock)
     if with_components:
         fields.update({"bundle_items-0-component": str(rice.pk), "bundle_items-0-quantity": "1"})
@@ -754,7 +754,7 @@ def test_add_view_refuses_a_bundle_inside_a_new_bundle(admin_client_staff, rice,
     before = BundleItem.objects.count()
     values = add_form(
         admin_client_staff,
-        name="Big combo",
+        name_ind="Big combo",
         slug="big-combo",
         sku="BIG-1",
         category=str(rice.category.pk),
@@ -781,7 +781,7 @@ def test_change_a_bundles_components(admin_client_staff, rice, egg, combo):
             f"{egg_row}-DELETE": "on",
             "bundle_items-2-component": str(tea.pk),
             "bundle_items-2-quantity": "1",
-            "name": "Rice and tea",
+            "name_ind": "Rice and tea",
         }
     )
 
@@ -843,7 +843,7 @@ def test_a_component_listed_twice_is_a_form_error(admin_client_staff, rice, comb
 
 def test_change_a_single_products_details_and_stock(admin_client_staff, rice):
     values = form_values(admin_client_staff, product_url(rice), "product_form")
-    values.update(name="Steamed rice", stock="3", description="Plain.")
+    values.update(name_ind="Steamed rice", stock="3", description_ind="Plain.")
 
     response = admin_client_staff.post(product_url(rice), values)
 

@@ -16,6 +16,8 @@ from conftest import run_at_once
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit version bumps run
 
 HEADER = "sku,name,category,price,stock,exported_stock,active,track_stock,kind,listed"
+# Exports carry the English name too; imports may leave it out (HEADER).
+EXPORT_HEADER = "sku,name,name_en,category,price,stock,exported_stock,active,track_stock,kind,listed"
 
 
 @pytest.fixture
@@ -56,9 +58,9 @@ def test_export_writes_every_product_by_sku(menu, tmp_path):
 
     assert (code, out) == (0, f"Exported 2 product(s) to {path}.\n")
     assert path.read_text(encoding="utf-8").splitlines() == [
-        HEADER,
-        "ET-1,Es Teh,drinks,5000,40,40,true,true,single,true",
-        "NG-1,Nasi Goreng,rice,25000,10,10,true,true,single,true",
+        EXPORT_HEADER,
+        "ET-1,Es Teh,,drinks,5000,40,40,true,true,single,true",
+        "NG-1,Nasi Goreng,,rice,25000,10,10,true,true,single,true",
     ]
 
 
@@ -248,7 +250,7 @@ def test_price_change_without_the_price_permission_is_a_row_error(menu):
 def test_bad_header_is_refused(menu):
     result = menu_import("sku,prise\nET-1,6000\n")
 
-    assert result.errors == [(1, "unknown column(s): prise; known: " + HEADER.replace(",", ", "))]
+    assert result.errors == [(1, "unknown column(s): prise; known: " + EXPORT_HEADER.replace(",", ", "))]
 
 
 def test_the_audit_commands_stay_clean_after_an_import(menu, tmp_path):
@@ -278,7 +280,7 @@ def test_export_to_standard_output_and_a_missing_file(menu, tmp_path):
     code, out = run("export", "-")
 
     assert code == 0
-    assert out.splitlines()[0] == HEADER
+    assert out.splitlines()[0] == EXPORT_HEADER
     assert len(out.splitlines()) == 3
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("menu_csv", "import", str(tmp_path / "nope.csv"))

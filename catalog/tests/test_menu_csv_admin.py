@@ -52,14 +52,15 @@ def test_export_link_and_action_download_the_menu(admin_client_staff, nasi):
     assert b'id="menu-csv-export"' in page.content
     assert b'id="menu-csv-import"' in page.content
     assert whole["Content-Type"] == "text/csv; charset=utf-8"
+    header = HEADER.replace("name,", "name,name_en,")
     assert whole.content.decode().splitlines() == [
-        HEADER,
-        "ET-1,Es Teh,rice,5000,4,4,true,true,single,true",
-        "NG-1,Nasi Goreng,rice,25000,10,10,true,true,single,true",
+        header,
+        "ET-1,Es Teh,,rice,5000,4,4,true,true,single,true",
+        "NG-1,Nasi Goreng,,rice,25000,10,10,true,true,single,true",
     ]
     assert selected.content.decode().splitlines() == [
-        HEADER,
-        "NG-1,Nasi Goreng,rice,25000,10,10,true,true,single,true",
+        header,
+        "NG-1,Nasi Goreng,,rice,25000,10,10,true,true,single,true",
     ]
 
 

@@ -66,7 +66,7 @@ def test_product_api_lists_option_groups(api_client, extras):
     body = api_client.get("/api/v1/products/nasi-goreng/").json()
     assert body["option_groups"] == [
         {
-            "id": OptionGroup.objects.get(name="Spice level").pk,
+            "id": OptionGroup.objects.get(name_ind="Spice level").pk,
             "name": "Spice level",
             "min_choices": 1,
             "max_choices": 1,
@@ -278,11 +278,11 @@ def test_admin_adds_a_group_with_options_and_attaches_it(admin_client_staff, nas
     values = form_values(admin_client_staff, add_url, "optiongroup_form")
     values.update(
         {
-            "name": "Sauce",
+            "name_ind": "Sauce",
             "min_choices": "1",
             "max_choices": "1",
             "position": "5",
-            "options-0-name": "Sambal",
+            "options-0-name_ind": "Sambal",
             "options-0-slug": "sambal",
             "options-0-price_delta": "0",
             "options-0-position": "0",
@@ -291,7 +291,7 @@ def test_admin_adds_a_group_with_options_and_attaches_it(admin_client_staff, nas
         }
     )
     assert admin_client_staff.post(add_url, values).status_code == 302
-    group = OptionGroup.objects.get(name="Sauce")
+    group = OptionGroup.objects.get(name_ind="Sauce")
     sambal = group.options.get()
     assert (sambal.slug, sambal.stock) == ("sambal", 10)
     assert list(StockMovement.objects.filter(option=sambal).values_list("reason", "quantity")) == [
@@ -327,7 +327,7 @@ def test_admin_option_adjustment_below_zero_is_a_row_error_and_nothing_is_saved(
     row = next(
         k.removesuffix("-id") for k, v in values.items() if k.endswith("-id") and v == str(opt("satay").pk)
     )
-    values.update({f"{row}-name": "Sate ayam", f"{row}-adjust_stock": "-5", "name": "Tambahan"})
+    values.update({f"{row}-name_ind": "Sate ayam", f"{row}-adjust_stock": "-5", "name_ind": "Tambahan"})
 
     response = admin_client_staff.post(url, values)
 

@@ -95,7 +95,7 @@ def test_change_form_set_with_a_stale_value_is_a_form_error(admin_client_staff, 
 def test_change_form_rename_leaves_stock_sold_meanwhile_alone(admin_client_staff, rice, user):
     values = form_values(admin_client_staff, product_url(rice), "product_form")
     place_order(user=user, items=[(rice, 3)])
-    values["name"] = "Steamed rice"
+    values["name_ind"] = "Steamed rice"
 
     response = admin_client_staff.post(product_url(rice), values)
 

@@ -4,7 +4,7 @@ import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import F, Q, Value
+from django.db.models import CharField, F, Q, TextField, Value
 from django.db.models.functions import Coalesce
 from django.utils.functional import cached_property
 from rest_framework import pagination
@@ -166,12 +166,17 @@ class PageOrCursorPagination(PageNumberPagination):
             name = "id" if item.lstrip("-") == "pk" else item.lstrip("-")
             field = model._meta.get_field(name)
             alias = f"_cursor_{index}"
-            annotations[alias] = Coalesce(F(name), self.NULL_KEY) if field.null else F(name)
+            annotations[alias] = Coalesce(F(name), self._null_key(field)) if field.null else F(name)
             keys.append((alias, item.startswith("-"), field))
         ordered = queryset.annotate(**annotations).order_by(
             *[(f"-{alias}" if desc else alias) for alias, desc, _ in keys]
         )
         return keys, ordered
+
+    def _null_key(self, field) -> Value:
+        # Text columns that may be NULL (a language column of a menu name, catalog/i18n.py,
+        # never NULL in the default language) sort a NULL as the empty text.
+        return Value("") if isinstance(field, (CharField, TextField)) else self.NULL_KEY
 
     def _beyond(self, keys, values, backwards: bool) -> Q:
         """Rows strictly after (or before) `values` in the keys' lexicographic order."""

@@ -91,8 +91,10 @@ def test_seed_creates_the_demo_menu(db):
     assert singles.filter(stock=0).count() == 0
     assert singles.filter(category__slug="bundles").count() == 0
     nasi_goreng = product_queryset().get(sku="RIC-001")
+    # Indonesian of record, English beside it (catalog/i18n.py); the suite reads in English.
+    assert (nasi_goreng.name_ind, nasi_goreng.category.name_ind) == ("Nasi Goreng Spesial", "Nasi")
     assert (nasi_goreng.name, nasi_goreng.slug, nasi_goreng.category.slug, nasi_goreng.stock) == (
-        "Nasi Goreng Spesial",
+        "Special Fried Rice",
         "nasi-goreng-spesial",
         "rice",
         40,
@@ -196,7 +198,7 @@ def test_seed_keeps_what_staff_changed(db):
 
     assert snapshot() == before
     mie_ayam = product_queryset().get(sku="NOO-001")
-    assert (mie_ayam.name, mie_ayam.stock, mie_ayam.current_price, mie_ayam.current_price_version) == (
+    assert (mie_ayam.name_ind, mie_ayam.stock, mie_ayam.current_price, mie_ayam.current_price_version) == (
         "Mie Ayam Jamur",
         3,
         19_000,
