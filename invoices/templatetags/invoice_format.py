@@ -11,6 +11,7 @@ from django.utils.dates import MONTHS_3
 from config.money import percent as format_percent
 from config.money import rupiah as format_rupiah
 from config.money import signed_rupiah
+from orders.charge_names import charge_name as name_of_charge
 
 register = template.Library()
 
@@ -61,3 +62,9 @@ def percent(rate_bp: int | None) -> str:
 @register.filter
 def rupiah_signed(amount: int | None) -> str:
     return "" if amount is None else signed_rupiah(amount)
+
+
+@register.filter
+def charge_name(charge: dict) -> str:
+    """A frozen charge's name in the document's language (orders/charge_names.py)."""
+    return name_of_charge(charge)
