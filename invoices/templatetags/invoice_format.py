@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django import template
 from django.utils.dates import MONTHS_3
+from django.utils.translation import gettext
 
 from config.money import percent as format_percent
 from config.money import rupiah as format_rupiah
@@ -68,3 +69,22 @@ def rupiah_signed(amount: int | None) -> str:
 def charge_name(charge: dict) -> str:
     """A frozen charge's name in the document's language (orders/charge_names.py)."""
     return name_of_charge(charge)
+
+
+# How a staff rejection's reason was frozen before it was written in the order's language.
+REJECTED_IN_ENGLISH = "Rejected by the shop: "
+
+
+@register.filter
+def credit_reason(reason: str) -> str:
+    """A credit note's reason in the document's language. The reasons the system writes (the
+    gateway's refunds and voids, staff's default ones: frozen in English, marked with
+    gettext_noop) are translated; a rejection frozen in English keeps the staff's words
+    after a translated prefix; words staff typed print as typed."""
+    if not reason:
+        return ""
+    if reason.startswith(REJECTED_IN_ENGLISH):
+        return gettext("Rejected by the shop: %(reason)s") % {
+            "reason": reason.removeprefix(REJECTED_IN_ENGLISH)
+        }
+    return gettext(reason)
