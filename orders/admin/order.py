@@ -137,8 +137,8 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Customer", {"fields": ["user", "customer_name", "customer_email", "customer_phone", "notes"]}),
-        ("Amounts", {"fields": ["subtotal_display", "charges_display", "total_display", "currency"]}),
+        (_("Customer"), {"fields": ["user", "customer_name", "customer_email", "customer_phone", "notes"]}),
+        (_("Amounts"), {"fields": ["subtotal_display", "charges_display", "total_display", "currency"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]] + ["invoice_numbers"]
     inlines = [OrderLineInline, PaymentInline, PaymentNotificationInline, OrderEventInline]
@@ -169,8 +169,10 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
         if order.pickup_slot:
             return str(order.pickup_slot)
         if order.ready_at:  # a shop without opening hours: no slots, a ready time all the same
-            return f"As soon as possible (ready {timezone.localtime(order.ready_at):%Y-%m-%d %H:%M})"
-        return "As soon as possible"
+            return _("As soon as possible (ready %(time)s)") % {
+                "time": f"{timezone.localtime(order.ready_at):%Y-%m-%d %H:%M}"
+            }
+        return str(_("As soon as possible"))
 
     @admin.display(description=_("Subtotal"), ordering="subtotal")
     def subtotal_display(self, order: Order) -> str:

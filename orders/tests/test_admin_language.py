@@ -9,10 +9,12 @@ from django.utils import translation
 
 from accounts.models import User
 from cart.models import Cart, CartItem
+from catalog.tests.factories import ProductFactory
 from invoices.models import CreditNote, Invoice, InvoiceStatus
 from orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from orders.pickup.models import PickupSlot, Weekday
 from orders.shop_settings import ShopSettings, TaxBase
+from orders.tests.factories import place_order
 from orders.vouchers.models import Voucher
 from payments.models import Payment, PaymentNotification, PaymentStatus
 
@@ -65,3 +67,28 @@ def test_the_admin_speaks_the_staff_members_language(client, language, expected)
     apps = re.sub(r"\s+", " ", index.content.decode())
     names = {"id": ["Akun", "Keranjang", "Faktur", "Pesanan", "Pembayaran"], "en": ["Accounts", "Cart", "Invoices", "Orders", "Payments"]}  # fmt: skip
     assert [name for name in names[language] if f">{name}</a>" not in apps] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("id", ['class="fieldset-heading">Profil</h2>', 'class="fieldset-heading">Hak akses</h2>', 'class="fieldset-heading">Tanggal</h2>', 'class="fieldset-heading">Pelanggan</h2>', 'class="fieldset-heading">Jumlah uang</h2>', "Secepatnya", "Buat slot jendela pemesanan"]),
+        ("en", ['class="fieldset-heading">Profile</h2>', 'class="fieldset-heading">Permissions</h2>', 'class="fieldset-heading">Dates</h2>', 'class="fieldset-heading">Customer</h2>', 'class="fieldset-heading">Amounts</h2>', "As soon as possible", "Make the booking window's slots"]),
+    ],
+)  # fmt: skip
+def test_admin_fieldsets_and_buttons_speak_the_staff_members_language(client, user, language, expected):
+    staff = User.objects.create_superuser(email="owner@example.com", password="x-Secret-1", language=language)
+    client.force_login(staff)
+    order = place_order(user=user, items=[(ProductFactory(price=10_000), 1)])
+
+    pages = [
+        client.get(f"/admin/accounts/user/{user.pk}/change/"),
+        client.get(f"/admin/orders/order/{order.pk}/change/"),
+        client.get("/admin/orders/order/"),
+        client.get("/admin/orders/pickupslot/"),
+    ]
+
+    assert [page.status_code for page in pages] == [200, 200, 200, 200]
+    html = re.sub(r"\s+", " ", " ".join(page.content.decode() for page in pages)).replace("&#x27;", "'")
+    assert [text for text in expected if text not in html] == []
