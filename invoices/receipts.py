@@ -207,7 +207,7 @@ def _receipt_message(*, order: Order) -> EmailMultiAlternatives:
         "total": rupiah(order.total),
         "paid_at": timezone.localtime(order.paid_at) if order.paid_at else None,
         "pickup": (
-            f"{date_format(timezone.localtime(slot.start), 'l d F Y, H:i')}-{timezone.localtime(slot.end):%H:%M}"
+            f"{date_format(timezone.localtime(slot.start), 'l, j M Y, H:i')}-{timezone.localtime(slot.end):%H:%M}"
             if slot
             else None
         ),
