@@ -305,7 +305,7 @@ def _plan(rows: list[_Row], result: ImportResult, *, create: bool, may_price: bo
             row.errors.append(_("no category with the slug %(slug)s") % {"slug": repr(slug)})
         name = row.text("name")
         if name is not None and len(name) > Product._meta.get_field("name").max_length:
-            row.errors.append(_("name is longer than 200 characters"))
+            row.errors.append(_("%(column)s is longer than 200 characters") % {"column": "name"})
         product = by_sku.get(row.sku)
         if row.errors:
             pass
