@@ -21,6 +21,7 @@ from typing import TextIO
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.locks import products_lock
@@ -118,19 +119,31 @@ class ImportResult:
     def report(self) -> list[str]:
         """The result as lines of text (the command prints them, the admin lists them)."""
         if self.errors:
-            return [f"line {line}: {message}" for line, message in self.errors] + [
-                f"{len(self.errors)} error(s): nothing was changed."
-            ]
+            return [
+                _("line %(line)d: %(message)s") % {"line": line, "message": message}
+                for line, message in self.errors
+            ] + [_("%(count)d error(s): nothing was changed.") % {"count": len(self.errors)}]
         out = []
         for plan in self.plans:
             for text in plan.changes:
-                out.append(f"line {plan.line}: {plan.sku}: {text}")
+                out.append(
+                    _("line %(line)d: %(sku)s: %(text)s") % {"line": plan.line, "sku": plan.sku, "text": text}
+                )
             for text in plan.notes:
-                out.append(f"line {plan.line}: {plan.sku}: note: {text}")
+                out.append(
+                    _("line %(line)d: %(sku)s: note: %(text)s")
+                    % {"line": plan.line, "sku": plan.sku, "text": text}
+                )
         for line, sku in self.skipped:
-            out.append(f"line {line}: {sku}: unknown SKU, skipped (create it with --create)")
-        verb = "would change" if self.dry_run else "changed"
-        out.append(f"{len(self.changed)} product(s) {verb}, {len(self.skipped)} skipped.")
+            out.append(
+                _("line %(line)d: %(sku)s: unknown SKU, skipped (create it with --create)")
+                % {"line": line, "sku": sku}
+            )
+        counts = {"changed": len(self.changed), "skipped": len(self.skipped)}
+        if self.dry_run:
+            out.append(_("%(changed)d product(s) would change, %(skipped)d skipped.") % counts)
+        else:
+            out.append(_("%(changed)d product(s) changed, %(skipped)d skipped.") % counts)
         return out
 
 
@@ -150,7 +163,10 @@ class _Row:
         if value is None:
             return None
         if not value.isdigit() or not low <= int(value) <= high:
-            self.errors.append(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+            self.errors.append(
+                _("%(column)s must be a whole number from %(low)d to %(high)d, not %(value)s")
+                % {"column": name, "low": low, "high": high, "value": repr(value)}
+            )
             return None
         return int(value)
 
@@ -162,7 +178,9 @@ class _Row:
             return True
         if value.lower() in FALSE:
             return False
-        self.errors.append(f"{name} must be true or false, not {value!r}")
+        self.errors.append(
+            _("%(column)s must be true or false, not %(value)s") % {"column": name, "value": repr(value)}
+        )
         return None
 
 
@@ -171,23 +189,31 @@ def _read(text: str, result: ImportResult) -> list[_Row]:
     header = [name.strip() for name in reader.fieldnames or []]
     reader.fieldnames = header
     if "sku" not in header:
-        result.errors.append((1, "the header needs a sku column"))
+        result.errors.append((1, _("the header needs a sku column")))
         return []
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:
-        result.errors.append((1, f"unknown column(s): {', '.join(unknown)}; known: {', '.join(COLUMNS)}"))
+        result.errors.append(
+            (
+                1,
+                _("unknown column(s): %(unknown)s; known: %(known)s")
+                % {"unknown": ", ".join(unknown), "known": ", ".join(COLUMNS)},
+            )
+        )
     rows, start = [], 2
     try:
         for raw in reader:
             rows.append(_Row(start, raw))
             start = reader.line_num + 1
             if None in raw:
-                rows[-1].errors.append("more cells than the header has columns")
+                rows[-1].errors.append(_("more cells than the header has columns"))
             if len(rows) > MAX_ROWS:
-                result.errors.append((start, f"more than {MAX_ROWS} rows; split the file"))
+                result.errors.append(
+                    (start, _("more than %(limit)d rows; split the file") % {"limit": MAX_ROWS})
+                )
                 return []
     except csv.Error as exc:
-        result.errors.append((start, f"not valid CSV: {exc}"))
+        result.errors.append((start, _("not valid CSV: %(error)s") % {"error": exc}))
     return rows
 
 
@@ -213,21 +239,27 @@ def _plan_existing(row: _Row, product: Product, may_price: bool) -> RowPlan:
     price = row.price
     if price is not None and price != product.current_price:
         if not may_price:
-            row.errors.append("you may not change prices (catalog.add_productprice)")
+            row.errors.append(_("you may not change prices (catalog.add_productprice)"))
         plan.price = price
-        plan.changes.append(f"price {product.current_price} -> {price} (new version)")
+        plan.changes.append(
+            _("price %(old)s -> %(new)s (new version)") % {"old": product.current_price, "new": price}
+        )
     target, exported = row.stock_wanted, row.exported_stock
     counts = plan.fields.get("track_stock", product.track_stock) and not product.is_bundle
     if exported is not None and exported != product.stock:
-        plan.notes.append(f"stock moved since the export: {exported} then, {product.stock} now")
+        plan.notes.append(
+            _("stock moved since the export: %(then)d then, %(now)d now")
+            % {"then": exported, "now": product.stock}
+        )
     if target is None or target == product.stock or (exported is not None and target == exported):
         return plan  # not edited in the file: sales since the export stay
     if not counts:
-        row.errors.append("stock: this product keeps no stock of its own (a bundle, or made to order)")
+        row.errors.append(_("stock: this product keeps no stock of its own (a bundle, or made to order)"))
         return plan
     plan.stock_delta = target - product.stock
     plan.changes.append(
-        f"stock {product.stock} -> {target} (adjustment {plan.stock_delta:+d} from the current stock)"
+        _("stock %(old)d -> %(new)d (adjustment %(delta)s from the current stock)")
+        % {"old": product.stock, "new": target, "delta": f"{plan.stock_delta:+d}"}
     )
     return plan
 
@@ -236,7 +268,7 @@ def _plan_new(row: _Row) -> RowPlan:
     plan = RowPlan(row.line, row.sku)
     name, category = row.text("name"), row.category
     if name is None or category is None:
-        row.errors.append("a new product needs a name and a category")
+        row.errors.append(_("a new product needs a name and a category"))
         return plan
     active, track = row.flags["active"], row.flags["track_stock"]
     plan.fields = {"name": name, "category": category, "is_active": active is not False}
@@ -245,8 +277,11 @@ def _plan_new(row: _Row) -> RowPlan:
     plan.fields["track_stock"] = track is not False
     plan.price, plan.stock = row.price, row.stock_wanted or 0
     if plan.stock and not plan.fields["track_stock"]:
-        row.errors.append("stock: a product made to order keeps no stock")
-    plan.changes.append(f"new product {name!r} in {category.slug}, price {plan.price}, stock {plan.stock}")
+        row.errors.append(_("stock: a product made to order keeps no stock"))
+    plan.changes.append(
+        _("new product %(name)s in %(category)s, price %(price)s, stock %(stock)d")
+        % {"name": repr(name), "category": category.slug, "price": plan.price, "stock": plan.stock}
+    )
     return plan
 
 
@@ -259,9 +294,11 @@ def _plan(rows: list[_Row], result: ImportResult, *, create: bool, may_price: bo
     seen: dict[str, int] = {}
     for row in rows:
         if not row.sku:
-            row.errors.append("sku is empty")
+            row.errors.append(_("sku is empty"))
         elif row.sku in seen:
-            row.errors.append(f"sku {row.sku} is also on line {seen[row.sku]}")
+            row.errors.append(
+                _("sku %(sku)s is also on line %(line)d") % {"sku": row.sku, "line": seen[row.sku]}
+            )
         seen.setdefault(row.sku, row.line)
         row.price = row.number("price", low=1, high=10**12)
         if row.price is not None:
@@ -275,11 +312,11 @@ def _plan(rows: list[_Row], result: ImportResult, *, create: bool, may_price: bo
         slug = row.text("category")
         row.category = categories.get(slug) if slug else None
         if slug and row.category is None:
-            row.errors.append(f"no category with the slug {slug!r}")
+            row.errors.append(_("no category with the slug %(slug)s") % {"slug": repr(slug)})
         for column in ("name", "name_en"):
             text = row.text(column)
             if text is not None and len(text) > Product._meta.get_field("name").max_length:
-                row.errors.append(f"{column} is longer than 200 characters")
+                row.errors.append(_("%(column)s is longer than 200 characters") % {"column": column})
         product = by_sku.get(row.sku)
         if row.errors:
             pass

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from config.admin_mixins import ReadOnlyAdminMixin
 from config.money import rupiah
@@ -152,9 +153,9 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["rerender_pdf"]
     fieldsets = [
         (None, {"fields": ["number", "order_link", "status", "issued_at", "total_display", "currency"]}),
-        ("As printed", {"fields": ["seller", "customer", "lines", "payment"]}),
-        ("PDF", {"fields": ["download", "pdf_sha256", "pdf_size", "rendered_at"]}),
-        ("Snapshot", {"fields": ["snapshot_json"], "classes": ["collapse"]}),
+        (_("As printed"), {"fields": ["seller", "customer", "lines", "payment"]}),
+        (_("PDF"), {"fields": ["download", "pdf_sha256", "pdf_size", "rendered_at"]}),
+        (_("Snapshot"), {"fields": ["snapshot_json"], "classes": ["collapse"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]]
     inlines = [CreditNoteInline]

@@ -8,13 +8,14 @@ that credit notes were issued against it.
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from invoices.storage import private_storage
 
 
 class DocumentKind(models.TextChoices):
-    INVOICE = "invoice", "Invoice"
-    CREDIT_NOTE = "credit_note", "Credit note"
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
 
 
 # Number prefixes per series: INV-2026-000001, CN-2026-000001.
@@ -28,9 +29,9 @@ class InvoiceSequence(models.Model):
     so numbers are handed out one at a time, in issue order, and a rolled-back issue gives
     its number back: the series has no gaps and no repeats."""
 
-    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
-    year = models.PositiveSmallIntegerField()
-    last_number = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices, verbose_name=_("kind"))
+    year = models.PositiveSmallIntegerField(verbose_name=_("year"))
+    last_number = models.PositiveIntegerField(default=0, verbose_name=_("last number"))
 
     class Meta:
         constraints = [
@@ -39,6 +40,8 @@ class InvoiceSequence(models.Model):
                 condition=models.Q(kind__in=DocumentKind.values), name="invoice_sequence_kind_valid"
             ),
         ]
+        verbose_name = _("invoice sequence")
+        verbose_name_plural = _("invoice sequences")
 
     def __str__(self) -> str:
         return f"{NUMBER_PREFIX[self.kind]}-{self.year}: {self.last_number}"
@@ -53,16 +56,28 @@ class Document(models.Model):
 
     UPLOAD_DIR = ""
 
-    number = models.CharField(max_length=20, unique=True)
-    year = models.PositiveSmallIntegerField(help_text="Calendar year of issue in the shop's time zone.")
-    serial = models.PositiveIntegerField(help_text="Position in the year's series: 1, 2, 3 …")
-    issued_at = models.DateTimeField()
-    snapshot = models.JSONField(help_text="Everything the document prints, frozen at issue.")
-    currency = models.CharField(max_length=3)
-    pdf = models.FileField(storage=private_storage, upload_to=document_upload_to, max_length=200, blank=True)
-    pdf_sha256 = models.CharField(max_length=64, blank=True)
-    pdf_size = models.PositiveIntegerField(null=True, blank=True)
-    rendered_at = models.DateTimeField(null=True, blank=True)
+    number = models.CharField(max_length=20, unique=True, verbose_name=_("number"))
+    year = models.PositiveSmallIntegerField(
+        help_text="Calendar year of issue in the shop's time zone.", verbose_name=_("year")
+    )
+    serial = models.PositiveIntegerField(
+        help_text="Position in the year's series: 1, 2, 3 …", verbose_name=_("serial")
+    )
+    issued_at = models.DateTimeField(verbose_name=_("issued at"))
+    snapshot = models.JSONField(
+        help_text="Everything the document prints, frozen at issue.", verbose_name=_("snapshot")
+    )
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    pdf = models.FileField(
+        storage=private_storage,
+        upload_to=document_upload_to,
+        max_length=200,
+        blank=True,
+        verbose_name=_("pdf"),
+    )
+    pdf_sha256 = models.CharField(max_length=64, blank=True, verbose_name=_("pdf sha256"))
+    pdf_size = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("pdf size"))
+    rendered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("rendered at"))
 
     class Meta:
         abstract = True
@@ -76,9 +91,9 @@ class Document(models.Model):
 
 
 class InvoiceStatus(models.TextChoices):
-    ISSUED = "issued", "Issued"
-    PARTIALLY_CREDITED = "partially_credited", "Partially credited"
-    CREDITED = "credited", "Credited"
+    ISSUED = "issued", _("Issued")
+    PARTIALLY_CREDITED = "partially_credited", _("Partially credited")
+    CREDITED = "credited", _("Credited")
 
 
 class Invoice(Document):
@@ -89,9 +104,13 @@ class Invoice(Document):
 
     # PROTECT: an invoice outlives nothing it documents; orders are never deleted while
     # they have one (a data reset deletes the invoices first).
-    order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="invoice")
-    total = models.PositiveBigIntegerField()
-    status = models.CharField(max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED)
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, related_name="invoice", verbose_name=_("order")
+    )
+    total = models.PositiveBigIntegerField(verbose_name=_("total"))
+    status = models.CharField(
+        max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED, verbose_name=_("status")
+    )
 
     class Meta:
         ordering = ["-issued_at", "-id"]
@@ -102,6 +121,8 @@ class Invoice(Document):
             ),
         ]
         indexes = [models.Index(fields=["-issued_at", "-id"], name="invoice_recent")]
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
 
 
 class CreditNote(Document):
@@ -110,13 +131,15 @@ class CreditNote(Document):
     KIND = DocumentKind.CREDIT_NOTE
     UPLOAD_DIR = "credit-notes"
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
-    amount = models.PositiveBigIntegerField()
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="credit_notes", verbose_name=_("invoice")
+    )
+    amount = models.PositiveBigIntegerField(verbose_name=_("amount"))
     # The tax this refund gives back (orders.totals.refund_split): the tax report's credit.
-    tax = models.PositiveBigIntegerField(default=0)
-    reason = models.TextField(blank=True)
+    tax = models.PositiveBigIntegerField(default=0, verbose_name=_("tax"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
     # The gateway's (or staff's) reference of the refund: one credit note per reference.
-    refund_reference = models.CharField(max_length=255, blank=True)
+    refund_reference = models.CharField(max_length=255, blank=True, verbose_name=_("refund reference"))
 
     class Meta:
         ordering = ["issued_at", "id"]
@@ -134,3 +157,5 @@ class CreditNote(Document):
         ]
         # The tax report: the credit notes issued in a month.
         indexes = [models.Index(fields=["issued_at"], name="credit_note_issued_at")]
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")

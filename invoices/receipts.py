@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from config.money import percent, rupiah, signed_rupiah
 from invoices.models import Invoice
 from invoices.services import invoice_pdf_open
+from orders.charge_names import charge_name
 from orders.models import RECEIPT_STATUSES, Order, OrderEvent
 from orders.selectors import order_for_receipt
 from orders.services import SYSTEM, order_event_log
@@ -160,8 +161,8 @@ def _receipt_claim_give_back(*, order_id: int, claimed_at: datetime) -> None:
 def receipt_charge_label(charge: dict) -> str:
     rate = charge.get("rate_bp")
     if not rate:
-        return charge["name"]
-    return f"{charge['name']} {percent(rate)}"
+        return charge_name(charge)
+    return f"{charge_name(charge)} {percent(rate)}"
 
 
 def receipt_message(*, order: Order) -> EmailMultiAlternatives:
@@ -206,7 +207,7 @@ def _receipt_message(*, order: Order) -> EmailMultiAlternatives:
         "total": rupiah(order.total),
         "paid_at": timezone.localtime(order.paid_at) if order.paid_at else None,
         "pickup": (
-            f"{date_format(timezone.localtime(slot.start), 'l d F Y, H:i')}-{timezone.localtime(slot.end):%H:%M}"
+            f"{date_format(timezone.localtime(slot.start), 'l, j M Y, H:i')}-{timezone.localtime(slot.end):%H:%M}"
             if slot
             else None
         ),

@@ -10,6 +10,7 @@ values (PB1 10% on the subtotal plus a 5% service charge, rounding to Rp 100).""
 from django.core.validators import MaxValueValidator
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from orders.totals import (
     ROUNDING_UNITS,
@@ -23,58 +24,73 @@ MAX_RATE_BP = 10_000  # 100%: a sane ceiling (PB1/PBJT is at most 10%, PPN 12%)
 
 
 class TaxName(models.TextChoices):
-    PB1 = "PB1", "PB1 (Pajak Restoran)"
-    PBJT = "PBJT", "PBJT (Pajak Barang dan Jasa Tertentu)"
-    PPN = "PPN", "PPN (Pajak Pertambahan Nilai)"
+    PB1 = "PB1", _("PB1 (Pajak Restoran)")
+    PBJT = "PBJT", _("PBJT (Pajak Barang dan Jasa Tertentu)")
+    PPN = "PPN", _("PPN (Pajak Pertambahan Nilai)")
 
 
 class TaxBase(models.TextChoices):
-    SUBTOTAL = TAX_BASE_SUBTOTAL, "Subtotal"
-    SUBTOTAL_AND_SERVICE = TAX_BASE_SUBTOTAL_AND_SERVICE, "Subtotal and service charge"
+    SUBTOTAL = TAX_BASE_SUBTOTAL, _("Subtotal")
+    SUBTOTAL_AND_SERVICE = TAX_BASE_SUBTOTAL_AND_SERVICE, _("Subtotal and service charge")
 
 
 class RoundingUnit(models.IntegerChoices):
-    RUPIAH = 1, "Rp 1 (no rounding)"
-    HUNDRED = 100, "Rp 100"
-    FIVE_HUNDRED = 500, "Rp 500"
+    RUPIAH = 1, _("Rp 1 (no rounding)")
+    HUNDRED = 100, _("Rp 100")
+    FIVE_HUNDRED = 500, _("Rp 500")
 
 
 class ShopSettings(models.Model):
-    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_PK, editable=False)
+    id = models.PositiveSmallIntegerField(
+        primary_key=True, default=SINGLETON_PK, editable=False, verbose_name=_("id")
+    )
     service_charge_bp = models.PositiveIntegerField(
-        "service charge (basis points)",
+        _("service charge (basis points)"),
         default=0,
         validators=[MaxValueValidator(MAX_RATE_BP)],
         help_text="500 = 5%. 0: no service charge.",
     )
-    tax_name = models.CharField(max_length=8, choices=TaxName.choices, default=TaxName.PB1)
+    tax_name = models.CharField(
+        max_length=8, choices=TaxName.choices, default=TaxName.PB1, verbose_name=_("tax name")
+    )
     tax_rate_bp = models.PositiveIntegerField(
-        "tax rate (basis points)",
+        _("tax rate (basis points)"),
         default=0,
         validators=[MaxValueValidator(MAX_RATE_BP)],
         help_text="1000 = 10% (PB1/PBJT); PPN 12% on a base of 11/12 is 1100. 0: no tax.",
     )
-    tax_base = models.CharField(max_length=24, choices=TaxBase.choices, default=TaxBase.SUBTOTAL_AND_SERVICE)
-    prices_include_tax = models.BooleanField(
-        default=False, help_text="Menu prices already hold the tax: it is extracted, not added."
+    tax_base = models.CharField(
+        max_length=24,
+        choices=TaxBase.choices,
+        default=TaxBase.SUBTOTAL_AND_SERVICE,
+        verbose_name=_("tax base"),
     )
-    packaging_fee = models.PositiveBigIntegerField(default=0, help_text="Rupiah per order; 0: none.")
+    prices_include_tax = models.BooleanField(
+        default=False,
+        help_text="Menu prices already hold the tax: it is extracted, not added.",
+        verbose_name=_("prices include tax"),
+    )
+    packaging_fee = models.PositiveBigIntegerField(
+        default=0, help_text="Rupiah per order; 0: none.", verbose_name=_("packaging fee")
+    )
     rounding_unit = models.PositiveIntegerField(
         choices=RoundingUnit.choices,
         default=RoundingUnit.RUPIAH,
         help_text="The total is rounded half up to this; the difference is a rounding line.",
+        verbose_name=_("rounding unit"),
     )
     tax_registration_number = models.CharField(
         max_length=32,
         blank=True,
         help_text="NPWPD for PB1/PBJT, NPWP for PPN; printed on invoices when set.",
+        verbose_name=_("tax registration number"),
     )
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta:
         app_label = "orders"
-        verbose_name = "shop settings"
-        verbose_name_plural = "shop settings"
+        verbose_name = _("shop settings")
+        verbose_name_plural = _("shop settings")
         constraints = [
             models.CheckConstraint(condition=models.Q(id=SINGLETON_PK), name="shop_settings_singleton"),
             models.CheckConstraint(

@@ -13,6 +13,8 @@ fraud detection is money taken (the attempt is settled); Midtrans settles it wit
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from orders.models import STOCK_RELEASED_STATUSES, OrderStatus
 from orders.services import TRANSITIONS
 from payments.gateways.answers import GatewayAnswer
@@ -264,7 +266,7 @@ def _voided(attempt: AttemptState, order: OrderState, detail: str, base: dict) -
     credit = {
         "credit_total": total,
         "credit_reference": f"void:{total}",
-        "credit_reason": "Card capture voided",
+        "credit_reason": gettext_noop("Card capture voided"),
     }
     if _order_refundable(order):
         return Decision(Outcome.APPLIED, detail, order_action=OrderAction.REFUND, **credit, **base)
@@ -296,10 +298,11 @@ def _money_back(
         credit_total=total,
         credit_reference=str(refunded) if not chargeback else f"{refunded}+cb{chargeback}",
         credit_reason={
-            P.REFUNDED: "Refunded in full",
-            P.PARTIALLY_REFUNDED: "Partly refunded",
-            P.CHARGEBACK: "Charged back",
-            P.PARTIAL_CHARGEBACK: "Partly charged back",
+            # English as frozen on the credit note; printed in its language (invoice_format).
+            P.REFUNDED: gettext_noop("Refunded in full"),
+            P.PARTIALLY_REFUNDED: gettext_noop("Partly refunded"),
+            P.CHARGEBACK: gettext_noop("Charged back"),
+            P.PARTIAL_CHARGEBACK: gettext_noop("Partly charged back"),
         }[to_status],
     )
     chargeback_move = to_status in (P.CHARGEBACK, P.PARTIAL_CHARGEBACK)

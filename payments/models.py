@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PaymentGateway(models.TextChoices):
-    MIDTRANS = "midtrans", "Midtrans"
-    MOCK = "mock", "Mock gateway"
+    MIDTRANS = "midtrans", _("Midtrans")
+    MOCK = "mock", _("Mock gateway")
 
 
 class PaymentStatus(models.TextChoices):
@@ -26,7 +26,7 @@ class PaymentStatus(models.TextChoices):
     PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
     # After settlement the card holder's bank took the money back (Midtrans's status cycle).
     CHARGEBACK = "chargeback", _("Charged back")
-    PARTIAL_CHARGEBACK = "partial_chargeback", "Partially charged back"
+    PARTIAL_CHARGEBACK = "partial_chargeback", _("Partially charged back")
 
 
 # Statuses of an attempt that holds money the order keeps (when it is not `needs_refund`).
@@ -38,11 +38,11 @@ MONEY_HELD_STATUSES = (
 
 
 class NotificationOutcome(models.TextChoices):
-    APPLIED = "applied", "Applied"
-    DUPLICATE = "duplicate", "Duplicate (nothing new)"
-    IGNORED = "ignored", "Ignored"
-    REJECTED = "rejected", "Rejected"
-    ERROR = "error", "Error"
+    APPLIED = "applied", _("Applied")
+    DUPLICATE = "duplicate", _("Duplicate (nothing new)")
+    IGNORED = "ignored", _("Ignored")
+    REJECTED = "rejected", _("Rejected")
+    ERROR = "error", _("Error")
 
 
 class Payment(models.Model):
@@ -57,45 +57,69 @@ class Payment(models.Model):
     Gateway = PaymentGateway
     Status = PaymentStatus
 
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
-    attempt = models.PositiveIntegerField()
-    gateway = models.CharField(max_length=20, choices=PaymentGateway.choices)
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="payments", verbose_name=_("order")
+    )
+    attempt = models.PositiveIntegerField(verbose_name=_("attempt"))
+    gateway = models.CharField(max_length=20, choices=PaymentGateway.choices, verbose_name=_("gateway"))
     gateway_order_id = models.CharField(
-        max_length=50, unique=True, help_text="The order id the gateway knows: {order number}-{attempt}."
+        max_length=50,
+        unique=True,
+        help_text="The order id the gateway knows: {order number}-{attempt}.",
+        verbose_name=_("gateway order id"),
     )
-    amount = models.PositiveBigIntegerField()
-    currency = models.CharField(max_length=3, default="IDR")
-    status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    amount = models.PositiveBigIntegerField(verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, default="IDR", verbose_name=_("currency"))
+    status = models.CharField(
+        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, verbose_name=_("status")
+    )
     # Empty while the gateway is being asked (or when asking failed: see `open_error`).
-    token = models.CharField(max_length=255, blank=True)
-    redirect_url = models.URLField(max_length=500, blank=True)
-    expires_at = models.DateTimeField(help_text="End of the payment window the gateway was given.")
-    open_error = models.CharField(
-        max_length=500, blank=True, help_text="Why the gateway could not open this attempt."
+    token = models.CharField(max_length=255, blank=True, verbose_name=_("token"))
+    redirect_url = models.URLField(max_length=500, blank=True, verbose_name=_("redirect url"))
+    expires_at = models.DateTimeField(
+        help_text="End of the payment window the gateway was given.", verbose_name=_("expires at")
     )
-    transaction_id = models.CharField(max_length=100, blank=True)
-    payment_type = models.CharField(max_length=50, blank=True)
-    refunded_amount = models.PositiveBigIntegerField(default=0)
+    open_error = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Why the gateway could not open this attempt.",
+        verbose_name=_("open error"),
+    )
+    transaction_id = models.CharField(max_length=100, blank=True, verbose_name=_("transaction id"))
+    payment_type = models.CharField(max_length=50, blank=True, verbose_name=_("payment type"))
+    refunded_amount = models.PositiveBigIntegerField(default=0, verbose_name=_("refunded amount"))
     fee_amount = models.PositiveBigIntegerField(
-        default=0, help_text="Fee the shopper paid on top (Midtrans fee imposition); not the order's money."
+        default=0,
+        help_text="Fee the shopper paid on top (Midtrans fee imposition); not the order's money.",
+        verbose_name=_("fee amount"),
     )
     chargeback_amount = models.PositiveBigIntegerField(
-        default=0, help_text="What the card holder's bank took back after settlement."
+        default=0,
+        help_text="What the card holder's bank took back after settlement.",
+        verbose_name=_("chargeback amount"),
     )
     va_numbers = models.JSONField(
-        default=list, blank=True, help_text="Virtual account numbers the gateway reported: [[bank, number]]."
+        default=list,
+        blank=True,
+        help_text="Virtual account numbers the gateway reported: [[bank, number]].",
+        verbose_name=_("va numbers"),
     )
     # The last answer (notification or status API) that was applied, as received.
-    raw_status = models.JSONField(default=dict, blank=True)
+    raw_status = models.JSONField(default=dict, blank=True, verbose_name=_("raw status"))
     needs_refund = models.BooleanField(
-        default=False, help_text="Money was taken that the order does not keep: staff must refund it."
+        default=False,
+        help_text="Money was taken that the order does not keep: staff must refund it.",
+        verbose_name=_("needs refund"),
     )
     flag_reason = models.CharField(
-        max_length=300, blank=True, help_text="Why staff should look at this attempt (empty: nothing to see)."
+        max_length=300,
+        blank=True,
+        help_text="Why staff should look at this attempt (empty: nothing to see).",
+        verbose_name=_("flag reason"),
     )
-    settled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("settled at"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["order_id", "attempt"]
@@ -124,6 +148,8 @@ class Payment(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="payment_status_age")]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
 
     def __str__(self) -> str:
         return self.gateway_order_id
@@ -151,23 +177,43 @@ class PaymentNotification(models.Model):
     Outcome = NotificationOutcome
 
     # The whole body once signed; before that (and for ever when the signature fails) its start.
-    raw_body = models.TextField(blank=True)
-    body_size = models.PositiveIntegerField(null=True, blank=True, help_text="Bytes received.")
-    body_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the bytes received.")
-    payload = models.JSONField(null=True, blank=True, help_text="The body parsed, when it was JSON.")
-    signature_valid = models.BooleanField(null=True, help_text="Empty: not checked (malformed body).")
-    outcome = models.CharField(max_length=20, choices=NotificationOutcome.choices, blank=True)
-    detail = models.CharField(max_length=500, blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    gateway_order_id = models.CharField(max_length=100, blank=True)
-    transaction_status = models.CharField(max_length=50, blank=True)
+    raw_body = models.TextField(blank=True, verbose_name=_("raw body"))
+    body_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Bytes received.", verbose_name=_("body size")
+    )
+    body_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the bytes received.", verbose_name=_("body sha256")
+    )
+    payload = models.JSONField(
+        null=True, blank=True, help_text="The body parsed, when it was JSON.", verbose_name=_("payload")
+    )
+    signature_valid = models.BooleanField(
+        null=True, help_text="Empty: not checked (malformed body).", verbose_name=_("signature valid")
+    )
+    outcome = models.CharField(
+        max_length=20, choices=NotificationOutcome.choices, blank=True, verbose_name=_("outcome")
+    )
+    detail = models.CharField(max_length=500, blank=True, verbose_name=_("detail"))
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("http status"))
+    gateway_order_id = models.CharField(max_length=100, blank=True, verbose_name=_("gateway order id"))
+    transaction_status = models.CharField(max_length=50, blank=True, verbose_name=_("transaction status"))
     payment = models.ForeignKey(
-        Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications"
+        Payment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("payment"),
     )
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="payment_notifications"
+        "orders.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="payment_notifications",
+        verbose_name=_("order"),
     )
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("received at"))
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -177,6 +223,8 @@ class PaymentNotification(models.Model):
                 name="payment_notification_outcome_valid",
             ),
         ]
+        verbose_name = _("payment notification")
+        verbose_name_plural = _("payment notifications")
 
     def __str__(self) -> str:
         return f"{self.gateway_order_id or '?'} {self.transaction_status or '?'} ({self.outcome or 'new'})"
@@ -189,24 +237,30 @@ class MockTransaction(models.Model):
     expire, refund, partial_refund). Until the shopper picks a payment method on the mock
     page the status lookup answers 404, as Midtrans's does for a Snap order."""
 
-    gateway_order_id = models.CharField(max_length=50, unique=True)
-    token = models.CharField(max_length=64, unique=True)
-    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="+")
-    gross_amount = models.PositiveBigIntegerField()
-    transaction_id = models.CharField(max_length=36, unique=True)
-    transaction_status = models.CharField(max_length=20, default="pending")
-    fraud_status = models.CharField(max_length=20, blank=True)
-    payment_type = models.CharField(max_length=50, blank=True)
-    refund_amount = models.PositiveBigIntegerField(default=0)
-    refund_keys = models.JSONField(default=list, blank=True)
+    gateway_order_id = models.CharField(max_length=50, unique=True, verbose_name=_("gateway order id"))
+    token = models.CharField(max_length=64, unique=True, verbose_name=_("token"))
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.CASCADE, related_name="+", verbose_name=_("order")
+    )
+    gross_amount = models.PositiveBigIntegerField(verbose_name=_("gross amount"))
+    transaction_id = models.CharField(max_length=36, unique=True, verbose_name=_("transaction id"))
+    transaction_status = models.CharField(
+        max_length=20, default="pending", verbose_name=_("transaction status")
+    )
+    fraud_status = models.CharField(max_length=20, blank=True, verbose_name=_("fraud status"))
+    payment_type = models.CharField(max_length=50, blank=True, verbose_name=_("payment type"))
+    refund_amount = models.PositiveBigIntegerField(default=0, verbose_name=_("refund amount"))
+    refund_keys = models.JSONField(default=list, blank=True, verbose_name=_("refund keys"))
     # What the card holder's bank took back (a partial chargeback names it in the answers).
-    chargeback_amount = models.PositiveBigIntegerField(default=0)
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    chargeback_amount = models.PositiveBigIntegerField(default=0, verbose_name=_("chargeback amount"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("mock transaction")
+        verbose_name_plural = _("mock transactions")
 
     def __str__(self) -> str:
         return f"{self.gateway_order_id} ({self.transaction_status})"

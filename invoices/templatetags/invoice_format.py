@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 
 from django import template
 from django.utils.dates import MONTHS_3
+from django.utils.translation import gettext
 
 from config.money import percent as format_percent
 from config.money import rupiah as format_rupiah
 from config.money import signed_rupiah
+from orders.charge_names import charge_name as name_of_charge
 
 register = template.Library()
 
@@ -61,3 +63,28 @@ def percent(rate_bp: int | None) -> str:
 @register.filter
 def rupiah_signed(amount: int | None) -> str:
     return "" if amount is None else signed_rupiah(amount)
+
+
+@register.filter
+def charge_name(charge: dict) -> str:
+    """A frozen charge's name in the document's language (orders/charge_names.py)."""
+    return name_of_charge(charge)
+
+
+# How a staff rejection's reason was frozen before it was written in the order's language.
+REJECTED_IN_ENGLISH = "Rejected by the shop: "
+
+
+@register.filter
+def credit_reason(reason: str) -> str:
+    """A credit note's reason in the document's language. The reasons the system writes (the
+    gateway's refunds and voids, staff's default ones: frozen in English, marked with
+    gettext_noop) are translated; a rejection frozen in English keeps the staff's words
+    after a translated prefix; words staff typed print as typed."""
+    if not reason:
+        return ""
+    if reason.startswith(REJECTED_IN_ENGLISH):
+        return gettext("Rejected by the shop: %(reason)s") % {
+            "reason": reason.removeprefix(REJECTED_IN_ENGLISH)
+        }
+    return gettext(reason)

@@ -13,6 +13,7 @@ from invoices.models import Invoice
 from invoices.receipts import receipt_message
 from invoices.tests.factories import invoiced_order, pdf_text
 from orders.selectors import order_for_receipt
+from orders.tests.factories import PickupSlotFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def test_an_order_placed_in_indonesian_gets_an_indonesian_invoice_and_receipt(us
     assert message.subject == f"Struk Foodies untuk pesanan {invoice.order.number}"
     assert "Pembayaran Anda sudah kami terima." in message.body
     assert f"Nomor pesanan: {invoice.order.number}" in message.body
-    assert "Dibayar: 7 Desember 2026, 10:00" in message.body
+    assert "Dibayar: 7 Des 2026, 10:00" in message.body
     assert "2 x Nasi Goreng @ Rp 25.000 = Rp 50.000" in message.body
     assert "thank you" not in message.body
     assert '<html lang="id">' in message.alternatives[0][0]
@@ -83,7 +84,7 @@ def test_an_order_placed_in_english_gets_english_documents_even_from_an_indonesi
     assert "FAKTUR" not in text
     assert message.subject == f"Foodies receipt for order {invoice.order.number}"
     assert "We have received your payment." in message.body
-    assert "Paid: 7 December 2026, 10:00" in message.body
+    assert "Paid: 7 Dec 2026, 10:00" in message.body
 
 
 def test_a_credit_note_speaks_the_language_of_its_invoice(user):
@@ -107,3 +108,20 @@ def test_the_language_chosen_on_the_profile_wins_over_the_request(user):
 
     assert invoice.order.language == "en"
     assert "INVOICE" in pdf_of(invoice)
+
+
+def test_the_receipt_prints_the_pickup_slot_as_the_documents_print_dates(user):
+    """`7 Des 2026` in Indonesian, `7 Dec 2026` in English, money as `Rp 25.000` in both."""
+    slot = PickupSlotFactory(start=datetime(2026, 12, 7, 5, 0, tzinfo=UTC))  # Monday 12:00 in Jakarta
+    bodies = {}
+    for language in ("id", "en"):
+        invoice = placed_in(language, user)
+        type(invoice.order).objects.filter(pk=invoice.order_id).update(pickup_slot=slot)
+        bodies[language] = receipt_message(order=order_for_receipt(order_id=invoice.order_id)).body
+
+    assert "Pengambilan: Senin, 7 Des 2026, 12:00-12:15" in bodies["id"]
+    assert "Dibayar: 7 Des 2026, 10:00" in bodies["id"]
+    assert "2 x Nasi Goreng @ Rp 25.000 = Rp 50.000" in bodies["id"]
+    assert "Pickup: Monday, 7 Dec 2026, 12:00-12:15" in bodies["en"]
+    assert "Paid: 7 Dec 2026, 10:00" in bodies["en"]
+    assert "2 x Nasi Goreng @ Rp 25.000 = Rp 50.000" in bodies["en"]

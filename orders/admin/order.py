@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from config.admin_mixins import ReadOnlyAdminMixin
 from config.money import percent, rupiah, signed_rupiah
 from orders.admin.kitchen import KitchenMovesMixin, S, status_badge
+from orders.charge_names import charge_name
 from orders.models import Order, OrderEvent, OrderLine
 from payments.admin import PaymentInline, PaymentNotificationInline
 
@@ -136,8 +137,8 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Customer", {"fields": ["user", "customer_name", "customer_email", "customer_phone", "notes"]}),
-        ("Amounts", {"fields": ["subtotal_display", "charges_display", "total_display", "currency"]}),
+        (_("Customer"), {"fields": ["user", "customer_name", "customer_email", "customer_phone", "notes"]}),
+        (_("Amounts"), {"fields": ["subtotal_display", "charges_display", "total_display", "currency"]}),
     ]
     readonly_fields = [field for _, options in fieldsets for field in options["fields"]] + ["invoice_numbers"]
     inlines = [OrderLineInline, PaymentInline, PaymentNotificationInline, OrderEventInline]
@@ -168,8 +169,10 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
         if order.pickup_slot:
             return str(order.pickup_slot)
         if order.ready_at:  # a shop without opening hours: no slots, a ready time all the same
-            return f"As soon as possible (ready {timezone.localtime(order.ready_at):%Y-%m-%d %H:%M})"
-        return "As soon as possible"
+            return _("As soon as possible (ready %(time)s)") % {
+                "time": f"{timezone.localtime(order.ready_at):%Y-%m-%d %H:%M}"
+            }
+        return str(_("As soon as possible"))
 
     @admin.display(description=_("Subtotal"), ordering="subtotal")
     def subtotal_display(self, order: Order) -> str:
@@ -178,16 +181,22 @@ class OrderAdmin(KitchenMovesMixin, admin.ModelAdmin):
     @admin.display(description=_("Discount and charges"))
     def charges_display(self, order: Order) -> str:
         """As priced at checkout (orders/totals.py): the discount, each charge, the tax."""
-        parts = [f"Discount -{rupiah(order.discount)}"] if order.discount else []
+        parts = [f"{_('Discount')} -{rupiah(order.discount)}"] if order.discount else []
         for charge in order.charges:
+            name = charge_name(charge)
             rate = f" {percent(charge['rate_bp'])}" if charge.get("rate_bp") else ""
             if charge.get("included"):
                 parts.append(
-                    f"{charge['name']}{rate} {rupiah(charge['included'])} included (DPP {rupiah(charge['base'])})"
+                    _("%(name)s %(amount)s included (DPP %(base)s)")
+                    % {
+                        "name": f"{name}{rate}",
+                        "amount": rupiah(charge["included"]),
+                        "base": rupiah(charge["base"]),
+                    }
                 )
             if charge["amount"]:
-                parts.append(f"{charge['name']}{rate} {signed_rupiah(charge['amount'])}")
-        return "; ".join(parts) or "None"
+                parts.append(f"{name}{rate} {signed_rupiah(charge['amount'])}")
+        return "; ".join(parts) or str(_("None"))
 
     @admin.display(description=_("Total"), ordering="total")
     def total_display(self, order: Order) -> str:

@@ -11,12 +11,21 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import staff_has_perm
+from config.money import rupiah
 from orders.api.reports import SalesQuerySerializer, csv_response, local_bounds, sales_report, tax_report
 from orders.models import Order
 
 CHART_WIDTH, CHART_HEIGHT = 640, 160
+# The groupings the page offers (the API's `group` values) and what the page calls them.
+GROUPS = {
+    "day": _("Day"),
+    "hour": _("Hour"),
+    "product": _("Product"),
+    "payment_type": _("Payment type"),
+}
 
 
 def chart_bars(rows: list[dict]) -> list[dict]:
@@ -36,6 +45,7 @@ def chart_bars(rows: list[dict]) -> list[dict]:
                 "height": height,
                 "label": row["key"],
                 "value": row["net_sales"],
+                "amount": rupiah(row["net_sales"]),
             }
         )
     return bars
@@ -111,13 +121,14 @@ def reports_view(request: HttpRequest, *, admin_site) -> HttpResponse:
     month_of: date = data["date_from"]
     context = {
         **admin_site.each_context(request),
-        "title": "Reports",
+        "title": _("Reports"),
         "query": data,
         "errors": errors,
         "sales": sales,
         "tax": tax_report(month=f"{month_of:%Y-%m}"),
         "bars": chart_bars(sales["rows"]) if data["group"] in ("day", "hour") else [],
         "chart": {"width": CHART_WIDTH, "height": CHART_HEIGHT},
-        "groups": ["day", "hour", "product", "payment_type"],
+        "groups": list(GROUPS.items()),
+        "group_label": GROUPS[data["group"]],
     }
     return TemplateResponse(request, "admin/orders/reports.html", context)

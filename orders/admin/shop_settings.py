@@ -4,6 +4,7 @@ goes through the same service as `PATCH shop/settings/`."""
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from orders.admin.reports import orders_csv_view, reports_view
 from orders.shop_settings import EDITABLE_FIELDS, SINGLETON_PK, ShopSettings, shop_settings_update
@@ -12,9 +13,9 @@ from orders.shop_settings import EDITABLE_FIELDS, SINGLETON_PK, ShopSettings, sh
 @admin.register(ShopSettings)
 class ShopSettingsAdmin(admin.ModelAdmin):
     fieldsets = [
-        ("Service charge", {"fields": ["service_charge_bp"]}),
+        (_("Service charge"), {"fields": ["service_charge_bp"]}),
         (
-            "Tax",
+            _("Tax"),
             {
                 "fields": [
                     "tax_name",
@@ -25,7 +26,7 @@ class ShopSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Packaging and rounding", {"fields": ["packaging_fee", "rounding_unit"]}),
+        (_("Packaging and rounding"), {"fields": ["packaging_fee", "rounding_unit"]}),
     ]
     readonly_fields = ["updated_at"]
 

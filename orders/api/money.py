@@ -2,13 +2,17 @@
 
 from rest_framework import serializers
 
+from orders.charge_names import charge_name
+
 
 class ChargeSerializer(serializers.Serializer):
     code = serializers.ChoiceField(
         choices=["service", "tax", "packaging", "rounding"],
         help_text="service, tax (its name is the tax's: PB1, PBJT, PPN), packaging, rounding.",
     )
-    name = serializers.CharField()
+    name = serializers.CharField(
+        help_text="In the language of the answer (Content-Language); the tax's is its name (PB1, PBJT, PPN)."
+    )
     rate_bp = serializers.IntegerField(
         required=False, help_text="Basis points (500 = 5%); service and tax only."
     )
@@ -21,6 +25,13 @@ class ChargeSerializer(serializers.Serializer):
 
     # Present only on the charges they belong to (config/api/schema.py keeps them optional).
     response_optional = ("rate_bp", "included")
+
+    def to_representation(self, instance: dict) -> dict:
+        # The name in the answer's language (Content-Language), from the charge's code: an
+        # order placed in another language, or frozen with English names, reads the same.
+        data = super().to_representation(instance)
+        data["name"] = charge_name(instance)
+        return data
 
 
 class TotalsSerializer(serializers.Serializer):

@@ -4,18 +4,19 @@ and migrations; orders/models.py imports them so Django finds them."""
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Weekday(models.IntegerChoices):
     """Python's `date.weekday()` numbering."""
 
-    MONDAY = 0, "Monday"
-    TUESDAY = 1, "Tuesday"
-    WEDNESDAY = 2, "Wednesday"
-    THURSDAY = 3, "Thursday"
-    FRIDAY = 4, "Friday"
-    SATURDAY = 5, "Saturday"
-    SUNDAY = 6, "Sunday"
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
 
 
 class OpeningRange(models.Model):
@@ -23,12 +24,14 @@ class OpeningRange(models.Model):
     `closes_at` is not after `opens_at` it closes on the next day: 18:00-02:00 runs past
     midnight, 00:00-00:00 is the whole day."""
 
-    opens_at = models.TimeField()
-    closes_at = models.TimeField()
+    opens_at = models.TimeField(verbose_name=_("opens at"))
+    closes_at = models.TimeField(verbose_name=_("closes at"))
 
     class Meta:
         abstract = True
         app_label = "orders"
+        verbose_name = _("opening range")
+        verbose_name_plural = _("opening ranges")
 
     def __str__(self) -> str:
         suffix = " (next day)" if self.closes_next_day else ""
@@ -42,12 +45,12 @@ class OpeningRange(models.Model):
 class WeeklyHours(OpeningRange):
     """One range of the weekly schedule; a day may have several (a lunch break)."""
 
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, verbose_name=_("weekday"))
 
     class Meta:
         app_label = "orders"
-        verbose_name = "weekly opening hours"
-        verbose_name_plural = "weekly opening hours"
+        verbose_name = _("weekly opening hours")
+        verbose_name_plural = _("weekly opening hours")
         ordering = ["weekday", "opens_at"]
         constraints = [
             models.CheckConstraint(
@@ -62,26 +65,31 @@ class WeeklyHours(OpeningRange):
 class HoursException(models.Model):
     """A date whose ranges replace the weekly ones: closed all day, or its own ranges."""
 
-    date = models.DateField(unique=True)
-    is_closed = models.BooleanField("closed all day", default=False)
-    note = models.CharField(max_length=200, blank=True, help_text="Why, e.g. a public holiday.")
+    date = models.DateField(unique=True, verbose_name=_("date"))
+    is_closed = models.BooleanField(_("closed all day"), default=False)
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Why, e.g. a public holiday.", verbose_name=_("note")
+    )
 
     class Meta:
         app_label = "orders"
-        verbose_name = "opening hours exception"
+        verbose_name = _("opening hours exception")
         ordering = ["date"]
+        verbose_name_plural = _("opening hours exceptions")
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d}: {'closed' if self.is_closed else 'special hours'}"
 
 
 class HoursExceptionRange(OpeningRange):
-    exception = models.ForeignKey(HoursException, on_delete=models.CASCADE, related_name="ranges")
+    exception = models.ForeignKey(
+        HoursException, on_delete=models.CASCADE, related_name="ranges", verbose_name=_("exception")
+    )
 
     class Meta:
         app_label = "orders"
-        verbose_name = "special hours"
-        verbose_name_plural = "special hours"
+        verbose_name = _("special hours")
+        verbose_name_plural = _("special hours")
         ordering = ["opens_at"]
 
 
@@ -90,19 +98,21 @@ class PickupSlot(models.Model):
     ahead from the opening hours (pickup_slots_materialise); `taken` moves only through
     orders/pickup/services.py."""
 
-    start = models.DateTimeField(unique=True)
-    end = models.DateTimeField()
-    capacity = models.PositiveIntegerField(help_text="Orders the kitchen takes for this slot.")
-    taken = models.PositiveIntegerField(default=0)
+    start = models.DateTimeField(unique=True, verbose_name=_("start"))
+    end = models.DateTimeField(verbose_name=_("end"))
+    capacity = models.PositiveIntegerField(
+        help_text="Orders the kitchen takes for this slot.", verbose_name=_("capacity")
+    )
+    taken = models.PositiveIntegerField(default=0, verbose_name=_("taken"))
     # Optional second limit in dish units (for kitchens whose limit is pans, not tickets):
     # an order takes as many as it has units. Empty: no limit on units.
     capacity_items = models.PositiveIntegerField(
-        "capacity in items",
+        _("capacity in items"),
         null=True,
         blank=True,
         help_text="Dish units the kitchen makes for this slot (empty: no limit on units).",
     )
-    taken_items = models.PositiveIntegerField("items taken", default=0)
+    taken_items = models.PositiveIntegerField(_("items taken"), default=0)
 
     class Meta:
         app_label = "orders"
@@ -121,6 +131,8 @@ class PickupSlot(models.Model):
                 name="pickup_slot_within_capacity_items",
             ),
         ]
+        verbose_name = _("pickup slot")
+        verbose_name_plural = _("pickup slots")
 
     def __str__(self) -> str:
         start, end = timezone.localtime(self.start), timezone.localtime(self.end)
@@ -143,18 +155,18 @@ class KitchenState(models.Model):
     orders/pickup/kitchen.py; checkout reads it under a shared row lock, so a pause waits
     for the checkouts already under way and refuses every one after it."""
 
-    paused_at = models.DateTimeField(null=True, blank=True)
-    paused_until = models.DateTimeField(null=True, blank=True)
-    pause_reason = models.CharField(max_length=200, blank=True)
-    delay_minutes = models.PositiveIntegerField(default=0)
+    paused_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paused at"))
+    paused_until = models.DateTimeField(null=True, blank=True, verbose_name=_("paused until"))
+    pause_reason = models.CharField(max_length=200, blank=True, verbose_name=_("pause reason"))
+    delay_minutes = models.PositiveIntegerField(default=0, verbose_name=_("delay minutes"))
     # Null with a delay: until staff clear it.
-    delay_until = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    delay_until = models.DateTimeField(null=True, blank=True, verbose_name=_("delay until"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         app_label = "orders"
-        verbose_name = "kitchen busy mode"
-        verbose_name_plural = "kitchen busy mode"
+        verbose_name = _("kitchen busy mode")
+        verbose_name_plural = _("kitchen busy mode")
 
     def __str__(self) -> str:
         return "Kitchen busy mode"

@@ -118,7 +118,7 @@ def test_receipt_shows_the_pickup_slot_and_bundle_components(user, product):
 
     assert receipt_send(order_id=order.pk) is True
     body = mail.outbox[0].body
-    assert "Pickup: Monday 07 January 2030, 12:00-12:15" in body
+    assert "Pickup: Monday, 7 Jan 2030, 12:00-12:15" in body
     assert "1 x Paket Hemat @ Rp 30.000 = Rp 30.000\n    1 x Nasi Goreng\n    2 x Es Teh\n" in body
 
 

@@ -64,7 +64,7 @@ def test_becoming_ready_sends_one_email_after_commit(cooking, django_capture_on_
     assert message.to == [cooking.customer_email]
     assert message.subject == f"Foodies: order {cooking.number} is ready for pickup"
     assert cooking.number in message.body
-    assert "Pickup time: Monday 23 November 2026, 12:30" in message.body
+    assert "Pickup time: Monday, 23 Nov 2026, 12:30" in message.body
     email = only_email(cooking, S.READY)
     assert (email.sent_at is not None, email.claimed_at) == (True, None)
     assert email.event.to_status == S.READY

@@ -52,7 +52,7 @@ def test_an_indonesian_order_gets_an_indonesian_ready_email_from_an_english_requ
     [message] = mail.outbox
     assert message.subject == f"Foodies: pesanan {order.number} siap diambil"
     assert f"pesanan Anda {order.number} sudah siap diambil di Foodies." in message.body
-    assert "Senin 23 November 2026, 12:30" in message.body
+    assert "Waktu pengambilan: Senin, 23 Nov 2026, 12:30" in message.body  # the documents' "7 Des 2026"
     assert "ready for pickup" not in message.body
     assert translation.get_language() == "en"  # the override ended with the message
 
@@ -67,7 +67,7 @@ def test_an_english_order_gets_an_english_ready_email_from_an_indonesian_request
 
     [message] = mail.outbox
     assert message.subject == f"Foodies: order {order.number} is ready for pickup"
-    assert "Pickup time: Monday 23 November 2026, 12:30" in message.body
+    assert "Pickup time: Monday, 23 Nov 2026, 12:30" in message.body
 
 
 def test_an_indonesian_order_gets_indonesian_cancelled_and_refunded_emails(

@@ -17,12 +17,14 @@ from typing import Any
 import midtransclient
 import requests
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from midtransclient.http_client import HttpClient
 
 from config import metrics
 from config.money import percent
+from orders.charge_names import charge_name
 from orders.models import Order
 from payments.gateways.base import GatewayError, OpenedPayment, signature_matches
 
@@ -73,13 +75,20 @@ def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, min
     # the total: the discount as a negative item, then service, tax, packaging and rounding,
     # so the items add up to gross_amount as Midtrans requires. Tax inside the prices adds
     # nothing and is no item.
-    if order.discount:
-        items.append({"id": "DISCOUNT", "price": -order.discount, "quantity": 1, "name": "Discount"})
-    items.extend(
-        {"id": charge["code"].upper(), "price": charge["amount"], "quantity": 1, "name": _charge_name(charge)}
-        for charge in order.charges
-        if charge["amount"]
-    )
+    # Their names are in the order's language: Snap shows them to the shopper.
+    with translation.override(order.language or None):
+        if order.discount:
+            items.append({"id": "DISCOUNT", "price": -order.discount, "quantity": 1, "name": _("Discount")})
+        items.extend(
+            {
+                "id": charge["code"].upper(),
+                "price": charge["amount"],
+                "quantity": 1,
+                "name": _charge_name(charge),
+            }
+            for charge in order.charges
+            if charge["amount"]
+        )
     customer = {
         "first_name": (order.customer_name or order.customer_email)[:255],
         "email": order.customer_email,
@@ -105,11 +114,11 @@ def snap_parameters(*, order: Order, gateway_order_id: str, start: datetime, min
 
 
 def _charge_name(charge: dict) -> str:
-    """`PB1 10%`, `Service charge 5%`, `Packaging`, `Rounding`."""
+    """`PB1 10%`, `Service charge 5%`, `Packaging`, `Rounding` (in the active language)."""
     rate = charge.get("rate_bp")
     if not rate:
-        return charge["name"][:NAME_LIMIT]
-    return f"{charge['name']} {percent(rate)}"[:NAME_LIMIT]
+        return charge_name(charge)[:NAME_LIMIT]
+    return f"{charge_name(charge)} {percent(rate)}"[:NAME_LIMIT]
 
 
 def payment_window(*, now: datetime, until: datetime) -> tuple[datetime, int]:

@@ -22,7 +22,9 @@ Midtrans is the same refund there; without one, from what was already refunded.
 
 import hashlib
 
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from config.errors import Invalid
@@ -49,7 +51,8 @@ GATEWAY = "gateway"
 OFFLINE = "offline"
 METHODS = (GATEWAY, OFFLINE)
 
-DEFAULT_REASON = "Refund by staff."
+# English as frozen on the credit note; printed in the note's language (invoice_format.credit_reason).
+DEFAULT_REASON = gettext_noop("Refund by staff.")
 
 # Midtrans's answer to a refund_key it has already used ("Duplicate refund ID").
 DUPLICATE_REFUND_KEY = 406
@@ -76,15 +79,12 @@ def order_refund_by_status(*, order: Order, actor: Actor, note: str = "") -> Ord
     order_refund(
         order=order,
         actor=actor,
-        reason=note or "Refunded by staff (offline)",
+        reason=note or gettext_noop("Refunded by staff (offline)"),
         method=OFFLINE,
         reference=note or f"offline:{order.number}",
         note=note,
     )
     return Order.objects.get(pk=order.pk)
-
-
-REJECT_PREFIX = "Rejected by the shop: "
 
 
 def order_reject(
@@ -109,13 +109,16 @@ def order_reject(
             status=order.status,
             requested=OrderStatus.REFUNDED,
         )
+    # The shopper is told, on the gateway's refund and the credit note: in the order's language.
+    with translation.override(order.language or None):
+        told = _("Rejected by the shop: %(reason)s") % {"reason": reason}
     order_refund(
         order=order,
         actor=actor,
-        reason=f"{REJECT_PREFIX}{reason}"[:255],
+        reason=told[:255],
         method=method,
         reference=reference,
-        note=f"{REJECT_PREFIX}{reason}" if method == OFFLINE else "",
+        note=told if method == OFFLINE else "",
     )
     order = Order.objects.get(pk=order.pk)
     order_event_log(order=order, type=OrderEvent.Type.REJECTED, actor=actor, data={"reason": reason})
