@@ -21,7 +21,7 @@ from catalog.low_stock import low_stock_rearm
 from catalog.models import BundleItem, Category, OptionGroup, Product, ProductPrice
 from catalog.options import product_set_option_groups
 from catalog.stock import stock_adjust, stock_initial, stock_set
-from catalog.version import catalog_changed, catalog_changed_now, catalog_state
+from catalog.version import CatalogState, catalog_changed, catalog_changed_now, catalog_state
 
 MAX_PRICE = 10**12  # one trillion rupiah: far above any menu item, far below BIGINT
 # A new price may start "now" as seen by a client whose clock is slightly behind ours.
@@ -372,14 +372,15 @@ def prices_switch_due(*, now: datetime | None = None) -> int:
     return len(ids)
 
 
-def menu_ensure_current(*, now: datetime | None = None) -> int:
+def menu_ensure_current(*, now: datetime | None = None, state: CatalogState | None = None) -> int:
     """Before a read that shows or charges prices: once the menu's next time-driven change
     is due (a scheduled price coming into force, a sold-out mark ending), bring it up to
     date, so no price is served after its successor took over and no cached answer outlives
     a mark. Returns the catalog version to key what is read next by. One query (the
-    version row, which also says when the next change is due) while nothing is due."""
+    version row, which also says when the next change is due) while nothing is due; none
+    when the caller read that row already (`state`)."""
     now = now or timezone.now()
-    state = catalog_state()
+    state = state or catalog_state()
     if state.next_change_at is None or state.next_change_at > now:
         return state.version
     prices_switch_due(now=now)

@@ -76,7 +76,7 @@ _READ = None
 def _read_sql() -> str:
     global _READ
     if _READ is None:
-        table = connection.ops.quote_name(CatalogVersion._meta.db_table)
+        table = version_table()
         # bandit B608: the table name is the model's, quoted; the id goes as a parameter.
         _READ = f"SELECT version, next_change_at FROM {table} WHERE id = %s"  # nosec B608
     return _READ
@@ -87,6 +87,15 @@ def _aware(value) -> datetime | None:
         return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     parsed = parse_datetime(value)  # SQLite hands a raw cursor text
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def state_of(version: int, next_change_at) -> CatalogState:
+    """The state from the row's two columns as a raw cursor returns them."""
+    return CatalogState(version, _aware(next_change_at))
+
+
+def version_table() -> str:
+    return connection.ops.quote_name(CatalogVersion._meta.db_table)
 
 
 def catalog_state() -> CatalogState:

@@ -7,6 +7,7 @@ authentication, negotiation or serializers:
 
 1. `menu_ensure_current` (one query: the catalog version row, which also says whether a
    scheduled price or a sold-out end is due, and brings the menu up to date first if so);
+   for a detail that one statement also reads the product (`menu_rows.detail_with_state`);
 2. an `If-None-Match` naming that version is a 304;
 3. else a per-process LRU of rendered bodies keyed by (version, language, absolute URL):
    a hit is that query and a dictionary lookup;
@@ -36,7 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from catalog.api.caching import PAUSED_HEADER, paused_until
-from catalog.api.menu_rows import ORDER_BY_NAME, products_rows
+from catalog.api.menu_rows import ORDER_BY_NAME, detail_with_state, products_complete, products_rows
 from catalog.api.serializers import product_data
 from catalog.models import Product
 from catalog.services import menu_ensure_current
@@ -123,9 +124,10 @@ def _json(data) -> bytes:
     return body
 
 
-def _detail_body(request, slug: str, language: str) -> bytes | None:
-    products = products_rows(Product.objects.filter(listed=True, slug=slug), language)
-    return _json(_data(products[0], request)) if products else None
+def _detail_body(request, product, language: str) -> bytes | None:
+    if product is None:
+        return None  # no such listed product: the DRF view's 404
+    return _json(_data(products_complete([product], language)[0], request))
 
 
 def _list_body(request, version: int, language: str, number: int, size: int) -> bytes | None:
@@ -207,19 +209,28 @@ def menu_fast(drf_view, *, detail: bool):
             page = _list_page(request)
             if page is None:
                 return drf_view(request, *args, **kwargs)
-        version = menu_ensure_current(now=timezone.now())
+        language = get_language()
+        now = timezone.now()
+        product = None
+        if detail:
+            # The version and the product in one statement; a due change re-reads both.
+            state, product = detail_with_state(kwargs["slug"], language)
+            version = menu_ensure_current(now=now, state=state)
+            if state is None or version != state.version:
+                state, product = detail_with_state(kwargs["slug"], language)
+        else:
+            version = menu_ensure_current(now=now)
         # With CATALOG_CACHE off nothing is kept and the ETag comes from the body
         # (ConditionalGetMiddleware), as on the DRF path.
         cached = settings.CATALOG_CACHE
         etag = f'"{version}"' if cached else None
         if cached and etag in parse_etags(request.headers.get("If-None-Match", "")):
             return _headers(HttpResponseNotModified(), etag, version, allow)
-        language = get_language()
         key = (version, language, request.build_absolute_uri())
         body = BODIES.get(key) if cached else None
         if body is None:
             if detail:
-                body = _detail_body(request, kwargs["slug"], language)
+                body = _detail_body(request, product, language)
             else:
                 body = _list_body(request, version, language, *page)
             if body is None:

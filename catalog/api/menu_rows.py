@@ -3,9 +3,14 @@ objects with the attributes `catalog.api.serializers.product_data` and the sella
 read of a product, its category, bundle items and option groups. Used by the anonymous fast
 path (`catalog.api.menu_fast`)."""
 
+import threading
+from typing import NamedTuple
+
+from django.db import connection
 from django.db.models import F
 
 from catalog.models import BundleItem, Product
+from catalog.version import STATE_ID, CatalogState, state_of, version_table
 
 # --- translatable text ------------------------------------------------------------------------
 
@@ -120,9 +125,12 @@ def _product(row: dict) -> _Product:
 def products_rows(queryset, language: str) -> list[_Product]:
     """Products with their bundle items (one query, only when a bundle is among them) and
     option groups (one query, only when one has options)."""
-    products = [
-        _product(row) for row in queryset.values(*PRODUCT_FIELDS, **translated(PRODUCT_TEXTS, language))
-    ]
+    rows = queryset.values(*PRODUCT_FIELDS, **translated(PRODUCT_TEXTS, language))
+    return products_complete([_product(row) for row in rows], language)
+
+
+def products_complete(products: list[_Product], language: str) -> list[_Product]:
+    """Add the bundle items and option groups of `products` (a query each, when needed)."""
     bundles = {p.pk: p for p in products if p.is_bundle}
     if bundles:
         rows = (
@@ -200,3 +208,74 @@ def _add_option_groups(products: dict[int, _Product], language: str) -> None:
                 row["optiongroup__options__stock"],
             )
             group.options.append(option)
+
+
+# --- the detail: the catalog version and the product in one statement -------------------------
+
+_SLUG = "__menu_rows_slug__"  # stands for the slug while the statement is compiled
+_COMPILED = threading.local()  # per thread: a compiler belongs to its thread's connection
+
+
+class _Detail(NamedTuple):
+    sql: str
+    params: list
+    slot: int  # where the slug goes in params
+    names: list[str]
+    converters: dict
+    expressions: list
+
+
+def _detail_compiled(language: str) -> _Detail:
+    cache = getattr(_COMPILED, "detail", None)
+    if cache is None:
+        cache = _COMPILED.detail = {}
+    compiled = cache.get(language)
+    if compiled is None:
+        queryset = Product.objects.filter(listed=True, slug=_SLUG).values(
+            *PRODUCT_FIELDS, **translated(PRODUCT_TEXTS, language)
+        )
+        compiler = queryset.query.get_compiler(connection=connection)
+        product_sql, params = compiler.as_sql()
+        query = queryset.query  # the row's keys as ValuesIterable names them
+        names = list(query.selected) if query.selected else [*query.values_select, *query.annotation_select]
+        converters = compiler.get_converters([expression for expression, _, _ in compiler.select])
+        # One statement (PostgreSQL plan: the version row by primary key, nested-loop LEFT JOIN
+        # to an index scan on product_slug_key joined to its category by primary key).
+        # bandit B608: the table name is the model's, quoted; values go as parameters.
+        sql = (
+            f"SELECT v.version, v.next_change_at, p.* FROM {version_table()} v "  # nosec B608
+            f"LEFT JOIN ({product_sql}) p ON 1 = 1 WHERE v.id = %s"
+        )
+        compiled = cache[language] = _Detail(
+            sql,
+            [*params, STATE_ID],
+            list(params).index(_SLUG),
+            names,
+            converters,
+            [expression for expression, _, _ in compiler.select],
+        )
+    return compiled
+
+
+def detail_with_state(slug: str, language: str) -> tuple[CatalogState | None, _Product | None]:
+    """The catalog state and the listed product `slug` (without its bundle items and option
+    groups: `products_complete`), in one query; (None, None) when the version row is missing
+    (a flushed test database: `catalog_state` makes it)."""
+    compiled = _detail_compiled(language)
+    params = list(compiled.params)
+    params[compiled.slot] = slug
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    state = state_of(row[0], row[1])
+    values = list(row[2:])
+    if values[0] is None:  # the id: no such listed product
+        return state, None
+    for index, (functions, expression) in compiled.converters.items():
+        value = values[index]
+        for function in functions:
+            value = function(value, expression, connection)
+        values[index] = value
+    return state, _product(dict(zip(compiled.names, values, strict=True)))
