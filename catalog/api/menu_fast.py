@@ -96,15 +96,14 @@ BODIES = _Lru(LRU_SIZE)
 ORDERS = _Lru(4)
 
 
-def _listed_ids(version: int, language: str, *, keep: bool) -> list[int]:
+def _listed_ids(version: int, language: str) -> list[int]:
     key = (version, language)
-    ids = ORDERS.get(key) if keep else None
+    ids = ORDERS.get(key)
     if ids is None:
         # Index-only scan of product_listed_name (name, id) WHERE listed.
         queryset = Product.objects.filter(listed=True).order_by(ORDER_BY_NAME, "id")
         ids = list(queryset.values_list("id", flat=True))
-        if keep:
-            ORDERS.put(key, ids)
+        ORDERS.put(key, ids)
     return ids
 
 
@@ -131,13 +130,22 @@ def _detail_body(request, product, language: str) -> bytes | None:
 
 
 def _list_body(request, version: int, language: str, number: int, size: int) -> bytes | None:
-    ids = _listed_ids(version, language, keep=settings.CATALOG_CACHE)
-    count = len(ids)
+    start = (number - 1) * size
+    listed = Product.objects.filter(listed=True)
+    if settings.CATALOG_CACHE:
+        ids = _listed_ids(version, language)
+        count = len(ids)
+    else:  # nothing kept: a count, as the DRF path reads it
+        count = listed.count()
     pages = max(1, -(-count // size))
     if number > pages:
         return None  # past the end: the DRF view's empty page
-    wanted = ids[(number - 1) * size : number * size]
-    rows = {p.pk: p for p in products_rows(Product.objects.filter(pk__in=wanted, listed=True), language)}
+    if settings.CATALOG_CACHE:  # the page's ids are known: no OFFSET scan, however deep
+        wanted = ids[start : start + size]
+        found = {p.pk: p for p in products_rows(listed.filter(pk__in=wanted), language)}
+        products = [found[pk] for pk in wanted if pk in found]
+    else:
+        products = products_rows(listed.order_by(ORDER_BY_NAME, "id")[start : start + size], language)
     url = request.build_absolute_uri()
     previous = None
     if number > 1:
@@ -148,7 +156,7 @@ def _list_body(request, version: int, language: str, number: int, size: int) -> 
         "count": count,
         "next": replace_query_param(url, "page", number + 1) if number < pages else None,
         "previous": previous,
-        "results": [_data(rows[pk], request) for pk in wanted if pk in rows],
+        "results": [_data(product, request) for product in products],
     }
     return _json(body)
 
