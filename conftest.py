@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from catalog.api import menu_fast
 
 # Browser tests (`@pytest.mark.browser`, the `page` fixture): Playwright and Chromium; and
 # pytester, which tests that plugin; the `s3` fixture (an S3-protocol server, config/tests/s3server.py).
@@ -114,12 +115,21 @@ def _shop_language_after_each_test():
     translation.deactivate()
 
 
+def _forget_menu_bodies() -> None:
+    # Each test's database rolls back to the same catalog version: bodies kept per process
+    # under it (catalog/api/menu_fast.py) belong to the test that made them.
+    menu_fast.BODIES.clear()
+    menu_fast.ORDERS.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Throttle counters live in the cache; one test must not throttle the next.
     cache.clear()
+    _forget_menu_bodies()
     yield
     cache.clear()
+    _forget_menu_bodies()
 
 
 def bearer_client(user) -> APIClient:

@@ -117,6 +117,12 @@ class Product(models.Model):
                 name="product_price_changes_at",
                 condition=models.Q(price_changes_at__isnull=False),
             ),
+            # The next sold-out end (catalog/version.py), found on every catalog write.
+            models.Index(
+                fields=["sold_out_until"],
+                name="product_sold_out_until",
+                condition=models.Q(sold_out_until__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(stock__gte=0), name="product_stock_not_negative"),
@@ -338,3 +344,17 @@ class StockMovement(models.Model):
         if self.pk is not None:
             raise ValueError("The stock ledger is append-only.")
         super().save(*args, **kwargs)
+
+
+class CatalogVersion(models.Model):
+    """One row (id 1), owned by `catalog.version`: the number every menu write moves on, and
+    when the menu next changes by time passing alone (a scheduled price, a sold-out end)."""
+
+    version = models.BigIntegerField()
+    next_change_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="catalog_version_one_row")]
+
+    def __str__(self) -> str:
+        return f"catalog version {self.version}"

@@ -35,7 +35,7 @@ def groups_prefetch() -> Prefetch:
         "option_groups",
         queryset=OptionGroup.objects.prefetch_related(
             Prefetch("options", queryset=Option.objects.order_by("position", "id"))
-        ).order_by("position", "name", "id"),
+        ).order_by("position", "name_ind", "id"),
     )
 
 

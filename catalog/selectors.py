@@ -12,8 +12,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetc
 from django.utils import timezone
 
 from catalog.models import BundleItem, Category, Product, ProductPrice
-from catalog.services import prices_ensure_current
-from catalog.sold_out import sold_out_ends_ensure
+from catalog.services import menu_ensure_current
 
 
 def components_prefetch(prefix: str = "") -> Prefetch:
@@ -65,12 +64,11 @@ def menu_products(*, include_hidden: bool = False, now: datetime | None = None) 
     components.
 
     It owns the due-price switch: any scheduled price whose time has come is brought into
-    force first (no query while none is due), so nothing read through it shows, filters on
+    force first (`menu_ensure_current`: one query while none is due), so nothing read through it shows, filters on
     or charges a superseded price. A read that reaches products through another table (a
     cart's lines, the admin's list) calls it first for that reason; checkout, a write,
     switches the prices of exactly its own lines (`orders.services`)."""
-    prices_ensure_current(now=now)
-    sold_out_ends_ensure(now=now)
+    menu_ensure_current(now=now)
     qs = Product.objects.select_related("category")
     if not include_hidden:
         qs = qs.filter(shopper_visible())

@@ -8,10 +8,9 @@ These run inside the admin's own transaction too, so they are `atomic` but not d
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -23,7 +22,7 @@ from catalog.low_stock import low_stock_rearm
 from catalog.models import BundleItem, Category, OptionGroup, Product, ProductPrice
 from catalog.options import product_set_option_groups
 from catalog.stock import stock_adjust, stock_initial, stock_set
-from catalog.version import catalog_changed
+from catalog.version import CatalogState, catalog_changed, catalog_changed_now, catalog_state
 
 MAX_PRICE = 10**12  # one trillion rupiah: far above any menu item, far below BIGINT
 # A new price may start "now" as seen by a client whose clock is slightly behind ours.
@@ -337,7 +336,6 @@ def prices_refresh(*, product_ids: Iterable[int], now: datetime | None = None) -
     ids = list(product_ids)
     Product.objects.filter(pk__in=ids).update(**price_columns(now=now))
     products_relist(products=Product.objects.filter(pk__in=ids))
-    transaction.on_commit(_forget_next_switch)
     catalog_changed()
 
 
@@ -363,16 +361,6 @@ def price_add(
     return price
 
 
-# When the next scheduled price anywhere on the menu comes into force, cached so that a
-# read costs no query to find out that nothing is due.
-NEXT_SWITCH_KEY = "catalog:next-price-switch"
-NEXT_SWITCH_CHECK_SECONDS = 5  # bounds staleness when the cache is per process (not Redis)
-
-
-def _forget_next_switch() -> None:
-    cache.delete(NEXT_SWITCH_KEY)
-
-
 def prices_switch_due(*, now: datetime | None = None) -> int:
     """Bring every product whose scheduled price has come into force up to date (the
     periodic job; also run on read when due). Safe to run twice at once. Returns how many
@@ -385,16 +373,17 @@ def prices_switch_due(*, now: datetime | None = None) -> int:
     return len(ids)
 
 
-def prices_ensure_current(*, now: datetime | None = None) -> None:
-    """Before a read that shows or charges prices: switch any scheduled price whose time has
-    come, so no price is served after its successor took over. Costs no query while nothing
-    is due (the next switch time is cached)."""
+def menu_ensure_current(*, now: datetime | None = None, state: CatalogState | None = None) -> int:
+    """Before a read that shows or charges prices: once the menu's next time-driven change
+    is due (a scheduled price coming into force, a sold-out mark ending), bring it up to
+    date, so no price is served after its successor took over and no cached answer outlives
+    a mark. Returns the catalog version to key what is read next by. One query (the
+    version row, which also says when the next change is due) while nothing is due; none
+    when the caller read that row already (`state`)."""
     now = now or timezone.now()
-    next_switch = cache.get(NEXT_SWITCH_KEY)
-    if next_switch is None:
-        found = Product.objects.aggregate(at=Min("price_changes_at"))["at"]
-        next_switch = found.timestamp() if found else float("inf")
-        cache.set(NEXT_SWITCH_KEY, next_switch, timeout=NEXT_SWITCH_CHECK_SECONDS)
-    if next_switch <= now.timestamp():
-        prices_switch_due(now=now)
-        _forget_next_switch()
+    state = state or catalog_state()
+    if state.next_change_at is None or state.next_change_at > now:
+        return state.version
+    prices_switch_due(now=now)
+    catalog_changed_now()  # a sold-out end writes nothing; this also finds the next change
+    return catalog_state().version

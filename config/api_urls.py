@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from cart.api.views import CartItemViewSet, CartView
+from catalog.api.menu_fast import menu_fast
 from catalog.api.views import CategoryViewSet, ProductViewSet
 from config.views import HealthView, ReadyView
 from invoices.api.views import InvoiceViewSet
@@ -22,6 +23,15 @@ router.register("cart/items", CartItemViewSet, basename="cart-item")
 router.register("orders", OrderViewSet, basename="order")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("vouchers", VoucherViewSet, basename="voucher")
+
+
+def _with_menu_fast(urls: list) -> list:
+    """The anonymous product list and detail are answered in front of DRF (catalog/api/menu_fast.py)."""
+    for url in urls:
+        if url.name in ("product-list", "product-detail"):
+            url.callback = menu_fast(url.callback, detail=url.name == "product-detail")
+    return urls
+
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
@@ -47,5 +57,5 @@ urlpatterns = [
     path("orders/<str:number>/events/", OrderEventsView.as_view(), name="order-events"),
     path("kitchen/events/", KitchenEventsView.as_view(), name="kitchen-events"),
     path("orders/<str:number>/payment-recheck/", PaymentRecheckView.as_view(), name="order-payment-recheck"),
-    *router.urls,
+    *_with_menu_fast(router.urls),
 ]

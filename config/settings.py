@@ -11,7 +11,7 @@ from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from config import account_settings, api_settings, payment_settings
-from config.backing_services import cache_from_env, cache_is_shared, database_from_env, file_storages_from_env
+from config.backing_services import cache_from_env, database_from_env, file_storages_from_env
 from config.logging_config import logging_config, sentry_init
 from config.periodic import beat_schedule
 from config.security_config import content_security_policy
@@ -115,12 +115,11 @@ DATABASES = {"default": database_from_env(env, base_dir=BASE_DIR)}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (throttle counters, the catalog version and cached menu responses) -----
+# --- Cache (throttle counters and cached menu responses) ----------------------------
 CACHES = {"default": cache_from_env(env)}
-_shared_cache = cache_is_shared(CACHES["default"])
-# Cache anonymous menu responses under the catalog version (see catalog/api/caching.py).
-# Only safe when every process shares the cache: on by default with Redis or Memcached.
-CATALOG_CACHE = env.bool("CATALOG_CACHE", default=_shared_cache)
+# Cache anonymous menu responses under the catalog version (see catalog/api/caching.py). The
+# version is a database row, so this is safe with any cache, a per-process one included.
+CATALOG_CACHE = env.bool("CATALOG_CACHE", default=True)
 # How long a browser or proxy may reuse a menu response without asking again.
 CATALOG_CACHE_MAX_AGE = env.int("CATALOG_CACHE_MAX_AGE", default=5)
 CATALOG_CACHE_TIMEOUT = env.int("CATALOG_CACHE_TIMEOUT", default=300)

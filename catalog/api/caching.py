@@ -1,21 +1,21 @@
 """HTTP caching of anonymous catalog reads.
 
 Every anonymous GET of the menu carries `Cache-Control: public, max-age=CATALOG_CACHE_MAX_AGE`
-and an ETag. With `CATALOG_CACHE` on (the default when `CACHE_URL` is shared by every
-process, i.e. Redis or Memcached), the ETag is the catalog version (`catalog.version`) and
-the answer's language, a matching `If-None-Match` is answered 304 before any query, and
-response bodies are kept in the cache under the version and the language (menu names are
-the reader's, catalog/i18n.py): any menu, price or stock write bumps it on commit, so no
-cached answer outlives the state it showed. With it off (a per-process cache, where one
-process would not see another's bump), ETags come from the body
-(`ConditionalGetMiddleware`), so 304s are still right, only not free.
+and an ETag. With `CATALOG_CACHE` on (the default), the ETag is the catalog version
+(`catalog.version`, a database row every process reads: one query) and the answer's
+language, a matching `If-None-Match` is answered 304 after that one query, and response
+bodies are kept in the cache under the version and the language (menu names are the
+reader's, catalog/i18n.py): any menu, price or stock write bumps it on commit, so no cached
+answer outlives the state it showed. With it off, ETags come from the body
+(`ConditionalGetMiddleware`), so 304s are still right, only not free. The anonymous product
+list and detail are answered before DRF by `catalog.api.menu_fast` under the same rules.
 
 Busy mode shows on every menu read as the `X-Shop-Paused-Until` header (the pause's end,
 ISO 8601 in the shop's zone; absent while the kitchen takes orders), outside the cached
 body: a pause ends by itself with no write, so no body keyed by the catalog version could
 say when it has ended. A pause or a resume moves the version on, so with `CATALOG_CACHE`
 on the pause's end is kept in the cache under the version and compared with the clock on
-each read: a hit costs no query. Browsers may keep the header for the answer's max-age.
+each read: a hit costs no query beyond the version's. Browsers may keep the header for the answer's max-age.
 """
 
 import hashlib
@@ -33,7 +33,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.selectors import menu_products
+from catalog.services import menu_ensure_current
 from catalog.version import catalog_version
 from orders.pickup import schedule
 from orders.pickup.kitchen import busy_read
@@ -44,6 +44,12 @@ PAUSED_HEADER = "X-Shop-Paused-Until"
 def _digest(text: str) -> str:
     # Keys stay short and safe for any cache backend whatever the URL.
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def catalog_etag(version: int) -> str:
+    """The validator of an anonymous menu answer: the catalog version and the answer's
+    language (one validator per language, as the body)."""
+    return f'"{version}-{get_language()}"'
 
 
 def _key(version: int, request: Request) -> str:
@@ -62,7 +68,7 @@ def _json(body: bytes) -> HttpResponse:
     return HttpResponse(body, content_type="application/json")
 
 
-def _paused_until(version: int | None) -> str:
+def paused_until(version: int | None) -> str:
     """The running pause's end (ISO), or "" when the kitchen takes orders. Under a catalog
     version (every pause and resume moves it on) the end is cached and checked against the
     clock, so a pause that ended by itself reads as none with nothing written."""
@@ -81,7 +87,7 @@ def _paused_until(version: int | None) -> str:
 
 
 def _paused(response: HttpResponse, version: int | None) -> HttpResponse:
-    until = _paused_until(version)
+    until = paused_until(version)
     if until:
         response[PAUSED_HEADER] = until
     return response
@@ -109,9 +115,9 @@ def catalog_cached(handler):
             return _mark(handler(view, request, *args, **kwargs), etag=None)
         # The version must be read before anything else: a write committing meanwhile moves
         # it on, so what is computed below can only be as new as, or newer than, its key.
-        menu_products()  # switches any due price first: a cached body must not outlive it
-        version = catalog_version()
-        etag = f'"{version}-{get_language()}"'  # one validator per language, as the body
+        # Switches any due price first (a cached body must not outlive it), then the version.
+        version = menu_ensure_current()
+        etag = catalog_etag(version)
         if etag in parse_etags(request.headers.get("If-None-Match", "")):
             return _mark(Response(status=304), etag, version)
         key = _key(version, request)

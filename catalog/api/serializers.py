@@ -174,48 +174,56 @@ class ProductSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def to_representation(self, product: Product) -> dict:
-        price = product.current_price
-        verdict = sellability(product, price=price)
-        category = product.category
-        return {
-            "id": product.pk,
-            "slug": product.slug,
-            "name": product.name,
-            "description": product.description,
-            "sku": product.sku,
-            "category": {"slug": category.slug, "name": category.name},
-            "kind": product.kind,
-            "price": price,
-            "price_version": product.current_price_version,
-            "currency": settings.CURRENCY,
-            "available": verdict.ok,
-            "unavailable_reason": verdict.reason and verdict.reason.value,
-            "stock": verdict.available if verdict.counted else None,
-            "track_stock": product.track_stock,
-            "serving_windows": windows_of(product),
-            "sold_out_until": _DATETIME.to_representation(product.sold_out_until)
-            if verdict.reason is Unsellable.SOLD_OUT and product.sold_out_until
-            else None,
-            "image_url": self._image_url(product),
-            "components": [
-                {
-                    "product": {"slug": item.component.slug, "name": item.component.name},
-                    "quantity": item.quantity,
-                }
-                for item in product.bundle_items.all()
-            ]
-            if product.is_bundle
-            else [],
-            "option_groups": option_groups_data(product),
-            "is_active": product.is_active,
-            "created_at": _DATETIME.to_representation(product.created_at),
-        }
+        return product_data(product, image_url=self._image_url(product))
 
     def _image_url(self, product: Product) -> str | None:
         if not product.image:
             return None
         request = self.context.get("request")
         return request.build_absolute_uri(product.image.url) if request else product.image.url
+
+
+def product_data(product: Product, *, image_url: str | None) -> dict:
+    """The representation of a product (`ProductSerializer`'s fields, in their order), from a
+    product with its category, and, when it has them, its bundle items and option groups
+    prefetched. The anonymous fast path (`catalog.api.menu_fast`) passes row objects with the
+    same attributes, so both answers come from this one function."""
+    price = product.current_price
+    verdict = sellability(product, price=price)
+    category = product.category
+    return {
+        "id": product.pk,
+        "slug": product.slug,
+        "name": product.name,
+        "description": product.description,
+        "sku": product.sku,
+        "category": {"slug": category.slug, "name": category.name},
+        "kind": product.kind,
+        "price": price,
+        "price_version": product.current_price_version,
+        "currency": settings.CURRENCY,
+        "available": verdict.ok,
+        "unavailable_reason": verdict.reason and verdict.reason.value,
+        "stock": verdict.available if verdict.counted else None,
+        "track_stock": product.track_stock,
+        "serving_windows": windows_of(product),
+        "sold_out_until": _DATETIME.to_representation(product.sold_out_until)
+        if verdict.reason is Unsellable.SOLD_OUT and product.sold_out_until
+        else None,
+        "image_url": image_url,
+        "components": [
+            {
+                "product": {"slug": item.component.slug, "name": item.component.name},
+                "quantity": item.quantity,
+            }
+            for item in product.bundle_items.all()
+        ]
+        if product.is_bundle
+        else [],
+        "option_groups": option_groups_data(product),
+        "is_active": product.is_active,
+        "created_at": _DATETIME.to_representation(product.created_at),
+    }
 
 
 class ComponentInputSerializer(serializers.Serializer):
