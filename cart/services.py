@@ -5,8 +5,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Sum
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +35,12 @@ def cart_lock(*, user: User) -> Cart:
         Cart.objects.get_or_create(user=user)  # a concurrent first add may have made it
         cart = Cart.objects.select_for_update().get(user=user)
     return cart
+
+
+def cart_lock_id(*, user: User) -> int:
+    """`cart_lock` for a writer that needs only the cart's id: one query once the cart exists."""
+    cart_id = Cart.objects.select_for_update().filter(user=user).values_list("id", flat=True).first()
+    return cart_id if cart_id is not None else cart_lock(user=user).pk
 
 
 def check_for_sale(product: Product) -> None:
@@ -90,6 +96,77 @@ def clean_note(note: str) -> str:
     return check_single_line(note, field="note", max_length=NOTE_MAX_LENGTH)
 
 
+# One statement adds to the cart on its locked row (`cart_lock_id`): it inserts the line, or
+# on the line's unique key (cart, product, options_key, note) grows it, only while the
+# limits hold, and answers the line's id and quantity; no row when a limit refused it (then
+# `_refusal` works out which, off the hot path). Its sub-selects run on this statement's
+# snapshot, taken after the lock was granted (READ COMMITTED; SQLite has one writer), so
+# they see every line a concurrent add committed before it let the lock go.
+#   - the unit cap (CART_MAX_UNITS_PER_PRODUCT) over all the product's lines, both ways;
+#   - a new line needs fewer than CART_MAX_LINES lines (the SELECT still yields a row when
+#     the line exists, so that a full cart can grow its lines);
+#   - a grown line stays within CART_MAX_QUANTITY (ON CONFLICT ... WHERE).
+# A merged line has more than `quantity` units: the answer's quantity tells the two apart.
+_LINE_ADD_SQL = """
+INSERT INTO cart_cartitem (cart_id, product_id, quantity, options_key, note, added_at, updated_at)
+SELECT %(cart)s, %(product)s, %(quantity)s, %(key)s, %(note)s, %(now)s, %(now)s
+WHERE (
+    SELECT COALESCE(SUM(quantity), 0) FROM cart_cartitem WHERE cart_id = %(cart)s AND product_id = %(product)s
+) + %(quantity)s <= %(max_units)s
+AND (
+    (SELECT COUNT(*) FROM cart_cartitem WHERE cart_id = %(cart)s) < %(max_lines)s
+    OR EXISTS (
+        SELECT 1 FROM cart_cartitem
+        WHERE cart_id = %(cart)s AND product_id = %(product)s AND options_key = %(key)s AND note = %(note)s
+    )
+)
+ON CONFLICT (cart_id, product_id, options_key, note) DO UPDATE
+SET quantity = cart_cartitem.quantity + excluded.quantity, updated_at = excluded.updated_at
+WHERE cart_cartitem.quantity + excluded.quantity <= %(max_quantity)s
+RETURNING id, quantity
+"""
+
+
+def _line_add(
+    *, cart_id: int, product: Product, quantity: int, key: str, note: str
+) -> tuple[int, int] | None:
+    """The line's (id, quantity) after adding, or None when a limit refused the add."""
+    now = CartItem._meta.get_field("added_at").get_db_prep_value(timezone.now(), connection)
+    params = {
+        "cart": cart_id,
+        "product": product.pk,
+        "quantity": quantity,
+        "key": key,
+        "note": note,
+        "now": now,
+        "max_units": settings.CART_MAX_UNITS_PER_PRODUCT,
+        "max_lines": settings.CART_MAX_LINES,
+        "max_quantity": settings.CART_MAX_QUANTITY,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_LINE_ADD_SQL, params)
+        return cursor.fetchone()
+
+
+def _refusal(*, cart: Cart, product: Product, quantity: int, key: str, note: str) -> Exception:
+    """Which limit refused an add (`_line_add` gave no row), in the order the rules are told:
+    a new line's line cap, a grown line's CART_MAX_QUANTITY, then the product's unit cap."""
+    item = CartItem.objects.filter(cart=cart, product=product, options_key=key, note=note).first()
+    if item is not None and item.quantity + quantity > settings.CART_MAX_QUANTITY:
+        return ValidationError(
+            {
+                "quantity": [
+                    f"The cart already holds {item.quantity}; at most {settings.CART_MAX_QUANTITY} in all."
+                ]
+            }
+        )
+    try:
+        check_cart_limits(cart=cart, product=product, adding=quantity, new_line=item is None)
+    except (CartLineLimit, CartProductLimit) as exc:
+        return exc
+    raise AssertionError("cart add refused with every limit met")  # the SQL and the rules disagree
+
+
 @transaction.atomic
 def cart_add_item(
     *, user: User, product: Product, quantity: int, options: Sequence[int | str] = (), note: str = ""
@@ -97,34 +174,24 @@ def cart_add_item(
     """Add a product for sale with the shopper's choice of options and a note. The same
     dish with the same choice and note grows its line (up to CART_MAX_QUANTITY); another
     choice or note is another line. The choice must meet the dish's option groups, and the
-    cart's limits hold (`check_cart_limits`)."""
+    cart's limits hold (`check_cart_limits`). Two queries once the cart exists: the lock and
+    one upsert (`_LINE_ADD_SQL`)."""
     check_quantity(quantity)
     check_for_sale(product)
     chosen = options_resolve(product=product, refs=list(options))
     note = clean_note(note)
     key = options_key(chosen)
-    cart = cart_lock(user=user)
-    item = CartItem.objects.filter(cart=cart, product=product, options_key=key, note=note).first()
-    if item is None:
-        check_cart_limits(cart=cart, product=product, adding=quantity, new_line=True)
-        item = CartItem.objects.create(
-            cart=cart, product=product, quantity=quantity, options_key=key, note=note
+    cart_id = cart_lock_id(user=user)
+    added = _line_add(cart_id=cart_id, product=product, quantity=quantity, key=key, note=note)
+    if added is None:
+        raise _refusal(
+            cart=Cart(pk=cart_id, user=user), product=product, quantity=quantity, key=key, note=note
         )
-        if chosen:
-            item.options.set(chosen)
-        return item
-    total = item.quantity + quantity
-    if total > settings.CART_MAX_QUANTITY:
-        raise ValidationError(
-            {
-                "quantity": [
-                    f"The cart already holds {item.quantity}; at most {settings.CART_MAX_QUANTITY} in all."
-                ]
-            }
-        )
-    check_cart_limits(cart=cart, product=product, adding=quantity, new_line=False)
-    CartItem.objects.filter(pk=item.pk).update(quantity=F("quantity") + quantity)
-    item.quantity = total  # the cart row lock keeps anyone else from changing it meanwhile
+    item_id, total = added
+    item = CartItem(pk=item_id, cart_id=cart_id, product=product, quantity=total, options_key=key, note=note)
+    item._state.adding = False
+    if total == quantity and chosen:  # a new line: its options
+        item.options.set(chosen)
     return item
 
 
