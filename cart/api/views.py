@@ -1,6 +1,6 @@
 from types import SimpleNamespace
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +30,45 @@ def cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Re
     return Response(CartSerializer(body).data, status=status_code)
 
 
+RETURN_MINIMAL = "return=minimal"
+
+PREFER_PARAMETER = OpenApiParameter(
+    "Prefer",
+    {"type": "string", "enum": [RETURN_MINIMAL, "return=representation"]},
+    OpenApiParameter.HEADER,
+    description="`return=minimal`: answer 204 with no body instead of the whole cart (RFC 7240); "
+    "the default is the cart.",
+)
+
+PREFERENCE_APPLIED = OpenApiParameter(
+    "Preference-Applied",
+    {"type": "string", "enum": [RETURN_MINIMAL]},
+    OpenApiParameter.HEADER,
+    response=[204],
+    description="`return=minimal`: the cart was not rendered, as asked with `Prefer`.",
+)
+
+
+def prefers_minimal(request: Request) -> bool:
+    """Whether the request's `Prefer` header (RFC 7240: comma-separated preferences, each
+    `token[=value]` and parameters after `;`, tokens case-insensitive, a value may be quoted)
+    asks for `return=minimal`."""
+    header = request.headers.get("Prefer")
+    if not header:
+        return False
+    for preference in header.split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
+
+
+def minimal_response() -> Response:
+    response = Response(status=status.HTTP_204_NO_CONTENT)
+    response["Preference-Applied"] = RETURN_MINIMAL
+    return response
+
+
 class CartView(APIView):
     """The shopper's cart with current prices, totals and per-line problems."""
 
@@ -51,8 +90,10 @@ class CartItemViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=CartItemAddSerializer,
+        parameters=[PREFER_PARAMETER, PREFERENCE_APPLIED],
         responses={
             201: CartSerializer,
+            204: OpenApiResponse(description="Added; the cart is not sent back (`Prefer: return=minimal`)."),
             404: OpenApiResponse(description="No such product on the menu (unknown or hidden)."),
             **domain_errors(ProductUnavailable, CartProductLimit, CartLineLimit),
         },
@@ -62,6 +103,8 @@ class CartItemViewSet(viewsets.ViewSet):
         data = CartItemAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.cart_add_item(user=request.user, **data.validated_data)
+        if prefers_minimal(request):
+            return minimal_response()
         return cart_response(request, status.HTTP_201_CREATED)
 
     @extend_schema(
