@@ -1,5 +1,3 @@
-from types import SimpleNamespace
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
@@ -7,7 +5,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cart import selectors, services
-from cart.api.serializers import CartItemAddSerializer, CartItemUpdateSerializer, CartSerializer
+from cart.api.serializers import (
+    CartItemAddSerializer,
+    CartItemUpdateSerializer,
+    CartSerializer,
+    cart_representation,
+)
 from cart.exceptions import CartLineLimit, CartProductLimit
 from catalog.exceptions import ProductUnavailable
 from catalog.services import prices_ensure_current
@@ -24,10 +27,8 @@ def cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Re
         if line.line_total is not None
     ]
     totals, voucher = cart_totals(user=request.user, lines=lines)
-    body = SimpleNamespace(
-        lines=summary.lines, item_count=summary.item_count, voucher=voucher, **totals.as_dict()
-    )
-    return Response(CartSerializer(body).data, status=status_code)
+    body = cart_representation(lines=summary.lines, totals=totals.as_dict(), voucher=voucher)
+    return Response(body, status=status_code)
 
 
 RETURN_MINIMAL = "return=minimal"
