@@ -101,44 +101,54 @@ def clean_note(note: str) -> str:
     return check_single_line(note, field="note", max_length=NOTE_MAX_LENGTH)
 
 
-# One statement adds to the cart on its locked row (`cart_lock_id`): it inserts the line, or
-# on the line's unique key (cart, product, options_key, note) grows it, only while the
-# limits hold, and answers the line's id and quantity; no row when a limit refused it (then
-# `_refusal` works out which, off the hot path). Its sub-selects run on this statement's
-# snapshot, taken after the lock was granted (READ COMMITTED; SQLite has one writer), so
-# they see every line a concurrent add committed before it let the lock go.
+# One statement adds to the cart on its locked row: it inserts the line, or on the line's
+# unique key (cart, product, options_key, note) grows it, only while the limits hold, and
+# answers the line's id, quantity and cart; no row when a limit refused it (then `_refusal`
+# works out which, off the hot path). Its sub-selects run on this statement's snapshot,
+# taken after the lock was granted (READ COMMITTED; SQLite has one writer), so they see
+# every line a concurrent add committed before it let the lock go.
 #   - the unit cap (CART_MAX_UNITS_PER_PRODUCT) over all the product's lines, both ways;
 #   - a new line needs fewer than CART_MAX_LINES lines (the SELECT still yields a row when
 #     the line exists, so that a full cart can grow its lines);
 #   - a grown line stays within CART_MAX_QUANTITY (ON CONFLICT ... WHERE).
 # A merged line has more than `quantity` units: the answer's quantity tells the two apart.
-_LINE_ADD_SQL = """
+# {cart} is the cart's id, {source} where it comes from (see _LINE_ADD_SQL, _ONE_TRIP_SQL).
+_UPSERT = """
 INSERT INTO cart_cartitem (cart_id, product_id, quantity, options_key, note, added_at, updated_at)
-SELECT %(cart)s, %(product)s, %(quantity)s, %(key)s, %(note)s, %(now)s, %(now)s
-WHERE (
-    SELECT COALESCE(SUM(quantity), 0) FROM cart_cartitem WHERE cart_id = %(cart)s AND product_id = %(product)s
+SELECT {cart}, %(product)s, %(quantity)s, %(key)s, %(note)s, %(now)s, %(now)s
+{source} (
+    SELECT COALESCE(SUM(quantity), 0) FROM cart_cartitem WHERE cart_id = {cart} AND product_id = %(product)s
 ) + %(quantity)s <= %(max_units)s
 AND (
-    (SELECT COUNT(*) FROM cart_cartitem WHERE cart_id = %(cart)s) < %(max_lines)s
+    (SELECT COUNT(*) FROM cart_cartitem WHERE cart_id = {cart}) < %(max_lines)s
     OR EXISTS (
         SELECT 1 FROM cart_cartitem
-        WHERE cart_id = %(cart)s AND product_id = %(product)s AND options_key = %(key)s AND note = %(note)s
+        WHERE cart_id = {cart} AND product_id = %(product)s AND options_key = %(key)s AND note = %(note)s
     )
 )
 ON CONFLICT (cart_id, product_id, options_key, note) DO UPDATE
 SET quantity = cart_cartitem.quantity + excluded.quantity, updated_at = excluded.updated_at
 WHERE cart_cartitem.quantity + excluded.quantity <= %(max_quantity)s
-RETURNING id, quantity
+RETURNING id, quantity, cart_id
 """
 
+# On the cart locked by `cart_lock_id`, in the caller's transaction.
+_LINE_ADD_SQL = _UPSERT.format(cart="%(cart)s", source="WHERE")
 
-def _line_add(
-    *, cart_id: int, product: Product, quantity: int, key: str, note: str
-) -> tuple[int, int] | None:
-    """The line's (id, quantity) after adding, or None when a limit refused the add."""
+# PostgreSQL: the lock and the upsert in one round trip, no BEGIN and no COMMIT. Two
+# statements in one query of the simple protocol (psycopg's client-side cursor, Django's
+# default) run as one implicit transaction ("Multiple Statements in a Simple Query" in
+# PostgreSQL's protocol docs): the row lock is held until the upsert is done, and the upsert
+# takes its own snapshot after the lock was granted, as above. Inside a caller's
+# transaction both simply join it. No row: no cart yet, or a limit refused the add.
+_ONE_TRIP_SQL = "SELECT id FROM cart_cart WHERE user_id = %(user)s FOR UPDATE;" + _UPSERT.format(
+    cart="c.id", source="FROM cart_cart c WHERE c.user_id = %(user)s AND"
+)
+
+
+def _line_params(*, product: Product, quantity: int, key: str, note: str, **more) -> dict:
     now = CartItem._meta.get_field("added_at").get_db_prep_value(timezone.now(), connection)
-    params = {
-        "cart": cart_id,
+    return {
         "product": product.pk,
         "quantity": quantity,
         "key": key,
@@ -147,9 +157,31 @@ def _line_add(
         "max_units": settings.CART_MAX_UNITS_PER_PRODUCT,
         "max_lines": settings.CART_MAX_LINES,
         "max_quantity": settings.CART_MAX_QUANTITY,
+        **more,
     }
+
+
+def _line_add(
+    *, cart_id: int, product: Product, quantity: int, key: str, note: str
+) -> tuple[int, int, int] | None:
+    """The line's (id, quantity, cart id) after adding, or None when a limit refused the add."""
     with connection.cursor() as cursor:
-        cursor.execute(_LINE_ADD_SQL, params)
+        cursor.execute(
+            _LINE_ADD_SQL, _line_params(product=product, quantity=quantity, key=key, note=note, cart=cart_id)
+        )
+        return cursor.fetchone()
+
+
+def _line_add_one_trip(
+    *, user: User, product: Product, quantity: int, note: str
+) -> tuple[int, int, int] | None:
+    """`_ONE_TRIP_SQL` for a line without options (new options would need more writes in
+    the same transaction): the line's (id, quantity, cart id), or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ONE_TRIP_SQL, _line_params(product=product, quantity=quantity, key="", note=note, user=user.pk)
+        )
+        cursor.nextset()  # past the lock's row
         return cursor.fetchone()
 
 
@@ -172,31 +204,49 @@ def _refusal(*, cart: Cart, product: Product, quantity: int, key: str, note: str
     raise AssertionError("cart add refused with every limit met")  # the SQL and the rules disagree
 
 
-@transaction.atomic
 def cart_add_item(
     *, user: User, product: Product, quantity: int, options: Sequence[int | str] = (), note: str = ""
 ) -> CartItem:
     """Add a product for sale with the shopper's choice of options and a note. The same
     dish with the same choice and note grows its line (up to CART_MAX_QUANTITY); another
     choice or note is another line. The choice must meet the dish's option groups, and the
-    cart's limits hold (`check_cart_limits`). Two queries once the cart exists: the lock and
-    one upsert (`_LINE_ADD_SQL`)."""
+    cart's limits hold (`check_cart_limits`).
+
+    On PostgreSQL a dish without options goes to an existing cart in one round trip
+    (`_ONE_TRIP_SQL`); the rest (options, the first add, a refusal, SQLite) takes the lock,
+    then the same upsert, in a transaction."""
     check_quantity(quantity)
     check_for_sale(product)
     chosen = options_resolve(product=product, refs=list(options))
     note = clean_note(note)
     key = options_key(chosen)
+    if not chosen and connection.vendor == "postgresql":
+        added = _line_add_one_trip(user=user, product=product, quantity=quantity, note=note)
+        if added is not None:
+            return _added_item(added, product=product, key=key, note=note)
+    return _cart_add_locked(user=user, product=product, quantity=quantity, chosen=chosen, key=key, note=note)
+
+
+@transaction.atomic
+def _cart_add_locked(
+    *, user: User, product: Product, quantity: int, chosen: list, key: str, note: str
+) -> CartItem:
     cart_id = cart_lock_id(user=user)
     added = _line_add(cart_id=cart_id, product=product, quantity=quantity, key=key, note=note)
     if added is None:
         raise _refusal(
             cart=Cart(pk=cart_id, user=user), product=product, quantity=quantity, key=key, note=note
         )
-    item_id, total = added
+    item = _added_item(added, product=product, key=key, note=note)
+    if item.quantity == quantity and chosen:  # a new line: its options
+        item.options.set(chosen)
+    return item
+
+
+def _added_item(added: tuple[int, int, int], *, product: Product, key: str, note: str) -> CartItem:
+    item_id, total, cart_id = added
     item = CartItem(pk=item_id, cart_id=cart_id, product=product, quantity=total, options_key=key, note=note)
     item._state.adding = False
-    if total == quantity and chosen:  # a new line: its options
-        item.options.set(chosen)
     return item
 
 

@@ -11,6 +11,7 @@ from accounts.tests.factories import UserFactory
 from cart.models import CartItem
 from cart.services import cart_add_item
 from cart.tests.factories import CartItemFactory
+from catalog import options as option_services
 from catalog.selectors import menu_products
 from catalog.tests.factories import BundleFactory, ProductFactory
 from conftest import bearer_client, run_at_once
@@ -33,17 +34,21 @@ def is_transaction_control(sql: str) -> bool:
 
 
 def queries_of(call) -> tuple[object, list[str]]:
-    """The response and the queries it ran, BEGIN and COMMIT aside (the add is one
-    transaction: `transaction_of` checks them). A transactional test (no test transaction
-    around it), so what is counted is what production runs: no SAVEPOINT statements. In the
-    steady state: the due-price and sold-out checks have cached their next time (a product
-    write forgets it; then one query)."""
+    """The response and the SQL statements it ran, BEGIN and COMMIT aside; the round trips
+    (every query sent, BEGIN and COMMIT included) go on `response.round_trips`. A
+    transactional test (no test transaction around it), so what is counted is what
+    production runs: no SAVEPOINTs. In the steady state: the due-price and sold-out checks
+    have cached their next time (a product write forgets it; then one query)."""
     menu_products()
     with CaptureQueriesContext(connection) as captured:
         response = call()
-    sql = [q["sql"] for q in captured.captured_queries]
-    response.transaction_control = [q.split()[0] for q in sql if is_transaction_control(q)]
-    return response, [q for q in sql if not is_transaction_control(q)]
+    sent = [q["sql"] for q in captured.captured_queries]
+    response.round_trips = sent
+    statements = [part for q in sent for part in q.split(";\n")]  # the one-trip add sends two
+    return response, [q for q in statements if not is_transaction_control(q)]
+
+
+ONE_TRIP = connection.vendor == "postgresql"
 
 
 @pytest.fixture
@@ -56,19 +61,31 @@ def shopper_with_cart(transactional_db):
 # --- query budgets ---------------------------------------------------------------------------
 
 
+def check_add_statements(response, sql: list[str]) -> None:
+    """User (token version), product, the cart's row lock, one upsert: four statements. On
+    PostgreSQL the last two go in one round trip with no BEGIN or COMMIT (three round trips
+    in all); elsewhere in a transaction (SQLite: BEGIN IMMEDIATE takes the write lock, there
+    is no FOR UPDATE)."""
+    assert len(sql) == 4, "\n".join(q[:120] for q in sql)
+    assert sql[0].startswith('SELECT "accounts_user"')
+    assert sql[1].startswith('SELECT "catalog_product"')
+    assert sql[2].startswith("SELECT id FROM cart_cart WHERE user_id")
+    assert ("FOR UPDATE" in sql[2]) == connection.features.has_select_for_update
+    assert sql[3].lstrip().startswith("INSERT INTO cart_cartitem")
+    trips = [q.split()[0] for q in response.round_trips]
+    if ONE_TRIP:
+        assert trips == ["SELECT", "SELECT", "SELECT"], trips
+    else:
+        assert trips == ["SELECT", "SELECT", "BEGIN", "SELECT", "INSERT", "COMMIT"], trips
+
+
 def test_minimal_add_of_a_new_line_is_four_queries(shopper_with_cart):
-    """User (token version), product, cart lock, one upsert."""
     user, client = shopper_with_cart
     ProductFactory(slug="nasi", stock=10)
     response, sql = queries_of(lambda: client.post(ITEMS, {"product": "nasi", "quantity": 2}, **MINIMAL))
     assert (response.status_code, response.content) == (204, b"")
     assert response["Preference-Applied"] == "return=minimal"
-    assert len(sql) == 4, "\n".join(q[:120] for q in sql)
-    assert response.transaction_control == ["BEGIN", "COMMIT"]
-    # The cart's row lock (SQLite has none: BEGIN IMMEDIATE takes the database's write lock).
-    assert sql[2].startswith("SELECT id FROM cart_cart WHERE user_id")
-    assert sql[2].endswith("FOR UPDATE") == connection.features.has_select_for_update
-    assert sql[3].lstrip().startswith("INSERT")
+    check_add_statements(response, sql)
     assert lines(user) == [("teh", 1, ""), ("nasi", 2, "")]
 
 
@@ -76,7 +93,7 @@ def test_minimal_add_to_an_existing_line_is_four_queries(shopper_with_cart):
     user, client = shopper_with_cart
     response, sql = queries_of(lambda: client.post(ITEMS, {"product": "teh", "quantity": 3}, **MINIMAL))
     assert response.status_code == 204
-    assert len(sql) == 4, sql
+    check_add_statements(response, sql)
     assert lines(user) == [("teh", 4, "")]
 
 
@@ -92,6 +109,32 @@ def test_add_answering_the_cart_is_seven_queries(shopper_with_cart):
         ("nasi", 2),
     ]
     assert len(sql) == 7, sql
+
+
+def test_a_refused_add_takes_the_locked_path_and_changes_nothing(settings, shopper_with_cart):
+    """The one trip gives no row; the add is tried again under the lock, and the limit named."""
+    settings.CART_MAX_LINES = 1
+    user, client = shopper_with_cart
+    ProductFactory(slug="nasi", stock=10)
+    response, _ = queries_of(lambda: client.post(ITEMS, {"product": "nasi"}, **MINIMAL))
+    assert (response.status_code, response.json()["code"]) == (409, "cart_line_limit")
+    assert lines(user) == [("teh", 1, "")]
+
+
+def test_a_dish_with_options_is_added_under_the_lock_with_its_options(shopper_with_cart):
+    _, client = shopper_with_cart
+    group = option_services.option_group_create(name="Level", min_choices=1, max_choices=1, position=1)
+    hot = option_services.option_create(group=group, name="Hot", slug="hot", price_delta=1_000)
+    kopi = ProductFactory(slug="kopi", stock=10)
+    option_services.product_set_option_groups(product=kopi, groups=[group])
+    response, _ = queries_of(lambda: client.post(ITEMS, {"product": "kopi", "options": ["hot"]}, **MINIMAL))
+    assert response.status_code == 204
+    assert "BEGIN" in [q.split()[0] for q in response.round_trips]
+    item = CartItem.objects.get(product=kopi)
+    assert (item.options_key, list(item.options.all())) == (str(hot.pk), [hot])
+    again = client.post(ITEMS, {"product": "kopi", "options": ["hot"]}, **MINIMAL)
+    assert again.status_code == 204
+    assert CartItem.objects.get(product=kopi).quantity == 2
 
 
 def test_cart_read_is_four_queries_and_one_more_for_bundles(shopper_with_cart):
