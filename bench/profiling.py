@@ -38,6 +38,8 @@ def send(client: Client, request: Request) -> HttpResponseBase:
         headers["authorization"] = f"Bearer {request.token}"
     if request.etag:
         headers["if-none-match"] = request.etag
+    if request.prefer:
+        headers["prefer"] = request.prefer
     return client.generic(
         request.method,
         request.path,

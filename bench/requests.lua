@@ -48,7 +48,7 @@ function init(args)
       if index % nthreads == id then
          local f = split_tabs(line)
          local headers = { ["Host"] = wrk.host .. ":" .. wrk.port, ["Accept"] = "application/json" }
-         local token, etag, body = field(f[3]), field(f[4]), field(f[5])
+         local token, etag, body, prefer = field(f[3]), field(f[4]), field(f[5]), field(f[6])
          if token then
             headers["Authorization"] = "Bearer " .. token
          end
@@ -57,6 +57,9 @@ function init(args)
          end
          if body then
             headers["Content-Type"] = "application/json"
+         end
+         if prefer then
+            headers["Prefer"] = prefer
          end
          table.insert(prepared, wrk.format(f[1], f[2], headers, body))
       end

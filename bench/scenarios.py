@@ -103,7 +103,9 @@ def prepare_cart_read(ctx: Context) -> Workload:
     )
 
 
-def _adds(shoppers: list[Shopper], singles: list[int], slugs: dict[int, str]) -> list[Request]:
+def _adds(
+    shoppers: list[Shopper], singles: list[int], slugs: dict[int, str], prefer: str | None = None
+) -> list[Request]:
     """Each shopper adds CART_ADD_LINES different products, one unit each, shoppers taking
     turns; a repeat pass adds one more unit to the same lines. Bounded: the cap of
     CART_MAX_QUANTITY per line is reached only after that many passes."""
@@ -112,22 +114,31 @@ def _adds(shoppers: list[Shopper], singles: list[int], slugs: dict[int, str]) ->
         for i, shopper in enumerate(shoppers):
             product = singles[(i * CART_ADD_LINES + k) % len(singles)]
             body = json_text({"product": slugs[product], "quantity": 1})
-            requests.append(Request("POST", f"{API}/cart/items/", token=shopper.token, body=body))
+            requests.append(
+                Request("POST", f"{API}/cart/items/", token=shopper.token, body=body, prefer=prefer)
+            )
     return requests
 
 
-def prepare_cart_add(ctx: Context) -> Workload:
+def _prepare_adds(ctx: Context, *, label: str, prefer: str | None = None) -> Workload:
     fixtures.carts_clear(user_ids=[shopper.user_id for shopper in ctx.shoppers])
     menu = ctx.menu
-    warm = (
-        fixtures.shoppers_create(label=ctx.label("warm-add"), count=2 * ctx.connections) if ctx.warmup else []
-    )
+    warm = fixtures.shoppers_create(label=ctx.label(label), count=2 * ctx.connections) if ctx.warmup else []
     capacity = len(ctx.shoppers) * CART_ADD_LINES * settings.CART_MAX_QUANTITY
     return Workload(
-        _adds(ctx.shoppers, menu.single_ids, menu.single_slugs),
-        warmup=_adds(warm, menu.single_ids, menu.single_slugs),
+        _adds(ctx.shoppers, menu.single_ids, menu.single_slugs, prefer),
+        warmup=_adds(warm, menu.single_ids, menu.single_slugs, prefer),
         note=f"{len(ctx.shoppers)} shoppers x {CART_ADD_LINES} products; {capacity} adds before a line is full",
     )
+
+
+def prepare_cart_add(ctx: Context) -> Workload:
+    return _prepare_adds(ctx, label="warm-add")
+
+
+def prepare_cart_add_minimal(ctx: Context) -> Workload:
+    """The same adds with `Prefer: return=minimal`: 204, the cart is not rendered."""
+    return _prepare_adds(ctx, label="warm-add-minimal", prefer="return=minimal")
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -158,6 +169,12 @@ SCENARIOS: list[Scenario] = [
         expect=frozenset({201}),
         min_ratio=0.25,
         source=ISSUE_8,
+    ),
+    Scenario(
+        "cart-add-minimal",
+        "POST cart/items/ + Prefer: minimal",
+        prepare_cart_add_minimal,
+        expect=frozenset({204}),
     ),
     Scenario(
         "checkout",

@@ -39,10 +39,14 @@ class Request(NamedTuple):
     token: str | None = None
     etag: str | None = None  # sent as If-None-Match
     body: str | None = None  # JSON text
+    prefer: str | None = None  # sent as Prefer (return=minimal)
 
     def tsv(self) -> str:
-        """One line of bench/requests.lua's input: METHOD PATH TOKEN IF_NONE_MATCH BODY."""
+        """One line of bench/requests.lua's input: METHOD PATH TOKEN IF_NONE_MATCH BODY, and
+        PREFER when there is one."""
         fields = [self.method, self.path, self.token or "-", self.etag or "-", self.body or "-"]
+        if self.prefer:
+            fields.append(self.prefer)
         if any("\t" in f or "\n" in f for f in fields):
             raise ValueError(f"tab or newline in a request field: {fields!r}")
         return "\t".join(fields)

@@ -8,9 +8,10 @@ from accounts.models import User
 from cart.models import CartItem
 from catalog.models import Option
 from catalog.options import with_option_groups
-from catalog.selectors import menu_products, with_bundle_components
+from catalog.selectors import with_bundle_components
 from catalog.sellability import Sellability, sellability
 from catalog.sellability import unit_price as line_unit_price
+from catalog.services import prices_ensure_current
 
 
 def cart_items(*, user: User) -> QuerySet[CartItem]:
@@ -76,5 +77,7 @@ def cart_line(item: CartItem) -> CartLine:
 
 
 def cart_summary(*, user: User) -> CartSummary:
-    menu_products()  # the menu read: switches any due price before the lines are priced
+    # What `menu_products()` does first (without building its query, unused here): any
+    # scheduled price whose time has come is switched before the lines are priced.
+    prices_ensure_current()
     return CartSummary(lines=[cart_line(item) for item in with_line_details(list(cart_items(user=user)))])

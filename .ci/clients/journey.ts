@@ -91,8 +91,15 @@ async function shopper(): Promise<string> {
     body: { product: "nasi-goreng-spesial", quantity: 2, options: ["pedas-level-3", "extra-telur"], note: "tanpa bawang" },
   });
   check(added.response.status === 201, `cart add: ${added.response.status} ${JSON.stringify(added.error)}`);
-  const drink = await me.POST("/api/v1/cart/items/", { body: { product: "es-teh-manis", quantity: 2 } });
-  check(drink.response.status === 201, `cart add drink: ${drink.response.status}`);
+  // Prefer: return=minimal: 204 with no body, the cart is not rendered.
+  const drink = await me.POST("/api/v1/cart/items/", {
+    params: { header: { Prefer: "return=minimal" } },
+    body: { product: "es-teh-manis", quantity: 2 },
+  });
+  check(
+    drink.response.status === 204 && drink.response.headers.get("Preference-Applied") === "return=minimal",
+    `cart add drink: ${drink.response.status}`,
+  );
   const cart = await me.GET("/api/v1/cart/");
   check(cart.data !== undefined && cart.data.item_count === 4 && cart.data.total > 0, "cart of 4 units");
 

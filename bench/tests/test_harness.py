@@ -25,6 +25,11 @@ def test_request_line_has_five_fields_with_dashes_for_none():
     assert request.tsv() == 'POST\t/api/v1/orders/\tabc\t-\t{"notes":"x"}'
 
 
+def test_request_line_has_a_sixth_field_for_prefer():
+    request = Request("POST", "/api/v1/cart/items/", token="abc", body="{}", prefer="return=minimal")
+    assert request.tsv() == "POST\t/api/v1/cart/items/\tabc\t-\t{}\treturn=minimal"
+
+
 def test_request_line_refuses_a_tab_in_a_field():
     with pytest.raises(ValueError, match="tab or newline"):
         Request("GET", "/a\tb").tsv()

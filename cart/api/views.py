@@ -1,13 +1,16 @@
-from types import SimpleNamespace
-
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cart import selectors, services
-from cart.api.serializers import CartItemAddSerializer, CartItemUpdateSerializer, CartSerializer
+from cart.api.serializers import (
+    CartItemAddSerializer,
+    CartItemUpdateSerializer,
+    CartSerializer,
+    cart_representation,
+)
 from cart.exceptions import CartLineLimit, CartProductLimit
 from catalog.exceptions import ProductUnavailable
 from catalog.services import menu_ensure_current
@@ -24,10 +27,47 @@ def cart_response(request: Request, status_code: int = status.HTTP_200_OK) -> Re
         if line.line_total is not None
     ]
     totals, voucher = cart_totals(user=request.user, lines=lines)
-    body = SimpleNamespace(
-        lines=summary.lines, item_count=summary.item_count, voucher=voucher, **totals.as_dict()
-    )
-    return Response(CartSerializer(body).data, status=status_code)
+    body = cart_representation(lines=summary.lines, totals=totals.as_dict(), voucher=voucher)
+    return Response(body, status=status_code)
+
+
+RETURN_MINIMAL = "return=minimal"
+
+PREFER_PARAMETER = OpenApiParameter(
+    "Prefer",
+    {"type": "string", "enum": [RETURN_MINIMAL, "return=representation"]},
+    OpenApiParameter.HEADER,
+    description="`return=minimal`: answer 204 with no body instead of the whole cart (RFC 7240); "
+    "the default is the cart.",
+)
+
+PREFERENCE_APPLIED = OpenApiParameter(
+    "Preference-Applied",
+    {"type": "string", "enum": [RETURN_MINIMAL]},
+    OpenApiParameter.HEADER,
+    response=[204],
+    description="`return=minimal`: the cart was not rendered, as asked with `Prefer`.",
+)
+
+
+def prefers_minimal(request: Request) -> bool:
+    """Whether the request's `Prefer` header (RFC 7240: comma-separated preferences, each
+    `token[=value]` and parameters after `;`, tokens case-insensitive, a value may be quoted)
+    asks for `return=minimal`."""
+    header = request.headers.get("Prefer")
+    if not header:
+        return False
+    for preference in header.split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
+
+
+def minimal_response() -> Response:
+    response = Response(status=status.HTTP_204_NO_CONTENT)
+    response["Preference-Applied"] = RETURN_MINIMAL
+    return response
 
 
 class CartView(APIView):
@@ -51,8 +91,10 @@ class CartItemViewSet(viewsets.ViewSet):
 
     @extend_schema(
         request=CartItemAddSerializer,
+        parameters=[PREFER_PARAMETER, PREFERENCE_APPLIED],
         responses={
             201: CartSerializer,
+            204: OpenApiResponse(description="Added; the cart is not sent back (`Prefer: return=minimal`)."),
             404: OpenApiResponse(description="No such product on the menu (unknown or hidden)."),
             **domain_errors(ProductUnavailable, CartProductLimit, CartLineLimit),
         },
@@ -62,6 +104,8 @@ class CartItemViewSet(viewsets.ViewSet):
         data = CartItemAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.cart_add_item(user=request.user, **data.validated_data)
+        if prefers_minimal(request):
+            return minimal_response()
         return cart_response(request, status.HTTP_201_CREATED)
 
     @extend_schema(
