@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.utils import timezone
 
 from accounts.models import User
 from cart.models import CartItem
@@ -11,7 +12,7 @@ from catalog.options import with_option_groups
 from catalog.selectors import with_bundle_components
 from catalog.sellability import Sellability, sellability
 from catalog.sellability import unit_price as line_unit_price
-from catalog.services import prices_ensure_current
+from catalog.services import menu_ensure_current
 
 
 def cart_items(*, user: User) -> QuerySet[CartItem]:
@@ -77,7 +78,11 @@ def cart_line(item: CartItem) -> CartLine:
 
 
 def cart_summary(*, user: User) -> CartSummary:
-    # What `menu_products()` does first (without building its query, unused here): any
-    # scheduled price whose time has come is switched before the lines are priced.
-    prices_ensure_current()
-    return CartSummary(lines=[cart_line(item) for item in with_line_details(list(cart_items(user=user)))])
+    items = with_line_details(list(cart_items(user=user)))
+    now = timezone.now()
+    if any(item.product.price_changes_at and item.product.price_changes_at <= now for item in items):
+        # A line's next price is due: switch the due prices (catalog.services), then price the
+        # lines afresh. Nothing is due on almost every read, and that costs no query.
+        menu_ensure_current()
+        items = with_line_details(list(cart_items(user=user)))
+    return CartSummary(lines=[cart_line(item) for item in items])

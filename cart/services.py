@@ -18,7 +18,7 @@ from catalog.models import Product
 from catalog.options import options_key, options_resolve
 from catalog.selectors import product_queryset, with_bundle_components
 from catalog.sellability import REASON_TEXT, Unsellable, sellability
-from catalog.services import prices_ensure_current
+from catalog.services import menu_ensure_current
 from config.errors import NotFound
 from config.text import check_single_line
 
@@ -52,9 +52,14 @@ def check_for_sale(product: Product) -> None:
     """Cart add takes what the sellability rule calls for sale; only stock may be short
     (the line is then flagged, and checkout has the last word). `product` comes with its
     category; a bundle's components are fetched here."""
-    prices_ensure_current()  # switches any due price before the product is priced
     if product.price_changes_at and product.price_changes_at <= timezone.now():
-        product = product_queryset().get(pk=product.pk)  # switched just now: read it again
+        # Its next price is due: switch the due prices (the version row tells) and read it again.
+        menu_ensure_current()
+        product = product_queryset().get(pk=product.pk)
+        if not product.listed:  # taken by the lookup for its due price, which did not list it
+            raise ValidationError(
+                {"product": [_('No product with slug "%(slug)s".') % {"slug": product.slug}]}
+            )
     with_bundle_components([product])
     verdict = sellability(product, price=product.current_price)
     if verdict.reason is Unsellable.INACTIVE:  # went off the menu since the lookup: as unknown

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -134,8 +136,12 @@ def cart_representation(*, lines: list, totals: dict, voucher: dict | None) -> d
 class CartItemAddSerializer(serializers.Serializer):
     product = SlugRefField(
         slug_field="slug",
-        # A product shoppers cannot see is answered like one that does not exist.
-        queryset=Product.objects.filter(shopper_visible()).select_related("category"),
+        # A product shoppers cannot see is answered like one that does not exist. One whose
+        # next price is due (perhaps its first: it lists then) is taken too, and judged by
+        # `cart.services.check_for_sale` once the due prices are switched.
+        queryset=Product.objects.filter(shopper_visible() | Q(price_changes_at__lte=Now())).select_related(
+            "category"
+        ),
         error_messages={"does_not_exist": _("No product with slug {value}.")},
     )
     quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1)
