@@ -256,3 +256,37 @@ def test_concurrent_adds_never_pass_the_product_cap(settings):
     results = run_at_once([adder(user, "nasi", quantity=3, note=str(i)) for i in range(6)])
     assert Counter(results) == {(204, None): 3, (409, "cart_product_limit"): 3}
     assert sum(q for slug, q, _ in lines(user) if slug == "nasi") == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_price_that_comes_due_shows_in_the_cart_and_lists_its_dish_without_the_job(monkeypatch):
+    """Cart add and cart read switch due prices themselves (no `switch_prices` run, no
+    version-row read on every request): a line's next price, and a dish whose first price
+    comes due (unlisted until then, so a 400 like an unknown slug), as soon as it is due."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.services import price_add
+
+    user = UserFactory()
+    client = bearer_client(user)
+    nasi = ProductFactory(slug="nasi", price=10_000, stock=10)
+    soto = ProductFactory(slug="soto", price=False, stock=10)
+    takes_over = timezone.now() + timedelta(hours=2)
+    price_add(product=nasi, amount=15_000, valid_from=takes_over)
+    price_add(product=soto, amount=20_000, valid_from=takes_over)
+    assert client.post(ITEMS, {"product": "nasi"}, format="json").status_code == 201
+    refused = client.post(ITEMS, {"product": "soto"}, format="json")
+    assert (refused.status_code, refused.json()) == (400, {"product": ['No product with slug "soto".']})
+    assert [line["unit_price"] for line in client.get(CART).json()["items"]] == [10_000]
+
+    later = takes_over + timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert [line["unit_price"] for line in client.get(CART).json()["items"]] == [15_000]
+    added = client.post(ITEMS, {"product": "soto"}, format="json")
+    assert added.status_code == 201, added.content
+    assert [(line["product"]["slug"], line["unit_price"]) for line in added.json()["items"]] == [
+        ("nasi", 15_000),
+        ("soto", 20_000),
+    ]
