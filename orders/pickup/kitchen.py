@@ -137,17 +137,14 @@ def asap_slot_take(*, now: datetime, units: int, prep_minutes: int) -> PickupSlo
         return None
     intervals = schedule.intervals(first, last)
     stretch_end = next((end for start, end in intervals if start <= now < end), now)
-    candidates = (
-        PickupSlot.objects.filter(
-            slot_room(units), start__gte=now + timedelta(minutes=prep_minutes), start__lt=stretch_end
-        )
-        .order_by("start")
-        .values_list("pk", "start", "end")
-    )
-    for slot_id, start, end in candidates:
+    candidates = PickupSlot.objects.filter(
+        slot_room(units), start__gte=now + timedelta(minutes=prep_minutes), start__lt=stretch_end
+    ).order_by("start")
+    for slot in candidates:
         # A slot taken meanwhile by a racing checkout answers False: go on to the next.
-        if sched.contains(intervals, start, end) and place_take(slot_id=slot_id, units=units):
-            return PickupSlot.objects.get(pk=slot_id)
+        if sched.contains(intervals, slot.start, slot.end) and place_take(slot_id=slot.pk, units=units):
+            slot.taken, slot.taken_items = slot.taken + 1, slot.taken_items + units  # as booked (not reread)
+            return slot
     raise KitchenFull(
         _(
             "The kitchen has no room left before closing for an order as soon as possible; book a later pickup slot."
