@@ -14,13 +14,12 @@ with the new stock (`catalog.low_stock`), so a crossing costs a query only when 
 """
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, IntegerField, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +28,7 @@ from catalog import low_stock
 from catalog.exceptions import InsufficientStock, StockChanged, StockWouldGoNegative
 from catalog.locks import products_lock
 from catalog.models import Option, Product, StockMovement, StockReason
+from catalog.stock_audit import Drift, stock_audit  # noqa: F401 (callers import it from here)
 from catalog.version import catalog_changed
 
 MAX_STOCK = 2_000_000_000  # fits the column with room; far beyond any kitchen
@@ -159,13 +159,29 @@ def counted(demand: Demand) -> Demand:
     return {product_id: units for product_id, units in demand.items() if product_id not in untracked}
 
 
-@transaction.atomic
-def stock_take(*, demand: Demand, why: Why, options: Demand | None = None) -> None:
+def stock_take(
+    *,
+    demand: Demand,
+    why: Why,
+    options: Demand | None = None,
+    untracked: Collection[int] | None = None,
+    savepoint: bool = True,
+) -> None:
     """Take every unit of `demand` (products) and `options` (limited options) or none: on
     any shortfall raises InsufficientStock naming each short product and option, and this
     savepoint undoes what was already taken. Products first, then options, each in id order.
-    Dishes made to order are left out (`counted`)."""
-    demand = counted(demand)
+    Dishes made to order are left out (`counted`; a caller that has just read the products
+    passes their ids as `untracked` and spares the query). `savepoint=False` for a caller
+    whose whole transaction rolls back on the refusal (checkout): two statements fewer."""
+    with transaction.atomic(savepoint=savepoint):
+        _take(demand=demand, why=why, options=options, untracked=untracked)
+
+
+def _take(*, demand: Demand, why: Why, options: Demand | None, untracked: Collection[int] | None) -> None:
+    if untracked is None:
+        demand = counted(demand)
+    else:
+        demand = {product_id: units for product_id, units in demand.items() if product_id not in untracked}
     moves, short = [], {}
     for product_id in sorted(demand):
         quantity = demand[product_id]
@@ -329,39 +345,6 @@ def stock_initial_many(*, quantities: Mapping[Product, int]) -> None:
         ],
         batch_size=1000,
     )
-
-
-# --- audit --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Drift:
-    product_id: int
-    slug: str
-    stock: int
-    ledger: int
-
-
-def stock_audit() -> list[Drift]:
-    """Every product, and every option that keeps a stock, whose stock differs from the sum
-    of its ledger (two queries). An option's drift is reported with `option:` before its slug."""
-    ledger = Coalesce(Sum("stock_movements__quantity"), Value(0), output_field=IntegerField())
-    products = (
-        Product.objects.annotate(ledger=ledger)
-        .exclude(stock=F("ledger"))
-        .values_list("pk", "slug", "stock", "ledger")
-        .order_by("pk")
-    )
-    options = (
-        Option.objects.filter(stock__isnull=False)
-        .annotate(ledger=ledger)
-        .exclude(stock=F("ledger"))
-        .values_list("pk", "slug", "stock", "ledger")
-        .order_by("pk")
-    )
-    return [Drift(*row) for row in products] + [
-        Drift(pk, f"option:{slug}", st, lg) for pk, slug, st, lg in options
-    ]
 
 
 def option_stock_initial(*, option: Option, quantity: int | None, user: User | None = None) -> None:

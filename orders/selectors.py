@@ -2,7 +2,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -10,6 +11,7 @@ from cart.models import CartItem
 from cart.selectors import cart_items, with_line_details
 from orders.models import RECEIPT_STATUSES, Order, OrderEvent, OrderStatus
 from orders.permissions import sees_all_orders
+from orders.vouchers.models import AppliedVoucher
 
 # The sweep leaves an order paid this recently to the receipt task its payment enqueued.
 RECEIPT_SWEEP_GRACE = timedelta(minutes=1)
@@ -42,8 +44,24 @@ def order_detail(*, order_id: int) -> Order:
 
 def checkout_items(*, user: User, item_ids: list[int] | None) -> list[CartItem]:
     """The cart lines to check out (all when `item_ids` is None) with current prices,
-    availability and, for bundles, their components."""
-    qs = cart_items(user=user)
+    availability and, for bundles, their components. Each line also carries what checkout
+    asks next in the same statement: `unpaid_orders` (the shopper's orders awaiting
+    payment) and `applied_voucher_id` (the cart's voucher, or None). Read with the cart row
+    locked, the statement's snapshot is taken once the lock is granted: as fresh as a query
+    of its own."""
+    qs = cart_items(user=user).annotate(
+        unpaid_orders=Coalesce(
+            Subquery(
+                Order.objects.filter(user=user, status=OrderStatus.PENDING_PAYMENT)
+                .order_by()
+                .values("user")
+                .annotate(n=Count("id"))
+                .values("n")
+            ),
+            0,
+        ),
+        applied_voucher_id=Subquery(AppliedVoucher.objects.filter(user=user).values("voucher_id")[:1]),
+    )
     if item_ids is not None:
         qs = qs.filter(pk__in=item_ids)
     return with_line_details(list(qs))

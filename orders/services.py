@@ -8,6 +8,9 @@ cycle: idempotency key row, then cart row or order row, then product rows in id 
 """
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -157,15 +160,18 @@ def order_transition(
     metrics.order_event(to_status)  # counted when the transaction commits
     if to_status in STOCK_RELEASED_STATUSES:  # payments closes the order's attempt at the gateway
         order_closed.send(sender=Order, order=order, to_status=to_status)
-    event = OrderEvent.objects.create(
-        order=order,
-        type=OrderEvent.Type.STATUS_CHANGED,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor.kind,
-        actor_user=actor.user,
-        data=data or {},
-        created_at=now,
+    event = _event_write(
+        OrderEvent(
+            order=order,
+            type=OrderEvent.Type.STATUS_CHANGED,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor.kind,
+            actor_user=actor.user,
+            data=data or {},
+            created_at=now,
+        ),
+        refer=to_status in EMAILED_STATUSES,
     )
     if to_status in EMAILED_STATUSES:  # the customer is told, once per move (orders/status_emails.py)
         from orders.tasks import send_status_email  # tasks import the services: import it when used
@@ -180,14 +186,58 @@ def order_event_log(
 ) -> OrderEvent:
     """Append an event that is not a status change (a payment flagged, an invoice issued)
     to the order's audit trail. Call inside the transaction that made the change."""
-    return OrderEvent.objects.create(
-        order=order,
-        type=type,
-        actor=actor.kind,
-        actor_user=actor.user,
-        data=data or {},
-        created_at=now or timezone.now(),
+    return _event_write(
+        OrderEvent(
+            order=order,
+            type=type,
+            actor=actor.kind,
+            actor_user=actor.user,
+            data=data or {},
+            created_at=now or timezone.now(),
+        )
     )
+
+
+# Inside `order_events_batched`: the events logged and not yet written.
+_events_pending: ContextVar[list[OrderEvent] | None] = ContextVar("order_events_pending", default=None)
+
+
+@contextmanager
+def order_events_batched() -> Iterator[None]:
+    """Within this block (inside a transaction) the events `order_transition` and
+    `order_event_log` log are written together, in one INSERT in the order they were
+    logged, when it ends; an exception discards them with the transaction it rolls back.
+    One flow that logs several (a settlement: the attempt, the status, the invoice) saves a
+    statement for each but the first. Code inside that reads events back calls
+    `order_events_flush` first."""
+    pending: list[OrderEvent] = []
+    token = _events_pending.set(pending)
+    try:
+        yield
+        order_events_flush()
+    finally:
+        _events_pending.reset(token)
+
+
+def order_events_flush() -> None:
+    """Write the events `order_events_batched` holds (none outside it)."""
+    pending = _events_pending.get()
+    if pending:
+        OrderEvent.objects.bulk_create(pending)
+        pending.clear()
+
+
+def _event_write(event: OrderEvent, *, refer: bool = False) -> OrderEvent:
+    """Write `event`, or hold it for the batch; `refer`: a row is about to refer to it, so
+    it is written now (with those held before it)."""
+    pending = _events_pending.get()
+    if pending is None:
+        event.save(force_insert=True)
+        return event
+    pending.append(event)
+    if refer:
+        order_events_flush()
+    return event
 
 
 @transaction.atomic(durable=True)

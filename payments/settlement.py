@@ -22,7 +22,7 @@ from invoices.selectors import invoice_credited
 from invoices.services import credit_note_issue, invoice_issue
 from invoices.tasks import render_credit_note_pdf, render_invoice_pdf, send_receipt
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import GATEWAY, Actor, order_lock, order_transition
+from orders.services import GATEWAY, Actor, order_events_flush, order_lock, order_transition
 from payments.models import Payment
 
 S = OrderStatus
@@ -53,6 +53,7 @@ def order_settle(
         paid_at=order.paid_at,
         gateway=payment.gateway,
         now=now,
+        order_locked=True,  # as this function requires
     )
     # After commit, outside this request when a worker runs.
     enqueue(render_invoice_pdf, invoice.pk)
@@ -113,6 +114,7 @@ def order_reversal_hold(*, order: Order, payment: Payment, actor: Actor, now: da
 def order_reversal_lift(*, order: Order, payment: Payment, actor: Actor, now: datetime | None = None) -> None:
     """The gateway says the reversed payment is settled again: `order` (locked, on hold)
     goes back to the status it had when it was put on hold."""
+    order_events_flush()  # the events this flow has logged so far, if it batches them
     previous = (
         OrderEvent.objects.filter(
             order=order, type=OrderEvent.Type.STATUS_CHANGED, to_status=S.PAYMENT_REVERSED

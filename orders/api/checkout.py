@@ -3,10 +3,13 @@
 1. Idempotency-Key (optional): claim the key for this user and request body; a key already
    completed replays its first response; a key whose request died after placing its order
    replays that order; another body is 422, a request still running 409.
-2. Place the order (`orders.placing.order_place`, one durable transaction): the selection
-   is checked against the sellability rule, stock is taken through `catalog.stock` (all or
-   nothing), the lines are removed from the cart.
-3. Outside any transaction: open the payment with the gateway (the payments step).
+2. Place the order (`orders.placing.order_place_within`, one durable transaction): the
+   selection is checked against the sellability rule, stock is taken through
+   `catalog.stock` (all or nothing), the lines are removed from the cart; the payment
+   attempt is reserved in the same transaction (`payment_reserve_placed`).
+3. Outside any transaction: open the payment with the gateway (the payments step), and
+   store its answer in a second short transaction. The answer is built from what the use
+   case holds (the order, its lines, events and attempt), not read again.
    Whatever happens there (the gateway down or refusing, a payment window too short to
    open, any error), the order stands: 201 with the order, `payment: null` and
    `payment_error` saying why; `POST orders/{number}/pay/` tries again.
@@ -27,8 +30,9 @@ from config.errors import DomainError
 from orders import idempotency, placing, selectors
 from orders.api.serializers import OrderSerializer
 from orders.models import IdempotencyKey, Order
+from payments.models import Payment
 from payments.selectors import PAYMENT_NOT_OPENED_TEXT
-from payments.services.opening import payment_open
+from payments.services.opening import Opened, payment_open, payment_open_reserved, payment_reserve_placed
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +50,62 @@ def order_body(order: Order, *, request=None) -> dict:
     return OrderSerializer(selectors.order_detail(order_id=order.pk), context={"request": request}).data
 
 
-def _placed(order: Order) -> CheckoutResult:
-    """The order is placed (committed); open its payment, outside any transaction. Nothing
-    that goes wrong from here hides the order (issue 17, item 11): it stands with
-    `payment: null` and `payment_error`, and `POST orders/{number}/pay/` tries again."""
+# Reverse one-to-ones the order representation reads: a placed order has no invoice.
+_INVOICE = Order._meta.get_field("invoice")
+_VOUCHER_USE = Order._meta.get_field("voucher_use")
+
+
+@dataclass(frozen=True)
+class _Placed:
+    placed: placing.Placed
+    payment: Payment | None  # the attempt reserved with it; None: the window is too short
+
+    @property
+    def order(self) -> Order:
+        return self.placed.order
+
+
+def _place(*, user: User, selection: dict, record: IdempotencyKey | None = None) -> _Placed:
+    def place() -> _Placed:
+        placed = placing.order_place_within(user=user, idempotency_key=record, **selection)
+        return _Placed(placed=placed, payment=payment_reserve_placed(order=placed.order))
+
+    return placing.placing_transaction(place)
+
+
+def _held_body(placed: _Placed, opened: Opened) -> dict:
+    """The order as the API shows it, from the objects the use case holds: the same body
+    `order_body` reads back, without reading it (test_query_budgets compares the two). The
+    order is only serialized here: its relations are set as plain lists."""
+    order = placed.order
+    order._prefetched_objects_cache.update(
+        events=[placed.placed.event, opened.event], payments=[opened.payment]
+    )
+    _VOUCHER_USE.set_cached_value(order, placed.placed.voucher_use)
+    _INVOICE.set_cached_value(order, None)
+    return OrderSerializer(order, context={"request": None}).data
+
+
+def _opened(placed: _Placed) -> CheckoutResult:
+    """The order is placed (committed) with its attempt reserved; ask the gateway, outside
+    any transaction. Any failure is answered as `_placed` answers it (read back: rare)."""
+    placed.order._prefetched_objects_cache = {"lines": placed.placed.lines}  # what the gateway is told
+    try:
+        opened = payment_open_reserved(order=placed.order, payment=placed.payment)
+    except Exception as exc:
+        return _placed(placed.order, failed=exc)
+    return CheckoutResult(status=status.HTTP_201_CREATED, body=_held_body(placed, opened))
+
+
+def _placed(order: Order, *, failed: Exception | None = None) -> CheckoutResult:
+    """The order is placed (committed); open its payment (unless that has `failed`
+    already), outside any transaction. Nothing that goes wrong from here hides the order
+    (issue 17, item 11): it stands with `payment: null` and `payment_error`, and
+    `POST orders/{number}/pay/` tries again."""
     why = None
     try:
+        if failed is not None:
+            raise failed
         payment_open(order=order)
     except DomainError as exc:  # the gateway failed or refused; the window is too short …
         logger.warning("Order %s: no payment opened at checkout: %s", order.number, exc.detail)
@@ -67,8 +121,7 @@ def _placed(order: Order) -> CheckoutResult:
     return CheckoutResult(status=status.HTTP_201_CREATED, body=body)
 
 
-def _complete(record: IdempotencyKey, order: Order, *, replayed: bool) -> CheckoutResult:
-    result = _placed(order)
+def _complete(record: IdempotencyKey, result: CheckoutResult, *, replayed: bool) -> CheckoutResult:
     idempotency.idempotency_complete(record=record, status=result.status, body=result.body)
     return replace(result, replayed=replayed)
 
@@ -80,16 +133,16 @@ def checkout(
     (cart_empty, product_unavailable, insufficient_stock, idempotency conflicts) propagate
     for the API layer to answer."""
     if idempotency_key is None:
-        return _placed(placing.order_place(user=user, **selection))
+        return _opened(_place(user=user, selection=selection))
 
     record = idempotency.idempotency_claim(user=user, key=idempotency_key, request_hash=request_hash)
     if record.state == IdempotencyKey.State.COMPLETED:
         return CheckoutResult(status=record.response_status, body=record.response_body, replayed=True)
     if record.order_id is not None:  # the first request placed the order, then died
-        return _complete(record, record.order, replayed=True)
+        return _complete(record, _placed(record.order), replayed=True)
     try:
-        order = placing.order_place(user=user, idempotency_key=record, **selection)
+        placed = _place(user=user, selection=selection, record=record)
     except Exception:
         idempotency.idempotency_release(record=record)
         raise
-    return _complete(record, order, replayed=False)
+    return _complete(record, _opened(placed), replayed=False)

@@ -124,6 +124,10 @@ def check_taking_orders(*, now: datetime) -> Busy:
     return busy
 
 
+# Slots with room read at a time by `asap_slot_take`.
+ASAP_CANDIDATES = 8
+
+
 def asap_slot_take(*, now: datetime, units: int, prep_minutes: int) -> PickupSlot | None:
     """Book the first slot of the open stretch the shop is in now (a night past midnight,
     a whole week of 24-hour days, up to a lunch break) that starts at least `prep_minutes`
@@ -137,17 +141,24 @@ def asap_slot_take(*, now: datetime, units: int, prep_minutes: int) -> PickupSlo
         return None
     intervals = schedule.intervals(first, last)
     stretch_end = next((end for start, end in intervals if start <= now < end), now)
-    candidates = (
-        PickupSlot.objects.filter(
-            slot_room(units), start__gte=now + timedelta(minutes=prep_minutes), start__lt=stretch_end
+    after = now + timedelta(minutes=prep_minutes) - timedelta(microseconds=1)
+    while True:
+        # A few at a time (`start` is unique): the stretch of a shop open all week holds
+        # hundreds of slots, and the first with room nearly always takes the order.
+        candidates = list(
+            PickupSlot.objects.filter(slot_room(units), start__gt=after, start__lt=stretch_end).order_by(
+                "start"
+            )[:ASAP_CANDIDATES]
         )
-        .order_by("start")
-        .values_list("pk", "start", "end")
-    )
-    for slot_id, start, end in candidates:
-        # A slot taken meanwhile by a racing checkout answers False: go on to the next.
-        if sched.contains(intervals, start, end) and place_take(slot_id=slot_id, units=units):
-            return PickupSlot.objects.get(pk=slot_id)
+        for slot in candidates:
+            # A slot taken meanwhile by a racing checkout answers False: go on to the next.
+            if sched.contains(intervals, slot.start, slot.end) and place_take(slot_id=slot.pk, units=units):
+                # As booked, not read again.
+                slot.taken, slot.taken_items = slot.taken + 1, slot.taken_items + units
+                return slot
+        if len(candidates) < ASAP_CANDIDATES:
+            break
+        after = candidates[-1].start
     raise KitchenFull(
         _(
             "The kitchen has no room left before closing for an order as soon as possible; book a later pickup slot."

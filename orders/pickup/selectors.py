@@ -5,6 +5,9 @@ there), so a GET never inserts anything.
 """
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -31,9 +34,42 @@ class SlotView:
     remaining_items: int | None = None
 
 
+# Inside `schedule_once`: the last schedule read, with the dates its exceptions cover, and
+# whether hours are configured at all.
+_read_once: ContextVar[dict | None] = ContextVar("schedule_read_once", default=None)
+
+
+@contextmanager
+def schedule_once() -> Iterator[None]:
+    """Within this block the opening hours are read once: a later `schedule_read` for dates
+    the first read covered is answered from it. Checkout reads them to check the shop is
+    open now (a year ahead) and again to place the order in a slot, in one transaction."""
+    token = _read_once.set({})
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
 def schedule_read(*, first: date, last: date) -> Schedule:
     """The weekly ranges and the exceptions that can matter from `first` to `last`: two
-    queries whatever the number of rows."""
+    queries whatever the number of rows (none inside `schedule_once` once read)."""
+    once = _read_once.get()
+    if once is not None and "schedule" in once:
+        (read_first, read_last), schedule = once["schedule"]
+        if read_first <= first and last <= read_last:
+            low, high = first - timedelta(days=1), last + timedelta(days=1)
+            return Schedule(
+                weekly=schedule.weekly,
+                exceptions={day: ranges for day, ranges in schedule.exceptions.items() if low <= day <= high},
+            )
+    schedule = _schedule_query(first=first, last=last)
+    if once is not None:
+        once["schedule"] = ((first, last), schedule)
+    return schedule
+
+
+def _schedule_query(*, first: date, last: date) -> Schedule:
     weekly: dict[int, list[TimeRange]] = defaultdict(list)
     for weekday, opens_at, closes_at in WeeklyHours.objects.values_list("weekday", "opens_at", "closes_at"):
         weekly[weekday].append((opens_at, closes_at))
@@ -57,7 +93,13 @@ def hours_configured(schedule: Schedule | None = None) -> bool:
     schedule already read, it costs a query only when that has no weekly hours."""
     if schedule is not None and schedule.weekly:
         return True
-    return WeeklyHours.objects.exists() or HoursException.objects.exists()
+    once = _read_once.get()
+    if once is not None and "configured" in once:
+        return once["configured"]
+    configured = WeeklyHours.objects.exists() or HoursException.objects.exists()
+    if once is not None:
+        once["configured"] = configured
+    return configured
 
 
 def shop_is_open(*, at: datetime) -> bool:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from catalog.exceptions import InsufficientStock
 from config import metrics
 from orders.models import Order, OrderEvent
-from orders.services import Actor, order_event_log, order_lock
+from orders.services import Actor, order_event_log, order_events_batched
 from payments.decide import (
     CHALLENGE_FLAG,
     MISMATCH,
@@ -68,14 +68,18 @@ def payment_apply(
     actor: Actor,
     source: str,
     notification_id: int | None = None,
+    notification_fields: dict | None = None,
+    order_id: int | None = None,
     now: datetime | None = None,
 ) -> Applied:
     """Lock the order, then the payment, apply the answer, and record the outcome on the
-    notification (when there is one) in the same transaction."""
+    notification (when there is one, with `notification_fields` besides) in the same
+    transaction. `order_id`: the attempt's order, when the caller has read the attempt."""
     now = now or timezone.now()
-    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
-    with transaction.atomic(durable=True):
-        order = order_lock(order_id=order_id)
+    if order_id is None:
+        order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    with transaction.atomic(durable=True), order_events_batched():
+        order = _order_lock(order_id=order_id)
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         result = _payment_apply_locked(
             order=order, payment=payment, answer=answer, actor=actor, source=source, now=now
@@ -83,6 +87,7 @@ def payment_apply(
         if notification_id is not None:
             transaction.on_commit(partial(metrics.webhook_outcome, result.outcome))
             PaymentNotification.objects.filter(pk=notification_id).update(
+                **(notification_fields or {}),
                 outcome=result.outcome,
                 detail=result.detail[:500],
                 http_status=200,
@@ -90,6 +95,17 @@ def payment_apply(
                 order=order,
             )
     return result
+
+
+def _order_lock(*, order_id: int) -> Order:
+    """The order row-locked (`orders.services.order_lock`), with its invoice if it has one
+    joined (not locked, without its snapshot): settling it asks whether it has one."""
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("invoice")
+        .defer("invoice__snapshot")
+        .get(pk=order_id)
+    )
 
 
 def attempt_state(payment: Payment) -> AttemptState:

@@ -6,6 +6,7 @@ transaction open, then stores the answer in another.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -66,10 +67,57 @@ def payment_open(*, order: Order, now: datetime | None = None) -> Payment:
         payment, reserved = _payment_reserve(order_id=order.pk, gateway=gateway.name, now=now, cancelled=True)
     if not reserved:
         return payment
-    full_order = Order.objects.prefetch_related("lines").get(pk=order.pk)
+    return _payment_ask(
+        gateway=gateway,
+        order=Order.objects.prefetch_related("lines").get(pk=order.pk),
+        payment=payment,
+        now=now,
+    ).payment
+
+
+def payment_reserve_placed(*, order: Order, now: datetime | None = None) -> Payment | None:
+    """Reserve the first attempt of an order placed in the caller's transaction (checkout),
+    in that transaction: one INSERT, no lock and no read, since no one else can see the
+    order before it commits. None when the order's window is too short to open a payment
+    (`payment_open_reserved` then says so)."""
+    now = now or timezone.now()
+    if order.expires_at - now < MIN_PAYMENT_WINDOW:
+        return None
+    return Payment.objects.create(
+        order=order,
+        attempt=1,
+        gateway=get_gateway().name,
+        gateway_order_id=f"{order.number}-1",
+        amount=order.total,
+        currency=order.currency,
+        expires_at=order.expires_at,
+        created_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class Opened:
+    payment: Payment
+    event: OrderEvent  # the order's `payment_opened`
+
+
+def payment_open_reserved(*, order: Order, payment: Payment | None, now: datetime | None = None) -> Opened:
+    """Outside any transaction, once the order is committed: ask the gateway for the
+    attempt `payment_reserve_placed` reserved (None: the window was too short,
+    PaymentNotAllowed) and store its answer in a short transaction. `order` carries its
+    lines (as `order_place_within` leaves them cached), so nothing is read again. Fails
+    as `payment_open` does."""
+    if payment is None:
+        raise PaymentNotAllowed(_("The order's payment window has closed."), status=order.status)
+    return _payment_ask(gateway=get_gateway(), order=order, payment=payment, now=now or timezone.now())
+
+
+def _payment_ask(*, gateway, order: Order, payment: Payment, now: datetime) -> Opened:
+    """Ask the gateway to open the reserved `payment` for `order` (with its lines), with no
+    transaction open, then record the answer or the failure."""
     try:
         opened = gateway.create_payment(
-            order=full_order, gateway_order_id=payment.gateway_order_id, expires_at=payment.expires_at
+            order=order, gateway_order_id=payment.gateway_order_id, expires_at=payment.expires_at
         )
     except GatewayError as exc:
         logger.warning("Opening payment %s failed: %s", payment.gateway_order_id, exc.message)
@@ -148,13 +196,13 @@ def _payment_reserve(
 
 
 @transaction.atomic(durable=True)
-def _payment_opened(*, payment: Payment, token: str, redirect_url: str, expires_at: datetime) -> Payment:
-    order = order_lock(order_id=payment.order_id)
-    payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    payment.token, payment.redirect_url, payment.expires_at = token, redirect_url, expires_at
-    payment.save(update_fields=["token", "redirect_url", "expires_at", "updated_at"])
-    order_event_log(
-        order=order,
+def _payment_opened(*, payment: Payment, token: str, redirect_url: str, expires_at: datetime) -> Opened:
+    """Store the gateway's answer on the attempt and log it: two statements. The event goes
+    first: its INSERT takes the order row's key-share lock, which waits for any flow holding
+    the order locked (they lock order, then payment), so the payment row is locked second,
+    as everywhere else. The attempt comes back as stored."""
+    event = order_event_log(
+        order=payment.order,
         type=OrderEvent.Type.PAYMENT_OPENED,
         actor=SYSTEM,
         data={
@@ -164,7 +212,12 @@ def _payment_opened(*, payment: Payment, token: str, redirect_url: str, expires_
             "amount": payment.amount,
         },
     )
-    return payment
+    payment.token, payment.redirect_url, payment.expires_at = token, redirect_url, expires_at
+    payment.updated_at = event.created_at
+    Payment.objects.filter(pk=payment.pk).update(
+        token=token, redirect_url=redirect_url, expires_at=expires_at, updated_at=payment.updated_at
+    )
+    return Opened(payment=payment, event=event)
 
 
 @transaction.atomic(durable=True)

@@ -52,12 +52,13 @@ def notification_handle(*, raw_body: bytes) -> tuple[int, dict[str, str]]:
         body_size=len(raw_body),
         body_sha256=hashlib.sha256(raw_body).hexdigest(),
     )
+    described: dict[str, Any] = {}  # what is known of it so far, written with its outcome
     try:
-        return _notification_process(notification, raw_body)
+        return _notification_process(notification, raw_body, described)
     except Exception:
         logger.exception("Payment notification %s failed", notification.pk)
         _notification_finish(
-            notification.pk, outcome=Outcome.ERROR, detail="Internal error.", http_status=503
+            notification.pk, outcome=Outcome.ERROR, detail="Internal error.", http_status=503, **described
         )
         return 503, {"status": "error", "detail": "Internal error; it will be retried."}
 
@@ -103,7 +104,9 @@ def notifications_purge(*, now: datetime | None = None, batch: int = 5000) -> in
     return deleted
 
 
-def _notification_process(notification: PaymentNotification, raw_body: bytes) -> tuple[int, dict[str, str]]:
+def _notification_process(
+    notification: PaymentNotification, raw_body: bytes, described: dict[str, Any]
+) -> tuple[int, dict[str, str]]:
     try:
         payload = json.loads(raw_body)
         too_deep = _too_deep(payload)
@@ -122,10 +125,9 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
         # Unsigned: the row keeps the digest only.
         _notification_finish(notification.pk, outcome=Outcome.REJECTED, detail=str(exc), http_status=400)
         return 400, {"status": "rejected", "detail": str(exc)}
-    described = {
-        "gateway_order_id": notified.order_id[:100],
-        "transaction_status": notified.transaction_status[:50],
-    }
+    described.update(
+        gateway_order_id=notified.order_id[:100], transaction_status=notified.transaction_status[:50]
+    )
 
     gateway = get_gateway()
     if not gateway.signature_valid(payload):
@@ -179,13 +181,15 @@ def _notification_process(notification: PaymentNotification, raw_body: bytes) ->
         )
         return 400, {"status": "rejected", "detail": detail}
 
-    PaymentNotification.objects.filter(pk=notification.pk).update(**described)
+    # What the notification is about lands with its outcome, in the applying transaction.
     result = payment_apply(
         payment_id=payment.pk,
+        order_id=payment.order_id,
         answer=answer,
         actor=GATEWAY,
         source="notification",
         notification_id=notification.pk,
+        notification_fields={k: v for k, v in described.items() if k not in ("payment", "order_id")},
     )
     return 200, {"status": "ok", "outcome": result.outcome}
 

@@ -55,7 +55,8 @@ def test_an_unexpected_error_answers_the_order_and_is_replayed(auth_client, midt
     def broken(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("orders.api.checkout.payment_open", broken)
+    # Checkout asks the gateway for the attempt it reserved with the order.
+    monkeypatch.setattr("orders.api.checkout.payment_open_reserved", broken)
     response = auth_client.post(ORDERS, {}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     body = assert_placed_without_payment(response, nasi)
     assert body["payment_error"].startswith("The payment could not be opened: An unexpected error.")
