@@ -33,7 +33,9 @@ def translated(texts: dict[str, str], language: str) -> dict[str, Coalesce]:
         if own == default:
             expressions[f"t_{alias}"] = Coalesce(F(default), Value(""), output_field=TextField())
         else:
-            expressions[f"t_{alias}"] = Coalesce(NullIf(F(own), Value("")), F(default), Value(""), output_field=TextField())
+            expressions[f"t_{alias}"] = Coalesce(
+                NullIf(F(own), Value("")), F(default), Value(""), output_field=TextField()
+            )
     return expressions
 
 
