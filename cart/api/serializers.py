@@ -11,7 +11,7 @@ from catalog.options import MAX_OPTIONS_PER_LINE
 from catalog.selectors import shopper_visible
 from catalog.sellability import REASONS
 from config.api.fields import SlugRefField, StrictCharField, StrictIntegerField
-from orders.api.money import TotalsSerializer
+from orders.api.money import TotalsSerializer, charge_data
 from orders.vouchers.services import REASONS as VOUCHER_REASONS
 
 
@@ -83,9 +83,6 @@ class CartSerializer(TotalsSerializer):
         return settings.CURRENCY
 
 
-CHARGE_FIELDS = ("code", "name", "rate_bp", "base", "amount", "included")
-
-
 def cart_representation(*, lines: list, totals: dict, voucher: dict | None) -> dict:
     """`CartSerializer(...).data` built directly, key for key and value for value (for a
     cart of three lines the serializer took 0.31 ms of CPU, this 0.004 ms;
@@ -121,9 +118,7 @@ def cart_representation(*, lines: list, totals: dict, voucher: dict | None) -> d
     return {
         "subtotal": totals["subtotal"],
         "discount": totals["discount"],
-        "charges": [
-            {key: charge[key] for key in CHARGE_FIELDS if key in charge} for charge in totals["charges"]
-        ],
+        "charges": [charge_data(charge) for charge in totals["charges"]],
         "tax": totals["tax"],
         "total": totals["total"],
         "items": items,

@@ -4,6 +4,17 @@ from rest_framework import serializers
 
 from orders.charge_names import charge_name
 
+CHARGE_FIELDS = ("code", "name", "rate_bp", "base", "amount", "included")
+
+
+def charge_data(charge: dict) -> dict:
+    """A frozen or computed charge as the API shows it: its fields, the name in the answer's
+    language (Content-Language) from the charge's code, so an order placed in another
+    language, or frozen with English names, reads the same."""
+    data = {key: charge[key] for key in CHARGE_FIELDS if key in charge}
+    data["name"] = charge_name(charge)
+    return data
+
 
 class ChargeSerializer(serializers.Serializer):
     code = serializers.ChoiceField(
@@ -27,11 +38,7 @@ class ChargeSerializer(serializers.Serializer):
     response_optional = ("rate_bp", "included")
 
     def to_representation(self, instance: dict) -> dict:
-        # The name in the answer's language (Content-Language), from the charge's code: an
-        # order placed in another language, or frozen with English names, reads the same.
-        data = super().to_representation(instance)
-        data["name"] = charge_name(instance)
-        return data
+        return charge_data(instance)
 
 
 class TotalsSerializer(serializers.Serializer):
