@@ -182,6 +182,8 @@ def _event_data(*, payment: Payment, answer: GatewayAnswer, decision: Decision) 
         decision.to_status == P.CANCELLED and decision.credit_total
     ):
         data["refunded_amount"] = decision.refunded_amount
+        if isinstance(answer.raw.get("refund_key"), str):  # which refund request this was
+            data["refund_key"] = answer.raw["refund_key"][:100]
     if decision.to_status in (P.CHARGEBACK, P.PARTIAL_CHARGEBACK):
         data["chargeback_amount"] = decision.chargeback_amount
     if decision.fee_amount:

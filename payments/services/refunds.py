@@ -205,9 +205,16 @@ def payment_refund(
             % {"remaining": remaining},
             field="amount",
         )
-    if method == OFFLINE:
-        return _offline(payment=payment, actor=actor, reason=reason, amount=amount, reference=reference)
     keyed = bool(idempotency_key) and actor.user is not None
+    if method == OFFLINE:
+        return _offline(
+            payment=payment,
+            actor=actor,
+            reason=reason,
+            amount=amount,
+            reference=reference,
+            refund_key=refund_key_for(payment, user=actor.user, key=idempotency_key) if keyed else None,
+        )
     refund_key = (
         refund_key_for(payment, user=actor.user, key=idempotency_key)
         if keyed
@@ -218,14 +225,30 @@ def payment_refund(
     )
 
 
-def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, reference: str) -> Payment:
+def _offline(
+    *, payment: Payment, actor: Actor, reason: str, amount: int, reference: str, refund_key: str | None
+) -> Payment:
     """Staff gave the money back by hand: recorded as the gateway would report a refund,
-    so the attempt, the order and the credit note follow the same code."""
+    so the attempt, the order and the credit note follow the same code.
+
+    With an Idempotency-Key the refund carries `refund_key` (derived from it, as the
+    gateway path's) into its `payment_updated` event. A request that recorded the refund
+    and died before completing its key is retried once the key's lock has lapsed: the
+    retry finds the event and records nothing (no gateway is there to refuse the repeat).
+    Two requests with one key cannot run at once (the key's lock), so the look-up needs
+    no lock of its own."""
     reference = reference.strip()
     if not reference:
         raise Invalid(
             _("An offline refund needs the reference of the transfer staff made."), field="reference"
         )
+    if (
+        refund_key is not None
+        and OrderEvent.objects.filter(
+            order_id=payment.order_id, type=OrderEvent.Type.PAYMENT_UPDATED, data__refund_key=refund_key
+        ).exists()
+    ):
+        return payment
     total = payment.refunded_amount + amount
     answer = answer_parse(
         {
@@ -238,6 +261,7 @@ def _offline(*, payment: Payment, actor: Actor, reason: str, amount: int, refere
             "refund_method": OFFLINE,
             "refund_reference": reference[:100],
             "refund_reason": reason[:255],
+            **({"refund_key": refund_key} if refund_key else {}),
         }
     )
     applied = payment_apply(payment_id=payment.pk, answer=answer, actor=actor, source="offline_refund")

@@ -148,3 +148,32 @@ def test_a_retry_after_the_first_request_died_at_midtrans_is_not_a_second_refund
     payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == ("partially_refunded", 12_000)
     assert CreditNote.objects.filter(invoice__order=order).values_list("amount", flat=True).get() == 12_000
+
+
+def test_an_offline_refund_whose_answer_died_after_commit_is_not_recorded_again(
+    api_client, staff_client, midtrans, order
+):
+    """The first request recorded the offline refund and committed, then died before its key
+    was completed (the key stays in progress; after IDEMPOTENCY_LOCK_SECONDS a retry takes
+    it over). There is no gateway refund_key to refuse the repeat, so the refund carries one
+    derived from the Idempotency-Key like the gateway path's, and the retry finds it."""
+    payment = settle(api_client, midtrans, order, "doc_bca_va_settlement")
+    body = {"amount": 10_000, "method": "offline", "reference": "BCA transfer 77"}
+    assert refund(staff_client, order, key="off-1", **body).status_code == 200
+    long_ago = timezone.now() - timezone.timedelta(minutes=5)
+    IdempotencyKey.objects.filter(key="off-1").update(
+        state=IdempotencyKey.State.IN_PROGRESS, response_status=None, response_body=None, locked_at=long_ago
+    )
+
+    retry = refund(staff_client, order, key="off-1", **body)
+
+    assert retry.status_code == 200, retry.content
+    assert "Idempotent-Replayed" not in retry.headers  # taken over, run again: found done
+    payment.refresh_from_db()
+    assert (payment.status, payment.refunded_amount) == ("partially_refunded", 10_000)
+    assert credit_notes(order) == [(10_000, f"{payment.gateway_order_id}:10000")]
+    assert IdempotencyKey.objects.get(key="off-1").state == IdempotencyKey.State.COMPLETED
+    # Another key is another refund.
+    assert refund(staff_client, order, key="off-2", **body).status_code == 200
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 20_000
