@@ -160,3 +160,17 @@ def test_pickup_slot_ready_time_and_time_zones():
         old, new = both(order)
     assert old == new
     assert b'"ready_at":"2030-01-01T01:00:00Z"' in new
+
+
+def test_the_order_reads_answer_what_the_serializer_gives(auth_client, user):
+    """GET orders/ and GET orders/{number}/ answer with order_data: the serializer's JSON,
+    links (the invoice's PDF) on the request's host."""
+    order = place_order(user=user, items=[(ProductFactory(price=12_345, stock=9), 2)])
+    pay(order)
+    listed = auth_client.get("/api/v1/orders/")
+    detail = auth_client.get(f"/api/v1/orders/{order.number}/")
+    request = detail.wsgi_request
+    expected = OrderSerializer(selectors.order_detail(order_id=order.pk), context={"request": request}).data
+    assert detail.content == JSONRenderer().render(expected)
+    assert listed.json()["results"] == [detail.json()]
+    assert detail.json()["invoice"]["pdf_url"].startswith("http://testserver/")
