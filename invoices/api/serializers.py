@@ -57,6 +57,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
         return _absolute(self.context.get("request"), "invoice-pdf", number=invoice.number)
 
 
+def invoice_ref_data(invoice: Invoice, *, request=None) -> dict:
+    """`InvoiceRefSerializer(invoice, context={"request": request}).data` built directly."""
+    return {"number": invoice.number, "pdf_url": _absolute(request, "invoice-pdf", number=invoice.number)}
+
+
 class InvoiceRefSerializer(serializers.Serializer):
     """An order's invoice, as the order shows it: `{number, pdf_url}`."""
 

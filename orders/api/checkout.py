@@ -28,7 +28,7 @@ from rest_framework import status
 from accounts.models import User
 from config.errors import DomainError
 from orders import idempotency, placing, selectors
-from orders.api.serializers import OrderSerializer
+from orders.api.serializers import order_data
 from orders.models import IdempotencyKey, Order
 from payments.models import Payment
 from payments.selectors import PAYMENT_NOT_OPENED_TEXT
@@ -47,7 +47,7 @@ class CheckoutResult:
 def order_body(order: Order, *, request=None) -> dict:
     """The order as the API shows it; links on the request's host (without one, on
     PUBLIC_BASE_URL: a checkout answer is stored and replayed)."""
-    return OrderSerializer(selectors.order_detail(order_id=order.pk), context={"request": request}).data
+    return order_data(selectors.order_detail(order_id=order.pk), request=request)
 
 
 # Reverse one-to-ones the order representation reads: a placed order has no invoice.
@@ -83,7 +83,7 @@ def _held_body(placed: _Placed, opened: Opened) -> dict:
     )
     _VOUCHER_USE.set_cached_value(order, placed.placed.voucher_use)
     _INVOICE.set_cached_value(order, None)
-    return OrderSerializer(order, context={"request": None}).data
+    return order_data(order)
 
 
 def _opened(placed: _Placed) -> CheckoutResult:

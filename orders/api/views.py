@@ -20,6 +20,7 @@ from orders.api.serializers import (
     RefundSerializer,
     RejectSerializer,
     StatusChangeSerializer,
+    order_data,
 )
 from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
 from orders.exceptions import (
@@ -152,6 +153,18 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _order_data(self, order: Order) -> dict:
         return order_body(order, request=self.request)
+
+    # The reads answer with orders.api.serializers.order_data, OrderSerializer's output built
+    # directly (OrderSerializer stays serializer_class: the schema and the browsable API).
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return Response([order_data(order, request=request) for order in queryset])
+        return self.get_paginated_response([order_data(order, request=request) for order in page])
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return Response(order_data(self.get_object(), request=request))
 
     @extend_schema(
         request=CheckoutSerializer,

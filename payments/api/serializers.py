@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from config.api.representation import iso_datetime
 from orders.models import OrderStatus
 from payments.gateways.mock import ACTIONS, PAYMENT_TYPES
 from payments.models import Payment, PaymentNotification
@@ -22,6 +23,21 @@ class PaymentSerializer(serializers.ModelSerializer):
             "expires_at",
         ]
         read_only_fields = fields
+
+
+def payment_data(payment: Payment) -> dict:
+    """`PaymentSerializer(payment).data` built directly (orders.api.serializers.order_data;
+    orders/tests/test_order_representation.py compares the two)."""
+    return {
+        "id": payment.id,
+        "gateway": payment.gateway,
+        "gateway_order_id": payment.gateway_order_id,
+        "status": payment.status,
+        "amount": payment.amount,
+        "token": payment.token,
+        "redirect_url": payment.redirect_url,
+        "expires_at": iso_datetime(payment.expires_at),
+    }
 
 
 class MockActionSerializer(serializers.Serializer):
