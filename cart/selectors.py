@@ -25,11 +25,14 @@ def with_line_details(items: list[CartItem]) -> list[CartItem]:
     line has it: bundle components, the dishes' option groups, the lines' chosen options."""
     products = list({item.product_id: item.product for item in items}.values())
     with_bundle_components(products)
-    with_option_groups(products)
-    prefetch_related_objects(
-        [item for item in items if item.options_key],
-        Prefetch("options", queryset=Option.objects.select_related("group")),
-    )
+    # Only built when needed: the Prefetch querysets cost CPU even when nothing is fetched.
+    if any(product.has_options for product in products):
+        with_option_groups(products)
+    with_options = [item for item in items if item.options_key]
+    if with_options:
+        prefetch_related_objects(
+            with_options, Prefetch("options", queryset=Option.objects.select_related("group"))
+        )
     return items
 
 
