@@ -81,15 +81,16 @@ class PkReader:
 
 
 class PreparedQuery:
-    SENTINEL = -7_360_415_929  # stands for the value while compiling: must appear once in the params
-
-    def __init__(self, model: type[Model], build: Callable[[object], QuerySet]):
+    def __init__(self, model: type[Model], build: Callable[[object], QuerySet], *, sentinel=-7_360_415_929):
+        """`sentinel` stands for the value while compiling (an int or a str no real value
+        equals): it must come out as exactly one parameter of the SQL."""
         self.model = model
         self.build = build
+        self.sentinel = sentinel
         self._per_connection = _PerConnection()
 
     def _compile(self, connection) -> tuple:
-        queryset = self.build(self.SENTINEL)
+        queryset = self.build(self.sentinel)
         if (
             queryset._prefetch_related_lookups
             or queryset._known_related_objects
@@ -98,7 +99,11 @@ class PreparedQuery:
             raise ValueError("PreparedQuery reads plain rows with select_related only")
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
-        at = [i for i, param in enumerate(params) if type(param) is int and param == self.SENTINEL]
+        at = [
+            i
+            for i, param in enumerate(params)
+            if type(param) is type(self.sentinel) and param == self.sentinel
+        ]
         if len(at) != 1:
             raise ValueError(f"the value must be one parameter of the SQL, found {len(at)}")
         select, klass_info = compiler.select, compiler.klass_info

@@ -291,3 +291,19 @@ def test_a_price_that_comes_due_shows_in_the_cart_and_lists_its_dish_without_the
         ("nasi", 15_000),
         ("soto", 20_000),
     ]
+
+
+def test_the_product_lookup_answers_as_the_slug_field_did(auth_client, user):
+    """The add's product is read with SQL compiled once (cart.api.serializers): a hidden
+    product is unknown, and a slug that is not text is refused as before."""
+    ProductFactory(slug="nasi", stock=10)
+    ProductFactory(slug="hidden", stock=10, is_active=False)
+    hidden = auth_client.post(ITEMS, {"product": "hidden"}, format="json", **MINIMAL)
+    assert (hidden.status_code, hidden.json()) == (400, {"product": ['No product with slug "hidden".']})
+    number = auth_client.post(ITEMS, {"product": 7}, format="json", **MINIMAL)
+    assert (number.status_code, number.json()) == (
+        400,
+        {"product": ["Expected a slug (text), got a number."]},
+    )
+    assert auth_client.post(ITEMS, {"product": "nasi"}, format="json", **MINIMAL).status_code == 204
+    assert lines(user) == [("nasi", 1, "")]
