@@ -1,13 +1,16 @@
 """Reads of carts: lines with their product's *current* price and what can be bought."""
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import User
 from cart.models import CartItem
-from catalog.models import Option
+from catalog.models import BundleItem, Option, Product
 from catalog.options import with_option_groups
 from catalog.selectors import with_bundle_components
 from catalog.sellability import Sellability, sellability
@@ -36,11 +39,47 @@ def cart_lines(*, user: User) -> list[CartItem]:
     return _CART_LINES.list(user.pk)
 
 
+# `catalog.selectors.with_bundle_components` as the cart needs it, compiled once: the bundle
+# ids go as one array parameter, which needs PostgreSQL (elsewhere: the ORM's prefetch).
+_BUNDLE_COMPONENTS = PreparedQuery(
+    BundleItem,
+    lambda ids: (
+        BundleItem.objects.filter(bundle_id__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+        .select_related("component")
+        .order_by("id")
+    ),
+)
+
+
+def with_cart_bundle_components(products: list[Product]) -> list[Product]:
+    """`with_bundle_components(products)`: the same prefetch cache (a queryset holding the
+    bundle's items in id order, each with its component and its bundle set)."""
+    bundles = {product.pk: product for product in products if product.is_bundle}
+    if not bundles or connection.vendor != "postgresql":
+        return with_bundle_components(products)
+    found = defaultdict(list)
+    for bundle_item in _BUNDLE_COMPONENTS.list(list(bundles)):
+        found[bundle_item.bundle_id].append(bundle_item)
+    bundle_field = BundleItem._meta.get_field("bundle")
+    for pk, product in bundles.items():
+        items = found[pk]
+        for bundle_item in items:
+            bundle_field.set_cached_value(bundle_item, product)
+        if not hasattr(product, "_prefetched_objects_cache"):
+            product._prefetched_objects_cache = {}
+        product._prefetched_objects_cache.pop("bundle_items", None)
+        queryset = product.bundle_items.get_queryset()
+        queryset._result_cache = items
+        queryset._prefetch_done = True
+        product._prefetched_objects_cache["bundle_items"] = queryset
+    return products
+
+
 def with_line_details(items: list[CartItem]) -> list[CartItem]:
     """What the sellability rule needs of each line, in a query per kind and none when no
     line has it: bundle components, the dishes' option groups, the lines' chosen options."""
     products = list({item.product_id: item.product for item in items}.values())
-    with_bundle_components(products)
+    with_cart_bundle_components(products)
     # Only built when needed: the Prefetch querysets cost CPU even when nothing is fetched.
     if any(product.has_options for product in products):
         with_option_groups(products)

@@ -5,8 +5,10 @@ import pytest
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from cart.selectors import cart_items, cart_lines
+from cart.selectors import cart_items, cart_lines, with_cart_bundle_components
 from cart.tests.factories import CartFactory, CartItemFactory
+from catalog.models import Product
+from catalog.selectors import with_bundle_components
 from catalog.tests.factories import BundleFactory, ProductFactory
 from config.rows import PkReader, PreparedQuery
 
@@ -44,3 +46,32 @@ def test_the_value_must_be_one_parameter():
         PreparedQuery(User, lambda value: User.objects.filter(pk=value) | User.objects.filter(pk=value)).list(
             1
         )
+
+
+def test_the_bundle_components_are_the_orm_s(django_assert_num_queries):
+    """On PostgreSQL one prepared query; elsewhere it is the ORM's prefetch itself."""
+    a, b, c = ProductFactory(stock=5), ProductFactory(stock=0), ProductFactory(is_active=False)
+    combo = BundleFactory(components=[(b, 2), (a, 1)])
+    other = BundleFactory(components=[(c, 1)])
+    empty = BundleFactory(components=[])
+    single = ProductFactory()
+
+    def read(fetch) -> list:
+        products = list(
+            Product.objects.filter(pk__in=[combo.pk, other.pk, empty.pk, single.pk]).order_by("id")
+        )
+        fetch(products)
+        with django_assert_num_queries(0):
+            return [
+                [
+                    (fields(i), fields(i.component), i.bundle is product)
+                    for i in (product.bundle_items.all() if product.is_bundle else [])
+                ]
+                for product in products
+            ]
+
+    with django_assert_num_queries(1):
+        list(with_cart_bundle_components([combo, other]))
+    ours, orm = read(with_cart_bundle_components), read(with_bundle_components)
+    assert ours == orm
+    assert [len(components) for components in ours] == [2, 1, 0, 0]
