@@ -13,6 +13,7 @@ fields' own) and build instances with `Model.from_db`: the same instances the OR
   allowed; no prefetch_related, annotations or known related objects) where `value` is one
   parameter of the SQL; `.list(value)` is `list(build(value))`."""
 
+import weakref
 from collections.abc import Callable
 
 from django.db import connections, router
@@ -32,17 +33,21 @@ def _convert(row, converters: list, connection) -> list:
 
 
 class _PerConnection:
-    """What was compiled, per (connection, language)."""
+    """What was compiled, per connection (held weakly: a thread's connection goes with its
+    thread, e.g. under runserver) and language."""
 
     def __init__(self):
-        self._compiled: dict[tuple[int, str | None], tuple] = {}
+        self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def get(self, connection, compile_for: Callable):
-        key = (id(connection), get_language())
-        entry = self._compiled.get(key)
-        if entry is None or entry[0] is not connection:
-            entry = self._compiled[key] = (connection, compile_for(connection))
-        return entry[1]
+        per_language = self._compiled.get(connection)
+        if per_language is None:
+            per_language = self._compiled[connection] = {}
+        language = get_language()
+        entry = per_language.get(language)
+        if entry is None:
+            entry = per_language[language] = compile_for(connection)
+        return entry
 
 
 class PkReader:
