@@ -10,7 +10,8 @@ from catalog.models import Product
 from catalog.options import MAX_OPTIONS_PER_LINE
 from catalog.selectors import shopper_visible
 from catalog.sellability import REASONS
-from config.api.fields import SlugRefField, StrictCharField, StrictIntegerField
+from config.api.fields import SlugRefField, StrictCharField, StrictIntegerField, echo, json_type_name
+from config.rows import PreparedQuery
 from orders.api.money import TotalsSerializer, charge_data
 from orders.vouchers.services import REASONS as VOUCHER_REASONS
 
@@ -128,15 +129,41 @@ def cart_representation(*, lines: list, totals: dict, voucher: dict | None) -> d
     }
 
 
+def addable_products():
+    """A product shoppers cannot see is answered like one that does not exist. One whose next
+    price is due (perhaps its first: it lists then) is taken too, and judged by
+    `cart.services.check_for_sale` once the due prices are switched."""
+    return Product.objects.filter(shopper_visible() | Q(price_changes_at__lte=Now())).select_related(
+        "category"
+    )
+
+
+# The product of a cart add by its slug, compiled once (config.rows): the ORM took longer to
+# compile the lookup than the database to answer it.
+_ADDABLE_BY_SLUG = PreparedQuery(
+    Product, lambda slug: addable_products().filter(slug=slug), sentinel="\x00the slug\x00"
+)
+
+
+class AddableProductField(SlugRefField):
+    """`SlugRefField` over `addable_products()`, reading it with `_ADDABLE_BY_SLUG`."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("incorrect_type", data_type=json_type_name(data))
+        try:
+            found = _ADDABLE_BY_SLUG.list(data)
+        except (TypeError, ValueError):  # as SlugRefField (e.g. a NUL PostgreSQL refuses)
+            self.fail("invalid")
+        if not found:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=f'"{echo(data)}"')
+        return found[0]
+
+
 class CartItemAddSerializer(serializers.Serializer):
-    product = SlugRefField(
+    product = AddableProductField(
         slug_field="slug",
-        # A product shoppers cannot see is answered like one that does not exist. One whose
-        # next price is due (perhaps its first: it lists then) is taken too, and judged by
-        # `cart.services.check_for_sale` once the due prices are switched.
-        queryset=Product.objects.filter(shopper_visible() | Q(price_changes_at__lte=Now())).select_related(
-            "category"
-        ),
+        queryset=addable_products(),
         error_messages={"does_not_exist": _("No product with slug {value}.")},
     )
     quantity = StrictIntegerField(min_value=1, max_value=settings.CART_MAX_QUANTITY, default=1)

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -6,9 +7,11 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticatedOrReadOnly
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.tokens import VERSION_CLAIM
 from config.api.permissions import StaffPermissionOrReadOnly
+from config.rows import PkReader
 
 # Permissions under which a read needs no user: there a bad token is ignored, not refused.
 PUBLIC_READ_PERMISSIONS = (AllowAny, IsAuthenticatedOrReadOnly, StaffPermissionOrReadOnly)
@@ -39,9 +42,36 @@ class VersionedJWTAuthentication(JWTAuthentication):
             return None
 
     def get_user(self, validated_token):
-        user = super().get_user(validated_token)
+        user = self._user(validated_token)
         if validated_token.get(VERSION_CLAIM, 0) != user.token_version:
             raise InvalidToken(_("Token was revoked (logout, password change or a reused refresh token)."))
+        return user
+
+    _by_pk: PkReader | None = None
+
+    def _user(self, validated_token):
+        """SimpleJWT's `get_user`, with the user row read by `config.rows.PkReader` (SQL
+        written once, not compiled by the ORM on every request) when the token names the user
+        by primary key, as ours do. Anything unusual (no such claim or user, an inactive
+        user, an id of the wrong type) goes to SimpleJWT's own, for its errors."""
+        model = self.user_model
+        user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
+        if (
+            user_id is None
+            or model._meta.pk.name != jwt_settings.USER_ID_FIELD
+            or jwt_settings.CHECK_REVOKE_TOKEN
+        ):
+            return super().get_user(validated_token)
+        try:
+            pk = model._meta.pk.to_python(user_id)
+        except ValidationError:
+            return super().get_user(validated_token)
+        reader = VersionedJWTAuthentication._by_pk
+        if reader is None or reader.model is not model:
+            reader = VersionedJWTAuthentication._by_pk = PkReader(model)
+        user = reader.get(pk)
+        if user is None or (jwt_settings.CHECK_USER_IS_ACTIVE and not user.is_active):
+            return super().get_user(validated_token)
         return user
 
 
