@@ -28,7 +28,7 @@ from rest_framework import status
 from accounts.models import User
 from config.errors import DomainError
 from orders import idempotency, placing, selectors
-from orders.api.serializers import order_data
+from orders.api.order_json import order_data
 from orders.models import IdempotencyKey, Order
 from payments.models import Payment
 from payments.selectors import PAYMENT_NOT_OPENED_TEXT

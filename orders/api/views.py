@@ -13,6 +13,7 @@ from config.api.error_schema import domain_errors
 from orders import idempotency, permissions, selectors, services
 from orders.api.checkout import checkout, order_body
 from orders.api.filters import OrderFilter
+from orders.api.order_json import order_data
 from orders.api.serializers import (
     CancelSerializer,
     CheckoutSerializer,
@@ -20,7 +21,6 @@ from orders.api.serializers import (
     RefundSerializer,
     RejectSerializer,
     StatusChangeSerializer,
-    order_data,
 )
 from orders.api.throttling import CheckoutThrottle, checkout_throttle_record
 from orders.exceptions import (
@@ -154,7 +154,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     def _order_data(self, order: Order) -> dict:
         return order_body(order, request=self.request)
 
-    # The reads answer with orders.api.serializers.order_data, OrderSerializer's output built
+    # The reads answer with orders.api.order_json.order_data, OrderSerializer's output built
     # directly (OrderSerializer stays serializer_class: the schema and the browsable API).
     def list(self, request: Request, *args, **kwargs) -> Response:
         queryset = self.filter_queryset(self.get_queryset())

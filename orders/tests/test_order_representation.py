@@ -16,7 +16,8 @@ from catalog.models import Product
 from catalog.tests.factories import BundleFactory, ProductFactory
 from invoices.tests.factories import pay
 from orders import selectors, services
-from orders.api.serializers import OrderSerializer, order_data
+from orders.api.order_json import order_data
+from orders.api.serializers import OrderSerializer
 from orders.models import AppliedVoucher, Order, Voucher
 from orders.shop_settings import shop_settings_update
 from orders.tests.factories import PickupSlotFactory, place_order

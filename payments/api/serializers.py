@@ -26,7 +26,7 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 def payment_data(payment: Payment) -> dict:
-    """`PaymentSerializer(payment).data` built directly (orders.api.serializers.order_data;
+    """`PaymentSerializer(payment).data` built directly (orders.api.order_json.order_data;
     orders/tests/test_order_representation.py compares the two)."""
     return {
         "id": payment.id,

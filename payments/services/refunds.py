@@ -231,12 +231,10 @@ def _offline(
     """Staff gave the money back by hand: recorded as the gateway would report a refund,
     so the attempt, the order and the credit note follow the same code.
 
-    With an Idempotency-Key the refund carries `refund_key` (derived from it, as the
-    gateway path's) into its `payment_updated` event. A request that recorded the refund
-    and died before completing its key is retried once the key's lock has lapsed: the
-    retry finds the event and records nothing (no gateway is there to refuse the repeat).
-    Two requests with one key cannot run at once (the key's lock), so the look-up needs
-    no lock of its own."""
+    With an Idempotency-Key the refund carries `refund_key` (derived from it, as the gateway
+    path's) into its `payment_updated` event: a retry of a request that recorded it and died
+    before completing its key (once the key's lock lapsed) finds the event and records
+    nothing. One key's requests never run at once (its lock): the look-up needs no other."""
     reference = reference.strip()
     if not reference:
         raise Invalid(
