@@ -11,12 +11,11 @@ from cart import selectors
 from cart.api.serializers import CartSerializer, cart_representation
 from cart.services import cart_add_item
 from cart.tests.factories import CartItemFactory
-from catalog import options as option_services
-from catalog.models import Product
-from catalog.tests.factories import BundleFactory, ProductFactory
+from catalog.tests.factories import BundleFactory, ProductFactory, dish_with_options
 from orders.models import AppliedVoucher, Voucher
 from orders.pricing import cart_totals
 from orders.shop_settings import shop_settings_update
+from orders.tests.factories import CHARGES
 from orders.totals import Line
 
 pytestmark = pytest.mark.django_db
@@ -37,30 +36,6 @@ def both(user) -> tuple[bytes, bytes]:
     ).data
     new = cart_representation(lines=summary.lines, totals=totals.as_dict(), voucher=voucher)
     return JSONRenderer().render(old), JSONRenderer().render(new)
-
-
-def dish_with_options(slug: str) -> Product:
-    group = option_services.option_group_create(
-        name=f"Level {slug}", min_choices=1, max_choices=2, position=1
-    )
-    option_services.option_create(group=group, name="Mild", slug=f"{slug}-mild", price_delta=0)
-    option_services.option_create(group=group, name="Satay", slug=f"{slug}-satay", price_delta=4_000)
-    product = ProductFactory(slug=slug, price=20_000, stock=50)
-    option_services.product_set_option_groups(product=product, groups=[group])
-    return product
-
-
-CHARGES = {
-    "none": {},
-    "service and tax added, packaging, rounding": {
-        "service_charge_bp": 500,
-        "tax_name": "PB1",
-        "tax_rate_bp": 1_000,
-        "packaging_fee": 1_500,
-        "rounding_unit": 100,
-    },
-    "tax included": {"tax_name": "PPN", "tax_rate_bp": 1_100, "prices_include_tax": True},
-}
 
 
 @pytest.mark.parametrize("charges", CHARGES.values(), ids=CHARGES.keys())

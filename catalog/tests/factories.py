@@ -3,6 +3,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
+from catalog import options
 from catalog.i18n import of_record
 from catalog.models import BundleItem, Category, Product, ProductPrice
 from catalog.services import prices_refresh
@@ -91,3 +92,14 @@ class ProductPriceFactory(factory.django.DjangoModelFactory):
     def _current(obj, create, extracted, **kwargs):
         if create:
             prices_refresh(product_ids=[obj.product_id])
+
+
+def dish_with_options(slug: str) -> Product:
+    """A dish at 20,000 with one option group "Level <slug>" (1-2 choices): Mild (+0) and
+    Satay (+4,000)."""
+    group = options.option_group_create(name=f"Level {slug}", min_choices=1, max_choices=2, position=1)
+    options.option_create(group=group, name="Mild", slug=f"{slug}-mild", price_delta=0)
+    options.option_create(group=group, name="Satay", slug=f"{slug}-satay", price_delta=4_000)
+    product = ProductFactory(slug=slug, price=20_000, stock=50)
+    options.product_set_option_groups(product=product, groups=[group])
+    return product

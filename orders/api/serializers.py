@@ -205,7 +205,24 @@ class StatusChangeSerializer(serializers.Serializer):
     note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RefundSerializer(serializers.Serializer):
+class OfflineReferenceSerializer(serializers.Serializer):
+    """The refund bodies' `reference`, required when `method` is offline."""
+
+    reference = StrictCharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The offline refund's own reference (the transfer's); required with method offline.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["method"] == "offline" and not attrs["reference"].strip():
+            raise serializers.ValidationError({"reference": [_("Required for an offline refund.")]})
+        return attrs
+
+
+class RefundSerializer(OfflineReferenceSerializer):
     """`POST orders/{number}/refund/`: what staff give back, and how (payments.services.refunds)."""
 
     reason = StrictCharField(max_length=255, help_text="Why the money goes back; sent to the gateway.")
@@ -221,21 +238,9 @@ class RefundSerializer(serializers.Serializer):
         help_text="gateway: refund (or void a captured card) at the gateway; offline: record a "
         "refund staff made by hand (bank transfer VAs, Mandiri Bill, convenience stores).",
     )
-    reference = StrictCharField(
-        max_length=100,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The offline refund's own reference (the transfer's); required with method offline.",
-    )
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs["method"] == "offline" and not attrs["reference"].strip():
-            raise serializers.ValidationError({"reference": [_("Required for an offline refund.")]})
-        return attrs
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(OfflineReferenceSerializer):
     """`POST orders/{number}/reject/`: the refund endpoint's body without `amount` (all of
     it goes back)."""
 
@@ -246,20 +251,11 @@ class RejectSerializer(serializers.Serializer):
         help_text="gateway: refund at the gateway; offline: record a refund staff made by hand "
         "(required for types the gateway cannot refund: bank transfer VAs, Mandiri Bill, convenience stores).",
     )
-    reference = StrictCharField(
-        max_length=100,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The offline refund's own reference (the transfer's); required with method offline.",
-    )
 
     def validate(self, attrs: dict) -> dict:
         if not attrs["reason"].strip():
             raise serializers.ValidationError({"reason": [_("Say why the order is rejected.")]})
-        if attrs["method"] == "offline" and not attrs["reference"].strip():
-            raise serializers.ValidationError({"reference": [_("Required for an offline refund.")]})
-        return attrs
+        return super().validate(attrs)
 
 
 class CancelSerializer(serializers.Serializer):

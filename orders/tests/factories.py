@@ -27,3 +27,17 @@ class PickupSlotFactory(factory.django.DjangoModelFactory):
     end = factory.LazyAttribute(lambda slot: slot.start + timedelta(minutes=15))
     capacity = 5
     taken = 0
+
+
+# Shop charge settings that cover every charge rule, for representation tests.
+CHARGES = {
+    "none": {},
+    "service and tax added, packaging, rounding": {
+        "service_charge_bp": 500,
+        "tax_name": "PB1",
+        "tax_rate_bp": 1_000,
+        "packaging_fee": 1_500,
+        "rounding_unit": 100,
+    },
+    "tax included": {"tax_name": "PPN", "tax_rate_bp": 1_100, "prices_include_tax": True},
+}

@@ -11,16 +11,14 @@ from django.utils import timezone, translation
 from rest_framework.renderers import JSONRenderer
 
 from accounts.tests.factories import UserFactory
-from catalog import options as option_services
-from catalog.models import Product
-from catalog.tests.factories import BundleFactory, ProductFactory
+from catalog.tests.factories import BundleFactory, ProductFactory, dish_with_options
 from invoices.tests.factories import pay
 from orders import selectors, services
 from orders.api.order_json import order_data
 from orders.api.serializers import OrderSerializer
 from orders.models import AppliedVoucher, Order, Voucher
 from orders.shop_settings import shop_settings_update
-from orders.tests.factories import PickupSlotFactory, place_order
+from orders.tests.factories import CHARGES, PickupSlotFactory, place_order
 from payments.models import Payment
 from payments.services.refunds import order_refund_by_status
 
@@ -33,29 +31,6 @@ def both(order: Order, *, request=None) -> tuple[bytes, bytes]:
     new = order_data(order, request=request)
     return JSONRenderer().render(old), JSONRenderer().render(new)
 
-
-def dish_with_options(slug: str) -> Product:
-    group = option_services.option_group_create(
-        name=f"Level {slug}", min_choices=1, max_choices=2, position=1
-    )
-    option_services.option_create(group=group, name="Mild", slug=f"{slug}-mild", price_delta=0)
-    option_services.option_create(group=group, name="Satay", slug=f"{slug}-satay", price_delta=4_000)
-    product = ProductFactory(slug=slug, price=20_000, stock=50)
-    option_services.product_set_option_groups(product=product, groups=[group])
-    return product
-
-
-CHARGES = {
-    "none": {},
-    "service and tax added, packaging, rounding": {
-        "service_charge_bp": 500,
-        "tax_name": "PB1",
-        "tax_rate_bp": 1_000,
-        "packaging_fee": 1_500,
-        "rounding_unit": 100,
-    },
-    "tax included": {"tax_name": "PPN", "tax_rate_bp": 1_100, "prices_include_tax": True},
-}
 
 ORDERS = ["single", "bundle", "options", "voucher"]
 PAYMENTS = ["none", "open_error", "opened", "paid", "refunded"]
