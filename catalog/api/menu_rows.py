@@ -231,7 +231,8 @@ class _Detail(NamedTuple):
     sql: str
     params: list
     slot: int  # where the slug goes in params
-    names: list[str]
+    names: list[str]  # the product's columns, in the statement's order (not PRODUCT_FIELDS')
+    id_at: int  # where the product's id is among them
     converters: dict
     expressions: list
 
@@ -262,6 +263,7 @@ def _detail_compiled(language: str) -> _Detail:
             [*params, STATE_ID],
             list(params).index(_SLUG),
             names,
+            names.index("id"),
             converters,
             [expression for expression, _, _ in compiler.select],
         )
@@ -282,7 +284,7 @@ def detail_with_state(slug: str, language: str) -> tuple[CatalogState | None, _P
         return None, None
     state = state_of(row[0], row[1])
     values = list(row[2:])
-    if values[0] is None:  # the id: no such listed product
+    if values[compiled.id_at] is None:  # no such listed product
         return state, None
     for index, (functions, expression) in compiled.converters.items():
         value = values[index]
