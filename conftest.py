@@ -14,6 +14,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
 from catalog.api import menu_fast
+from orders import setup as shop_setup
 
 # Browser tests (`@pytest.mark.browser`, the `page` fixture): Playwright and Chromium; and
 # pytester, which tests that plugin; the `s3` fixture (an S3-protocol server, config/tests/s3server.py).
@@ -120,6 +121,8 @@ def _forget_menu_bodies() -> None:
     # under it (catalog/api/menu_fast.py) belong to the test that made them.
     menu_fast.BODIES.clear()
     menu_fast.ORDERS.clear()
+    # Likewise the shop's setup kept under the busy-mode row's number (orders/setup.py).
+    shop_setup.kept_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -42,6 +42,7 @@ from orders.pickup import selectors as pickup_selectors
 from orders.pickup import services as pickup
 from orders.pricing import current_charges, lines_totals
 from orders.selectors import checkout_items
+from orders.setup import setup_scope
 from orders.totals import Line
 from orders.vouchers.models import VoucherUse
 from orders.vouchers.services import (
@@ -115,7 +116,7 @@ def placing_transaction(place: Callable[[], T]) -> T:
     attempt that failed."""
     for attempt in range(NUMBER_DRAWS):
         try:
-            with transaction.atomic(durable=True), pickup_selectors.schedule_once():
+            with transaction.atomic(durable=True), pickup_selectors.schedule_once(), setup_scope():
                 return place()
         except IntegrityError as exc:
             if attempt == NUMBER_DRAWS - 1 or not _number_clash(exc):

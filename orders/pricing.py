@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from orders.setup import kept
 from orders.shop_settings import SINGLETON_PK, ShopSettings, shop_settings_get
 from orders.totals import ChargeSettings, Discount, Line, Totals, totals_compute
 from orders.vouchers.models import AppliedVoucher, Voucher
@@ -17,7 +18,8 @@ CHARGE_FIELDS = tuple(ChargeSettings().as_dict())
 
 
 def current_charges() -> ChargeSettings:
-    return shop_settings_get().charge_settings()
+    """The charges now (kept under the setup number inside checkout: orders/setup.py)."""
+    return kept(("charges",), lambda: shop_settings_get().charge_settings())
 
 
 def lines_totals(

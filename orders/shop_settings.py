@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from orders.setup import setup_changed
 from orders.totals import (
     ROUNDING_UNITS,
     TAX_BASE_SUBTOTAL,
@@ -151,6 +152,7 @@ def shop_settings_update(**changes) -> ShopSettings:
     row.updated_at = timezone.now()
     row.full_clean()
     row.save()
+    setup_changed()
     return row
 
 

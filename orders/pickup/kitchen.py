@@ -33,7 +33,8 @@ from orders.exceptions import KitchenFull, ShopPaused
 from orders.pickup import schedule as sched
 from orders.pickup.models import KitchenState, PickupSlot
 from orders.pickup.selectors import hours_configured, schedule_read, slot_room, slots_next_free
-from orders.pickup.services import pickup_slot_take, place_take
+from orders.pickup.services import pickup_slot_take, place_first_take, place_take
+from orders.setup import setup_version_known
 
 STATE_ID = 1
 # Who may pause, resume and delay (API, admin, the kitchen board): the Kitchen and Manager roles.
@@ -110,7 +111,9 @@ def _state_locked() -> KitchenState:
 def check_taking_orders(*, now: datetime) -> Busy:
     """Checkout's first step, inside its transaction: ShopPaused while a pause runs, else
     busy mode as it stands (the preparation time). The shared lock is held to the commit."""
-    busy = busy_of(_state_shared(), now=now)
+    state = _state_shared()
+    setup_version_known(state.setup_version)  # the setup this checkout reads from now on
+    busy = busy_of(state, now=now)
     if busy.paused_until is not None:
         until = f"{sched.local(busy.paused_until):%H:%M}"
         raise ShopPaused(
@@ -142,6 +145,11 @@ def asap_slot_take(*, now: datetime, units: int, prep_minutes: int) -> PickupSlo
     intervals = schedule.intervals(first, last)
     stretch_end = next((end for start, end in intervals if start <= now < end), now)
     after = now + timedelta(minutes=prep_minutes) - timedelta(microseconds=1)
+    # The stretch is one merged open interval holding `now`: a slot after `now` lies in it
+    # when it ends by the stretch's end. Nearly always the first with room takes the order.
+    slot = place_first_take(after=after, before=stretch_end, units=units)
+    if slot is not None:
+        return slot
     while True:
         # A few at a time (`start` is unique): the stretch of a shop open all week holds
         # hundreds of slots, and the first with room nearly always takes the order.

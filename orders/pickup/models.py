@@ -162,6 +162,9 @@ class KitchenState(models.Model):
     # Null with a delay: until staff clear it.
     delay_until = models.DateTimeField(null=True, blank=True, verbose_name=_("delay until"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    # Moved on by every change of the opening hours, their exceptions or the shop settings,
+    # which checkout keeps per process under it (orders/setup.py).
+    setup_version = models.BigIntegerField(default=0, db_default=0, verbose_name=_("setup version"))
 
     class Meta:
         app_label = "orders"

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from orders.pickup import schedule as sched
 from orders.pickup.models import HoursException, PickupSlot, WeeklyHours
 from orders.pickup.schedule import Interval, Schedule, ShopStatus, TimeRange
+from orders.setup import kept
 
 # How many free slots a `slot_full` error suggests.
 NEXT_SLOTS_COUNT = 3
@@ -63,7 +64,7 @@ def schedule_read(*, first: date, last: date) -> Schedule:
                 weekly=schedule.weekly,
                 exceptions={day: ranges for day, ranges in schedule.exceptions.items() if low <= day <= high},
             )
-    schedule = _schedule_query(first=first, last=last)
+    schedule = kept(("schedule", first, last), lambda: _schedule_query(first=first, last=last))
     if once is not None:
         once["schedule"] = ((first, last), schedule)
     return schedule
@@ -96,7 +97,9 @@ def hours_configured(schedule: Schedule | None = None) -> bool:
     once = _read_once.get()
     if once is not None and "configured" in once:
         return once["configured"]
-    configured = WeeklyHours.objects.exists() or HoursException.objects.exists()
+    configured = kept(
+        ("configured",), lambda: WeeklyHours.objects.exists() or HoursException.objects.exists()
+    )
     if once is not None:
         once["configured"] = configured
     return configured

@@ -22,12 +22,13 @@ backstop. Checkout takes the slot after the stock (lock order: products, then th
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from config.tasks import enqueue
@@ -36,6 +37,7 @@ from orders.pickup import schedule as sched
 from orders.pickup.models import HoursException, HoursExceptionRange, PickupSlot, Weekday, WeeklyHours
 from orders.pickup.schedule import TimeRange
 from orders.pickup.selectors import schedule_read, shop_status, slot_room, slot_rows, slots_next_free
+from orders.setup import setup_changed
 
 # --- making the slot rows -------------------------------------------------------------
 
@@ -129,6 +131,54 @@ def place_take(*, slot_id: int, units: int) -> bool:
             taken=F("taken") + 1, taken_items=F("taken_items") + units
         )
     )
+
+
+_FIRST_TAKE: dict[str, str] = {}
+_SLOT_COLUMNS = ("id", "start", "end", "capacity", "taken", "capacity_items", "taken_items")
+
+
+def _first_take_sql() -> str:
+    vendor = connection.vendor
+    if vendor not in _FIRST_TAKE:
+        q = connection.ops.quote_name
+        table, start, end = q(PickupSlot._meta.db_table), q("start"), q("end")
+        room = "taken < capacity AND (capacity_items IS NULL OR capacity_items >= taken_items + %s)"
+        # bandit B608: the table and column names are the model's, quoted; values go as
+        # parameters. `room` is slot_room written out (the subquery's pick is re-checked
+        # by the outer WHERE once the row is locked).
+        _FIRST_TAKE[vendor] = (
+            f"UPDATE {table} SET taken = taken + 1, taken_items = taken_items + %s "  # nosec B608
+            f"WHERE id = (SELECT id FROM {table} WHERE {start} > %s AND {start} < %s AND {end} <= %s "
+            f"AND {room} ORDER BY {start} LIMIT 1) AND {room} "
+            f"RETURNING {', '.join(q(column) for column in _SLOT_COLUMNS)}"
+        )
+    return _FIRST_TAKE[vendor]
+
+
+def _aware(value) -> datetime:
+    if isinstance(value, str):  # SQLite hands back the stored text
+        value = parse_datetime(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def place_first_take(*, after: datetime, before: datetime, units: int) -> PickupSlot | None:
+    """Book one place (and `units` items) in the first slot starting after `after` and
+    ending by `before` with room for it, in one statement (the read and the conditional
+    UPDATE of `place_take` together), and return the slot as booked. None when no slot
+    qualifies, or when the one picked filled up while this waited for its row lock (a
+    racing checkout): the caller then looks further (kitchen.asap_slot_take)."""
+    if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
+        return None
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [units, adapt(after), adapt(before), adapt(before), units, units]
+    with connection.cursor() as cursor:
+        cursor.execute(_first_take_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_SLOT_COLUMNS, row, strict=True))
+    values["start"], values["end"] = _aware(values["start"]), _aware(values["end"])
+    return PickupSlot(**values)
 
 
 def pickup_slot_take(*, slot_id: int, now: datetime, units: int = 1) -> PickupSlot:
@@ -247,6 +297,7 @@ def weekly_hours_add(*, weekday: int, opens_at: time, closes_at: time) -> Weekly
     """Add a range to a weekday; refused (ValidationError) when it overlaps another."""
     check_weekly_hours(weekday=weekday, opens_at=opens_at, closes_at=closes_at)
     hours = WeeklyHours.objects.create(weekday=weekday, opens_at=opens_at, closes_at=closes_at)
+    setup_changed()
     _materialise_after_commit()
     return hours
 
@@ -257,12 +308,15 @@ def weekly_hours_update(*, hours: WeeklyHours, weekday: int, opens_at: time, clo
     check_weekly_hours(weekday=weekday, opens_at=opens_at, closes_at=closes_at, exclude_id=hours.pk)
     hours.weekday, hours.opens_at, hours.closes_at = weekday, opens_at, closes_at
     hours.save(update_fields=["weekday", "opens_at", "closes_at"])
+    setup_changed()
     _materialise_after_commit()
     return hours
 
 
+@transaction.atomic
 def weekly_hours_delete(*, hours: WeeklyHours) -> None:
     hours.delete()
+    setup_changed()
 
 
 def check_hours_exception(*, is_closed: bool, ranges: list[TimeRange]) -> None:
@@ -303,6 +357,7 @@ def hours_exception_save(
     HoursExceptionRange.objects.bulk_create(
         HoursExceptionRange(exception=exception, opens_at=o, closes_at=c) for o, c in ranges
     )
+    setup_changed()
     _materialise_after_commit()
     return exception
 
@@ -311,6 +366,7 @@ def hours_exception_delete(*, exception: HoursException) -> None:
     """The date goes back to its weekly hours (whose slots may need rows)."""
     with transaction.atomic():
         exception.delete()
+        setup_changed()
         _materialise_after_commit()
 
 
@@ -335,4 +391,5 @@ def hours_seed_demo() -> int:
         WeeklyHours(weekday=weekday, opens_at=opens_at, closes_at=closes_at)
         for weekday, opens_at, closes_at in DEMO_WEEKLY_HOURS
     )
+    setup_changed()
     return len(DEMO_WEEKLY_HOURS)
