@@ -94,5 +94,11 @@ def setup_changed() -> None:
             cursor.execute(_bump_sql(), [time.time_ns() // 1000, STATE_ID])
             if cursor.rowcount:
                 return
-        # The row exists from the migration on; a flushed database (tests) gets it back.
-        KitchenState.objects.bulk_create([KitchenState(pk=STATE_ID)], ignore_conflicts=True)
+        # The row exists from the migration on; after reset_data or a flush it comes back.
+        KitchenState.objects.bulk_create([state_row_new()], ignore_conflicts=True)
+
+
+def state_row_new() -> KitchenState:
+    """The busy-mode row made again (reset_data deletes it): its number from the clock, so
+    it cannot come back to one a process keeps the hours of before a change under."""
+    return KitchenState(pk=STATE_ID, setup_version=time.time_ns() // 1000)

@@ -34,7 +34,7 @@ from orders.pickup import schedule as sched
 from orders.pickup.models import KitchenState, PickupSlot
 from orders.pickup.selectors import hours_configured, schedule_read, slot_room, slots_next_free
 from orders.pickup.services import pickup_slot_take, place_first_take, place_take
-from orders.setup import setup_version_known
+from orders.setup import setup_version_known, state_row_new
 
 STATE_ID = 1
 # Who may pause, resume and delay (API, admin, the kitchen board): the Kitchen and Manager roles.
@@ -78,7 +78,7 @@ def busy_read(*, now: datetime) -> Busy:
 def state_row_ensure() -> None:
     """The row exists from the migration on; a flushed database (tests) gets it back."""
     if not KitchenState.objects.filter(pk=STATE_ID).exists():
-        KitchenState.objects.bulk_create([KitchenState(pk=STATE_ID)], ignore_conflicts=True)
+        KitchenState.objects.bulk_create([state_row_new()], ignore_conflicts=True)
 
 
 def _state_shared() -> KitchenState:
