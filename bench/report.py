@@ -176,6 +176,47 @@ def table(rows: list[dict], reference: dict) -> str:
     return "\n".join(lines)
 
 
+# The peers, measured once side by side with Foodies by the same load harness (issue 23's
+# table: 2026-12-07, gunicorn gthread 2x4, PostgreSQL 15, 1,000+ products, 8 clients x 15 s,
+# no shared cache). `make bench` does not install or run them: their figures are quoted,
+# Foodies' column is this run's. Ratio = req/s / the same stack's bare JSON view.
+PEERS_MEASURED = "2026-12-07"
+PEERS = (
+    # (this run's scenario, the issue's row, oscar 4.2 + oscar-api, salesman 1.3, target)
+    ("bare", "bare view (req/s)", 2288, 3154, None),
+    ("list", "product list, page of 20", 0.112, 0.148, 0.5),
+    ("detail", "product detail", 0.062, 0.296, 0.6),
+    ("cart-add", "add to cart", 0.018, 0.048, 0.25),
+    ("checkout", "checkout (1 line, payment opened)", 0.011, 0.005, 0.1),
+)
+PEERS_NOTE = "salesman's checkout: 731 of its requests were HTTP 500"
+
+
+def peers_table(rows: list[dict], reference: dict) -> str:
+    """The issue's side-by-side table with this run as Foodies' column."""
+    by_name = {row.get("name"): row for row in rows if not row.get("skipped")}
+
+    def ours(name: str) -> str:
+        if name == "bare":
+            return _cell(reference.get("bare_rps_mean"), ",.0f")
+        return _cell((by_name.get(name) or {}).get("ratio"), ".3f")
+
+    header = f"{'scenario':<36} {'oscar+api':>10} {'salesman':>10} {'Foodies':>10} {'target':>7}"
+    lines = [header, "-" * len(header)]
+    for name, label, oscar, salesman, target in PEERS:
+        fmt = ",.0f" if name == "bare" else ".3f"
+        lines.append(
+            f"{label:<36} {format(oscar, fmt):>10} {format(salesman, fmt):>10} {ours(name):>10} "
+            f"{_cell(target, 'g'):>7}"
+        )
+    lines.append("")
+    lines.append(
+        f"oscar+api (django-oscar 4.2 + oscar-api) and salesman (django-salesman 1.3): measured "
+        f"{PEERS_MEASURED} by the same harness, quoted, not re-run here; {PEERS_NOTE}. Foodies: this run."
+    )
+    return "\n".join(lines)
+
+
 def save(document: dict) -> tuple[Path, Path]:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

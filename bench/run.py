@@ -310,6 +310,7 @@ def main() -> None:
         settings_used["midtrans_fake"] = {"url": fake.base_url, **fake.stats()}
         reference = report.finish_rows(rows)
         print("\n" + report.table(rows, reference))
+        print("\n" + report.peers_table(rows, reference))
         for scenario in planned:
             print(
                 f"planned, not measured yet: {scenario.title} [{scenario.target_text()}]: {scenario.planned}"

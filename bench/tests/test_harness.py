@@ -335,3 +335,19 @@ def test_the_table_notes_an_in_process_row_and_errors_found_by_a_check():
     assert (
         "note: checkout: statuses {}, socket errors {}, 1 found by its check ({'payments_opened': 9})" in text
     )
+
+
+def test_the_peers_table_quotes_the_issue_and_puts_this_run_beside_it():
+    rows = [
+        row("bare", 2000.0, reference=True),
+        row("list", 1200.0),
+        row("detail", 900.0),
+        row("bare-end", 2000.0, reference=True),
+    ]
+    text = report.peers_table(rows, report.finish_rows(rows))
+    lines = text.splitlines()
+    assert lines[2].split() == ["bare", "view", "(req/s)", "2,288", "3,154", "2,000", "-"]
+    assert lines[3].split()[-4:] == ["0.112", "0.148", "0.600", "0.5"]
+    assert lines[4].split()[-4:] == ["0.062", "0.296", "0.450", "0.6"]
+    assert lines[5].split()[-4:] == ["0.018", "0.048", "-", "0.25"]  # not measured in this run
+    assert "quoted, not re-run here" in text
