@@ -9,6 +9,7 @@ from cart.api.serializers import (
     CartItemAddSerializer,
     CartItemUpdateSerializer,
     CartSerializer,
+    add_arguments_plain,
     cart_representation,
 )
 from cart.exceptions import CartLineLimit, CartProductLimit
@@ -99,9 +100,12 @@ class CartItemViewSet(viewsets.ViewSet):
         },
     )
     def create(self, request: Request) -> Response:
-        data = CartItemAddSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.cart_add_item(user=request.user, **data.validated_data)
+        arguments = add_arguments_plain(request.data)
+        if arguments is None:
+            data = CartItemAddSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            arguments = data.validated_data
+        services.cart_add_item(user=request.user, **arguments)
         if prefers_minimal(request):
             return minimal_response()
         return cart_response(request, status.HTTP_201_CREATED)

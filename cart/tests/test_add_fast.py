@@ -307,3 +307,49 @@ def test_the_product_lookup_answers_as_the_slug_field_did(auth_client, user):
     )
     assert auth_client.post(ITEMS, {"product": "nasi"}, format="json", **MINIMAL).status_code == 204
     assert lines(user) == [("nasi", 1, "")]
+
+
+PLAIN_GRID = [
+    {"product": "nasi"},
+    {"product": "nasi", "quantity": 3},
+    {"product": "nasi", "quantity": 50},  # CART_MAX_QUANTITY
+    # Anything else goes to the serializer (None here): its errors, options, notes.
+    {"product": "nasi", "quantity": 0},
+    {"product": "nasi", "quantity": 51},
+    {"product": "nasi", "quantity": True},
+    {"product": "nasi", "quantity": 2.0},
+    {"product": "nasi", "quantity": "2"},
+    {"product": "nasi", "note": ""},
+    {"product": "nasi", "options": []},
+    {"product": "unknown"},
+    {"product": "hidden"},
+    {"product": "Nasi Goreng"},
+    {"product": ""},
+    {"product": 7},
+    {"quantity": 1},
+    {},
+    [],
+    "nasi",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("data", PLAIN_GRID, ids=repr)
+def test_a_plain_add_is_read_as_the_serializer_reads_it(data):
+    """`add_arguments_plain` (cart add without building the serializer) gives exactly the
+    serializer's validated data, or None and leaves the request to it."""
+    from cart.api.serializers import CartItemAddSerializer, add_arguments_plain
+
+    ProductFactory(slug="nasi")
+    ProductFactory(slug="hidden", is_active=False)
+    plain = add_arguments_plain(data)
+    serializer = CartItemAddSerializer(data=data)
+    valid = serializer.is_valid()
+    if plain is None:
+        plainly_valid = isinstance(data, dict) and set(data) <= {"product", "quantity"} and valid
+        assert not plainly_valid, serializer.validated_data  # a plain valid add is never left out
+    else:
+        assert valid
+        assert plain == dict(serializer.validated_data)
+        assert (plain["product"].slug, plain["quantity"]) == ("nasi", data.get("quantity", 1))
+    assert add_arguments_plain({"product": "nasi\x00"}) is None  # the request parser refuses NUL first
