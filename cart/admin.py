@@ -4,6 +4,7 @@ only the shopper changes a cart, through the API."""
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from cart.models import Cart, CartItem
 from config.admin_mixins import ReadOnlyAdminMixin
@@ -31,6 +32,6 @@ class CartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Cart]:
         return super().get_queryset(request).annotate(line_count=Count("items"))
 
-    @admin.display(description="Lines", ordering="line_count")
+    @admin.display(description=_("Lines"), ordering="line_count")
     def line_count(self, cart: Cart) -> int:
         return cart.line_count

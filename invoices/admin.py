@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from config.admin_mixins import ReadOnlyAdminMixin
@@ -119,7 +120,7 @@ def documents_rows(start: datetime, end: datetime) -> list[dict]:
 
 
 def count_invoices(n: int) -> str:
-    return f"{n} invoice" if n == 1 else f"{n} invoices"
+    return ngettext("%(n)d invoice", "%(n)d invoices", n) % {"n": n}
 
 
 def pdf_link(url: str, document: Invoice | CreditNote) -> str:
@@ -134,11 +135,11 @@ class CreditNoteInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ["issued_at", "id"]
     extra = 0
 
-    @admin.display(description="Amount")
+    @admin.display(description=_("Amount"))
     def amount_display(self, credit_note: CreditNote) -> str:
         return rupiah(credit_note.amount)
 
-    @admin.display(description="PDF")
+    @admin.display(description=_("PDF"))
     def download(self, credit_note: CreditNote) -> str:
         return pdf_link(reverse("admin:invoices_creditnote_pdf", args=[credit_note.pk]), credit_note)
 
@@ -166,56 +167,67 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     # --- columns and fields -------------------------------------------------------------
 
-    @admin.display(description="Order", ordering="order__number")
+    @admin.display(description=_("Order"), ordering="order__number")
     def order_link(self, invoice: Invoice) -> str:
         url = reverse("admin:orders_order_change", args=[invoice.order_id])
         return format_html('<a href="{}">{}</a>', url, invoice.order.number)
 
-    @admin.display(description="Customer", ordering="order__customer_email")
+    @admin.display(description=_("Customer"), ordering="order__customer_email")
     def customer(self, invoice: Invoice) -> str:
         buyer = invoice.snapshot["buyer"]
         return format_html("{}<br>{}", buyer["name"] or "—", buyer["email"])
 
-    @admin.display(description="Total", ordering="total")
+    @admin.display(description=_("Total"), ordering="total")
     def total_display(self, invoice: Invoice) -> str:
         return rupiah(invoice.total)
 
-    @admin.display(description="PDF")
+    @admin.display(description=_("PDF"))
     def download(self, invoice: Invoice) -> str:
         return pdf_link(reverse("admin:invoices_invoice_pdf", args=[invoice.pk]), invoice)
 
-    @admin.display(description="Seller")
+    @admin.display(description=_("Seller"))
     def seller(self, invoice: Invoice) -> str:
         seller = invoice.snapshot["seller"]
         return format_html_join(LINE_BREAK, "{}", ((v,) for v in seller.values() if v))
 
-    @admin.display(description="Lines")
+    @admin.display(description=_("Lines"))
     def lines(self, invoice: Invoice) -> str:
         rows = []
         for line in invoice.snapshot["lines"]:
             unit, total = rupiah(line["unit_price"]), rupiah(line["line_total"])
-            rows.append(f"{line['quantity']} x {line['name']} at {unit} = {total}")
-            rows.extend(f"\u2003— {c['quantity']} x {c['name']} (per bundle)" for c in line["components"])
+            rows.append(
+                gettext("%(quantity)s x %(name)s at %(unit)s = %(total)s")
+                % {"quantity": line["quantity"], "name": line["name"], "unit": unit, "total": total}
+            )
+            rows.extend(
+                "\u2003— "
+                + gettext("%(quantity)s x %(name)s (per bundle)")
+                % {"quantity": c["quantity"], "name": c["name"]}
+                for c in line["components"]
+            )
         return format_html_join(LINE_BREAK, "{}", ((row,) for row in rows))
 
-    @admin.display(description="Payment")
+    @admin.display(description=_("Payment"))
     def payment(self, invoice: Invoice) -> str:
         payment = invoice.snapshot["payment"]
         return format_html(
-            "{} via {}<br>Transaction {}<br>Paid at {}",
+            "{} {} {}<br>{} {}<br>{} {}",
             payment["method_label"],
+            gettext("via"),
             payment["gateway_label"] or "—",
+            gettext("Transaction"),
             payment["transaction_id"] or "—",
+            gettext("Paid at"),
             shop_datetime(payment["paid_at"]),
         )
 
-    @admin.display(description="Snapshot (JSON)")
+    @admin.display(description=_("Snapshot (JSON)"))
     def snapshot_json(self, invoice: Invoice) -> str:
         return format_html("<pre>{}</pre>", json.dumps(invoice.snapshot, indent=2, ensure_ascii=False))
 
     # --- actions ------------------------------------------------------------------------
 
-    @admin.action(description="Re-render PDF (with its credit notes)", permissions=["rerender"])
+    @admin.action(description=_("Re-render PDF (with its credit notes)"), permissions=["rerender"])
     def rerender_pdf(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         done, failed = 0, []
         for invoice in queryset.prefetch_related("credit_notes"):
@@ -228,9 +240,15 @@ class InvoiceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             else:
                 done += 1
         if done:
-            self.message_user(request, f"Re-rendered {count_invoices(done)}.", messages.SUCCESS)
+            self.message_user(
+                request,
+                gettext("Re-rendered %(invoices)s.") % {"invoices": count_invoices(done)},
+                messages.SUCCESS,
+            )
         if failed:
-            self.message_user(request, f"Failed: {' '.join(failed)}", messages.ERROR)
+            self.message_user(
+                request, gettext("Failed: %(failures)s") % {"failures": " ".join(failed)}, messages.ERROR
+            )
 
     # --- downloads ----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from config.admin_mixins import ReadOnlyAdminMixin
 from config.errors import DomainError
@@ -98,20 +99,20 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         asks it (orders.permissions), on top of acting on payments."""
         return self.has_act_permission(request) and may_set_status(request.user, OrderStatus.REFUNDED)
 
-    @admin.display(description="Order", ordering="order__number")
+    @admin.display(description=_("Order"), ordering="order__number")
     def order_link(self, payment: Payment) -> str:
         url = reverse("admin:orders_order_change", args=[payment.order_id])
         return format_html('<a href="{}">{}</a>', url, payment.order.number)
 
-    @admin.display(description="Amount", ordering="amount")
+    @admin.display(description=_("Amount"), ordering="amount")
     def amount_display(self, payment: Payment) -> str:
         return rupiah(payment.amount)
 
-    @admin.display(description="Refunded", ordering="refunded_amount")
+    @admin.display(description=_("Refunded"), ordering="refunded_amount")
     def refunded_display(self, payment: Payment) -> str:
         return rupiah(payment.refunded_amount)
 
-    @admin.display(description="Last gateway answer")
+    @admin.display(description=_("Last gateway answer"))
     def raw_status_display(self, payment: Payment) -> str:
         return _pretty_json(payment.raw_status)
 
@@ -129,7 +130,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if failed:
             self.message_user(request, f"Failed. {'; '.join(failed)}", messages.WARNING)
 
-    @admin.action(description="Check status with gateway", permissions=["act"])
+    @admin.action(description=_("Check status with gateway"), permissions=["act"])
     def check_status(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         actor = Actor.of(request.user)
         self._each(
@@ -139,7 +140,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "Checked with the gateway.",
         )
 
-    @admin.action(description="Refund in full through the gateway", permissions=["refund"])
+    @admin.action(description=_("Refund in full through the gateway"), permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         actor = Actor.of(request.user)
         self._each(
@@ -149,7 +150,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "Refunded.",
         )
 
-    @admin.action(description="Approve challenged card payment at the gateway", permissions=["act"])
+    @admin.action(description=_("Approve challenged card payment at the gateway"), permissions=["act"])
     def approve_challenged(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         actor = Actor.of(request.user)
         self._each(
@@ -161,7 +162,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "Approved.",
         )
 
-    @admin.action(description="Deny challenged card payment at the gateway", permissions=["act"])
+    @admin.action(description=_("Deny challenged card payment at the gateway"), permissions=["act"])
     def deny_challenged(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         actor = Actor.of(request.user)
         self._each(
@@ -224,16 +225,16 @@ class PaymentInline(ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ["attempt"]
     extra = 0
 
-    @admin.display(description="Attempt")
+    @admin.display(description=_("Attempt"))
     def attempt_link(self, payment: Payment) -> str:
         url = reverse("admin:payments_payment_change", args=[payment.pk])
         return format_html('<a href="{}">{}</a>', url, payment.gateway_order_id)
 
-    @admin.display(description="Amount")
+    @admin.display(description=_("Amount"))
     def amount_display(self, payment: Payment) -> str:
         return rupiah(payment.amount)
 
-    @admin.display(description="Refunded")
+    @admin.display(description=_("Refunded"))
     def refunded_display(self, payment: Payment) -> str:
         return rupiah(payment.refunded_amount)
 

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from catalog import options
 from catalog.admin.common import (
@@ -69,11 +70,11 @@ class OptionGroupAdmin(TextLabelsMixin, admin.ModelAdmin):
             .annotate(n_options=Count("options", distinct=True), n_dishes=Count("products", distinct=True))
         )
 
-    @admin.display(description="options", ordering="n_options")
+    @admin.display(description=_("options"), ordering="n_options")
     def option_count(self, group: OptionGroup) -> int:
         return group.n_options
 
-    @admin.display(description="dishes", ordering="n_dishes")
+    @admin.display(description=_("dishes"), ordering="n_dishes")
     def dish_count(self, group: OptionGroup) -> int:
         return group.n_dishes
 

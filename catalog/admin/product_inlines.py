@@ -12,6 +12,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from catalog import selectors, services
 from catalog.admin.common import (
@@ -86,11 +87,11 @@ class PriceHistoryInline(ReadOnlyAdminMixin, admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ProductPrice]:
         return super().get_queryset(request).select_related("product")
 
-    @admin.display(description="amount")
+    @admin.display(description=gettext_lazy("amount"))
     def amount_display(self, price: ProductPrice) -> str | None:
         return rupiah_or_none(price.amount)
 
-    @admin.display(description="status")
+    @admin.display(description=gettext_lazy("status"))
     def status(self, price: ProductPrice) -> str:
         return selectors.price_status(price=price, current_version=price.product.current_price_version)
 

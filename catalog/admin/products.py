@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from catalog import selectors, services
@@ -62,7 +63,7 @@ class InStockFilter(admin.SimpleListFilter):
 class StockLedgerMixin:
     LEDGER_ROWS = 30
 
-    @admin.display(description="stock ledger (latest first)")
+    @admin.display(description=_("stock ledger (latest first)"))
     def stock_ledger(self, product: Product) -> str:
         movements = list(product.stock_movements.select_related("user").order_by("-id")[: self.LEDGER_ROWS])
         if not movements:
@@ -236,13 +237,13 @@ class ProductAdmin(
 
     # --- columns and read-only fields
 
-    @admin.display(description="image")
+    @admin.display(description=_("image"))
     def thumbnail(self, product: Product) -> str:
         if not product.image:
             return ""
         return format_html('<img src="{}" alt="" style="height: 2.5rem">', product.image.url)
 
-    @admin.display(description="image preview")
+    @admin.display(description=_("image preview"))
     def image_preview(self, product: Product) -> str | None:
         if not product.image:
             return None
@@ -250,19 +251,19 @@ class ProductAdmin(
             '<img src="{}" alt="{}" style="max-height: 15rem">', product.image.url, product.name
         )
 
-    @admin.display(description="price", ordering="current_price")
+    @admin.display(description=_("price"), ordering="current_price")
     def current_price_display(self, product: Product) -> str | None:
         return rupiah_or_none(product.current_price)
 
-    @admin.display(description="price version", ordering="current_price_version")
+    @admin.display(description=_("price version"), ordering="current_price_version")
     def current_version(self, product: Product) -> int | None:
         return product.current_price_version
 
-    @admin.display(description="available")
+    @admin.display(description=_("available"))
     def available_units(self, product: Product) -> int:
         return units_available(product)
 
-    @admin.display(description="new price")
+    @admin.display(description=_("new price"))
     def new_price(self, product: Product) -> str:
         return ""  # the list's form renders its `new_price` input in this column
 
@@ -350,7 +351,7 @@ class ProductAdmin(
 
     # --- actions
 
-    @admin.action(description="Mark sold out", permissions=["change"])
+    @admin.action(description=_("Mark sold out"), permissions=["change"])
     def mark_sold_out(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         bundles = queryset.filter(kind=Product.Kind.BUNDLE).count()
         changed = stock_sell_out(products=queryset, user=request.user)
@@ -369,7 +370,7 @@ class ProductAdmin(
     def has_sold_out_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("catalog.set_sold_out")
 
-    @admin.action(description="Sold out for today (back by itself at midnight)", permissions=["sold_out"])
+    @admin.action(description=_("Sold out for today (back by itself at midnight)"), permissions=["sold_out"])
     def sold_out_today(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         for product in queryset:
             product_sold_out_set(product=product)
@@ -378,21 +379,21 @@ class ProductAdmin(
             request, ngettext("%d product sold out for today.", "%d products sold out for today.", n) % n
         )
 
-    @admin.action(description="Back on sale now (end a sold-out mark)", permissions=["sold_out"])
+    @admin.action(description=_("Back on sale now (end a sold-out mark)"), permissions=["sold_out"])
     def back_on_sale(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         for product in queryset:
             product_sold_out_end(product=product)
         n = len(queryset)
         self.message_user(request, ngettext("%d product back on sale.", "%d products back on sale.", n) % n)
 
-    @admin.action(description="Activate", permissions=["change"])
+    @admin.action(description=_("Activate"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         changed = services.products_set_active(products=queryset, active=True)
         self.message_user(
             request, ngettext("%d product activated.", "%d products activated.", changed) % changed
         )
 
-    @admin.action(description="Deactivate", permissions=["change"])
+    @admin.action(description=_("Deactivate"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
         changed = services.products_set_active(products=queryset, active=False)
         self.message_user(

@@ -65,7 +65,7 @@ class WeeklyHoursAdmin(admin.ModelAdmin):
     list_filter = ["weekday"]
     ordering = ["weekday", "opens_at"]
 
-    @admin.display(description="closes the next day", boolean=True)
+    @admin.display(description=_("closes the next day"), boolean=True)
     def closes_next_day(self, hours: WeeklyHours) -> bool:
         return hours.closes_next_day
 
@@ -128,11 +128,11 @@ class HoursExceptionAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[HoursException]:
         return super().get_queryset(request).prefetch_related("ranges")
 
-    @admin.display(description="weekday")
+    @admin.display(description=_("weekday"))
     def weekday(self, exception: HoursException) -> str:
         return f"{exception.date:%A}"
 
-    @admin.display(description="hours")
+    @admin.display(description=_("hours"))
     def hours(self, exception: HoursException) -> str:
         return ", ".join(str(r) for r in exception.ranges.all()) or "closed"
 
@@ -229,11 +229,11 @@ class PickupSlotAdmin(LockPostedRowsMixin, admin.ModelAdmin):
     fields = ["start", "end", "capacity", "taken", "remaining", "capacity_items", "taken_items"]
     readonly_fields = ["start", "end", "taken", "remaining", "taken_items"]
 
-    @admin.display(description="slot", ordering="start")
+    @admin.display(description=_("slot"), ordering="start")
     def slot(self, slot: PickupSlot) -> str:
         return str(slot)
 
-    @admin.display(description="remaining")
+    @admin.display(description=_("remaining"))
     def remaining(self, slot: PickupSlot) -> int:
         return slot.remaining
 

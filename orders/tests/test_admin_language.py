@@ -92,3 +92,33 @@ def test_admin_fieldsets_and_buttons_speak_the_staff_members_language(client, us
     assert [page.status_code for page in pages] == [200, 200, 200, 200]
     html = re.sub(r"\s+", " ", " ".join(page.content.decode() for page in pages)).replace("&#x27;", "'")
     assert [text for text in expected if text not in html] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("id", ["1 x Nasi Goreng seharga Rp 25.000 = Rp 25.000", "2 x Nasi Goreng (per paket)", "Transaksi", "Dibayar pada", "melalui", "Buat ulang PDF (beserta nota kreditnya)", "Penjual", "Baris"]),
+        ("en", ["1 x Nasi Goreng at Rp 25.000 = Rp 25.000", "2 x Nasi Goreng (per bundle)", "Transaction", "Paid at", " via ", "Re-render PDF (with its credit notes)", "Seller", "Lines"]),
+    ],
+)  # fmt: skip
+def test_the_invoice_admin_speaks_the_staff_members_language(client, user, language, expected):
+    """The invoice's lines and payment as the admin prints them, and its action and columns."""
+    from catalog.tests.factories import BundleFactory
+    from invoices.tests.factories import invoiced_order
+
+    staff = User.objects.create_superuser(email="owner@example.com", password="x-Secret-1", language=language)
+    client.force_login(staff)
+    rice = ProductFactory(name="Nasi Goreng", price=25_000)
+    invoice = invoiced_order(
+        user=user, items=[(rice, 1), (BundleFactory(components=[(rice, 2)], price=45_000), 1)]
+    )
+
+    pages = [
+        client.get(f"/admin/invoices/invoice/{invoice.pk}/change/"),
+        client.get("/admin/invoices/invoice/"),
+    ]
+
+    assert [page.status_code for page in pages] == [200, 200]
+    html = re.sub(r"\s+", " ", " ".join(page.content.decode() for page in pages)).replace("&#x27;", "'")
+    assert [text for text in expected if text not in html] == []
