@@ -12,7 +12,7 @@ from catalog.mealtimes import serving_windows_clean
 class Category(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
-    position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
+    position = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Lower comes first."))
     is_active = models.BooleanField(default=True)
     serving_windows = models.JSONField(
         default=list,
@@ -48,7 +48,8 @@ class Product(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
     is_active = models.BooleanField(default=True)
     stock = models.PositiveIntegerField(
-        default=0, help_text="Units on hand. A bundle has none of its own: it uses its components'."
+        default=0,
+        help_text=gettext_lazy("Units on hand. A bundle has none of its own: it uses its components'."),
     )
     # The price in force, copied from `ProductPrice` by `catalog.services` in the transaction
     # that adds a version, and switched when a scheduled one comes into force (at
@@ -56,10 +57,16 @@ class Product(models.Model):
     current_price = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     current_price_version = models.PositiveIntegerField(null=True, blank=True, editable=False)
     price_changes_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When the next scheduled price comes into force."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=gettext_lazy("When the next scheduled price comes into force."),
     )
     option_groups = models.ManyToManyField(
-        "OptionGroup", blank=True, related_name="products", help_text="Choices a shopper makes for this dish."
+        "OptionGroup",
+        blank=True,
+        related_name="products",
+        help_text=gettext_lazy("Choices a shopper makes for this dish."),
     )
     # Kept by `catalog.services` with `option_groups`, so a page of dishes without choices
     # costs no query for them.
@@ -73,23 +80,27 @@ class Product(models.Model):
     track_stock = models.BooleanField(
         "counts stock",
         default=True,
-        help_text="Off for dishes made to order: sold while on the menu, no stock count kept.",
+        help_text=gettext_lazy("Off for dishes made to order: sold while on the menu, no stock count kept."),
     )
     # Low stock (catalog/low_stock.py): staff are told once when the stock falls to this or
     # below; `low_stock_alerted` is set then and cleared when the stock is back above it.
     low_stock_threshold = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Tell staff when the stock falls to this or below; empty: never."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Tell staff when the stock falls to this or below; empty: never."),
     )
     low_stock_alerted = models.BooleanField(default=False, editable=False)
     # Sold out for now (staff, `products/{slug}/sold-out/`): back by itself at this time.
     sold_out_until = models.DateTimeField(
-        null=True, blank=True, help_text="Sold out until then; it comes back by itself."
+        null=True, blank=True, help_text=gettext_lazy("Sold out until then; it comes back by itself.")
     )
     serving_windows = models.JSONField(
         default=list,
         blank=True,
         validators=[serving_windows_clean],
-        help_text="When it is served (replaces its category's windows); empty: as its category.",
+        help_text=gettext_lazy(
+            "When it is served (replaces its category's windows); empty: as its category."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -189,10 +200,12 @@ class ProductPrice(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
     version = models.PositiveIntegerField(editable=False)
     amount = models.PositiveBigIntegerField(
-        help_text="Whole rupiah.", validators=[MinValueValidator(1, "A price must be above zero.")]
+        help_text=gettext_lazy("Whole rupiah."),
+        validators=[MinValueValidator(1, "A price must be above zero.")],
     )
     valid_from = models.DateTimeField(
-        default=timezone.now, help_text="From when this price applies; a future time schedules a change."
+        default=timezone.now,
+        help_text=gettext_lazy("From when this price applies; a future time schedules a change."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -221,9 +234,11 @@ class OptionGroup(models.Model):
     three). Shared by every product it is attached to."""
 
     name = models.CharField(max_length=100)
-    min_choices = models.PositiveSmallIntegerField(default=0, help_text="0 makes the group optional.")
+    min_choices = models.PositiveSmallIntegerField(
+        default=0, help_text=gettext_lazy("0 makes the group optional.")
+    )
     max_choices = models.PositiveSmallIntegerField(default=1)
-    position = models.PositiveIntegerField(default=0, help_text="Lower comes first.")
+    position = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Lower comes first."))
 
     class Meta:
         ordering = ["position", "name_ind", "id"]
@@ -252,11 +267,13 @@ class Option(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=120, unique=True)
     price_delta = models.PositiveBigIntegerField(
-        default=0, help_text="Whole rupiah added to the dish's price."
+        default=0, help_text=gettext_lazy("Whole rupiah added to the dish's price.")
     )
     is_active = models.BooleanField(default=True)
     stock = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Units on hand for a limited option; empty means unlimited."
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Units on hand for a limited option; empty means unlimited."),
     )
     position = models.PositiveIntegerField(default=0)
 
@@ -301,8 +318,10 @@ class StockMovement(models.Model):
     option = models.ForeignKey(
         Option, on_delete=models.CASCADE, null=True, blank=True, related_name="stock_movements"
     )
-    quantity = models.IntegerField(help_text="Signed: units added (+) or taken (-).")
-    stock_after = models.PositiveIntegerField(help_text="The product's stock right after this change.")
+    quantity = models.IntegerField(help_text=gettext_lazy("Signed: units added (+) or taken (-)."))
+    stock_after = models.PositiveIntegerField(
+        help_text=gettext_lazy("The product's stock right after this change.")
+    )
     reason = models.CharField(max_length=30, choices=StockReason.choices)
     # The order behind a sale or release. Catalog code never reads orders; the reference is
     # for the audit trail, and the number outlives a deleted order.

@@ -58,14 +58,14 @@ class Document(models.Model):
 
     number = models.CharField(max_length=20, unique=True, verbose_name=_("number"))
     year = models.PositiveSmallIntegerField(
-        help_text="Calendar year of issue in the shop's time zone.", verbose_name=_("year")
+        help_text=_("Calendar year of issue in the shop's time zone."), verbose_name=_("year")
     )
     serial = models.PositiveIntegerField(
-        help_text="Position in the year's series: 1, 2, 3 …", verbose_name=_("serial")
+        help_text=_("Position in the year's series: 1, 2, 3 …"), verbose_name=_("serial")
     )
     issued_at = models.DateTimeField(verbose_name=_("issued at"))
     snapshot = models.JSONField(
-        help_text="Everything the document prints, frozen at issue.", verbose_name=_("snapshot")
+        help_text=_("Everything the document prints, frozen at issue."), verbose_name=_("snapshot")
     )
     currency = models.CharField(max_length=3, verbose_name=_("currency"))
     pdf = models.FileField(

@@ -84,7 +84,8 @@ class Order(models.Model):
     notes = models.TextField(blank=True, verbose_name=_("notes"))
     placed_at = models.DateTimeField(default=timezone.now, verbose_name=_("placed at"))
     expires_at = models.DateTimeField(
-        help_text="Unpaid by then, the order expires and its stock is released.", verbose_name=_("expires at")
+        help_text=_("Unpaid by then, the order expires and its stock is released."),
+        verbose_name=_("expires at"),
     )
     paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
     cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))

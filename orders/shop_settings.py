@@ -49,7 +49,7 @@ class ShopSettings(models.Model):
         _("service charge (basis points)"),
         default=0,
         validators=[MaxValueValidator(MAX_RATE_BP)],
-        help_text="500 = 5%. 0: no service charge.",
+        help_text=_("500 = 5%. 0: no service charge."),
     )
     tax_name = models.CharField(
         max_length=8, choices=TaxName.choices, default=TaxName.PB1, verbose_name=_("tax name")
@@ -58,7 +58,7 @@ class ShopSettings(models.Model):
         _("tax rate (basis points)"),
         default=0,
         validators=[MaxValueValidator(MAX_RATE_BP)],
-        help_text="1000 = 10% (PB1/PBJT); PPN 12% on a base of 11/12 is 1100. 0: no tax.",
+        help_text=_("1000 = 10% (PB1/PBJT); PPN 12% on a base of 11/12 is 1100. 0: no tax."),
     )
     tax_base = models.CharField(
         max_length=24,
@@ -68,22 +68,22 @@ class ShopSettings(models.Model):
     )
     prices_include_tax = models.BooleanField(
         default=False,
-        help_text="Menu prices already hold the tax: it is extracted, not added.",
+        help_text=_("Menu prices already hold the tax: it is extracted, not added."),
         verbose_name=_("prices include tax"),
     )
     packaging_fee = models.PositiveBigIntegerField(
-        default=0, help_text="Rupiah per order; 0: none.", verbose_name=_("packaging fee")
+        default=0, help_text=_("Rupiah per order; 0: none."), verbose_name=_("packaging fee")
     )
     rounding_unit = models.PositiveIntegerField(
         choices=RoundingUnit.choices,
         default=RoundingUnit.RUPIAH,
-        help_text="The total is rounded half up to this; the difference is a rounding line.",
+        help_text=_("The total is rounded half up to this; the difference is a rounding line."),
         verbose_name=_("rounding unit"),
     )
     tax_registration_number = models.CharField(
         max_length=32,
         blank=True,
-        help_text="NPWPD for PB1/PBJT, NPWP for PPN; printed on invoices when set.",
+        help_text=_("NPWPD for PB1/PBJT, NPWP for PPN; printed on invoices when set."),
         verbose_name=_("tax registration number"),
     )
     updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))

@@ -65,7 +65,7 @@ class Payment(models.Model):
     gateway_order_id = models.CharField(
         max_length=50,
         unique=True,
-        help_text="The order id the gateway knows: {order number}-{attempt}.",
+        help_text=_("The order id the gateway knows: {order number}-{attempt}."),
         verbose_name=_("gateway order id"),
     )
     amount = models.PositiveBigIntegerField(verbose_name=_("amount"))
@@ -77,12 +77,12 @@ class Payment(models.Model):
     token = models.CharField(max_length=255, blank=True, verbose_name=_("token"))
     redirect_url = models.URLField(max_length=500, blank=True, verbose_name=_("redirect url"))
     expires_at = models.DateTimeField(
-        help_text="End of the payment window the gateway was given.", verbose_name=_("expires at")
+        help_text=_("End of the payment window the gateway was given."), verbose_name=_("expires at")
     )
     open_error = models.CharField(
         max_length=500,
         blank=True,
-        help_text="Why the gateway could not open this attempt.",
+        help_text=_("Why the gateway could not open this attempt."),
         verbose_name=_("open error"),
     )
     transaction_id = models.CharField(max_length=100, blank=True, verbose_name=_("transaction id"))
@@ -90,31 +90,31 @@ class Payment(models.Model):
     refunded_amount = models.PositiveBigIntegerField(default=0, verbose_name=_("refunded amount"))
     fee_amount = models.PositiveBigIntegerField(
         default=0,
-        help_text="Fee the shopper paid on top (Midtrans fee imposition); not the order's money.",
+        help_text=_("Fee the shopper paid on top (Midtrans fee imposition); not the order's money."),
         verbose_name=_("fee amount"),
     )
     chargeback_amount = models.PositiveBigIntegerField(
         default=0,
-        help_text="What the card holder's bank took back after settlement.",
+        help_text=_("What the card holder's bank took back after settlement."),
         verbose_name=_("chargeback amount"),
     )
     va_numbers = models.JSONField(
         default=list,
         blank=True,
-        help_text="Virtual account numbers the gateway reported: [[bank, number]].",
+        help_text=_("Virtual account numbers the gateway reported: [[bank, number]]."),
         verbose_name=_("va numbers"),
     )
     # The last answer (notification or status API) that was applied, as received.
     raw_status = models.JSONField(default=dict, blank=True, verbose_name=_("raw status"))
     needs_refund = models.BooleanField(
         default=False,
-        help_text="Money was taken that the order does not keep: staff must refund it.",
+        help_text=_("Money was taken that the order does not keep: staff must refund it."),
         verbose_name=_("needs refund"),
     )
     flag_reason = models.CharField(
         max_length=300,
         blank=True,
-        help_text="Why staff should look at this attempt (empty: nothing to see).",
+        help_text=_("Why staff should look at this attempt (empty: nothing to see)."),
         verbose_name=_("flag reason"),
     )
     settled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("settled at"))
@@ -179,16 +179,19 @@ class PaymentNotification(models.Model):
     # The whole body once signed; before that (and for ever when the signature fails) its start.
     raw_body = models.TextField(blank=True, verbose_name=_("raw body"))
     body_size = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Bytes received.", verbose_name=_("body size")
+        null=True, blank=True, help_text=_("Bytes received."), verbose_name=_("body size")
     )
     body_sha256 = models.CharField(
-        max_length=64, blank=True, help_text="SHA-256 of the bytes received.", verbose_name=_("body sha256")
+        max_length=64,
+        blank=True,
+        help_text=_("SHA-256 of the bytes received."),
+        verbose_name=_("body sha256"),
     )
     payload = models.JSONField(
-        null=True, blank=True, help_text="The body parsed, when it was JSON.", verbose_name=_("payload")
+        null=True, blank=True, help_text=_("The body parsed, when it was JSON."), verbose_name=_("payload")
     )
     signature_valid = models.BooleanField(
-        null=True, help_text="Empty: not checked (malformed body).", verbose_name=_("signature valid")
+        null=True, help_text=_("Empty: not checked (malformed body)."), verbose_name=_("signature valid")
     )
     outcome = models.CharField(
         max_length=20, choices=NotificationOutcome.choices, blank=True, verbose_name=_("outcome")

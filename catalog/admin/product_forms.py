@@ -4,6 +4,7 @@ come back as these forms' errors (`catalog.admin.common.SaveRefused`)."""
 
 from django import forms
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from catalog import services
 from catalog.models import Product
@@ -54,7 +55,7 @@ class StockListForm(StockSetMixin, forms.ModelForm):
         required=False,
         min_value=1,
         max_value=services.MAX_PRICE,
-        label="New price",
+        label=_("New price"),
         error_messages={"min_value": "A price must be above zero."},
         widget=forms.NumberInput(attrs={"class": "vIntegerField", "placeholder": "Rp", "min": 1}),
     )
@@ -82,11 +83,13 @@ class ProductForm(StockSetMixin, forms.ModelForm):
         required=False,
         min_value=-MAX_STOCK,
         max_value=MAX_STOCK,
-        label="Adjust stock by",
-        help_text="Units to add (a delivery) or remove (waste), counted from the stock as it is when saved.",
+        label=_("Adjust stock by"),
+        help_text=_(
+            "Units to add (a delivery) or remove (waste), counted from the stock as it is when saved."
+        ),
     )
     adjust_reason = forms.CharField(
-        max_length=100, required=False, label="Reason", help_text="Written to the stock ledger."
+        max_length=100, required=False, label=_("Reason"), help_text=_("Written to the stock ledger.")
     )
 
     class Meta:

@@ -101,14 +101,14 @@ class NewPriceForm(forms.ModelForm):
         min_value=1,
         max_value=services.MAX_PRICE,
         error_messages={"min_value": "A price must be above zero."},
-        help_text="Whole rupiah.",
+        help_text=gettext_lazy("Whole rupiah."),
     )
     # Empty means "now, when saved": a time filled in when the page loaded would turn into a
     # refused backdated price if the page stays open for a while.
     valid_from = forms.SplitDateTimeField(
         required=False,
         widget=widgets.AdminSplitDateTime,
-        help_text="Leave empty to apply it on saving; a future time schedules the change.",
+        help_text=gettext_lazy("Leave empty to apply it on saving; a future time schedules the change."),
     )
 
     class Meta:

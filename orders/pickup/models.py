@@ -68,7 +68,7 @@ class HoursException(models.Model):
     date = models.DateField(unique=True, verbose_name=_("date"))
     is_closed = models.BooleanField(_("closed all day"), default=False)
     note = models.CharField(
-        max_length=200, blank=True, help_text="Why, e.g. a public holiday.", verbose_name=_("note")
+        max_length=200, blank=True, help_text=_("Why, e.g. a public holiday."), verbose_name=_("note")
     )
 
     class Meta:
@@ -101,7 +101,7 @@ class PickupSlot(models.Model):
     start = models.DateTimeField(unique=True, verbose_name=_("start"))
     end = models.DateTimeField(verbose_name=_("end"))
     capacity = models.PositiveIntegerField(
-        help_text="Orders the kitchen takes for this slot.", verbose_name=_("capacity")
+        help_text=_("Orders the kitchen takes for this slot."), verbose_name=_("capacity")
     )
     taken = models.PositiveIntegerField(default=0, verbose_name=_("taken"))
     # Optional second limit in dish units (for kitchens whose limit is pans, not tickets):
@@ -110,7 +110,7 @@ class PickupSlot(models.Model):
         _("capacity in items"),
         null=True,
         blank=True,
-        help_text="Dish units the kitchen makes for this slot (empty: no limit on units).",
+        help_text=_("Dish units the kitchen makes for this slot (empty: no limit on units)."),
     )
     taken_items = models.PositiveIntegerField(_("items taken"), default=0)
 

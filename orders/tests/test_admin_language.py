@@ -122,3 +122,23 @@ def test_the_invoice_admin_speaks_the_staff_members_language(client, user, langu
     assert [page.status_code for page in pages] == [200, 200]
     html = re.sub(r"\s+", " ", " ".join(page.content.decode() for page in pages)).replace("&#x27;", "'")
     assert [text for text in expected if text not in html] == []
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("id", ["Rupiah bulat.", "Yang lebih kecil tampil lebih dulu.", "Persen bulat (1-100) atau rupiah.", "SHA-256 dari byte yang diterima."]),
+        ("en", ["Whole rupiah.", "Lower comes first.", "Whole percent (1-100) or rupiah.", "SHA-256 of the bytes received."]),
+    ],
+)  # fmt: skip
+def test_the_admins_help_texts_are_in_the_active_language(language, expected):
+    from catalog.models import Category, ProductPrice
+
+    fields = [
+        (ProductPrice, "amount"),
+        (Category, "position"),
+        (Voucher, "value"),
+        (PaymentNotification, "body_sha256"),
+    ]
+    with translation.override(language):
+        assert [str(model._meta.get_field(name).help_text) for model, name in fields] == expected

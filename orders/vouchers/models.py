@@ -15,15 +15,17 @@ class Voucher(models.Model):
     # Stored upper-case (a CHECK holds it), so codes are case-insensitive and unique as such.
     code = models.CharField(max_length=32, unique=True, verbose_name=_("code"))
     kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
-    value = models.PositiveIntegerField(help_text="Whole percent (1-100) or rupiah.", verbose_name=_("value"))
+    value = models.PositiveIntegerField(
+        help_text=_("Whole percent (1-100) or rupiah."), verbose_name=_("value")
+    )
     max_discount = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="Cap on a percent voucher.", verbose_name=_("max discount")
+        null=True, blank=True, help_text=_("Cap on a percent voucher."), verbose_name=_("max discount")
     )
     min_subtotal = models.PositiveBigIntegerField(default=0, verbose_name=_("min subtotal"))
     starts_at = models.DateTimeField(null=True, blank=True, verbose_name=_("starts at"))
     ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
     usage_limit = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Uses in all; empty: no limit.", verbose_name=_("usage limit")
+        null=True, blank=True, help_text=_("Uses in all; empty: no limit."), verbose_name=_("usage limit")
     )
     # Uses taken and not given back; only the conditional UPDATEs in services.py move it.
     used = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("used"))
@@ -35,7 +37,7 @@ class Voucher(models.Model):
         "catalog.Category",
         blank=True,
         related_name="+",
-        help_text="Only these categories' lines; none: all.",
+        help_text=_("Only these categories' lines; none: all."),
         verbose_name=_("categories"),
     )
     active = models.BooleanField(default=True, verbose_name=_("active"))
