@@ -170,8 +170,7 @@ class ProductAdmin(
     price = ["current_price_display", "current_version"]
 
     def get_list_display(self, request: HttpRequest) -> list[str]:
-        # The new-price column is an input of the list's form, for editors who may add prices
-        # (catalog.add_productprice, as the price inline and the API ask).
+        # The new-price column: only for editors who may add prices (as the inline and API ask).
         if self.has_change_permission(request) and request.user.has_perm("catalog.add_productprice"):
             return self.list_display
         return [name for name in self.list_display if name != "new_price"]
