@@ -20,29 +20,24 @@ def test_without_a_settings_row_the_defaults_and_no_voucher():
     assert current_charges() == ChargeSettings()
 
 
+PPN_SETTINGS = {
+    "service_charge_bp": 500,
+    "tax_name": "PPN",
+    "tax_rate_bp": 1_100,
+    "tax_base": "subtotal",
+    "prices_include_tax": True,
+    "packaging_fee": 2_000,
+    "rounding_unit": 100,
+}
+
+
 def test_the_settings_row_and_the_applied_voucher():
-    shop_settings_update(
-        service_charge_bp=500,
-        tax_name="PPN",
-        tax_rate_bp=1_100,
-        tax_base="subtotal",
-        prices_include_tax=True,
-        packaging_fee=2_000,
-        rounding_unit=100,
-    )
+    shop_settings_update(**PPN_SETTINGS)
     user, other = UserFactory(), UserFactory()
     voucher = Voucher.objects.create(code="HEMAT", kind="percent", value=10)
     voucher.categories.add(CategoryFactory(slug="rice"))
     AppliedVoucher.objects.create(user=user, voucher=voucher)
-    charges = ChargeSettings(
-        service_charge_bp=500,
-        tax_name="PPN",
-        tax_rate_bp=1_100,
-        tax_base="subtotal",
-        prices_include_tax=True,
-        packaging_fee=2_000,
-        rounding_unit=100,
-    )
+    charges = ChargeSettings(**PPN_SETTINGS)
     assert current_charges() == charges
     assert _charges_and_voucher_id(user=user) == (charges, voucher.pk)
     assert _charges_and_voucher_id(user=other) == (charges, None)
